@@ -1,0 +1,62 @@
+# Containarium build.  One non-recursive Makefile; each directory adds its
+# own targets in its Makefile.inc.  Everything builds into $(BUILD)/.
+#
+#   make                 build everything
+#   make check           build, then run every test (unit, sanitizers, NSS
+#                        through glibc, sshd end to end); needs root for the
+#                        namespace tests and the packages of tests/install-deps
+#   make bench           benchmarks (bench/README.md)
+#   make fuzz            run each fuzz target briefly (FUZZ_SECONDS=20)
+#   make install         DESTDIR, PREFIX, LIBDIR, ... as usual
+#   make SANITIZE=1      ASan + UBSan build (into build/asan by default)
+
+PREFIX ?= /usr/local
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || gcc -print-multiarch)
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+LIBDIR ?= $(PREFIX)/lib/$(MULTIARCH)
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+INSTALL ?= install
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+PKG_CONFIG ?= pkg-config
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wcast-align
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -fPIC -fstack-protector-strong \
+	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -fvisibility=hidden -Icommon $(SAN_FLAGS)
+ALL_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN_FLAGS)
+
+JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c)
+JSONC_LIBS = $(shell $(PKG_CONFIG) --libs json-c)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+
+.PHONY: all check check-unit check-asan check-root bench fuzz install clean
+all:
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c -o $@ $<
+
+include common/Makefile.inc
+include nss_containarium/Makefile.inc
+include authorized_keys/Makefile.inc
+include mksnapshot/Makefile.inc
+-include tests/Makefile.inc
+-include fuzz/Makefile.inc
+-include bench/Makefile.inc
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,524 @@
+#include "snapshot_writer.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "snapshot_format.h"
+#include "snapshot_reader.h"
+#include "sshkey.h"
+#include "username.h"
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+#define ERR(...) fail(err, errlen, __VA_ARGS__)
+
+static void wr16(unsigned char *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
+static void wr32(unsigned char *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
+static void wr64(unsigned char *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
+static uint32_t align4(uint32_t x) { return (x + 3u) & ~3u; }
+
+/* One user after validation, with defaults filled in and keys canonical. */
+struct prepared {
+	const struct ctm_user_spec *spec;
+	const char *gecos, *home, *shell;
+	size_t name_len, gecos_len, home_len, shell_len;
+	char *keys;       /* canonical lines, each NUL-terminated, back to back */
+	size_t keys_len;
+	uint32_t pw_off, key_off;
+};
+
+static int check_field(const char *what, const char *v, bool path, size_t i, const char *user,
+		       char *err, size_t errlen)
+{
+	size_t len = strlen(v);
+	if (len > CTM_FIELD_MAX)
+		return ERR("user %zu (\"%s\"): %s is %zu bytes long; the limit is %d", i, user, what,
+			   len, CTM_FIELD_MAX);
+	if (path && v[0] != '/')
+		return ERR("user %zu (\"%s\"): %s \"%s\" is not an absolute path; start it with '/'",
+			   i, user, what, v);
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+		if (*c < 0x20 || *c == 0x7f || *c == ':')
+			return ERR("user %zu (\"%s\"): %s contains %s; remove it (passwd fields cannot hold "
+				   "':' or control characters)", i, user, what,
+				   *c == ':' ? "':'" : "a control character");
+	return 0;
+}
+
+static int check_group_name(const char *g, char *err, size_t errlen)
+{
+	size_t len = strlen(g);
+	if (len == 0 || len > CTM_GROUP_NAME_MAX)
+		return ERR("group name \"%s\" must be 1 to %d characters long", g, CTM_GROUP_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		char c = g[i];
+		if (!((c >= 'a' && c <= 'z') || c == '_' || (i && ((c >= '0' && c <= '9') || c == '-'))))
+			return ERR("group name \"%s\" has '%c' at position %zu: use lowercase letters, "
+				   "digits, '_' and '-', starting with a letter or '_'", g, c, i + 1);
+	}
+	return 0;
+}
+
+static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ctm_snapshot_spec *spec,
+			struct prepared *p, char *err, size_t errlen)
+{
+	char msg[512];
+	memset(p, 0, sizeof *p);
+	p->spec = u;
+	if (!u->name)
+		return ERR("user %zu: has no name", i);
+	p->name_len = strlen(u->name);
+	if (ctm_username_check(u->name, p->name_len, msg, sizeof msg) != CTM_NAME_OK)
+		return ERR("user %zu: %s", i, msg);
+	if (u->uid < spec->uid_min || u->uid > spec->uid_max)
+		return ERR("user %zu (\"%s\"): uid %u is outside the configured range %u-%u; pick a uid "
+			   "inside it", i, u->name, u->uid, spec->uid_min, spec->uid_max);
+	if (u->state < CTM_STATE_MIN || u->state > CTM_STATE_MAX)
+		return ERR("user %zu (\"%s\"): state %u is not one of active, suspended, provisioning",
+			   i, u->name, u->state);
+	p->gecos = u->gecos ? u->gecos : "";
+	p->home = u->home ? u->home : CTM_DEFAULT_HOME;
+	p->shell = u->shell ? u->shell : CTM_DEFAULT_SHELL;
+	if (check_field("gecos", p->gecos, false, i, u->name, err, errlen) ||
+	    check_field("home", p->home, true, i, u->name, err, errlen) ||
+	    check_field("shell", p->shell, true, i, u->name, err, errlen))
+		return -1;
+	p->gecos_len = strlen(p->gecos);
+	p->home_len = strlen(p->home);
+	p->shell_len = strlen(p->shell);
+	if (u->key_count > CTM_KEYS_PER_USER_MAX)
+		return ERR("user %zu (\"%s\"): has %zu keys; the limit is %d", i, u->name, u->key_count,
+			   CTM_KEYS_PER_USER_MAX);
+	size_t cap = 0;
+	for (size_t k = 0; k < u->key_count; k++)
+		cap += strlen(u->keys[k]) + 1;
+	p->keys = malloc(cap ? cap : 1);
+	if (!p->keys)
+		return ERR("out of memory");
+	for (size_t k = 0; k < u->key_count; k++) {
+		struct ctm_sshkey key;
+		const char *line = u->keys[k];
+		if (ctm_sshkey_parse(line, strlen(line), &key, msg, sizeof msg) != CTM_KEY_OK) {
+			free(p->keys);
+			p->keys = NULL;
+			return ERR("user %zu (\"%s\"), key %zu: %s", i, u->name, k + 1, msg);
+		}
+		/* Canonical form is never longer than the trimmed input. */
+		size_t n = ctm_sshkey_format(&key, p->keys + p->keys_len, cap - p->keys_len);
+		p->keys_len += n + 1;
+	}
+	return 0;
+}
+
+static int by_name(const void *a, const void *b, void *base)
+{
+	const struct prepared *pre = base;
+	return strcmp(pre[*(const uint32_t *)a].spec->name, pre[*(const uint32_t *)b].spec->name);
+}
+
+static void fill_empty_slots(unsigned char *idx, uint32_t slots)
+{
+	for (uint32_t i = 0; i < slots; i++) {
+		unsigned char s[12];
+		wr32(s, i);
+		wr32(s + 4, CTM_SLOT_EMPTY);
+		wr32(s + 8, 0);
+		memcpy(idx + (size_t)i * CTM_SLOT_SIZE, s + 4, 8);
+		wr32(idx + (size_t)i * CTM_SLOT_SIZE + 8, ctm_crc32c(0, s, 12));
+	}
+}
+
+/* Insert (rec, hash); returns the record already holding this key's slot
+ * chain position when same(rec_existing) says it is a duplicate. */
+static uint32_t slot_insert(unsigned char *img, uint32_t index, uint32_t slots, uint32_t hash,
+			    uint32_t rec, bool (*same)(const unsigned char *, uint32_t, uint32_t),
+			    uint32_t other)
+{
+	uint32_t mask = slots - 1;
+	for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+		unsigned char *s = img + index + (size_t)i * CTM_SLOT_SIZE;
+		uint32_t cur;
+		memcpy(&cur, s, 4);
+		cur = le32toh(cur);
+		if (cur != CTM_SLOT_EMPTY) {
+			if (same && same(img, cur, other))
+				return cur;
+			continue;
+		}
+		unsigned char b[12];
+		wr32(b, i);
+		wr32(b + 4, rec);
+		wr32(b + 8, hash);
+		memcpy(s, b + 4, 8);
+		wr32(s + 8, ctm_crc32c(0, b, 12));
+		return CTM_SLOT_EMPTY;
+	}
+}
+
+static bool same_uid(const unsigned char *img, uint32_t rec, uint32_t uid)
+{
+	uint32_t v;
+	memcpy(&v, img + rec + 8, 4);
+	return le32toh(v) == uid;
+}
+
+static uint32_t slots_for(size_t n)
+{
+	uint32_t s = 2;
+	while (s / 2 < n)
+		s <<= 1;
+	return s;
+}
+
+static void finish_header(unsigned char *img, const char *magic, const struct ctm_snapshot_spec *spec,
+			  uint32_t size, uint32_t count)
+{
+	memcpy(img + CTM_H_MAGIC, magic, CTM_MAGIC_LEN);
+	wr32(img + CTM_H_VERSION, CTM_FORMAT_VERSION);
+	wr32(img + CTM_H_HEADER_SIZE, CTM_HEADER_SIZE);
+	wr64(img + CTM_H_GENERATION, spec->generation);
+	wr64(img + CTM_H_FILE_SIZE, size);
+	wr64(img + CTM_H_CREATED, (uint64_t)time(NULL));
+	wr32(img + CTM_H_ENTRY_COUNT, count);
+	wr32(img + CTM_H_DATA_CRC, ctm_crc32c(0, img + CTM_HEADER_SIZE, size - CTM_HEADER_SIZE));
+	wr32(img + CTM_H_HEADER_CRC, ctm_crc32c(0, img, CTM_H_HEADER_CRC));
+}
+
+int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
+		       struct ctm_image *keys, char *err, size_t errlen)
+{
+	memset(passwd, 0, sizeof *passwd);
+	memset(keys, 0, sizeof *keys);
+	const char *group = spec->group_name ? spec->group_name : CTM_DEFAULT_GROUP_NAME;
+	if (check_group_name(group, err, errlen))
+		return -1;
+	if (spec->gid == 0)
+		return ERR("group id 0 is root's group: configure another gid for \"%s\"", group);
+	if (spec->uid_min == 0 || spec->uid_min > spec->uid_max)
+		return ERR("uid range %u-%u is empty or includes root: configure a range such as "
+			   "2000000-2099999", spec->uid_min, spec->uid_max);
+	if (spec->generation == 0)
+		return ERR("generation 0 is not allowed: number snapshots from 1");
+	size_t n = spec->user_count;
+	if (n > CTM_ENTRIES_MAX)
+		return ERR("%zu users is more than the format holds (%u)", n, CTM_ENTRIES_MAX);
+
+	struct prepared *pre = calloc(n ? n : 1, sizeof *pre);
+	uint32_t *order = calloc(n ? n : 1, sizeof *order);
+	int ret = -1;
+	size_t done = 0;
+	if (!pre || !order) {
+		ERR("out of memory");
+		goto out;
+	}
+	for (; done < n; done++)
+		if (prepare_user(&spec->users[done], done, spec, &pre[done], err, errlen))
+			goto out;
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof *order, by_name, pre);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(pre[order[i - 1]].spec->name, pre[order[i]].spec->name) == 0) {
+			ERR("user \"%s\" appears twice: each name may appear once",
+			    pre[order[i]].spec->name);
+			goto out;
+		}
+
+	/* Layout: compute every size before writing anything. */
+	uint32_t slots = slots_for(n);
+	uint64_t pw_rec = 0, key_rec = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct prepared *p = &pre[order[i]];
+		p->pw_off = (uint32_t)pw_rec;
+		pw_rec += align4((uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len +
+					    p->shell_len + 4));
+		p->key_off = (uint32_t)key_rec;
+		key_rec += align4((uint32_t)(CTM_KEYREC_FIXED + p->name_len + 1 + p->keys_len));
+	}
+	uint64_t idx_bytes = (uint64_t)slots * CTM_SLOT_SIZE;
+	uint64_t pw_records = CTM_HEADER_SIZE + 2 * idx_bytes + 4 * (uint64_t)n;
+	uint64_t pw_size = pw_records + pw_rec;
+	uint64_t key_records = CTM_HEADER_SIZE + idx_bytes + 4 * (uint64_t)n;
+	uint64_t key_size = key_records + key_rec;
+	if (pw_size > UINT32_MAX || key_size > UINT32_MAX) {
+		ERR("snapshot would exceed 4 GiB: too many users or keys");
+		goto out;
+	}
+	passwd->data = calloc(1, pw_size);
+	keys->data = calloc(1, key_size);
+	if (!passwd->data || !keys->data) {
+		ERR("out of memory");
+		goto out;
+	}
+	passwd->size = pw_size;
+	keys->size = key_size;
+
+	unsigned char *pw = passwd->data, *kd = keys->data;
+	uint32_t pw_name_idx = CTM_HEADER_SIZE, pw_id_idx = (uint32_t)(CTM_HEADER_SIZE + idx_bytes);
+	uint32_t pw_order = (uint32_t)(CTM_HEADER_SIZE + 2 * idx_bytes);
+	uint32_t k_name_idx = CTM_HEADER_SIZE, k_order = (uint32_t)(CTM_HEADER_SIZE + idx_bytes);
+	fill_empty_slots(pw + pw_name_idx, slots);
+	fill_empty_slots(pw + pw_id_idx, slots);
+	fill_empty_slots(kd + k_name_idx, slots);
+
+	for (size_t i = 0; i < n; i++) {
+		struct prepared *p = &pre[order[i]];
+		const struct ctm_user_spec *u = p->spec;
+		uint32_t name_hash = ctm_hash_name(u->name, p->name_len);
+
+		uint32_t off = (uint32_t)pw_records + p->pw_off;
+		unsigned char *r = pw + off;
+		uint32_t len = (uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len +
+					  p->shell_len + 4);
+		wr32(r + 4, len);
+		wr32(r + 8, u->uid);
+		wr32(r + 12, spec->gid);
+		wr32(r + 16, u->state);
+		wr16(r + 20, (uint16_t)p->name_len);
+		wr16(r + 22, (uint16_t)p->gecos_len);
+		wr16(r + 24, (uint16_t)p->home_len);
+		wr16(r + 26, (uint16_t)p->shell_len);
+		unsigned char *s = r + CTM_PWREC_FIXED;
+		memcpy(s, u->name, p->name_len + 1);
+		s += p->name_len + 1;
+		memcpy(s, p->gecos, p->gecos_len + 1);
+		s += p->gecos_len + 1;
+		memcpy(s, p->home, p->home_len + 1);
+		s += p->home_len + 1;
+		memcpy(s, p->shell, p->shell_len + 1);
+		wr32(r, ctm_crc32c(0, r + 4, len - 4));
+		wr32(pw + pw_order + 4 * i, off);
+		slot_insert(pw, pw_name_idx, slots, name_hash, off, NULL, 0);
+		uint32_t dup = slot_insert(pw, pw_id_idx, slots, ctm_hash_uid(u->uid), off, same_uid, u->uid);
+		if (dup != CTM_SLOT_EMPTY) {
+			ERR("users \"%s\" and \"%s\" both have uid %u: give each user its own uid",
+			    (const char *)pw + dup + CTM_PWREC_FIXED, u->name, u->uid);
+			goto out;
+		}
+
+		off = (uint32_t)key_records + p->key_off;
+		r = kd + off;
+		len = (uint32_t)(CTM_KEYREC_FIXED + p->name_len + 1 + p->keys_len);
+		wr32(r + 4, len);
+		wr32(r + 8, u->state);
+		memcpy(r + 12, u->ipv4, 4);
+		wr32(r + 16, u->uid);
+		wr16(r + 20, (uint16_t)p->name_len);
+		wr16(r + 22, (uint16_t)u->key_count);
+		memcpy(r + CTM_KEYREC_FIXED, u->name, p->name_len + 1);
+		if (p->keys_len)
+			memcpy(r + CTM_KEYREC_FIXED + p->name_len + 1, p->keys, p->keys_len);
+		wr32(r, ctm_crc32c(0, r + 4, len - 4));
+		wr32(kd + k_order + 4 * i, off);
+		slot_insert(kd, k_name_idx, slots, name_hash, off, NULL, 0);
+	}
+
+	wr32(pw + CTM_H_NAME_INDEX, pw_name_idx);
+	wr32(pw + CTM_H_NAME_SLOTS, slots);
+	wr32(pw + CTM_H_ID_INDEX, pw_id_idx);
+	wr32(pw + CTM_H_ID_SLOTS, slots);
+	wr32(pw + CTM_H_ORDER, pw_order);
+	wr32(pw + CTM_H_RECORDS, (uint32_t)pw_records);
+	wr32(pw + CTM_H_RECORDS_SIZE, (uint32_t)pw_rec);
+	wr32(pw + CTM_H_GROUP_GID, spec->gid);
+	wr32(pw + CTM_H_UID_MIN, spec->uid_min);
+	wr32(pw + CTM_H_UID_MAX, spec->uid_max);
+	memcpy(pw + CTM_H_GROUP_NAME, group, strlen(group));
+	finish_header(pw, CTM_PASSWD_MAGIC, spec, (uint32_t)pw_size, (uint32_t)n);
+
+	wr32(kd + CTM_H_NAME_INDEX, k_name_idx);
+	wr32(kd + CTM_H_NAME_SLOTS, slots);
+	wr32(kd + CTM_H_ORDER, k_order);
+	wr32(kd + CTM_H_RECORDS, (uint32_t)key_records);
+	wr32(kd + CTM_H_RECORDS_SIZE, (uint32_t)key_rec);
+	wr32(kd + CTM_H_GROUP_GID, spec->gid);
+	wr32(kd + CTM_H_UID_MIN, spec->uid_min);
+	wr32(kd + CTM_H_UID_MAX, spec->uid_max);
+	memcpy(kd + CTM_H_GROUP_NAME, group, strlen(group));
+	finish_header(kd, CTM_KEYS_MAGIC, spec, (uint32_t)key_size, (uint32_t)n);
+	ret = 0;
+out:
+	for (size_t i = 0; i < done && pre; i++)
+		free(pre[i].keys);
+	free(pre);
+	free(order);
+	if (ret) {
+		ctm_image_free(passwd);
+		ctm_image_free(keys);
+	}
+	return ret;
+}
+
+void ctm_image_free(struct ctm_image *img)
+{
+	free(img->data);
+	img->data = NULL;
+	img->size = 0;
+}
+
+/* A written, fsynced temporary file waiting to be renamed over its target. */
+struct staged {
+	char tmp[PATH_MAX];
+	const char *path;
+};
+
+static int dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return snprintf(dir, cap, ".") >= (int)cap ? -1 : 0;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= cap)
+		return -1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+static int stage(struct staged *st, const char *path, const void *data, size_t len, mode_t mode,
+		 gid_t gid, char *err, size_t errlen)
+{
+	st->path = path;
+	if (snprintf(st->tmp, sizeof st->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof st->tmp)
+		return ERR("path %s is too long", path);
+	int fd = mkostemp(st->tmp, O_CLOEXEC); /* created 0600: nobody reads a partial file */
+	if (fd < 0) {
+		int e = errno;
+		st->tmp[0] = '\0';
+		return ERR("cannot create a temporary file next to %s: %s (does the directory exist "
+			   "and is it writable?)", path, strerror(e));
+	}
+	const unsigned char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+			close(fd);
+			unlink(st->tmp);
+			st->tmp[0] = '\0';
+			return ERR("cannot write %s: %s", path, strerror(e));
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0 ||
+	    fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(st->tmp);
+		st->tmp[0] = '\0';
+		return ERR("cannot set up %s (owner, mode or fsync): %s", path, strerror(e));
+	}
+	if (close(fd) != 0) {
+		int e = errno;
+		unlink(st->tmp);
+		st->tmp[0] = '\0';
+		return ERR("cannot write %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+static void unstage(struct staged *st)
+{
+	if (st->tmp[0])
+		unlink(st->tmp);
+	st->tmp[0] = '\0';
+}
+
+static int commit(struct staged *st, char *err, size_t errlen)
+{
+	if (rename(st->tmp, st->path) != 0) {
+		int e = errno;
+		unstage(st);
+		return ERR("cannot rename the new file over %s: %s", st->path, strerror(e));
+	}
+	st->tmp[0] = '\0';
+	return 0;
+}
+
+static int sync_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	if (dir_of(path, dir, sizeof dir))
+		return ERR("path %s is too long", path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ERR("cannot fsync directory %s: %s", dir, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
+			  char *err, size_t errlen)
+{
+	struct staged st;
+	if (stage(&st, path, data, len, mode, gid, err, errlen) || commit(&st, err, errlen))
+		return -1;
+	return sync_dir(path, err, errlen);
+}
+
+static uint64_t generation_on_disk(const char *path, enum ctm_db_kind kind)
+{
+	struct ctm_db db;
+	if (ctm_db_open(&db, path, kind) != CTM_OK)
+		return 0;
+	uint64_t g = db.generation;
+	ctm_db_close(&db);
+	return g;
+}
+
+int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec_in, const char *passwd_path,
+			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
+{
+	struct ctm_snapshot_spec spec = *spec_in;
+	if (spec.generation == 0) {
+		uint64_t a = generation_on_disk(passwd_path, CTM_DB_PASSWD);
+		uint64_t b = generation_on_disk(keys_path, CTM_DB_KEYS);
+		spec.generation = (a > b ? a : b) + 1;
+	}
+	struct ctm_image pw, kd;
+	if (ctm_snapshot_build(&spec, &pw, &kd, err, errlen))
+		return -1;
+	struct staged ks = { .tmp = "" }, ps = { .tmp = "" };
+	int ret = -1;
+	if (stage(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
+	    stage(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen))
+		goto out;
+	/* keys.db first: a user visible through NSS always has keys.db entries. */
+	if (commit(&ks, err, errlen) || commit(&ps, err, errlen))
+		goto out;
+	if (sync_dir(keys_path, err, errlen) || sync_dir(passwd_path, err, errlen))
+		goto out;
+	ret = 0;
+out:
+	unstage(&ks);
+	unstage(&ps);
+	ctm_image_free(&pw);
+	ctm_image_free(&kd);
+	return ret;
+}

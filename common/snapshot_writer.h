@@ -1,0 +1,68 @@
+/* Building and publishing passwd.db and keys.db (format: snapshot_format.h).
+ *
+ * Validates everything first (names, uids, fields, keys), so a bad entry
+ * fails the whole publish with a message naming the entry and the problem,
+ * and the files on disk stay as they were.  Publishing writes each file to a
+ * temporary file in the same directory, fsyncs it, renames it into place
+ * (keys.db first, so a user never appears before their keys) and fsyncs the
+ * directory.  Used by helperd and containarium-mksnapshot. */
+#ifndef CONTAINARIUM_SNAPSHOT_WRITER_H
+#define CONTAINARIUM_SNAPSHOT_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CTM_DEFAULT_GROUP_NAME "containarium-users"
+#define CTM_DEFAULT_HOME "/nonexistent"
+#define CTM_DEFAULT_SHELL "/usr/sbin/nologin"
+/* Below Debian's SUB_UID_MIN (100000), where /etc/subuid ranges start, and
+ * above systemd's dynamic users (61184-65519) and nobody (65534). */
+#define CTM_DEFAULT_GID 70000u
+#define CTM_DEFAULT_UID_MIN 70001u
+#define CTM_DEFAULT_UID_MAX 99999u
+
+struct ctm_user_spec {
+	const char *name;
+	const char *gecos;  /* NULL: "" */
+	const char *home;   /* NULL: CTM_DEFAULT_HOME */
+	const char *shell;  /* NULL: CTM_DEFAULT_SHELL */
+	uint32_t uid;
+	uint32_t state;     /* enum ctm_state */
+	unsigned char ipv4[4];
+	const char *const *keys; /* key lines as given; validated and canonicalised */
+	size_t key_count;
+};
+
+struct ctm_snapshot_spec {
+	uint64_t generation;  /* 0: one more than the files on disk (publish only) */
+	const char *group_name; /* NULL: CTM_DEFAULT_GROUP_NAME */
+	uint32_t gid;
+	uint32_t uid_min, uid_max;
+	const struct ctm_user_spec *users;
+	size_t user_count;
+};
+
+struct ctm_image {
+	unsigned char *data;
+	size_t size;
+};
+
+/* Build both images in memory.  0 on success; -1 with err filled on bad
+ * input or out of memory (nothing to free then). */
+int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
+		       struct ctm_image *keys, char *err, size_t errlen);
+void ctm_image_free(struct ctm_image *img);
+
+/* Build and atomically replace both files.  passwd.db gets mode 0644,
+ * keys.db mode 0640 with group keys_gid ((gid_t)-1: the caller's group). */
+int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path,
+			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen);
+
+/* Replace path with data: temporary file in the same directory, fchmod,
+ * fchown (gid != (gid_t)-1), fsync, rename, fsync of the directory.  On
+ * failure the old file is untouched and no temporary file remains. */
+int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			  gid_t gid, char *err, size_t errlen);
+
+#endif
