@@ -1,0 +1,43 @@
+# Shared helpers for the shell tests (tests/*/test_*.sh).  Source it:
+#   . "$(dirname "$0")/../lib/testlib.sh"
+# Each test script calls ok/fail per check and ends with `summary`, which
+# prints the plain "N passed, N failed" line tests/run adds up.
+#
+# Environment: BUILD (the build directory, default build), SRC (repo root).
+
+set -u
+SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+T_PASS=0
+T_FAIL=0
+T_NAME=$(basename "$0" .sh)
+
+ok() { T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; }
+fail() { T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		fail "$1"; printf '#   expected: %s\n#   actual:   %s\n' "$2" "$3"; fi
+}
+# expect_match DESCRIPTION REGEX TEXT (grep -E)
+expect_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"; else
+		fail "$1"; printf '#   no line matches: %s\n#   in: %s\n' "$2" "$3" | head -20; fi
+}
+skip_all() { printf '# SKIP %s: %s\n' "$T_NAME" "$*"; printf '0 passed, 0 failed, 1 skipped\n'; exit 0; }
+summary() { printf '%d passed, %d failed\n' "$T_PASS" "$T_FAIL"; [ "$T_FAIL" -eq 0 ]; }
+
+need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces)"; }
+
+# A private scratch directory, removed on exit.
+mk_scratch() {
+	T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctm-$T_NAME.XXXXXX")
+	chmod 755 "$T_TMP"
+	trap 'rm -rf "$T_TMP"' EXIT
+}
+
+# The multiarch library directory glibc loads NSS modules from.
+libdir() { dirname "$(gcc -print-file-name=libc.so.6 2>/dev/null | xargs readlink -f)"; }
