@@ -165,9 +165,11 @@ enum ctm_key_error ctm_sshkey_parse(const char *line, size_t len, struct ctm_ssh
 		if (tlen == 7 && memcmp(line, "ssh-dss", 7) == 0)
 			FAIL(CTM_KEY_DSA, "DSA (ssh-dss) keys are disabled in current OpenSSH: create an "
 			     "ed25519 key with ssh-keygen -t ed25519");
-		if (tlen > 17 && memcmp(line + tlen - 17, "-cert-v01@openssh.com", 17) == 0)
+		static const char cert[] = "-cert-v01@openssh.com";
+		const size_t clen = sizeof cert - 1;
+		if (tlen > clen && memcmp(line + tlen - clen, cert, clen) == 0)
 			FAIL(CTM_KEY_CERT, "SSH certificates are not accepted here: give the plain public "
-			     "key (%.*s)", (int)(tlen - 17 > 40 ? 40 : tlen - 17), line);
+			     "key (%.*s)", (int)(tlen - clen > 40 ? 40 : tlen - clen), line);
 		FAIL(CTM_KEY_UNKNOWN_TYPE, "SSH key type \"%.*s\" is not supported: use %s",
 		     (int)(tlen > 40 ? 40 : tlen), line, SUPPORTED);
 	}

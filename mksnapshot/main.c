@@ -16,6 +16,7 @@
 
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
+#include "snapshot_json.h"
 #include "snapshot_writer.h"
 
 static const char *prog = "containarium-mksnapshot";
@@ -33,230 +34,59 @@ static void usage(FILE *f)
 		"  --help             this text\n", prog, prog, prog, CTM_DEFAULT_PASSWD_DB, CTM_DEFAULT_KEYS_DB);
 }
 
-static const char *state_name(uint32_t s)
+/* The whole input (a file or stdin) in memory; NULL with a message on error. */
+static char *slurp(const char *path, size_t *len)
 {
-	switch (s) {
-	case CTM_STATE_ACTIVE: return "active";
-	case CTM_STATE_SUSPENDED: return "suspended";
-	case CTM_STATE_PROVISIONING: return "provisioning";
-	default: return "?";
-	}
-}
-
-static int state_parse(const char *s, uint32_t *out)
-{
-	for (uint32_t i = CTM_STATE_MIN; i <= CTM_STATE_MAX; i++)
-		if (strcmp(s, state_name(i)) == 0) {
-			*out = i;
-			return 0;
-		}
-	return -1;
-}
-
-/* Read a JSON integer member in [min, max]; absent leaves *out unchanged. */
-static int get_uint(json_object *o, const char *key, uint64_t min, uint64_t max, uint64_t *out,
-		    const char *where)
-{
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		fprintf(stderr, "%s: %s: \"%s\" must be a whole number\n", prog, where, key);
-		return -1;
-	}
-	errno = 0;
-	int64_t n = json_object_get_int64(v);
-	if (errno || n < 0 || (uint64_t)n < min || (uint64_t)n > max) {
-		fprintf(stderr, "%s: %s: \"%s\" must be between %llu and %llu\n", prog, where, key,
-			(unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
-	*out = (uint64_t)n;
-	return 0;
-}
-
-static int get_str(json_object *o, const char *key, const char **out, const char *where)
-{
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string)) {
-		fprintf(stderr, "%s: %s: \"%s\" must be a string\n", prog, where, key);
-		return -1;
-	}
-	*out = json_object_get_string(v);
-	if (strlen(*out) != (size_t)json_object_get_string_len(v)) {
-		fprintf(stderr, "%s: %s: \"%s\" contains a NUL character\n", prog, where, key);
-		return -1;
-	}
-	return 0;
-}
-
-static const char *const user_keys[] = { "name", "uid", "gecos", "home", "shell", "state", "ipv4", "keys", NULL };
-static const char *const top_keys[] = { "generation", "group", "gid", "uid_min", "uid_max", "users", NULL };
-
-static int only_known(json_object *o, const char *const *known, const char *where)
-{
-	json_object_object_foreach(o, key, val) {
-		(void)val;
-		int ok = 0;
-		for (const char *const *k = known; *k; k++)
-			ok |= strcmp(*k, key) == 0;
-		if (!ok) {
-			fprintf(stderr, "%s: %s: unknown field \"%s\" (a typo?)\n", prog, where, key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static json_object *read_json(const char *path)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	if (!f) {
 		fprintf(stderr, "%s: cannot open %s: %s\n", prog, path, strerror(errno));
 		return NULL;
 	}
-	json_tokener *tok = json_tokener_new();
-	json_object *root = NULL;
-	char buf[65536];
-	size_t n;
-	enum json_tokener_error jerr = json_tokener_continue;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-		root = json_tokener_parse_ex(tok, buf, (int)n);
-		jerr = json_tokener_get_error(tok);
-		if (jerr != json_tokener_continue)
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (n < cap)
 			break;
+		char *bigger = cap < (1u << 30) ? realloc(buf, cap * 2) : NULL;
+		if (!bigger) {
+			free(buf);
+			buf = NULL;
+			fprintf(stderr, "%s: %s is too large\n", prog, path);
+			break;
+		}
+		buf = bigger;
+		cap *= 2;
+	}
+	if (buf && ferror(f)) {
+		fprintf(stderr, "%s: cannot read %s: %s\n", prog, path, strerror(errno));
+		free(buf);
+		buf = NULL;
 	}
 	if (f != stdin)
 		fclose(f);
-	if (jerr != json_tokener_success || !root) {
-		fprintf(stderr, "%s: %s is not valid JSON: %s (near byte %zu)\n", prog, path,
-			jerr == json_tokener_continue ? "unexpected end of input"
-						      : json_tokener_error_desc(jerr),
-			(size_t)json_tokener_get_parse_end(tok));
-		json_object_put(root);
-		root = NULL;
-	}
-	json_tokener_free(tok);
-	return root;
+	*len = n;
+	return buf;
 }
 
 static int build(const char *input, const char *pw_path, const char *keys_path, gid_t keys_gid)
 {
-	json_object *root = read_json(input);
-	if (!root)
+	size_t len;
+	char *text = slurp(input, &len), err[1024];
+	if (!text)
 		return 1;
+	struct snapshot_json sj;
 	int ret = 1;
-	struct ctm_user_spec *users = NULL;
-	const char **keys = NULL;
-	struct ctm_snapshot_spec spec = {
-		.gid = CTM_DEFAULT_GID, .uid_min = CTM_DEFAULT_UID_MIN, .uid_max = CTM_DEFAULT_UID_MAX,
-	};
-	uint64_t v;
-	json_object *arr;
-	if (!json_object_is_type(root, json_type_object)) {
-		fprintf(stderr, "%s: %s: the top level must be an object with a \"users\" array\n", prog, input);
-		goto out;
+	if (snapshot_json_parse(text, len, &sj, err, sizeof err)) {
+		fprintf(stderr, "%s: %s: %s; nothing was changed\n", prog, input, err);
+	} else {
+		if (ctm_snapshot_publish(&sj.spec, pw_path, keys_path, keys_gid, err, sizeof err))
+			fprintf(stderr, "%s: %s; nothing was changed\n", prog, err);
+		else
+			ret = 0;
+		snapshot_json_free(&sj);
 	}
-	if (only_known(root, top_keys, "top level") || get_str(root, "group", &spec.group_name, "top level"))
-		goto out;
-	v = 0;
-	if (get_uint(root, "generation", 1, INT64_MAX, &v, "top level"))
-		goto out;
-	spec.generation = v;
-	v = spec.gid;
-	if (get_uint(root, "gid", 1, UINT32_MAX - 1, &v, "top level"))
-		goto out;
-	spec.gid = (uint32_t)v;
-	v = spec.uid_min;
-	if (get_uint(root, "uid_min", 1, UINT32_MAX - 1, &v, "top level"))
-		goto out;
-	spec.uid_min = (uint32_t)v;
-	v = spec.uid_max;
-	if (get_uint(root, "uid_max", 1, UINT32_MAX - 1, &v, "top level"))
-		goto out;
-	spec.uid_max = (uint32_t)v;
-	if (!json_object_object_get_ex(root, "users", &arr) || !json_object_is_type(arr, json_type_array)) {
-		fprintf(stderr, "%s: %s: \"users\" must be an array of users\n", prog, input);
-		goto out;
-	}
-	size_t n = json_object_array_length(arr), nkeys = 0;
-	for (size_t i = 0; i < n; i++) {
-		json_object *ka, *u = json_object_array_get_idx(arr, i);
-		if (u && json_object_object_get_ex(u, "keys", &ka) && json_object_is_type(ka, json_type_array))
-			nkeys += json_object_array_length(ka);
-	}
-	users = calloc(n ? n : 1, sizeof *users);
-	keys = calloc(nkeys ? nkeys : 1, sizeof *keys);
-	if (!users || !keys) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		goto out;
-	}
-	size_t kpos = 0;
-	for (size_t i = 0; i < n; i++) {
-		char where[64];
-		snprintf(where, sizeof where, "user %zu", i);
-		json_object *u = json_object_array_get_idx(arr, i), *ka;
-		struct ctm_user_spec *us = &users[i];
-		const char *state = "active", *ip = NULL;
-		if (!json_object_is_type(u, json_type_object)) {
-			fprintf(stderr, "%s: %s: must be an object\n", prog, where);
-			goto out;
-		}
-		v = 0;
-		if (only_known(u, user_keys, where) || get_str(u, "name", &us->name, where) ||
-		    get_uint(u, "uid", 0, UINT32_MAX, &v, where) || get_str(u, "gecos", &us->gecos, where) ||
-		    get_str(u, "home", &us->home, where) || get_str(u, "shell", &us->shell, where) ||
-		    get_str(u, "state", &state, where) || get_str(u, "ipv4", &ip, where))
-			goto out;
-		us->uid = (uint32_t)v;
-		if (!us->name || !json_object_object_get_ex(u, "uid", NULL)) {
-			fprintf(stderr, "%s: %s: \"name\" and \"uid\" are required\n", prog, where);
-			goto out;
-		}
-		if (state_parse(state, &us->state)) {
-			fprintf(stderr, "%s: %s (\"%s\"): state \"%s\" is not one of active, suspended, "
-				"provisioning\n", prog, where, us->name, state);
-			goto out;
-		}
-		if (ip && inet_pton(AF_INET, ip, us->ipv4) != 1) {
-			fprintf(stderr, "%s: %s (\"%s\"): ipv4 \"%s\" is not a dotted IPv4 address\n",
-				prog, where, us->name, ip);
-			goto out;
-		}
-		us->keys = keys + kpos;
-		if (json_object_object_get_ex(u, "keys", &ka)) {
-			if (!json_object_is_type(ka, json_type_array)) {
-				fprintf(stderr, "%s: %s (\"%s\"): \"keys\" must be an array of key lines\n",
-					prog, where, us->name);
-				goto out;
-			}
-			for (size_t k = 0; k < json_object_array_length(ka); k++) {
-				json_object *kv = json_object_array_get_idx(ka, k);
-				if (!json_object_is_type(kv, json_type_string) ||
-				    strlen(json_object_get_string(kv)) != (size_t)json_object_get_string_len(kv)) {
-					fprintf(stderr, "%s: %s (\"%s\"): key %zu must be a string without NUL\n",
-						prog, where, us->name, k + 1);
-					goto out;
-				}
-				keys[kpos++] = json_object_get_string(kv);
-				us->key_count++;
-			}
-		}
-	}
-	spec.users = users;
-	spec.user_count = n;
-	char err[1024];
-	if (ctm_snapshot_publish(&spec, pw_path, keys_path, keys_gid, err, sizeof err)) {
-		fprintf(stderr, "%s: %s; nothing was changed\n", prog, err);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(users);
-	free(keys);
-	json_object_put(root);
+	free(text);
 	return ret;
 }
 
@@ -333,7 +163,7 @@ static int dump(const char *pw_path, const char *keys_path)
 		json_object_object_add(o, "gecos", json_object_new_string(u.gecos));
 		json_object_object_add(o, "home", json_object_new_string(u.home));
 		json_object_object_add(o, "shell", json_object_new_string(u.shell));
-		json_object_object_add(o, "state", json_object_new_string(state_name(u.state)));
+		json_object_object_add(o, "state", json_object_new_string(snapshot_json_state_name(u.state)));
 		json_object_object_add(o, "ipv4", json_object_new_string(ip));
 		for (const char *key = ctm_keys_next(&k, NULL); key; key = ctm_keys_next(&k, key))
 			json_object_array_add(ka, json_object_new_string(key));
