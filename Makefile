@@ -52,6 +52,7 @@ include common/Makefile.inc
 include nss_containarium/Makefile.inc
 include authorized_keys/Makefile.inc
 include mksnapshot/Makefile.inc
+include helperd/Makefile.inc
 -include tests/Makefile.inc
 -include fuzz/Makefile.inc
 -include bench/Makefile.inc

@@ -1,0 +1,57 @@
+/* One jump account as helperd keeps it: the user.containarium.* keys of
+ * its Incus instance, the instance's NIC and limits.  Incus holds the only
+ * copy; this struct is what helperd reads out of an instance (and writes
+ * back), never a second database. */
+#ifndef CONTAINARIUM_HELPERD_ACCOUNT_H
+#define CONTAINARIUM_HELPERD_ACCOUNT_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot_format.h"
+
+/* Instance config keys (all strings, as Incus config values are). */
+#define ACCT_KEY_MANAGED "user.containarium.managed"   /* "true" */
+#define ACCT_KEY_USER "user.containarium.user"
+#define ACCT_KEY_UID "user.containarium.uid"
+#define ACCT_KEY_STATE "user.containarium.state"       /* provisioning|active|suspended */
+#define ACCT_KEY_IPV4 "user.containarium.ipv4"
+#define ACCT_KEY_KEYS "user.containarium.keys"         /* key lines joined by "\n" */
+#define ACCT_KEY_CREATED "user.containarium.created"   /* RFC 3339, UTC */
+#define ACCT_KEY_OWNER "user.containarium.helperd"     /* host that created it */
+
+#define ACCT_NIC "eth0"
+
+struct account {
+	char name[CTM_NAME_MAX + 1];
+	char instance[64];
+	uint32_t uid;
+	unsigned char ipv4[4];
+	uint32_t state;            /* enum ctm_state */
+	char **keys;               /* canonical key lines */
+	size_t key_count;
+	char created[32];
+	/* from the instance itself */
+	char status[16];           /* Incus status: Running, Stopped, ... */
+	char cpu[16], memory[32], disk[32];
+	int autostart;
+	char image[128];
+};
+
+/* Read an instance object (GET /1.0/instances?recursion=1 element).
+ * Returns 1 and fills a when it is a Containarium instance with valid keys,
+ * 0 when it is not ours, -1 when it claims to be ours but a key is invalid
+ * (why says which). */
+int account_from_instance(json_object *inst, struct account *a, char *why, size_t whylen);
+
+void account_free(struct account *a);
+
+/* The state name stored in Incus and shown by the API. */
+const char *account_state_name(uint32_t state);
+int account_state_parse(const char *s, uint32_t *state);
+
+/* "\n"-joined key lines (malloc'd) for ACCT_KEY_KEYS. */
+char *account_keys_join(char *const *keys, size_t n);
+
+#endif

@@ -1,0 +1,263 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "snapshot_writer.h"
+
+void helperd_config_defaults(struct helperd_config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->listen_socket, sizeof c->listen_socket, "/run/containarium/helperd.sock");
+	c->socket_mode = 0660;
+	snprintf(c->admin_group, sizeof c->admin_group, "containarium-admin");
+	c->max_body_bytes = 256 * 1024;
+	snprintf(c->network, sizeof c->network, "containariumbr0");
+	snprintf(c->storage_pool, sizeof c->storage_pool, "default");
+	snprintf(c->image, sizeof c->image, "containarium-base");
+	snprintf(c->instance_suffix, sizeof c->instance_suffix, "-container");
+	snprintf(c->default_cpu, sizeof c->default_cpu, "2");
+	snprintf(c->default_memory, sizeof c->default_memory, "2GB");
+	snprintf(c->default_disk, sizeof c->default_disk, "20GB");
+	c->default_autostart = 1;
+	snprintf(c->state_dir, sizeof c->state_dir, "/var/lib/containarium");
+	snprintf(c->keys_group, sizeof c->keys_group, "containarium-keys");
+	snprintf(c->group_name, sizeof c->group_name, "%s", CTM_DEFAULT_GROUP_NAME);
+	c->gid = CTM_DEFAULT_GID;
+	c->uid_min = CTM_DEFAULT_UID_MIN;
+	c->uid_max = CTM_DEFAULT_UID_MAX;
+	snprintf(c->backup_dir, sizeof c->backup_dir, "/var/lib/containarium/backups");
+	snprintf(c->audit_log, sizeof c->audit_log, "/var/log/containarium/audit.log");
+	c->poll_seconds = 2;
+	c->log_level = LOG_INFO;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+enum kind { STR, PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU };
+
+static const struct key {
+	const char *name;
+	enum kind kind;
+	size_t off, cap;        /* STR/PATH/NAME/SIZE/CPU: char array; numbers: field */
+	unsigned long min, max; /* UINT */
+} keys[] = {
+#define S(k, f, kind) { k, kind, offsetof(struct helperd_config, f), sizeof(((struct helperd_config *)0)->f), 0, 0 }
+#define U(k, f, lo, hi) { k, UINT, offsetof(struct helperd_config, f), sizeof(((struct helperd_config *)0)->f), lo, hi }
+	S("listen_socket", listen_socket, PATH),
+	{ "socket_mode", MODE, offsetof(struct helperd_config, socket_mode), 0, 0, 0 },
+	S("admin_group", admin_group, NAME),
+	U("max_body_bytes", max_body_bytes, 1024, 16 * 1024 * 1024),
+	S("incus_socket", incus_socket, PATH),
+	S("network", network, NAME),
+	S("storage_pool", storage_pool, NAME),
+	S("image", image, STR),
+	S("instance_suffix", instance_suffix, NAME),
+	S("default_cpu", default_cpu, CPU),
+	S("default_memory", default_memory, SIZE),
+	S("default_disk", default_disk, SIZE),
+	{ "default_autostart", BOOL, offsetof(struct helperd_config, default_autostart), 0, 0, 0 },
+	S("state_dir", state_dir, PATH),
+	S("keys_group", keys_group, NAME),
+	S("group_name", group_name, NAME),
+	U("gid", gid, 1000, 4294967294u),
+	U("uid_min", uid_min, 1000, 4294967294u),
+	U("uid_max", uid_max, 1000, 4294967294u),
+	S("backup_dir", backup_dir, PATH),
+	S("audit_log", audit_log, PATH),
+	U("poll_seconds", poll_seconds, 1, 3600),
+	{ "log_level", LEVEL, offsetof(struct helperd_config, log_level), 0, 0, 0 },
+#undef S
+#undef U
+};
+
+/* "20GB", "512MiB", "2G": a positive number with an optional unit. */
+int helperd_parse_size(const char *s, unsigned long long *bytes);
+int helperd_parse_size(const char *s, unsigned long long *bytes)
+{
+	static const struct { const char *u; unsigned long long m; } units[] = {
+		{ "", 1 }, { "B", 1 }, { "KB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
+		{ "TB", 1000000000000ULL }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 },
+		{ "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
+		{ "G", 1ULL << 30 }, { "T", 1ULL << 40 },
+	};
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long n = strtoull(s, &end, 10);
+	if (errno || n == 0)
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].u) == 0) {
+			if (n > ~0ULL / units[i].m)
+				return -1;
+			*bytes = n * units[i].m;
+			return 0;
+		}
+	return -1;
+}
+
+static int name_ok(const char *v)
+{
+	if (!*v)
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			return 0;
+	return 1;
+}
+
+int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
+		       char *err, size_t errlen)
+{
+	const struct key *k = NULL;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			k = &keys[i];
+	if (!k)
+		return fail(err, errlen, "unknown setting \"%s\" (see helperd.conf(5) for the list)", key);
+	char *field = (char *)c + k->off;
+	switch (k->kind) {
+	case PATH:
+		if (*value && *value != '/')
+			return fail(err, errlen, "%s: \"%s\" must be an absolute path", key, value);
+		/* fall through */
+	case STR:
+		if (strlen(value) >= k->cap)
+			return fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
+		if (strpbrk(value, "\"'\\"))
+			return fail(err, errlen, "%s: value must not contain quotes or backslashes", key);
+		strcpy(field, value);
+		return 0;
+	case NAME:
+		if (strlen(value) >= k->cap)
+			return fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
+		if (*value && !name_ok(value))
+			return fail(err, errlen, "%s: \"%s\" may hold only letters, digits, '-', '_' and '.'",
+				    key, value);
+		strcpy(field, value);
+		return 0;
+	case SIZE: {
+		unsigned long long b;
+		if (strlen(value) >= k->cap || helperd_parse_size(value, &b))
+			return fail(err, errlen, "%s: \"%s\" is not a size; write it like 20GB, 512MiB or 2G",
+				    key, value);
+		strcpy(field, value);
+		return 0;
+	}
+	case CPU: {
+		char *end;
+		errno = 0;
+		long n = strtol(value, &end, 10);
+		if (strlen(value) >= k->cap || errno || *end || n < 1 || n > 1024)
+			return fail(err, errlen, "%s: \"%s\" is not a CPU count from 1 to 1024", key, value);
+		strcpy(field, value);
+		return 0;
+	}
+	case UINT: {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)*value) || errno || *end || n < k->min || n > k->max)
+			return fail(err, errlen, "%s: \"%s\" must be a whole number from %lu to %lu", key,
+				    value, k->min, k->max);
+		uint32_t v = (uint32_t)n; /* every UINT setting is a uint32_t */
+		memcpy(field, &v, sizeof v);
+		return 0;
+	}
+	case BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			c->default_autostart = 1;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+			c->default_autostart = 0;
+		else
+			return fail(err, errlen, "%s: \"%s\" must be yes or no", key, value);
+		return 0;
+	case MODE: {
+		char *end;
+		errno = 0;
+		unsigned long m = strtoul(value, &end, 8);
+		if (!*value || errno || *end || m > 0777 || (m & 0007))
+			return fail(err, errlen, "%s: \"%s\" must be an octal mode with no access for others, "
+				    "such as 0660", key, value);
+		c->socket_mode = (mode_t)m;
+		return 0;
+	}
+	case LEVEL: {
+		static const char *const names[] = { "error", "warning", "notice", "info", "debug" };
+		static const int levels[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
+		for (size_t i = 0; i < 5; i++)
+			if (strcmp(value, names[i]) == 0) {
+				c->log_level = levels[i];
+				return 0;
+			}
+		return fail(err, errlen, "%s: \"%s\" must be error, warning, notice, info or debug", key, value);
+	}
+	}
+	return fail(err, errlen, "%s: internal error", key);
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok,
+			char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	}
+	char line[1024], msg[512];
+	int lineno = 0, ret = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			ret = fail(err, errlen, "%s:%d: line is longer than %zu characters", path, lineno,
+				   sizeof line - 2);
+			break;
+		}
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			ret = fail(err, errlen, "%s:%d: expected \"key = value\", got \"%s\"", path, lineno, s);
+			break;
+		}
+		*eq = '\0';
+		if (helperd_config_set(c, trim(s), trim(eq + 1), msg, sizeof msg)) {
+			ret = fail(err, errlen, "%s:%d: %s", path, lineno, msg);
+			break;
+		}
+	}
+	fclose(f);
+	if (ret == 0 && c->uid_min > c->uid_max)
+		ret = fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
+	if (ret == 0 && c->gid >= c->uid_min && c->gid <= c->uid_max)
+		ret = fail(err, errlen, "%s: gid %u lies inside the uid range %u-%u; put it outside", path,
+			   c->gid, c->uid_min, c->uid_max);
+	return ret;
+}

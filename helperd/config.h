@@ -1,0 +1,53 @@
+/* helperd's configuration: /etc/containarium/helperd.conf, "key = value"
+ * lines, '#' comments.  Every key has a built-in default, every value is
+ * validated, and an unknown key is an error (usually a typo).  The keys are
+ * documented in helperd.conf(5). */
+#ifndef CONTAINARIUM_HELPERD_CONFIG_H
+#define CONTAINARIUM_HELPERD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HELPERD_DEFAULT_CONFIG "/etc/containarium/helperd.conf"
+
+struct helperd_config {
+	/* the API */
+	char listen_socket[108];   /* sun_path limit */
+	mode_t socket_mode;
+	char admin_group[64];      /* members may change things; "" = root only */
+	uint32_t max_body_bytes;
+	/* the backend */
+	char incus_socket[108];    /* "" = detect */
+	char network[64];          /* bridge the containers' NIC attaches to */
+	char storage_pool[64];
+	char image[128];           /* image alias or fingerprint */
+	char instance_suffix[32];  /* "<user><suffix>" is the instance name */
+	/* defaults for create */
+	char default_cpu[16];
+	char default_memory[16];
+	char default_disk[16];
+	int default_autostart;     /* 0/1 */
+	/* the registry and the host modules */
+	char state_dir[256];       /* passwd.db, keys.db */
+	char keys_group[64];       /* group of sshd's AuthorizedKeysCommandUser */
+	char group_name[32];
+	uint32_t gid, uid_min, uid_max;
+	char backup_dir[256];
+	char audit_log[256];
+	uint32_t poll_seconds;     /* how often to look for other helperds' changes */
+	int log_level;             /* syslog priority: LOG_ERR..LOG_DEBUG */
+};
+
+void helperd_config_defaults(struct helperd_config *c);
+
+/* Load path over the defaults.  A missing file is fine when missing_ok.
+ * Returns 0, or -1 with err naming the file, line, key and the problem. */
+int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok,
+			char *err, size_t errlen);
+
+/* Parse one "key = value" setting (also used for command-line overrides). */
+int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
+		       char *err, size_t errlen);
+
+#endif

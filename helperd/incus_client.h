@@ -1,0 +1,77 @@
+/* A client for the Incus REST API (and LXD 5.x, which speaks the same API)
+ * over its unix socket: libcurl with CURLOPT_UNIX_SOCKET_PATH, json-c bodies.
+ *
+ * One struct incus_client per thread: it owns one curl easy handle, reused
+ * for every request (keep-alive on the socket).  Nothing here knows about
+ * Containarium; helperd's registry and lifecycle code build on it.
+ *
+ * Every function returns an enum incus_status and, on failure, writes a
+ * sentence into err naming what failed (method, path, the server's error). */
+#ifndef CONTAINARIUM_INCUS_CLIENT_H
+#define CONTAINARIUM_INCUS_CLIENT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum incus_status {
+	INCUS_OK = 0,
+	INCUS_ERR_UNAVAILABLE,  /* cannot connect, or the socket went away */
+	INCUS_ERR_NOT_FOUND,    /* 404 */
+	INCUS_ERR_CONFLICT,     /* 409: already exists, or busy */
+	INCUS_ERR_REQUEST,      /* other 4xx: our request was wrong */
+	INCUS_ERR_SERVER,       /* 5xx, or an operation that ended in failure */
+	INCUS_ERR_PROTOCOL,     /* the answer was not the JSON the API promises */
+	INCUS_ERR_TIMEOUT,      /* a wait ran out of time */
+	INCUS_ERR_COMMAND,      /* exec: the command ran and exited non-zero */
+};
+
+enum incus_server { INCUS_SERVER_INCUS = 1, INCUS_SERVER_LXD = 2 };
+
+struct incus_client;
+
+/* The socket to use when none is configured: Incus's if it exists, else LXD's. */
+const char *incus_default_socket(void);
+
+/* Connect and identify the server with GET /1.0 (environment.server). */
+enum incus_status incus_open(const char *socket_path, struct incus_client **out, char *err, size_t errlen);
+void incus_close(struct incus_client *c);
+/* Another client for the same server (for another thread). */
+enum incus_status incus_clone(const struct incus_client *c, struct incus_client **out, char *err, size_t errlen);
+
+enum incus_server incus_server_kind(const struct incus_client *c);
+const char *incus_server_version(const struct incus_client *c);
+const char *incus_socket_path(const struct incus_client *c);
+
+/* A synchronous request.  path starts with "/1.0".  body may be NULL.  On
+ * success *metadata (if not NULL) gets a new reference to the response's
+ * "metadata" (the caller puts it); *etag (if not NULL) a malloc'd ETag or NULL. */
+enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata,
+			    char **etag, char *err, size_t errlen);
+
+/* Any request; background operations are waited for (up to timeout_s) and
+ * their failure reported as INCUS_ERR_SERVER with the operation's error. */
+enum incus_status incus_call(struct incus_client *c, const char *method, const char *path,
+			     json_object *body, const char *if_match, int timeout_s,
+			     json_object **metadata, char *err, size_t errlen);
+
+/* Run argv in instance as uid 0 with record-output (no websockets), wait,
+ * fetch the recorded output.  INCUS_ERR_COMMAND when it exits non-zero
+ * (*exit_code says how); stdout/stderr (if not NULL) get malloc'd text. */
+enum incus_status incus_exec(struct incus_client *c, const char *instance, const char *const *argv,
+			     int timeout_s, int *exit_code, char **out, char **errout,
+			     char *err, size_t errlen);
+
+/* Write a file into an instance (owner, mode; parent must exist). */
+enum incus_status incus_file_push(struct incus_client *c, const char *instance, const char *path,
+				  const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
+				  char *err, size_t errlen);
+
+/* Read a file from an instance; *data is malloc'd and NUL-terminated. */
+enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path,
+				  char **data, size_t *len, char *err, size_t errlen);
+
+const char *incus_status_str(enum incus_status s);
+
+#endif

@@ -1,0 +1,175 @@
+#include "registry.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helperd_log.h"
+#include "snapshot_writer.h"
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct account *)a)->name, ((const struct account *)b)->name);
+}
+
+static int by_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Collect the ipv4.address of every NIC of an instance (expanded: profiles too). */
+static void collect_ipv4(json_object *inst, uint32_t **ips, size_t *n, size_t *cap)
+{
+	json_object *devs = NULL;
+	if (!json_object_object_get_ex(inst, "expanded_devices", &devs) &&
+	    !json_object_object_get_ex(inst, "devices", &devs))
+		return;
+	if (!json_object_is_type(devs, json_type_object))
+		return;
+	json_object_object_foreach(devs, dname, dev) {
+		(void)dname;
+		json_object *t = NULL, *a = NULL;
+		if (!json_object_object_get_ex(dev, "type", &t) || strcmp(json_object_get_string(t), "nic") ||
+		    !json_object_object_get_ex(dev, "ipv4.address", &a))
+			continue;
+		struct in_addr in;
+		if (inet_pton(AF_INET, json_object_get_string(a), &in) != 1)
+			continue;
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			uint32_t *g = realloc(*ips, nc * sizeof *g);
+			if (!g)
+				return;
+			*ips = g;
+			*cap = nc;
+		}
+		(*ips)[(*n)++] = ntohl(in.s_addr);
+	}
+}
+
+enum incus_status registry_load(struct incus_client *c, struct registry *r, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof *r);
+	json_object *list = NULL;
+	enum incus_status s = incus_get(c, "/1.0/instances?recursion=1", &list, NULL, err, errlen);
+	if (s != INCUS_OK)
+		return s;
+	if (!json_object_is_type(list, json_type_array)) {
+		json_object_put(list);
+		snprintf(err, errlen, "GET /1.0/instances: the answer is not a list");
+		return INCUS_ERR_PROTOCOL;
+	}
+	size_t n = json_object_array_length(list), ipcap = 0;
+	r->accounts = calloc(n ? n : 1, sizeof *r->accounts);
+	if (!r->accounts) {
+		json_object_put(list);
+		snprintf(err, errlen, "out of memory");
+		return INCUS_ERR_SERVER;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *inst = json_object_array_get_idx(list, i);
+		char why[512];
+		collect_ipv4(inst, &r->used_ipv4, &r->used_ipv4_count, &ipcap);
+		int got = account_from_instance(inst, &r->accounts[r->count], why, sizeof why);
+		if (got > 0)
+			r->count++;
+		else if (got < 0) {
+			r->skipped++;
+			log_warning("skipping an instance marked as Containarium's: %s", why);
+		}
+	}
+	json_object_put(list);
+	qsort(r->accounts, r->count, sizeof *r->accounts, by_name);
+	qsort(r->used_ipv4, r->used_ipv4_count, sizeof *r->used_ipv4, by_u32);
+	/* Two instances claiming one user (made by hand?): keep the first,
+	 * never publish a name twice. */
+	for (size_t i = 1; i < r->count;) {
+		if (strcmp(r->accounts[i - 1].name, r->accounts[i].name) == 0) {
+			log_warning("instances %s and %s both claim user %s; ignoring %s",
+				    r->accounts[i - 1].instance, r->accounts[i].instance, r->accounts[i].name,
+				    r->accounts[i].instance);
+			account_free(&r->accounts[i]);
+			memmove(&r->accounts[i], &r->accounts[i + 1], (r->count - i - 1) * sizeof *r->accounts);
+			r->count--;
+			r->skipped++;
+		} else {
+			i++;
+		}
+	}
+	return INCUS_OK;
+}
+
+void registry_free(struct registry *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		account_free(&r->accounts[i]);
+	free(r->accounts);
+	free(r->used_ipv4);
+	memset(r, 0, sizeof *r);
+}
+
+const struct account *registry_find(const struct registry *r, const char *name)
+{
+	struct account key;
+	snprintf(key.name, sizeof key.name, "%s", name);
+	return bsearch(&key, r->accounts, r->count, sizeof *r->accounts, by_name);
+}
+
+const struct account *registry_find_uid(const struct registry *r, uint32_t uid)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (r->accounts[i].uid == uid)
+			return &r->accounts[i];
+	return NULL;
+}
+
+int registry_ipv4_used(const struct registry *r, const unsigned char ipv4[4])
+{
+	uint32_t ip = (uint32_t)ipv4[0] << 24 | (uint32_t)ipv4[1] << 16 | (uint32_t)ipv4[2] << 8 | ipv4[3];
+	return bsearch(&ip, r->used_ipv4, r->used_ipv4_count, sizeof ip, by_u32) != NULL;
+}
+
+int registry_publish(const struct registry *r, const struct helperd_config *cfg, gid_t keys_gid,
+		     char *err, size_t errlen)
+{
+	struct ctm_user_spec *users = calloc(r->count ? r->count : 1, sizeof *users);
+	if (!users) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < r->count; i++) {
+		const struct account *a = &r->accounts[i];
+		/* An account outside the configured range cannot be published
+		 * safely (it may be another host's uid); say so once per publish. */
+		if (a->uid < cfg->uid_min || a->uid > cfg->uid_max) {
+			log_warning("user %s has uid %u outside uid_min/uid_max %u-%u; not published",
+				    a->name, a->uid, cfg->uid_min, cfg->uid_max);
+			continue;
+		}
+		users[n].name = a->name;
+		users[n].uid = a->uid;
+		users[n].state = a->state;
+		memcpy(users[n].ipv4, a->ipv4, 4);
+		users[n].keys = (const char *const *)a->keys;
+		users[n].key_count = a->key_count;
+		n++;
+	}
+	char pw[512], keys[512];
+	snprintf(pw, sizeof pw, "%s/passwd.db", cfg->state_dir);
+	snprintf(keys, sizeof keys, "%s/keys.db", cfg->state_dir);
+	struct ctm_snapshot_spec spec = {
+		.generation = 0, /* one more than on disk */
+		.group_name = cfg->group_name,
+		.gid = cfg->gid,
+		.uid_min = cfg->uid_min,
+		.uid_max = cfg->uid_max,
+		.users = users,
+		.user_count = n,
+	};
+	int ret = ctm_snapshot_publish(&spec, pw, keys, keys_gid, err, errlen);
+	free(users);
+	return ret;
+}

@@ -1,0 +1,34 @@
+/* The daemon's state, shared by the API handlers (service_*.c), the
+ * operations they start, and the background watcher. */
+#ifndef CONTAINARIUM_HELPERD_SERVICE_H
+#define CONTAINARIUM_HELPERD_SERVICE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+#include "incus_client.h"
+#include "registry.h"
+
+struct helperd {
+	struct helperd_config cfg;
+	char incus_socket[108];   /* resolved (configured or detected) */
+	gid_t admin_gid;          /* (gid_t)-1 when admin_group is "" or absent */
+	gid_t keys_gid;           /* group of keys.db; (gid_t)-1: root's */
+	time_t started;
+	char host_id[128];        /* this helperd: hostname, for user.containarium.helperd */
+
+	/* The registry as last read from Incus, and the snapshot generation
+	 * published from it.  Guarded by lock; long work never holds it while
+	 * waiting for Incus. */
+	pthread_mutex_t lock;
+	struct registry reg;
+	bool backend_up;          /* last call to Incus succeeded */
+	char backend_error[256];  /* why not, for 503 answers */
+	unsigned long publishes, publish_failures;
+	struct timespec last_publish;
+};
+
+#endif
