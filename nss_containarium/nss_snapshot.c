@@ -12,9 +12,16 @@ static struct ctm_db db;
 static bool db_open;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* Around fork() the forking thread holds the write lock, so no other thread
+ * is half-way through a remap.  The child must not unlock it: it runs under
+ * a new thread id, and glibc would take the unlock for a reader's and leave
+ * the lock held for ever (every lookup in the child would hang; sshd's
+ * AuthorizedKeysCommand child did).  It starts a fresh lock instead; the
+ * inherited mapping stays valid. */
 static void before_fork(void) { pthread_rwlock_wrlock(&db_lock); }
-static void after_fork(void) { pthread_rwlock_unlock(&db_lock); }
-static void register_atfork(void) { pthread_atfork(before_fork, after_fork, after_fork); }
+static void after_fork_parent(void) { pthread_rwlock_unlock(&db_lock); }
+static void after_fork_child(void) { pthread_rwlock_init(&db_lock, NULL); }
+static void register_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
 
 /* The path can be moved for tests and benchmarks, but never for a setuid or
  * setgid program (secure_getenv returns NULL there). */
