@@ -148,7 +148,12 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 	copy(a->memory, sizeof a->memory, cfg(config, "limits.memory"));
 	const char *as = cfg(config, "boot.autostart");
 	a->autostart = as && strcmp(as, "true") == 0;
-	copy(a->image, sizeof a->image, cfg(config, "image.description"));
+	copy(a->image, sizeof a->image, cfg(config, ACCT_KEY_IMAGE));
+	copy(a->owner, sizeof a->owner, cfg(config, ACCT_KEY_OWNER));
+	const char *dk = cfg(config, ACCT_KEY_DOCKER);
+	a->docker = dk && strcmp(dk, "true") == 0;
+	if (json_object_object_get_ex(inst, "created_at", &v))
+		copy(a->incus_created, sizeof a->incus_created, json_object_get_string(v));
 	if (json_object_object_get_ex(inst, "status", &v))
 		copy(a->status, sizeof a->status, json_object_get_string(v));
 	json_object *root = NULL;
@@ -156,4 +161,30 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 	    json_object_object_get_ex(devices, "root", &root))
 		copy(a->disk, sizeof a->disk, cfg(root, "size"));
 	return 1;
+}
+
+json_object *account_to_json(const struct account *a)
+{
+	json_object *o = json_object_new_object(), *keys = json_object_new_array();
+	char ip[INET_ADDRSTRLEN] = "";
+	static const unsigned char none[4];
+	if (memcmp(a->ipv4, none, 4) != 0)
+		inet_ntop(AF_INET, a->ipv4, ip, sizeof ip);
+	json_object_object_add(o, "name", json_object_new_string(a->name));
+	json_object_object_add(o, "container", json_object_new_string(a->instance));
+	json_object_object_add(o, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(o, "state", json_object_new_string(account_state_name(a->state)));
+	json_object_object_add(o, "status", json_object_new_string(a->status));
+	json_object_object_add(o, "ipv4", json_object_new_string(ip));
+	json_object_object_add(o, "cpu", json_object_new_string(a->cpu));
+	json_object_object_add(o, "memory", json_object_new_string(a->memory));
+	json_object_object_add(o, "disk", json_object_new_string(a->disk));
+	json_object_object_add(o, "autostart", json_object_new_boolean(a->autostart));
+	json_object_object_add(o, "docker", json_object_new_boolean(a->docker));
+	json_object_object_add(o, "image", json_object_new_string(a->image));
+	json_object_object_add(o, "created", json_object_new_string(a->created));
+	for (size_t i = 0; i < a->key_count; i++)
+		json_object_array_add(keys, json_object_new_string(a->keys[i]));
+	json_object_object_add(o, "ssh_keys", keys);
+	return o;
 }

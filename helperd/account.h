@@ -20,6 +20,8 @@
 #define ACCT_KEY_KEYS "user.containarium.keys"         /* key lines joined by "\n" */
 #define ACCT_KEY_CREATED "user.containarium.created"   /* RFC 3339, UTC */
 #define ACCT_KEY_OWNER "user.containarium.helperd"     /* host that created it */
+#define ACCT_KEY_IMAGE "user.containarium.image"       /* image it was created from */
+#define ACCT_KEY_DOCKER "user.containarium.docker"     /* "true" when created with Docker */
 
 #define ACCT_NIC "eth0"
 
@@ -36,7 +38,10 @@ struct account {
 	char status[16];           /* Incus status: Running, Stopped, ... */
 	char cpu[16], memory[32], disk[32];
 	int autostart;
+	int docker;
 	char image[128];
+	char owner[128];           /* host_id of the helperd that created it */
+	char incus_created[48];    /* the instance's created_at: orders allocation races */
 };
 
 /* Read an instance object (GET /1.0/instances?recursion=1 element).
@@ -50,6 +55,9 @@ void account_free(struct account *a);
 /* The state name stored in Incus and shown by the API. */
 const char *account_state_name(uint32_t state);
 int account_state_parse(const char *s, uint32_t *state);
+
+/* The account as the API shows it (GET /v1/containers/{user}). */
+json_object *account_to_json(const struct account *a);
 
 /* "\n"-joined key lines (malloc'd) for ACCT_KEY_KEYS. */
 char *account_keys_join(char *const *keys, size_t n);

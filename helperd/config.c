@@ -84,8 +84,6 @@ static const struct key {
 #undef U
 };
 
-/* "20GB", "512MiB", "2G": a positive number with an optional unit. */
-int helperd_parse_size(const char *s, unsigned long long *bytes);
 int helperd_parse_size(const char *s, unsigned long long *bytes)
 {
 	static const struct { const char *u; unsigned long long m; } units[] = {
@@ -109,6 +107,23 @@ int helperd_parse_size(const char *s, unsigned long long *bytes)
 			return 0;
 		}
 	return -1;
+}
+
+int helperd_size_for_incus(const char *s, char *out, size_t outlen)
+{
+	unsigned long long b;
+	if (helperd_parse_size(s, &b))
+		return -1;
+	size_t digits = strspn(s, "0123456789");
+	const char *unit = s + digits;
+	static const struct { const char *in, *out; } map[] = {
+		{ "", "B" }, { "K", "KiB" }, { "M", "MiB" }, { "G", "GiB" }, { "T", "TiB" }, { "KB", "kB" },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(unit, map[i].in) == 0)
+			unit = map[i].out;
+	int n = snprintf(out, outlen, "%.*s%s", (int)digits, s, unit);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
 static int name_ok(const char *v)

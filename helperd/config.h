@@ -50,4 +50,11 @@ int helperd_config_load(struct helperd_config *c, const char *path, int missing_
 int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
 		       char *err, size_t errlen);
 
+/* "20GB", "512MiB", "2G": a positive size with an optional unit (K/M/G/T
+ * alone mean KiB/MiB/GiB/TiB).  0, or -1 when it is not one. */
+int helperd_parse_size(const char *s, unsigned long long *bytes);
+
+/* The same size written as Incus expects it ("2G" -> "2GiB", "5KB" -> "5kB"). */
+int helperd_size_for_incus(const char *s, char *out, size_t outlen);
+
 #endif

@@ -1,7 +1,11 @@
 #include "incus_client.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,4 +500,53 @@ enum incus_status incus_file_pull(struct incus_client *c, const char *instance, 
 	if (n >= (int)sizeof url)
 		return fail(INCUS_ERR_REQUEST, err, errlen, "file path is too long: %s", path);
 	return get_raw(c, url, data, len, err, errlen);
+}
+
+static size_t to_file(char *p, size_t size, size_t n, void *arg)
+{
+	return fwrite(p, size, n, arg) * size;
+}
+
+enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path,
+				 mode_t mode, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], url[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.part.XXXXXX", path) >= (int)sizeof tmp ||
+	    snprintf(url, sizeof url, "http://incus%s", resource) >= (int)sizeof url)
+		return fail(INCUS_ERR_REQUEST, err, errlen, "path too long: %s", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return fail(INCUS_ERR_REQUEST, err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+	}
+	CURL *h = c->h;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	CURLcode rc = curl_easy_perform(h);
+	long http = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+	int werr = fflush(f) != 0 || fsync(fd) != 0 || fchmod(fd, mode) != 0;
+	werr |= fclose(f) != 0;
+	enum incus_status s = INCUS_OK;
+	if (rc != CURLE_OK)
+		s = fail(http >= 400 ? status_from_http(http) : INCUS_ERR_UNAVAILABLE, err, errlen,
+			 "GET %s: %s (HTTP %ld)", resource, curl_easy_strerror(rc), http);
+	else if (werr)
+		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", path, strerror(errno));
+	else if (rename(tmp, path) != 0)
+		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+	if (s != INCUS_OK)
+		unlink(tmp);
+	return s;
 }

@@ -72,6 +72,11 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path,
 				  char **data, size_t *len, char *err, size_t errlen);
 
+/* GET a raw resource (a backup export) into a new file at path, mode mode:
+ * written to a temporary file beside it and renamed when complete. */
+enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path,
+				 mode_t mode, char *err, size_t errlen);
+
 const char *incus_status_str(enum incus_status s);
 
 #endif

@@ -31,4 +31,17 @@ struct helperd {
 	struct timespec last_publish;
 };
 
+/* A new Incus client for the calling thread (each operation has its own). */
+struct incus_client *helperd_client(struct helperd *d, char *err, size_t errlen);
+
+/* Read every account from Incus, make it the registry, and publish both
+ * snapshot files from it.  Called after each change and by the watcher. */
+int helperd_refresh(struct helperd *d, struct incus_client *c, char *err, size_t errlen);
+/* The same, but publish only when what the snapshots hold has changed
+ * (the watcher's poll). */
+int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *err, size_t errlen);
+
+/* "<user><suffix>" into buf. */
+void helperd_instance_name(const struct helperd *d, const char *user, char *buf, size_t len);
+
 #endif

@@ -1,0 +1,94 @@
+#include "allocate.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int subnet_parse(const char *cidr, struct subnet *s)
+{
+	char addr[32];
+	const char *slash = strchr(cidr, '/');
+	if (!slash || (size_t)(slash - cidr) >= sizeof addr)
+		return -1;
+	memcpy(addr, cidr, (size_t)(slash - cidr));
+	addr[slash - cidr] = '\0';
+	char *end;
+	long bits = strtol(slash + 1, &end, 10);
+	struct in_addr in;
+	if (*end || bits < 8 || bits > 30 || inet_pton(AF_INET, addr, &in) != 1)
+		return -1;
+	s->mask = bits == 32 ? 0xffffffffu : ~((1u << (32 - bits)) - 1);
+	s->gateway = ntohl(in.s_addr);
+	s->network = s->gateway & s->mask;
+	return 0;
+}
+
+static int uid_used(const struct registry *r, uint32_t uid)
+{
+	return registry_find_uid(r, uid) != NULL;
+}
+
+uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip)
+{
+	for (uint64_t u = uid_min; u <= uid_max; u++)
+		if ((uint32_t)u != skip && !uid_used(r, (uint32_t)u))
+			return (uint32_t)u;
+	return 0;
+}
+
+uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip)
+{
+	uint32_t broadcast = s->network | ~s->mask;
+	for (uint32_t ip = s->network + 10; ip < broadcast; ip++) {
+		unsigned char b[4] = { (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
+				       (unsigned char)(ip >> 8), (unsigned char)ip };
+		if (ip != s->gateway && ip != skip && !registry_ipv4_used(r, b))
+			return ip;
+	}
+	return 0;
+}
+
+/* Seconds and nanoseconds of "2026-11-23T11:35:22.1234Z" as one comparable
+ * string: the part before the fraction, then the fraction padded to 9. */
+static void normalise(const char *t, char out[64])
+{
+	const char *dot = strchr(t, '.');
+	size_t head = dot ? (size_t)(dot - t) : strcspn(t, "Z+");
+	if (head > 40)
+		head = 40;
+	char frac[10] = "000000000";
+	if (dot)
+		for (int i = 0; i < 9 && dot[1 + i] >= '0' && dot[1 + i] <= '9'; i++)
+			frac[i] = dot[1 + i];
+	snprintf(out, 64, "%.*s.%s", (int)head, t, frac);
+}
+
+int rfc3339_cmp(const char *a, const char *b)
+{
+	char x[64], y[64];
+	normalise(a, x);
+	normalise(b, y);
+	return strcmp(x, y);
+}
+
+/* o was created before me (ties broken by instance name). */
+static int earlier(const struct account *o, const struct account *me)
+{
+	int c = rfc3339_cmp(o->incus_created, me->incus_created);
+	return c < 0 || (c == 0 && strcmp(o->instance, me->instance) < 0);
+}
+
+void allocate_conflicts(const struct registry *r, const struct account *me, int *uid_taken, int *ip_taken)
+{
+	*uid_taken = *ip_taken = 0;
+	for (size_t i = 0; i < r->count; i++) {
+		const struct account *o = &r->accounts[i];
+		if (strcmp(o->instance, me->instance) == 0 || !earlier(o, me))
+			continue;
+		if (o->uid == me->uid)
+			*uid_taken = 1;
+		if (memcmp(o->ipv4, me->ipv4, 4) == 0)
+			*ip_taken = 1;
+	}
+}

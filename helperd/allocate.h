@@ -1,0 +1,42 @@
+/* Choosing a new account's uid and pinned IPv4 address so that several
+ * helperds on one Incus never hand out the same one, without a lock.
+ *
+ * Each create picks the lowest free uid and address it can see, creates
+ * its instance carrying them, then looks again: if an instance created
+ * earlier (Incus's created_at; the name breaks ties) holds the same uid or
+ * address, the later one moves to another and looks again.  Every helperd
+ * sees the same instances and applies the same order, so exactly one keeps
+ * each value, and the earliest never has to move. */
+#ifndef CONTAINARIUM_HELPERD_ALLOCATE_H
+#define CONTAINARIUM_HELPERD_ALLOCATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+
+struct subnet {
+	uint32_t network, mask, gateway; /* host order */
+};
+
+/* Parse the bridge's "ipv4.address" ("10.0.3.1/24"). */
+int subnet_parse(const char *cidr, struct subnet *s);
+
+/* Lowest uid in [uid_min, uid_max] no account holds (skip: one more to
+ * avoid, 0 for none).  0 when the range is full. */
+uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip);
+
+/* Lowest address in the subnet (after the first ten, which admins often
+ * use by hand) that no NIC pins, not the gateway, network or broadcast.
+ * 0 when the subnet is full. */
+uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip);
+
+/* Whether account `me` must move its uid (*uid_taken) or address
+ * (*ip_taken) because an earlier instance holds the same one. */
+void allocate_conflicts(const struct registry *r, const struct account *me, int *uid_taken, int *ip_taken);
+
+/* Compare two RFC 3339 timestamps as times (LXD trims trailing zeros of
+ * the fraction, so plain string order is wrong). */
+int rfc3339_cmp(const char *a, const char *b);
+
+#endif

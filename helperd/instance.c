@@ -1,0 +1,132 @@
+#include "instance.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action,
+				     int force, int timeout_s, char *err, size_t errlen)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/1.0/instances/%s/state", name);
+	json_object *body = json_object_new_object();
+	json_object_object_add(body, "action", json_object_new_string(action));
+	json_object_object_add(body, "timeout", json_object_new_int(timeout_s));
+	json_object_object_add(body, "force", json_object_new_boolean(force));
+	enum incus_status s = incus_call(c, "PUT", path, body, NULL, timeout_s + 30, NULL, err, errlen);
+	json_object_put(body);
+	return s;
+}
+
+enum incus_status instance_state(struct incus_client *c, const char *name, json_object **state,
+				 char *err, size_t errlen)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/1.0/instances/%s/state", name);
+	return incus_get(c, path, state, NULL, err, errlen);
+}
+
+/* Whether state's network.eth0 has the IPv4 address want. */
+static int has_ipv4(json_object *state, uint32_t want)
+{
+	json_object *net, *eth, *addrs;
+	if (!json_object_object_get_ex(state, "network", &net) || !json_object_is_type(net, json_type_object) ||
+	    !json_object_object_get_ex(net, "eth0", &eth) ||
+	    !json_object_object_get_ex(eth, "addresses", &addrs) || !json_object_is_type(addrs, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(addrs); i++) {
+		json_object *a = json_object_array_get_idx(addrs, i), *fam, *addr;
+		struct in_addr in;
+		if (json_object_object_get_ex(a, "family", &fam) && strcmp(json_object_get_string(fam), "inet") == 0 &&
+		    json_object_object_get_ex(a, "address", &addr) &&
+		    inet_pton(AF_INET, json_object_get_string(addr), &in) == 1 && ntohl(in.s_addr) == want)
+			return 1;
+	}
+	return 0;
+}
+
+enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
+				      int timeout_s, char *err, size_t errlen)
+{
+	double deadline = now_s() + timeout_s;
+	long pause = 100;
+	for (;;) {
+		json_object *st = NULL, *status = NULL;
+		enum incus_status s = instance_state(c, name, &st, err, errlen);
+		if (s != INCUS_OK)
+			return s;
+		char stat[32];
+		snprintf(stat, sizeof stat, "%s",
+			 json_object_object_get_ex(st, "status", &status) ? json_object_get_string(status) : "");
+		int ready = strcmp(stat, "Running") == 0 && has_ipv4(st, ipv4);
+		int dead = strcmp(stat, "Stopped") == 0 || strcmp(stat, "Error") == 0;
+		json_object_put(st);
+		if (ready)
+			return INCUS_OK;
+		if (dead) {
+			snprintf(err, errlen, "container %s stopped while booting (status %s); its console log "
+				 "says why: lxc info --show-log %s", name, stat, name);
+			return INCUS_ERR_SERVER;
+		}
+		if (now_s() > deadline) {
+			struct in_addr in = { htonl(ipv4) };
+			snprintf(err, errlen, "container %s did not get its address %s within %d s (status %s)",
+				 name, inet_ntoa(in), timeout_s, stat);
+			return INCUS_ERR_TIMEOUT;
+		}
+		sleep_ms(pause);
+		if (pause < 500)
+			pause += 100;
+	}
+}
+
+enum incus_status instance_destroy(struct incus_client *c, const char *name, char *err, size_t errlen)
+{
+	char path[256];
+	snprintf(path, sizeof path, "/1.0/instances/%s", name);
+	json_object *st = NULL, *status = NULL;
+	enum incus_status s = instance_state(c, name, &st, err, errlen);
+	if (s == INCUS_ERR_NOT_FOUND)
+		return INCUS_OK;
+	if (s != INCUS_OK)
+		return s;
+	int running = json_object_object_get_ex(st, "status", &status) &&
+		      strcmp(json_object_get_string(status), "Stopped") != 0;
+	json_object_put(st);
+	if (running && (s = instance_set_state(c, name, "stop", 1, 30, err, errlen)) != INCUS_OK &&
+	    s != INCUS_ERR_NOT_FOUND)
+		return s;
+	s = incus_call(c, "DELETE", path, NULL, NULL, 120, NULL, err, errlen);
+	if (s == INCUS_ERR_REQUEST) {
+		/* Started meanwhile (boot.autostart after an Incus restart): stop
+		 * it for real and try once more. */
+		instance_set_state(c, name, "stop", 1, 30, err, errlen);
+		s = incus_call(c, "DELETE", path, NULL, NULL, 120, NULL, err, errlen);
+	}
+	return s == INCUS_ERR_NOT_FOUND ? INCUS_OK : s;
+}
+
+enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv,
+			       char **out, char *err, size_t errlen)
+{
+	int code;
+	char *errout = NULL;
+	enum incus_status s = incus_exec(c, name, argv, 120, &code, out, &errout, err, errlen);
+	free(errout);
+	return s;
+}

@@ -1,0 +1,34 @@
+/* Instance-level steps on top of the Incus client: state changes, waiting
+ * for a container to really run with its address, deletion, and the state
+ * numbers `info` shows.  Each returns an incus_status with err filled. */
+#ifndef CONTAINARIUM_HELPERD_INSTANCE_H
+#define CONTAINARIUM_HELPERD_INSTANCE_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "incus_client.h"
+
+/* PUT .../state {"action": action, "timeout": timeout_s, "force": force} and wait. */
+enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action,
+				     int force, int timeout_s, char *err, size_t errlen);
+
+/* Wait until the instance is Running and eth0 carries ipv4 (host order).
+ * A start can report success while the container dies at boot: this is
+ * the check that it did not.  INCUS_ERR_SERVER when it stopped. */
+enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
+				      int timeout_s, char *err, size_t errlen);
+
+/* Stop (forced) if running, then delete, and wait until it is gone. */
+enum incus_status instance_destroy(struct incus_client *c, const char *name, char *err, size_t errlen);
+
+/* GET .../state metadata (new reference), for info and metrics. */
+enum incus_status instance_state(struct incus_client *c, const char *name, json_object **state,
+				 char *err, size_t errlen);
+
+/* Run argv in the instance; any non-zero exit is an error that names the
+ * command and quotes its stderr.  out (may be NULL) gets stdout. */
+enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv,
+			       char **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,56 @@
+/* Container lifecycle: the long work behind the API, each run as an
+ * operation (operations.h) on its own thread with its own Incus client.
+ *
+ * Create is all-or-nothing: any failure removes the instance again, and a
+ * crash leaves an instance in state "provisioning" that reconcile removes
+ * at the next start, so no half-made user is ever published as active. */
+#ifndef CONTAINARIUM_HELPERD_LIFECYCLE_H
+#define CONTAINARIUM_HELPERD_LIFECYCLE_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "operations.h"
+#include "service.h"
+
+struct create_spec {
+	char name[CTM_NAME_MAX + 1];
+	char **keys;           /* canonical key lines */
+	size_t key_count;
+	char image[128];
+	char cpu[16];
+	char memory[32];
+	char disk[32];
+	int autostart;
+	int docker;
+};
+
+/* Validate a POST /v1/containers body.  0, or -1 with an API error code
+ * and a sentence in msg; nothing is changed either way. */
+int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *s,
+		      const char **code, char *msg, size_t msglen);
+void create_spec_free(struct create_spec *s);
+
+#define CREATE_STEPS 7
+/* operation_fn for create; arg: struct lifecycle_job with spec set. */
+void lifecycle_create(struct operation *op, void *arg);
+
+struct lifecycle_job {
+	struct helperd *d;
+	char user[CTM_NAME_MAX + 1];
+	struct create_spec spec;   /* create */
+	int force, backup;         /* delete, stop */
+	char cpu[16], memory[32], disk[32]; /* resize ("" = unchanged) */
+};
+void lifecycle_job_free(void *job);
+
+void lifecycle_delete(struct operation *op, void *arg);
+void lifecycle_start(struct operation *op, void *arg);
+void lifecycle_stop(struct operation *op, void *arg);
+void lifecycle_resize(struct operation *op, void *arg);
+
+/* Remove what a crash left: instances still "provisioning" that no running
+ * operation owns (this host's at once, other hosts' after 15 minutes). */
+int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,497 @@
+/* POST /v1/containers: validate, then create a user's container in seven
+ * numbered steps; undo everything on any failure. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "allocate.h"
+#include "helperd_log.h"
+#include "instance.h"
+#include "lifecycle.h"
+#include "sshkey.h"
+#include "username.h"
+
+static const char *const create_fields[] = { "name", "ssh_keys", "image", "cpu", "memory", "disk",
+					     "autostart", "docker", NULL };
+
+void create_spec_free(struct create_spec *s)
+{
+	for (size_t i = 0; i < s->key_count; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	s->keys = NULL;
+	s->key_count = 0;
+}
+
+#define BAD(c, ...) do { *code = (c); snprintf(msg, msglen, __VA_ARGS__); goto fail; } while (0)
+
+/* A string field, or a number for cpu. */
+static const char *field_str(json_object *body, const char *key, char *num, size_t numlen)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(body, key, &v))
+		return NULL;
+	if (json_object_is_type(v, json_type_int)) {
+		snprintf(num, numlen, "%lld", (long long)json_object_get_int64(v));
+		return num;
+	}
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *s,
+		      const char **code, char *msg, size_t msglen)
+{
+	memset(s, 0, sizeof *s);
+	char num[32], m[512];
+	if (!body)
+		BAD("invalid_request", "send a JSON object such as {\"name\": \"alice\", \"ssh_keys\": "
+		    "[\"ssh-ed25519 AAAA... alice@laptop\"]}");
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		int known = 0;
+		for (const char *const *f = create_fields; *f; f++)
+			known |= strcmp(*f, key) == 0;
+		if (!known)
+			BAD("invalid_request", "unknown field \"%.40s\"; the fields are name, ssh_keys, image, "
+			    "cpu, memory, disk, autostart, docker", key);
+	}
+	json_object *v;
+	if (!json_object_object_get_ex(body, "name", &v) || !json_object_is_type(v, json_type_string))
+		BAD("invalid_name", "\"name\" is required: the user's name, such as \"alice\"");
+	const char *name = json_object_get_string(v);
+	size_t nlen = (size_t)json_object_get_string_len(v);
+	if (ctm_username_check(name, nlen, m, sizeof m) != CTM_NAME_OK)
+		BAD("invalid_name", "%s", m);
+	memcpy(s->name, name, nlen + 1);
+
+	json_object *keys;
+	if (!json_object_object_get_ex(body, "ssh_keys", &keys) || !json_object_is_type(keys, json_type_array) ||
+	    json_object_array_length(keys) == 0)
+		BAD("invalid_key", "\"ssh_keys\" must list at least one public key (the contents of the "
+		    "user's .pub file): without one nobody can log in");
+	size_t nk = json_object_array_length(keys);
+	if (nk > CTM_KEYS_PER_USER_MAX)
+		BAD("invalid_key", "%zu keys given; the limit is %d", nk, CTM_KEYS_PER_USER_MAX);
+	s->keys = calloc(nk, sizeof *s->keys);
+	if (!s->keys)
+		BAD("internal_error", "out of memory");
+	for (size_t i = 0; i < nk; i++) {
+		json_object *k = json_object_array_get_idx(keys, i);
+		struct ctm_sshkey parsed;
+		char canon[CTM_KEY_LINE_MAX + 1];
+		if (!json_object_is_type(k, json_type_string))
+			BAD("invalid_key", "ssh_keys[%zu] must be a string", i);
+		if (ctm_sshkey_parse(json_object_get_string(k), (size_t)json_object_get_string_len(k), &parsed, m,
+				     sizeof m) != CTM_KEY_OK)
+			BAD("invalid_key", "ssh_keys[%zu]: %s", i, m);
+		ctm_sshkey_format(&parsed, canon, sizeof canon);
+		int dup = 0;
+		for (size_t j = 0; j < s->key_count; j++)
+			dup |= strcmp(s->keys[j], canon) == 0;
+		if (!dup && !(s->keys[s->key_count++] = strdup(canon)))
+			BAD("internal_error", "out of memory");
+	}
+
+	const char *image = field_str(body, "image", num, sizeof num);
+	image = image ? image : d->cfg.image;
+	if (!*image || strlen(image) >= sizeof s->image || strspn(image, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") != strlen(image))
+		BAD("invalid_image", "image \"%.60s\" is not an image alias or fingerprint (letters, digits, "
+		    "'-', '_', '.', '/', ':')", image);
+	snprintf(s->image, sizeof s->image, "%s", image);
+
+	const char *cpu = field_str(body, "cpu", num, sizeof num);
+	cpu = cpu ? cpu : d->cfg.default_cpu;
+	char *end;
+	errno = 0;
+	long ncpu = strtol(cpu, &end, 10);
+	if (!*cpu || *end || errno || ncpu < 1 || ncpu > 1024)
+		BAD("invalid_cpu", "cpu \"%.20s\" must be a whole number of CPUs from 1 to 1024", cpu);
+	snprintf(s->cpu, sizeof s->cpu, "%ld", ncpu);
+
+	const char *mem = field_str(body, "memory", num, sizeof num), *disk = field_str(body, "disk", num, sizeof num);
+	unsigned long long bytes;
+	mem = mem ? mem : d->cfg.default_memory;
+	if (helperd_parse_size(mem, &bytes) || bytes < (64ULL << 20) ||
+	    helperd_size_for_incus(mem, s->memory, sizeof s->memory))
+		BAD("invalid_memory", "memory \"%.20s\" must be a size of at least 64MiB, written like 4GB "
+		    "or 512MiB", mem);
+	disk = disk ? disk : d->cfg.default_disk;
+	if (helperd_parse_size(disk, &bytes) || bytes < (512ULL << 20) ||
+	    helperd_size_for_incus(disk, s->disk, sizeof s->disk))
+		BAD("invalid_disk", "disk \"%.20s\" must be a size of at least 512MiB, written like 50GB", disk);
+
+	s->autostart = d->cfg.default_autostart;
+	if (json_object_object_get_ex(body, "autostart", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			BAD("invalid_request", "\"autostart\" must be true or false");
+		s->autostart = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(body, "docker", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			BAD("invalid_request", "\"docker\" must be true or false");
+		s->docker = json_object_get_boolean(v);
+	}
+
+	/* The name must not belong to anyone else on this host: root, sshd,
+	 * a local, LDAP or OS Login user.  Our own NSS module never does IPC,
+	 * so this lookup cannot deadlock on us; a hit on our own user (same
+	 * uid as in the registry) is reported as "already exists" later. */
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwnam_r(s->name, &pw, buf, sizeof buf, &res) == 0 && res) {
+		pthread_mutex_lock(&d->lock);
+		const struct account *a = registry_find(&d->reg, s->name);
+		int ours = a && a->uid == pw.pw_uid;
+		pthread_mutex_unlock(&d->lock);
+		if (ours)
+			BAD("already_exists", "user %s already has a container; delete it first or choose another "
+			    "name", s->name);
+		BAD("name_taken", "\"%s\" is already a user on this host (uid %u); choose another name",
+		    s->name, (unsigned)pw.pw_uid);
+	}
+	return 0;
+fail:
+	create_spec_free(s);
+	return -1;
+}
+
+void lifecycle_job_free(void *arg)
+{
+	struct lifecycle_job *job = arg;
+	create_spec_free(&job->spec);
+	free(job);
+}
+
+static void ip_text(uint32_t ip, char *buf, size_t len)
+{
+	struct in_addr in = { htonl(ip) };
+	inet_ntop(AF_INET, &in, buf, (socklen_t)len);
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The body of POST /1.0/instances. */
+static json_object *instance_body(struct helperd *d, const struct create_spec *s, const char *iname,
+				  uint32_t uid, uint32_t ip)
+{
+	char ipbuf[INET_ADDRSTRLEN], uidbuf[16], created[32];
+	ip_text(ip, ipbuf, sizeof ipbuf);
+	snprintf(uidbuf, sizeof uidbuf, "%u", uid);
+	now_rfc3339(created, sizeof created);
+	json_object *b = json_object_new_object(), *src = json_object_new_object();
+	json_object *cfg = json_object_new_object(), *devs = json_object_new_object();
+	json_object *root = json_object_new_object(), *nic = json_object_new_object();
+	json_object_object_add(b, "name", json_object_new_string(iname));
+	json_object_object_add(b, "type", json_object_new_string("container"));
+	/* No profiles: the instance carries all its devices, so a change to a
+	 * shared profile can never move a user's address or disk. */
+	json_object_object_add(b, "profiles", json_object_new_array());
+	json_object_object_add(src, "type", json_object_new_string("image"));
+	json_object_object_add(src, "alias", json_object_new_string(s->image));
+	json_object_object_add(b, "source", src);
+	json_object_object_add(cfg, ACCT_KEY_MANAGED, json_object_new_string("true"));
+	json_object_object_add(cfg, ACCT_KEY_USER, json_object_new_string(s->name));
+	json_object_object_add(cfg, ACCT_KEY_UID, json_object_new_string(uidbuf));
+	json_object_object_add(cfg, ACCT_KEY_STATE, json_object_new_string("provisioning"));
+	json_object_object_add(cfg, ACCT_KEY_IPV4, json_object_new_string(ipbuf));
+	char *keys = account_keys_join(s->keys, s->key_count);
+	json_object_object_add(cfg, ACCT_KEY_KEYS, json_object_new_string(keys ? keys : ""));
+	free(keys);
+	json_object_object_add(cfg, ACCT_KEY_CREATED, json_object_new_string(created));
+	json_object_object_add(cfg, ACCT_KEY_OWNER, json_object_new_string(d->host_id));
+	json_object_object_add(cfg, ACCT_KEY_IMAGE, json_object_new_string(s->image));
+	json_object_object_add(cfg, ACCT_KEY_DOCKER, json_object_new_string(s->docker ? "true" : "false"));
+	json_object_object_add(cfg, "limits.cpu", json_object_new_string(s->cpu));
+	json_object_object_add(cfg, "limits.memory", json_object_new_string(s->memory));
+	json_object_object_add(cfg, "boot.autostart", json_object_new_string(s->autostart ? "true" : "false"));
+	if (s->docker) {
+		json_object_object_add(cfg, "security.nesting", json_object_new_string("true"));
+		json_object_object_add(cfg, "security.syscalls.intercept.mknod", json_object_new_string("true"));
+		json_object_object_add(cfg, "security.syscalls.intercept.setxattr", json_object_new_string("true"));
+	}
+	json_object_object_add(b, "config", cfg);
+	json_object_object_add(root, "type", json_object_new_string("disk"));
+	json_object_object_add(root, "path", json_object_new_string("/"));
+	json_object_object_add(root, "pool", json_object_new_string(d->cfg.storage_pool));
+	json_object_object_add(root, "size", json_object_new_string(s->disk));
+	json_object_object_add(devs, "root", root);
+	json_object_object_add(nic, "type", json_object_new_string("nic"));
+	json_object_object_add(nic, "network", json_object_new_string(d->cfg.network));
+	json_object_object_add(nic, "name", json_object_new_string(ACCT_NIC));
+	json_object_object_add(nic, "ipv4.address", json_object_new_string(ipbuf));
+	json_object_object_add(devs, ACCT_NIC, nic);
+	json_object_object_add(b, "devices", devs);
+	return b;
+}
+
+/* Move this instance's uid and/or address (before it first starts). */
+static enum incus_status move_allocation(struct incus_client *c, struct helperd *d, const char *iname,
+					 uint32_t uid, uint32_t ip, char *err, size_t errlen)
+{
+	char path[256], ipbuf[INET_ADDRSTRLEN], uidbuf[16];
+	ip_text(ip, ipbuf, sizeof ipbuf);
+	snprintf(uidbuf, sizeof uidbuf, "%u", uid);
+	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
+	json_object *devs = json_object_new_object(), *nic = json_object_new_object();
+	json_object_object_add(cfg, ACCT_KEY_UID, json_object_new_string(uidbuf));
+	json_object_object_add(cfg, ACCT_KEY_IPV4, json_object_new_string(ipbuf));
+	json_object_object_add(b, "config", cfg);
+	json_object_object_add(nic, "type", json_object_new_string("nic"));
+	json_object_object_add(nic, "network", json_object_new_string(d->cfg.network));
+	json_object_object_add(nic, "name", json_object_new_string(ACCT_NIC));
+	json_object_object_add(nic, "ipv4.address", json_object_new_string(ipbuf));
+	json_object_object_add(devs, ACCT_NIC, nic);
+	json_object_object_add(b, "devices", devs);
+	enum incus_status s = incus_call(c, "PATCH", path, b, NULL, 60, NULL, err, errlen);
+	json_object_put(b);
+	return s;
+}
+
+static int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn, char *err, size_t errlen)
+{
+	char path[160];
+	snprintf(path, sizeof path, "/1.0/networks/%s", d->cfg.network);
+	json_object *md = NULL, *cfg, *addr;
+	if (incus_get(c, path, &md, NULL, err, errlen) != INCUS_OK)
+		return -1;
+	int ok = json_object_object_get_ex(md, "config", &cfg) &&
+		 json_object_object_get_ex(cfg, "ipv4.address", &addr) &&
+		 subnet_parse(json_object_get_string(addr), sn) == 0;
+	json_object_put(md);
+	if (!ok)
+		snprintf(err, errlen, "network %s has no IPv4 subnet (ipv4.address): containers need one for "
+			 "their pinned address", d->cfg.network);
+	return ok ? 0 : -1;
+}
+
+static int http_for(enum incus_status s)
+{
+	switch (s) {
+	case INCUS_ERR_UNAVAILABLE: return 503;
+	case INCUS_ERR_CONFLICT: return 409;
+	case INCUS_ERR_NOT_FOUND: return 404;
+	case INCUS_ERR_TIMEOUT: return 504;
+	default: return 502;
+	}
+}
+
+void lifecycle_create(struct operation *op, void *arg)
+{
+	struct lifecycle_job *job = arg;
+	struct helperd *d = job->d;
+	const struct create_spec *s = &job->spec;
+	char err[1024], iname[64], msg[1200];
+	enum incus_status st = INCUS_OK;
+	int created = 0;
+	helperd_instance_name(d, s->name, iname, sizeof iname);
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		operation_fail(op, 503, "backend_unavailable", "%s", err);
+		return;
+	}
+
+	operation_step(op, 1, "Creating container...");
+	struct registry reg;
+	struct subnet sn;
+	if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
+		goto incus_fail;
+	if (registry_find(&reg, s->name)) {
+		registry_free(&reg);
+		operation_fail(op, 409, "already_exists", "user %s already has a container; delete it first "
+			       "or choose another name", s->name);
+		goto out;
+	}
+	if (network_subnet(c, d, &sn, err, sizeof err)) {
+		registry_free(&reg);
+		operation_fail(op, 500, "backend_misconfigured", "%s", err);
+		goto out;
+	}
+	uint32_t uid = allocate_uid(&reg, d->cfg.uid_min, d->cfg.uid_max, 0);
+	uint32_t ip = allocate_ipv4(&reg, &sn, 0);
+	registry_free(&reg);
+	if (!uid || !ip) {
+		operation_fail(op, 507, "no_capacity", "no free %s left (%s): %s", !uid ? "uid" : "IPv4 address",
+			       !uid ? "uid_min/uid_max in helperd.conf" : d->cfg.network,
+			       !uid ? "widen the uid range" : "use a larger subnet on the bridge");
+		goto out;
+	}
+	json_object *body = instance_body(d, s, iname, uid, ip);
+	st = incus_call(c, "POST", "/1.0/instances", body, NULL, 600, NULL, err, sizeof err);
+	json_object_put(body);
+	if (st == INCUS_ERR_CONFLICT) {
+		operation_fail(op, 409, "already_exists", "a container named %s already exists; delete it "
+			       "first or choose another name", iname);
+		goto out;
+	}
+	if (st != INCUS_OK) {
+		/* A create that failed part-way can leave an instance behind. */
+		created = 1;
+		goto incus_fail;
+	}
+	created = 1;
+	/* Settle races with other helperds on one Incus (allocate.h). */
+	for (int round = 0;; round++) {
+		if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+		const struct account *me = registry_find(&reg, s->name);
+		int uid_taken = 0, ip_taken = 0;
+		if (me && strcmp(me->instance, iname) == 0)
+			allocate_conflicts(&reg, me, &uid_taken, &ip_taken);
+		if (!uid_taken && !ip_taken) {
+			registry_free(&reg);
+			break;
+		}
+		if (round == 20) {
+			registry_free(&reg);
+			snprintf(err, sizeof err, "could not settle on a free uid and address after 20 tries");
+			st = INCUS_ERR_CONFLICT;
+			goto incus_fail;
+		}
+		if (uid_taken)
+			uid = allocate_uid(&reg, d->cfg.uid_min, d->cfg.uid_max, uid);
+		if (ip_taken)
+			ip = allocate_ipv4(&reg, &sn, ip);
+		registry_free(&reg);
+		log_info("create %s: uid or address taken by an earlier container; moving to uid %u", s->name, uid);
+		if (!uid || !ip) {
+			snprintf(err, sizeof err, "no free uid or address left");
+			st = INCUS_ERR_CONFLICT;
+			goto incus_fail;
+		}
+		if ((st = move_allocation(c, d, iname, uid, ip, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+	}
+
+	operation_step(op, 2, "Starting container...");
+	if ((st = instance_set_state(c, iname, "start", 0, 60, err, sizeof err)) != INCUS_OK)
+		goto incus_fail;
+
+	operation_step(op, 3, "Waiting for network...");
+	if ((st = instance_wait_ready(c, iname, ip, 90, err, sizeof err)) != INCUS_OK)
+		goto incus_fail;
+
+	snprintf(msg, sizeof msg, "Creating user %s...", s->name);
+	operation_step(op, 4, msg);
+	{
+		const char *useradd[] = { "useradd", "--create-home", "--shell", "/bin/bash", "--user-group",
+					  "--groups", "sudo", "--comment", "Containarium user", s->name, NULL };
+		if ((st = instance_run(c, iname, useradd, NULL, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+		char sudoers[128];
+		int n = snprintf(sudoers, sizeof sudoers, "%s ALL=(ALL) NOPASSWD:ALL\n", s->name);
+		if ((st = incus_file_push(c, iname, "/etc/sudoers.d/containarium", sudoers, (size_t)n, 0, 0, 0440,
+					  err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+		const char *visudo[] = { "visudo", "-c", "-q", "-f", "/etc/sudoers.d/containarium", NULL };
+		if ((st = instance_run(c, iname, visudo, NULL, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+	}
+
+	operation_step(op, 5, "Adding SSH keys...");
+	{
+		char home[64], sshdir[80], ak[100];
+		snprintf(home, sizeof home, "/home/%s", s->name);
+		snprintf(sshdir, sizeof sshdir, "%s/.ssh", home);
+		snprintf(ak, sizeof ak, "%s/authorized_keys", sshdir);
+		const char *mkdir_ssh[] = { "install", "-d", "-m", "0700", "-o", s->name, "-g", s->name, sshdir, NULL };
+		if ((st = instance_run(c, iname, mkdir_ssh, NULL, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+		char *ids = NULL;
+		const char *id[] = { "id", "-u", s->name, NULL };
+		if ((st = instance_run(c, iname, id, &ids, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+		unsigned long cuid = strtoul(ids ? ids : "", NULL, 10);
+		free(ids);
+		char *text = account_keys_join(s->keys, s->key_count);
+		size_t tlen = text ? strlen(text) : 0;
+		char *file = text ? realloc(text, tlen + 2) : NULL;
+		if (!file) {
+			free(text);
+			operation_fail(op, 500, "internal_error", "out of memory");
+			goto rollback;
+		}
+		file[tlen] = '\n';
+		file[tlen + 1] = '\0';
+		st = incus_file_push(c, iname, ak, file, tlen + 1, (uid_t)cuid, (gid_t)cuid, 0600, err, sizeof err);
+		free(file);
+		if (st != INCUS_OK)
+			goto incus_fail;
+	}
+
+	if (s->docker) {
+		operation_step(op, 6, "Installing Docker...");
+		const char *check[] = { "sh", "-c", "command -v docker", NULL };
+		char *path = NULL;
+		if (instance_run(c, iname, check, &path, err, sizeof err) != INCUS_OK) {
+			free(path);
+			const char *install[] = { "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y",
+						  "-q", "docker.io", NULL };
+			if ((st = instance_run(c, iname, install, NULL, err, sizeof err)) != INCUS_OK) {
+				operation_fail(op, 502, "docker_install_failed", "Docker is not in image %s and could "
+					       "not be installed (%s); use an image with Docker, or create without "
+					       "docker", s->image, err);
+				goto rollback;
+			}
+		} else {
+			free(path);
+		}
+		const char *group[] = { "usermod", "-aG", "docker", s->name, NULL };
+		if ((st = instance_run(c, iname, group, NULL, err, sizeof err)) != INCUS_OK)
+			goto incus_fail;
+	} else {
+		operation_step(op, 6, "Skipping Docker (not requested)...");
+	}
+
+	operation_step(op, 7, "Activating jump account...");
+	{
+		char path[256];
+		snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+		json_object *b = json_object_new_object(), *cfg = json_object_new_object();
+		json_object_object_add(cfg, ACCT_KEY_STATE, json_object_new_string("active"));
+		json_object_object_add(b, "config", cfg);
+		st = incus_call(c, "PATCH", path, b, NULL, 60, NULL, err, sizeof err);
+		json_object_put(b);
+		if (st != INCUS_OK)
+			goto incus_fail;
+		if (helperd_refresh(d, c, err, sizeof err)) {
+			operation_fail(op, 500, "publish_failed", "the container is ready but the host snapshot "
+				       "could not be written: %s", err);
+			goto rollback;
+		}
+	}
+	pthread_mutex_lock(&d->lock);
+	const struct account *a = registry_find(&d->reg, s->name);
+	json_object *result = a ? account_to_json(a) : json_object_new_object();
+	pthread_mutex_unlock(&d->lock);
+	log_notice("created %s (%s, uid %u)", s->name, iname, uid);
+	operation_succeed(op, result);
+	json_object_put(result);
+	goto out;
+
+incus_fail:
+	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable" : "backend_error",
+		       "creating %s failed: %s", iname, err);
+rollback:
+	if (created) {
+		char e2[512];
+		if (instance_destroy(c, iname, e2, sizeof e2) != INCUS_OK)
+			log_error("create %s failed and the half-made container could not be removed (%s); "
+				  "helperd removes it at its next start", iname, e2);
+		if (helperd_refresh(d, c, e2, sizeof e2))
+			log_error("publishing after a failed create: %s", e2);
+	}
+out:
+	incus_close(c);
+}

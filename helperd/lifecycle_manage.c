@@ -1,0 +1,294 @@
+/* Start, stop, delete (with optional backup), resize, and reconcile. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helperd_log.h"
+#include "instance.h"
+#include "lifecycle.h"
+#include "snapshot_writer.h"
+
+static int http_for(enum incus_status s)
+{
+	switch (s) {
+	case INCUS_ERR_UNAVAILABLE: return 503;
+	case INCUS_ERR_CONFLICT: return 409;
+	case INCUS_ERR_NOT_FOUND: return 404;
+	case INCUS_ERR_TIMEOUT: return 504;
+	default: return 502;
+	}
+}
+
+static void fail_incus(struct operation *op, enum incus_status st, const char *what, const char *err)
+{
+	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable" : "backend_error",
+		       "%s: %s", what, err);
+}
+
+/* The account as Incus has it now (not the cached registry). */
+static enum incus_status fresh_account(struct incus_client *c, struct helperd *d, const char *user,
+				       struct account *a, char *err, size_t errlen)
+{
+	char iname[64], path[128], why[512];
+	helperd_instance_name(d, user, iname, sizeof iname);
+	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+	json_object *inst = NULL;
+	enum incus_status st = incus_get(c, path, &inst, NULL, err, errlen);
+	if (st != INCUS_OK)
+		return st;
+	int got = account_from_instance(inst, a, why, sizeof why);
+	json_object_put(inst);
+	if (got <= 0) {
+		snprintf(err, errlen, "%s is not a Containarium container%s%s", iname, got < 0 ? ": " : "",
+			 got < 0 ? why : "");
+		return INCUS_ERR_NOT_FOUND;
+	}
+	return INCUS_OK;
+}
+
+static void succeed_with_account(struct operation *op, struct helperd *d, const char *user)
+{
+	pthread_mutex_lock(&d->lock);
+	const struct account *a = registry_find(&d->reg, user);
+	json_object *result = a ? account_to_json(a) : json_object_new_object();
+	pthread_mutex_unlock(&d->lock);
+	operation_succeed(op, result);
+	json_object_put(result);
+}
+
+static void refresh_or_log(struct helperd *d, struct incus_client *c)
+{
+	char err[512];
+	if (helperd_refresh(d, c, err, sizeof err))
+		log_error("publishing the snapshot failed: %s", err);
+}
+
+void lifecycle_start(struct operation *op, void *arg)
+{
+	struct lifecycle_job *job = arg;
+	char err[1024];
+	struct account a;
+	struct incus_client *c = helperd_client(job->d, err, sizeof err);
+	if (!c) {
+		operation_fail(op, 503, "backend_unavailable", "%s", err);
+		return;
+	}
+	enum incus_status st = fresh_account(c, job->d, job->user, &a, err, sizeof err);
+	if (st != INCUS_OK) {
+		fail_incus(op, st, "starting", err);
+		goto out;
+	}
+	uint32_t ip = (uint32_t)a.ipv4[0] << 24 | (uint32_t)a.ipv4[1] << 16 | (uint32_t)a.ipv4[2] << 8 | a.ipv4[3];
+	operation_step(op, 1, "Starting container...");
+	if (strcmp(a.status, "Running") != 0 &&
+	    (st = instance_set_state(c, a.instance, "start", 0, 60, err, sizeof err)) != INCUS_OK) {
+		fail_incus(op, st, "starting", err);
+		goto done;
+	}
+	operation_step(op, 2, "Waiting for network...");
+	if ((st = instance_wait_ready(c, a.instance, ip, 90, err, sizeof err)) != INCUS_OK) {
+		fail_incus(op, st, "starting", err);
+		goto done;
+	}
+	refresh_or_log(job->d, c);
+	succeed_with_account(op, job->d, job->user);
+done:
+	account_free(&a);
+out:
+	incus_close(c);
+}
+
+void lifecycle_stop(struct operation *op, void *arg)
+{
+	struct lifecycle_job *job = arg;
+	char err[1024];
+	struct account a;
+	struct incus_client *c = helperd_client(job->d, err, sizeof err);
+	if (!c) {
+		operation_fail(op, 503, "backend_unavailable", "%s", err);
+		return;
+	}
+	enum incus_status st = fresh_account(c, job->d, job->user, &a, err, sizeof err);
+	if (st != INCUS_OK) {
+		fail_incus(op, st, "stopping", err);
+		goto out;
+	}
+	operation_step(op, 1, "Stopping container...");
+	if (strcmp(a.status, "Stopped") != 0 &&
+	    (st = instance_set_state(c, a.instance, "stop", job->force, 60, err, sizeof err)) != INCUS_OK) {
+		fail_incus(op, st, "stopping", err);
+		goto done;
+	}
+	refresh_or_log(job->d, c);
+	succeed_with_account(op, job->d, job->user);
+done:
+	account_free(&a);
+out:
+	incus_close(c);
+}
+
+/* Export the instance to backup_dir/<instance>-<UTC time>.tar.gz. */
+static enum incus_status backup(struct incus_client *c, struct helperd *d, const char *iname,
+				char *file, size_t filelen, char *err, size_t errlen)
+{
+	char path[256], bname[64], when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(bname, sizeof bname, "containarium-%s", when);
+	snprintf(path, sizeof path, "/1.0/instances/%s/backups", iname);
+	json_object *b = json_object_new_object();
+	json_object_object_add(b, "name", json_object_new_string(bname));
+	json_object_object_add(b, "instance_only", json_object_new_boolean(1));
+	json_object_object_add(b, "optimized_storage", json_object_new_boolean(0));
+	json_object_object_add(b, "compression_algorithm", json_object_new_string("gzip"));
+	enum incus_status st = incus_call(c, "POST", path, b, NULL, 3600, NULL, err, errlen);
+	json_object_put(b);
+	if (st != INCUS_OK)
+		return st;
+	if (mkdir(d->cfg.backup_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create backup_dir %s: %s", d->cfg.backup_dir, strerror(errno));
+		st = INCUS_ERR_REQUEST;
+	} else {
+		snprintf(file, filelen, "%s/%s-%s.tar.gz", d->cfg.backup_dir, iname, when);
+		snprintf(path, sizeof path, "/1.0/instances/%s/backups/%s/export", iname, bname);
+		st = incus_download(c, path, file, 0600, err, errlen);
+	}
+	/* The export is ours now; do not leave the backup inside Incus too. */
+	char e2[256];
+	snprintf(path, sizeof path, "/1.0/instances/%s/backups/%s", iname, bname);
+	incus_call(c, "DELETE", path, NULL, NULL, 120, NULL, e2, sizeof e2);
+	return st;
+}
+
+void lifecycle_delete(struct operation *op, void *arg)
+{
+	struct lifecycle_job *job = arg;
+	struct helperd *d = job->d;
+	char err[1024], file[512] = "";
+	struct account a;
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		operation_fail(op, 503, "backend_unavailable", "%s", err);
+		return;
+	}
+	enum incus_status st = fresh_account(c, d, job->user, &a, err, sizeof err);
+	if (st != INCUS_OK) {
+		fail_incus(op, st, "deleting", err);
+		goto out;
+	}
+	if (strcmp(a.status, "Stopped") != 0 && !job->force) {
+		operation_fail(op, 409, "container_running", "%s is %s: stop it first, or delete with force",
+			       a.instance, a.status);
+		goto done;
+	}
+	if (job->backup) {
+		operation_step(op, 1, "Stopping container...");
+		if (strcmp(a.status, "Stopped") != 0 &&
+		    (st = instance_set_state(c, a.instance, "stop", 1, 60, err, sizeof err)) != INCUS_OK) {
+			fail_incus(op, st, "stopping before the backup", err);
+			goto done;
+		}
+		operation_step(op, 2, "Exporting backup...");
+		if ((st = backup(c, d, a.instance, file, sizeof file, err, sizeof err)) != INCUS_OK) {
+			fail_incus(op, st, "backup failed, nothing was deleted", err);
+			goto done;
+		}
+	}
+	operation_step(op, job->backup ? 3 : 1, "Deleting container...");
+	if ((st = instance_destroy(c, a.instance, err, sizeof err)) != INCUS_OK) {
+		fail_incus(op, st, "deleting", err);
+		goto done;
+	}
+	refresh_or_log(d, c);
+	json_object *result = json_object_new_object();
+	json_object_object_add(result, "name", json_object_new_string(job->user));
+	json_object_object_add(result, "container", json_object_new_string(a.instance));
+	json_object_object_add(result, "deleted", json_object_new_boolean(1));
+	if (*file)
+		json_object_object_add(result, "backup", json_object_new_string(file));
+	log_notice("deleted %s (%s)%s%s", job->user, a.instance, *file ? ", backup " : "", file);
+	operation_succeed(op, result);
+	json_object_put(result);
+done:
+	account_free(&a);
+out:
+	incus_close(c);
+}
+
+void lifecycle_resize(struct operation *op, void *arg)
+{
+	struct lifecycle_job *job = arg;
+	char err[1024], path[128];
+	struct account a;
+	struct incus_client *c = helperd_client(job->d, err, sizeof err);
+	if (!c) {
+		operation_fail(op, 503, "backend_unavailable", "%s", err);
+		return;
+	}
+	enum incus_status st = fresh_account(c, job->d, job->user, &a, err, sizeof err);
+	if (st != INCUS_OK) {
+		fail_incus(op, st, "resizing", err);
+		goto out;
+	}
+	operation_step(op, 1, "Applying new limits...");
+	snprintf(path, sizeof path, "/1.0/instances/%s", a.instance);
+	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
+	if (*job->cpu)
+		json_object_object_add(cfg, "limits.cpu", json_object_new_string(job->cpu));
+	if (*job->memory)
+		json_object_object_add(cfg, "limits.memory", json_object_new_string(job->memory));
+	json_object_object_add(b, "config", cfg);
+	if (*job->disk) {
+		json_object *devs = json_object_new_object(), *root = json_object_new_object();
+		json_object_object_add(root, "type", json_object_new_string("disk"));
+		json_object_object_add(root, "path", json_object_new_string("/"));
+		json_object_object_add(root, "pool", json_object_new_string(job->d->cfg.storage_pool));
+		json_object_object_add(root, "size", json_object_new_string(job->disk));
+		json_object_object_add(devs, "root", root);
+		json_object_object_add(b, "devices", devs);
+	}
+	st = incus_call(c, "PATCH", path, b, NULL, 120, NULL, err, sizeof err);
+	json_object_put(b);
+	if (st != INCUS_OK) {
+		fail_incus(op, st, "resizing", err);
+		goto done;
+	}
+	refresh_or_log(job->d, c);
+	succeed_with_account(op, job->d, job->user);
+done:
+	account_free(&a);
+out:
+	incus_close(c);
+}
+
+int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
+{
+	struct registry reg;
+	if (registry_load(c, &reg, err, errlen) != INCUS_OK)
+		return -1;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < reg.count; i++) {
+		const struct account *a = &reg.accounts[i];
+		if (a->state != CTM_STATE_PROVISIONING || operation_busy(a->name))
+			continue;
+		/* Ours: we just started, so no create of ours is running.  Another
+		 * host's: give its create 15 minutes before calling it dead. */
+		struct tm tm = { 0 };
+		int old = strptime(a->created, "%Y-%m-%dT%H:%M:%SZ", &tm) && now - timegm(&tm) > 15 * 60;
+		if (strcmp(a->owner, d->host_id) != 0 && !old)
+			continue;
+		char e2[512];
+		log_warning("removing %s: its create did not finish (helperd stopped part-way)", a->instance);
+		if (instance_destroy(c, a->instance, e2, sizeof e2) != INCUS_OK)
+			log_error("could not remove %s: %s", a->instance, e2);
+	}
+	registry_free(&reg);
+	return helperd_refresh(d, c, err, errlen);
+}

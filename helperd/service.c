@@ -1,0 +1,96 @@
+/* The daemon state's shared operations: per-thread clients, refresh
+ * (Incus -> registry -> snapshots), instance names. */
+#include "service.h"
+
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "helperd_log.h"
+
+struct incus_client *helperd_client(struct helperd *d, char *err, size_t errlen)
+{
+	struct incus_client *c = NULL;
+	enum incus_status s = incus_open(d->incus_socket, &c, err, errlen);
+	pthread_mutex_lock(&d->lock);
+	d->backend_up = s == INCUS_OK;
+	if (s != INCUS_OK)
+		snprintf(d->backend_error, sizeof d->backend_error, "%s", err);
+	pthread_mutex_unlock(&d->lock);
+	return s == INCUS_OK ? c : NULL;
+}
+
+void helperd_instance_name(const struct helperd *d, const char *user, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", user, d->cfg.instance_suffix);
+}
+
+/* Publishes are serialised: two refreshes racing could otherwise rename an
+ * older registry's files over a newer one's. */
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether two registries publish the same snapshots. */
+static int same_snapshot(const struct registry *a, const struct registry *b)
+{
+	if (a->count != b->count)
+		return 0;
+	for (size_t i = 0; i < a->count; i++) {
+		const struct account *x = &a->accounts[i], *y = &b->accounts[i];
+		if (strcmp(x->name, y->name) || x->uid != y->uid || x->state != y->state ||
+		    memcmp(x->ipv4, y->ipv4, 4) || x->key_count != y->key_count)
+			return 0;
+		for (size_t k = 0; k < x->key_count; k++)
+			if (strcmp(x->keys[k], y->keys[k]))
+				return 0;
+	}
+	return 1;
+}
+
+static int refresh(struct helperd *d, struct incus_client *c, int force, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&publish_lock);
+	struct registry fresh;
+	enum incus_status s = registry_load(c, &fresh, err, errlen);
+	pthread_mutex_lock(&d->lock);
+	d->backend_up = s == INCUS_OK;
+	if (s != INCUS_OK) {
+		snprintf(d->backend_error, sizeof d->backend_error, "%s", err);
+		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&publish_lock);
+		return -1;
+	}
+	struct registry old = d->reg;
+	d->reg = fresh;
+	if (!force && d->publishes && same_snapshot(&old, &d->reg)) {
+		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&publish_lock);
+		registry_free(&old);
+		return 0;
+	}
+	/* Publish from the new registry while holding the lock so readers
+	 * of d->reg and the files agree; publishing is fast (see bench). */
+	int r = registry_publish(&d->reg, &d->cfg, d->keys_gid, err, errlen);
+	if (r == 0) {
+		d->publishes++;
+		clock_gettime(CLOCK_REALTIME, &d->last_publish);
+	} else {
+		d->publish_failures++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&publish_lock);
+	registry_free(&old);
+	if (r)
+		log_error("publishing %s/passwd.db and keys.db failed: %s", d->cfg.state_dir, err);
+	return r;
+}
+
+int helperd_refresh(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
+{
+	return refresh(d, c, 1, err, errlen);
+}
+
+int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
+{
+	return refresh(d, c, 0, err, errlen);
+}

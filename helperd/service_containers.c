@@ -1,0 +1,278 @@
+/* /v1/containers: list, get, create, delete, start, stop, resize. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "instance.h"
+#include "lifecycle.h"
+#include "service.h"
+#include "service_handlers.h"
+#include "username.h"
+
+void answer_operation(struct api_response *resp, const char *id)
+{
+	json_object *op = operation_get(id, 0);
+	resp->status = 202;
+	resp->body = json_object_new_object();
+	json_object_object_add(resp->body, "operation", op);
+	snprintf(resp->location, sizeof resp->location, "/v1/operations/%s", id);
+}
+
+void answer_backend_down(struct helperd *d, struct api_response *resp, const char *err)
+{
+	(void)d;
+	api_error(resp, 503, "backend_unavailable", "the container backend is not answering (%s); "
+		  "existing users can still log in from the last snapshot; start incus (or lxd) and retry", err);
+}
+
+void answer_incus_error(struct helperd *d, struct api_response *resp, enum incus_status st, const char *err)
+{
+	if (st == INCUS_ERR_UNAVAILABLE)
+		answer_backend_down(d, resp, err);
+	else if (st == INCUS_ERR_NOT_FOUND)
+		api_error(resp, 404, "not_found", "%s", err);
+	else
+		api_error(resp, 502, "backend_error", "%s", err);
+}
+
+/* The user path parameter, validated (never passed to Incus unchecked). */
+int user_param(const struct api_request *req, struct api_response *resp)
+{
+	char msg[256];
+	const char *u = req->params[0];
+	if (!u || ctm_username_check(u, strlen(u), msg, sizeof msg) != CTM_NAME_OK) {
+		api_error(resp, 404, "not_found", "no such user: %s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+void handle_list(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	char err[512];
+	const char *want = api_query(req, "state");
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return;
+	}
+	int r = helperd_refresh(d, c, err, sizeof err);
+	incus_close(c);
+	if (r && !d->backend_up) {
+		answer_backend_down(d, resp, err);
+		return;
+	}
+	json_object *arr = json_object_new_array();
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->reg.count; i++) {
+		const struct account *a = &d->reg.accounts[i];
+		if (want && strcasecmp(want, a->status) != 0 && strcmp(want, account_state_name(a->state)) != 0)
+			continue;
+		json_object_array_add(arr, account_to_json(a));
+	}
+	pthread_mutex_unlock(&d->lock);
+	resp->body = json_object_new_object();
+	json_object_object_add(resp->body, "containers", arr);
+}
+
+void handle_get(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	char err[512], iname[64], path[128], why[256];
+	helperd_instance_name(d, req->params[0], iname, sizeof iname);
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return;
+	}
+	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+	json_object *inst = NULL, *state = NULL;
+	struct account a;
+	enum incus_status st = incus_get(c, path, &inst, NULL, err, sizeof err);
+	if (st == INCUS_ERR_NOT_FOUND || (st == INCUS_OK && account_from_instance(inst, &a, why, sizeof why) <= 0)) {
+		api_error(resp, 404, "not_found", "user %s has no container; list them with containarium list",
+			  req->params[0]);
+		goto out;
+	}
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		goto out;
+	}
+	resp->body = account_to_json(&a);
+	account_free(&a);
+	if (instance_state(c, iname, &state, err, sizeof err) == INCUS_OK) {
+		json_object *v, *m, *disk, *root, *cpu;
+		json_object *usage = json_object_new_object();
+		if (json_object_object_get_ex(state, "memory", &m) && json_object_object_get_ex(m, "usage", &v))
+			json_object_object_add(usage, "memory_bytes", json_object_new_int64(json_object_get_int64(v)));
+		if (json_object_object_get_ex(state, "disk", &disk) && json_object_is_type(disk, json_type_object) &&
+		    json_object_object_get_ex(disk, "root", &root) && json_object_object_get_ex(root, "usage", &v))
+			json_object_object_add(usage, "disk_bytes", json_object_new_int64(json_object_get_int64(v)));
+		if (json_object_object_get_ex(state, "cpu", &cpu) && json_object_object_get_ex(cpu, "usage", &v))
+			json_object_object_add(usage, "cpu_seconds",
+					       json_object_new_double((double)json_object_get_int64(v) / 1e9));
+		if (json_object_object_get_ex(state, "processes", &v))
+			json_object_object_add(usage, "processes", json_object_new_int64(json_object_get_int64(v)));
+		json_object_object_add(resp->body, "usage", usage);
+	}
+	json_object *created;
+	if (json_object_object_get_ex(inst, "last_used_at", &created))
+		json_object_object_add(resp->body, "last_started", json_object_get(created));
+out:
+	json_object_put(inst);
+	json_object_put(state);
+	incus_close(c);
+}
+
+static struct lifecycle_job *new_job(struct helperd *d, const char *user)
+{
+	struct lifecycle_job *job = calloc(1, sizeof *job);
+	if (job) {
+		job->d = d;
+		snprintf(job->user, sizeof job->user, "%s", user);
+	}
+	return job;
+}
+
+static void start_op(struct helperd *d, struct api_response *resp, const char *kind, const char *user,
+		     int steps, operation_fn fn, struct lifecycle_job *job)
+{
+	(void)d;
+	const char *id = operation_start(kind, user, steps, fn, job, lifecycle_job_free);
+	if (!id) {
+		lifecycle_job_free(job);
+		api_error(resp, 409, "busy", "another operation on %s is still running; wait for it "
+			  "(containarium operations) and retry", user);
+		return;
+	}
+	answer_operation(resp, id);
+}
+
+void handle_create(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	struct lifecycle_job *job = new_job(d, "");
+	const char *code = NULL;
+	char msg[1024];
+	if (!job) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	if (create_spec_parse(d, req->body, &job->spec, &code, msg, sizeof msg)) {
+		free(job);
+		int status = strcmp(code, "already_exists") == 0 || strcmp(code, "name_taken") == 0 ? 409
+			     : strcmp(code, "internal_error") == 0 ? 500 : 400;
+		api_error(resp, status, code, "%s", msg);
+		return;
+	}
+	snprintf(job->user, sizeof job->user, "%s", job->spec.name);
+	start_op(d, resp, "create", job->user, CREATE_STEPS, lifecycle_create, job);
+}
+
+static int bool_query(const struct api_request *req, const char *name)
+{
+	const char *v = api_query(req, name);
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+}
+
+void handle_delete(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	struct lifecycle_job *job = new_job(d, req->params[0]);
+	if (!job) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	job->force = bool_query(req, "force");
+	job->backup = bool_query(req, "backup");
+	start_op(d, resp, "delete", job->user, job->backup ? 3 : 1, lifecycle_delete, job);
+}
+
+void handle_start(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	struct lifecycle_job *job = new_job(d, req->params[0]);
+	if (!job) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	start_op(d, resp, "start", job->user, 2, lifecycle_start, job);
+}
+
+void handle_stop(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	struct lifecycle_job *job = new_job(d, req->params[0]);
+	if (!job) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	job->force = bool_query(req, "force");
+	start_op(d, resp, "stop", job->user, 1, lifecycle_stop, job);
+}
+
+void handle_resize(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	if (!req->body) {
+		api_error(resp, 400, "invalid_request", "send {\"cpu\": 4, \"memory\": \"8GB\", \"disk\": \"100GB\"} "
+			  "with the limits to change");
+		return;
+	}
+	struct lifecycle_job *job = new_job(d, req->params[0]);
+	if (!job) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	int any = 0;
+	json_object_object_foreach(req->body, key, val) {
+		char num[32];
+		const char *s = json_object_is_type(val, json_type_int)
+					? (snprintf(num, sizeof num, "%lld", (long long)json_object_get_int64(val)), num)
+					: json_object_is_type(val, json_type_string) ? json_object_get_string(val) : "";
+		unsigned long long bytes;
+		char *end;
+		if (strcmp(key, "cpu") == 0) {
+			long n = strtol(s, &end, 10);
+			if (!*s || *end || n < 1 || n > 1024) {
+				api_error(resp, 400, "invalid_cpu", "cpu \"%.20s\" must be a whole number from 1 to 1024", s);
+				goto bad;
+			}
+			snprintf(job->cpu, sizeof job->cpu, "%ld", n);
+		} else if (strcmp(key, "memory") == 0) {
+			if (helperd_parse_size(s, &bytes) || bytes < (64ULL << 20) ||
+			    helperd_size_for_incus(s, job->memory, sizeof job->memory)) {
+				api_error(resp, 400, "invalid_memory", "memory \"%.20s\" must be a size of at least "
+					  "64MiB, written like 4GB or 512MiB", s);
+				goto bad;
+			}
+		} else if (strcmp(key, "disk") == 0) {
+			if (helperd_parse_size(s, &bytes) || bytes < (512ULL << 20) ||
+			    helperd_size_for_incus(s, job->disk, sizeof job->disk)) {
+				api_error(resp, 400, "invalid_disk", "disk \"%.20s\" must be a size of at least 512MiB, "
+					  "written like 50GB", s);
+				goto bad;
+			}
+		} else {
+			api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; resize takes cpu, memory "
+				  "and disk", key);
+			goto bad;
+		}
+		any = 1;
+	}
+	if (!any) {
+		api_error(resp, 400, "invalid_request", "nothing to change: give cpu, memory or disk");
+		goto bad;
+	}
+	start_op(d, resp, "resize", job->user, 1, lifecycle_resize, job);
+	return;
+bad:
+	lifecycle_job_free(job);
+}

@@ -1,0 +1,352 @@
+/* /v1/containers/{user}/keys and /ssh-config.
+ *
+ * A key change updates three places together: the instance config (the
+ * registry), the container's ~/.ssh/authorized_keys, and keys.db.  The
+ * container file is written first; if that fails nothing else changes. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "instance.h"
+#include "key_fingerprint.h"
+#include "service.h"
+#include "service_handlers.h"
+#include "sshkey.h"
+
+static json_object *keys_json(const struct account *a)
+{
+	json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < a->key_count; i++) {
+		json_object *k = json_object_new_object();
+		char fp[64] = "";
+		struct ctm_sshkey parsed;
+		char msg[8];
+		key_fingerprint(a->keys[i], fp, sizeof fp);
+		ctm_sshkey_parse(a->keys[i], strlen(a->keys[i]), &parsed, msg, sizeof msg);
+		json_object_object_add(k, "fingerprint", json_object_new_string(fp));
+		json_object_object_add(k, "type", json_object_new_string(parsed.type));
+		json_object_object_add(k, "bits", json_object_new_int((int)parsed.bits));
+		json_object_object_add(k, "comment", json_object_new_string_len(parsed.comment, (int)parsed.comment_len));
+		json_object_object_add(k, "key", json_object_new_string(a->keys[i]));
+		json_object_array_add(arr, k);
+	}
+	return arr;
+}
+
+/* The account and its instance's ETag, straight from Incus. */
+static enum incus_status load(struct incus_client *c, struct helperd *d, const char *user, struct account *a,
+			      char **etag, char *err, size_t errlen)
+{
+	char iname[64], path[128], why[256];
+	helperd_instance_name(d, user, iname, sizeof iname);
+	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+	json_object *inst = NULL;
+	enum incus_status st = incus_get(c, path, &inst, etag, err, errlen);
+	if (st == INCUS_OK && account_from_instance(inst, a, why, sizeof why) <= 0) {
+		snprintf(err, errlen, "user %s has no container; list them with containarium list", user);
+		st = INCUS_ERR_NOT_FOUND;
+	}
+	json_object_put(inst);
+	return st;
+}
+
+void handle_keys_list(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	char err[512];
+	struct account a;
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return;
+	}
+	enum incus_status st = load(c, d, req->params[0], &a, NULL, err, sizeof err);
+	incus_close(c);
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		return;
+	}
+	resp->body = json_object_new_object();
+	json_object_object_add(resp->body, "name", json_object_new_string(a.name));
+	json_object_object_add(resp->body, "keys", keys_json(&a));
+	account_free(&a);
+}
+
+/* Write keys to the container, then the instance config (If-Match etag),
+ * then publish. */
+static int store_keys(struct helperd *d, struct incus_client *c, const struct account *a, char **keys,
+		      size_t n, const char *etag, struct api_response *resp)
+{
+	char err[1024], ak[100], path[128];
+	snprintf(ak, sizeof ak, "/home/%s/.ssh/authorized_keys", a->name);
+	char *ids = NULL;
+	const char *id[] = { "id", "-u", a->name, NULL };
+	enum incus_status st = instance_run(c, a->instance, id, &ids, err, sizeof err);
+	if (st != INCUS_OK) {
+		free(ids);
+		api_error(resp, 409, "container_not_running", "the keys could not be written into %s (%s); start "
+			  "it (containarium start %s) and retry; nothing was changed", a->instance, err, a->name);
+		return -1;
+	}
+	unsigned long cuid = strtoul(ids ? ids : "", NULL, 10);
+	free(ids);
+	char *text = account_keys_join(keys, n);
+	size_t len = text ? strlen(text) : 0;
+	char *file = malloc(len + 2);
+	if (!text || !file) {
+		free(text);
+		free(file);
+		api_error(resp, 500, "internal_error", "out of memory");
+		return -1;
+	}
+	memcpy(file, text, len);
+	file[len] = '\n';
+	st = incus_file_push(c, a->instance, ak, file, len ? len + 1 : 0, (uid_t)cuid, (gid_t)cuid, 0600, err, sizeof err);
+	free(file);
+	if (st != INCUS_OK) {
+		free(text);
+		answer_incus_error(d, resp, st, err);
+		return -1;
+	}
+	snprintf(path, sizeof path, "/1.0/instances/%s", a->instance);
+	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
+	json_object_object_add(cfg, ACCT_KEY_KEYS, json_object_new_string(text));
+	json_object_object_add(b, "config", cfg);
+	free(text);
+	st = incus_call(c, "PATCH", path, b, etag, 60, NULL, err, sizeof err);
+	json_object_put(b);
+	if (st == INCUS_ERR_CONFLICT) {
+		api_error(resp, 409, "conflict", "the keys of %s changed while this request ran; list them and "
+			  "retry", a->name);
+		return -1;
+	}
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		return -1;
+	}
+	if (helperd_refresh(d, c, err, sizeof err)) {
+		api_error(resp, 500, "publish_failed", "the keys were stored but the host snapshot could not "
+			  "be written: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void handle_keys_add(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	json_object *k;
+	if (!req->body || !json_object_object_get_ex(req->body, "key", &k) || !json_object_is_type(k, json_type_string)) {
+		api_error(resp, 400, "invalid_key", "send {\"key\": \"ssh-ed25519 AAAA... comment\"}");
+		return;
+	}
+	struct ctm_sshkey parsed;
+	char msg[512], canon[CTM_KEY_LINE_MAX + 1], err[512], *etag = NULL;
+	if (ctm_sshkey_parse(json_object_get_string(k), (size_t)json_object_get_string_len(k), &parsed, msg,
+			     sizeof msg) != CTM_KEY_OK) {
+		api_error(resp, 400, "invalid_key", "%s", msg);
+		return;
+	}
+	ctm_sshkey_format(&parsed, canon, sizeof canon);
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return;
+	}
+	struct account a;
+	enum incus_status st = load(c, d, req->params[0], &a, &etag, err, sizeof err);
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		goto out;
+	}
+	for (size_t i = 0; i < a.key_count; i++)
+		if (strcmp(a.keys[i], canon) == 0) {
+			api_error(resp, 409, "key_exists", "%s already has this key", a.name);
+			goto done;
+		}
+	if (a.key_count >= CTM_KEYS_PER_USER_MAX) {
+		api_error(resp, 400, "too_many_keys", "%s already has %d keys, the limit; remove one first",
+			  a.name, CTM_KEYS_PER_USER_MAX);
+		goto done;
+	}
+	char **keys = realloc(a.keys, (a.key_count + 1) * sizeof *keys);
+	if (!keys) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		goto done;
+	}
+	a.keys = keys;
+	if (!(a.keys[a.key_count] = strdup(canon))) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		goto done;
+	}
+	a.key_count++;
+	if (store_keys(d, c, &a, a.keys, a.key_count, etag, resp) == 0) {
+		resp->status = 201;
+		resp->body = json_object_new_object();
+		json_object_object_add(resp->body, "name", json_object_new_string(a.name));
+		json_object_object_add(resp->body, "keys", keys_json(&a));
+	}
+done:
+	account_free(&a);
+out:
+	free(etag);
+	incus_close(c);
+}
+
+/* Which key: a SHA256 fingerprint, the exact key line, or a unique comment. */
+static long match_key(const struct account *a, const char *which, int *ambiguous)
+{
+	long found = -1;
+	*ambiguous = 0;
+	for (size_t i = 0; i < a->key_count; i++) {
+		char fp[64] = "";
+		struct ctm_sshkey parsed;
+		char msg[8];
+		key_fingerprint(a->keys[i], fp, sizeof fp);
+		ctm_sshkey_parse(a->keys[i], strlen(a->keys[i]), &parsed, msg, sizeof msg);
+		int hit = strcmp(fp, which) == 0 || strcmp(a->keys[i], which) == 0 ||
+			  (parsed.comment_len && strlen(which) == parsed.comment_len &&
+			   memcmp(parsed.comment, which, parsed.comment_len) == 0);
+		if (hit) {
+			if (found >= 0)
+				*ambiguous = 1;
+			found = (long)i;
+		}
+	}
+	return found;
+}
+
+void handle_keys_remove(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	const char *which = api_query(req, "key");
+	if (!which || !*which) {
+		api_error(resp, 400, "invalid_request", "say which key: ?key=SHA256:... (ssh-keygen -lf FILE shows "
+			  "it) or ?key=COMMENT");
+		return;
+	}
+	char err[512], *etag = NULL;
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return;
+	}
+	struct account a;
+	enum incus_status st = load(c, d, req->params[0], &a, &etag, err, sizeof err);
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		goto out;
+	}
+	int ambiguous;
+	long i = match_key(&a, which, &ambiguous);
+	if (i < 0) {
+		api_error(resp, 404, "key_not_found", "%s has no key with fingerprint or comment \"%.80s\"; "
+			  "containarium key list %s shows them", a.name, which, a.name);
+		goto done;
+	}
+	if (ambiguous) {
+		api_error(resp, 409, "ambiguous_key", "several keys of %s match \"%.80s\"; give the fingerprint",
+			  a.name, which);
+		goto done;
+	}
+	if (a.key_count == 1) {
+		api_error(resp, 409, "last_key", "this is the last key of %s; add another first, or delete the "
+			  "container", a.name);
+		goto done;
+	}
+	free(a.keys[i]);
+	memmove(&a.keys[i], &a.keys[i + 1], (a.key_count - (size_t)i - 1) * sizeof *a.keys);
+	a.key_count--;
+	if (store_keys(d, c, &a, a.keys, a.key_count, etag, resp) == 0) {
+		resp->body = json_object_new_object();
+		json_object_object_add(resp->body, "name", json_object_new_string(a.name));
+		json_object_object_add(resp->body, "keys", keys_json(&a));
+	}
+done:
+	account_free(&a);
+out:
+	free(etag);
+	incus_close(c);
+}
+
+void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	const char *jump = api_query(req, "jump_ip"), *port = api_query(req, "jump_port");
+	const char *key = api_query(req, "key");
+	struct in_addr in;
+	struct in6_addr in6;
+	if (!jump || (inet_pton(AF_INET, jump, &in) != 1 && inet_pton(AF_INET6, jump, &in6) != 1 &&
+		      strspn(jump, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(jump))) {
+		api_error(resp, 400, "invalid_jump_ip", "give the jump server's public address or host name: "
+			  "?jump_ip=203.0.113.10");
+		return;
+	}
+	char *end = NULL;
+	long p = port ? strtol(port, &end, 10) : 22;
+	if (port && (!*port || *end || p < 1 || p > 65535)) {
+		api_error(resp, 400, "invalid_port", "jump_port \"%.10s\" must be a port from 1 to 65535", port);
+		return;
+	}
+	if (key && (!*key || strlen(key) > 255 || strpbrk(key, "\n\r\t \"'\\"))) {
+		api_error(resp, 400, "invalid_key_path", "key must be a path without spaces or quotes, such as "
+			  "~/.ssh/containarium_alice");
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	const struct account *a = registry_find(&d->reg, req->params[0]);
+	char ip[INET_ADDRSTRLEN] = "", name[CTM_NAME_MAX + 1] = "";
+	if (a) {
+		inet_ntop(AF_INET, a->ipv4, ip, sizeof ip);
+		snprintf(name, sizeof name, "%s", a->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!*name) {
+		api_error(resp, 404, "not_found", "user %s has no container; list them with containarium list",
+			  req->params[0]);
+		return;
+	}
+	char when[32], idline[300] = "", portline[32] = "";
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (key)
+		snprintf(idline, sizeof idline, "    IdentityFile %s\n    IdentitiesOnly yes\n", key);
+	if (p != 22)
+		snprintf(portline, sizeof portline, "    Port %ld\n", p);
+	char *text = NULL;
+	/* The jump host entry is named per user: ssh takes the first matching
+	 * Host block, so one shared name would log bob in as alice. */
+	if (asprintf(&text,
+		     "# Containarium SSH Configuration\n"
+		     "# User: %s\n"
+		     "# Generated: %s\n"
+		     "\n"
+		     "# Jump server (proxy-only account: no shell)\n"
+		     "Host containarium-jump-%s\n"
+		     "    HostName %s\n"
+		     "%s"
+		     "    User %s\n"
+		     "%s"
+		     "\n"
+		     "# %s's development container\n"
+		     "Host %s-dev\n"
+		     "    HostName %s\n"
+		     "    User %s\n"
+		     "%s"
+		     "    ProxyJump containarium-jump-%s\n"
+		     "    StrictHostKeyChecking accept-new\n",
+		     name, when, name, jump, portline, name, idline, name, name, ip, name, idline, name) < 0) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	resp->text = text;
+	resp->content_type = "text/plain; charset=utf-8";
+}
