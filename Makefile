@@ -31,7 +31,8 @@ endif
 PKG_CONFIG ?= pkg-config
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wcast-align
-CFLAGS ?= -O2 -g
+# DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5.
+CFLAGS ?= -O2 -g -gdwarf-4
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -fPIC -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -fvisibility=hidden -Icommon $(SAN_FLAGS)
 ALL_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN_FLAGS)
