@@ -1,0 +1,229 @@
+# shellcheck shell=bash
+# Shared settings and helpers for tests that need a real LXD: source it.
+#
+#   . "$SRC/tests/lxd/lxdlib.sh"
+#   ctm_lxd_up                      # use our LXD, starting it if needed
+#   ctm_lxd_launch NAME [IPV4]      # create + start from containarium-base
+#   ip=$(ctm_lxd_ipv4 NAME)         # wait until RUNNING with an IPv4 on our bridge
+#   ctm_lxd_delete NAME             # force-delete, wait until gone
+#   ctm_lxd_release                 # the last test out stops an LXD tests started
+#
+# Our LXD is a private instance: its own LXD_DIR, bridge, pool and client
+# config, so it never touches a system LXD or root's ~/.config/lxc.  Every
+# setting below can be overridden from the environment.
+
+CTM_LXD_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CTM_LXD_HOME=${CTM_LXD_HOME:-/var/lib/containarium-test}
+CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/lxd}
+CTM_TEST_CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
+CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-ctmtestbr0}
+# Bridge address/prefix: host side of the only network containers get.
+CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-10.213.77.1/24}
+CTM_LXD_POOL=${CTM_LXD_POOL:-ctmtest}
+CTM_LXD_IMAGE=${CTM_LXD_IMAGE:-containarium-base}
+# A closed port: LXD's image and instance-type fetches fail at once instead
+# of hanging on a network we do not have.
+CTM_LXD_PROXY=http://127.0.0.1:9
+CTM_LXD_PIDFILE=$CTM_LXD_HOME/lxd.pid
+CTM_LXD_LOG=$CTM_LXD_HOME/lxd.log
+# lxc keeps its client config (remotes, certs) here instead of ~/.config/lxc.
+CTM_LXD_CONF=$CTM_LXD_HOME/client
+# Present while the running daemon was started by a test (ctm_lxd_up)
+# rather than by a person running lxd-up; such a daemon is stopped again by
+# the last test that releases it.
+CTM_LXD_AUTO_MARK=$CTM_LXD_HOME/auto-started
+# Every test using our LXD holds a shared lock on $CTM_LXD_HOME/users.lock
+# through fd 7 (ctm_lxd_up); lxd-up keeps the daemon from inheriting it.
+export CTM_LXD_PROXY CTM_LXD_HOME CTM_LXD_DIR CTM_TEST_CACHE CTM_LXD_BRIDGE CTM_LXD_SUBNET \
+	CTM_LXD_POOL CTM_LXD_IMAGE
+
+ctm_lxd_socket() { printf '%s\n' "$CTM_LXD_DIR/unix.socket"; }
+
+# The lxc client, pointed at our instance.
+ctm_lxc() { LXD_DIR=$CTM_LXD_DIR LXD_CONF=$CTM_LXD_CONF lxc "$@"; }
+
+# ctm_lxd_api [CURL-ARGS...] PATH: one REST call over the unix socket.
+ctm_lxd_api() {
+	local path=${*: -1}
+	curl -sS --max-time 30 --unix-socket "$CTM_LXD_DIR/unix.socket" \
+		"${@:1:$#-1}" "http://lxd$path"
+}
+
+# Prints the PID of the lxd we started when it is still that process (a
+# recycled PID or a zombie does not count).
+ctm_lxd_pid() {
+	local pid state
+	[ -r "$CTM_LXD_PIDFILE" ] || return 1
+	pid=$(cat "$CTM_LXD_PIDFILE")
+	case $pid in '' | *[!0-9]*) return 1 ;; esac
+	state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] || return 1
+	{ tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qxF -- "--logfile=$CTM_LXD_LOG" || return 1
+	printf '%s\n' "$pid"
+}
+
+# Our lxd is running and answers on its socket.
+ctm_lxd_alive() {
+	ctm_lxd_pid >/dev/null && [ -S "$CTM_LXD_DIR/unix.socket" ] &&
+		ctm_lxd_api -f --max-time 5 /1.0 >/dev/null 2>&1
+}
+
+# Alive, and everything tests rely on is in place: bridge, pool, image.
+ctm_lxd_healthy() {
+	ctm_lxd_alive || return 1
+	ctm_lxd_api -f --max-time 5 "/1.0/networks/$CTM_LXD_BRIDGE" 2>/dev/null |
+		jq -e '.metadata.status == "Created"' >/dev/null || return 1
+	ctm_lxd_api -f --max-time 5 "/1.0/storage-pools/$CTM_LXD_POOL" >/dev/null 2>&1 || return 1
+	ctm_lxd_api -f --max-time 5 "/1.0/images/aliases/$CTM_LXD_IMAGE" >/dev/null 2>&1 || return 1
+	ip link show dev "$CTM_LXD_BRIDGE" >/dev/null 2>&1
+}
+
+# ctm_lxd_up: registers this shell as a user of our LXD and brings it up
+# (marked as started by a test when it was down).  Tests run side by side
+# (tests/run of two developers, a person's lxd-up): one test's cleanup must
+# not stop the LXD another is using, so stopping is left to the last user.
+# Pair it with ctm_lxd_release in the test's EXIT trap.
+ctm_lxd_up() {
+	mkdir -p "$CTM_LXD_HOME"
+	exec 7>>"$CTM_LXD_HOME/users.lock"
+	flock -s 7
+	CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/lxd-up" >/dev/null
+}
+
+# ctm_lxd_release: drops this shell's claim; when no other test holds one and
+# a test started the daemon, stops it (lxd-down).  Sets CTM_LXD_STOPPED=1
+# when it did.
+ctm_lxd_release() {
+	CTM_LXD_STOPPED=0
+	[ -e /dev/fd/7 ] || return 0
+	# Converting to exclusive succeeds only when nobody else holds the lock;
+	# holding it through lxd-down keeps a new user from starting meanwhile.
+	if flock -xn 7 && [ -e "$CTM_LXD_AUTO_MARK" ]; then
+		# shellcheck disable=SC2034 # read by the caller
+		"$CTM_LXD_TOOLS/lxd-down" && CTM_LXD_STOPPED=1
+	fi
+	exec 7>&-
+}
+
+# ctm_lxd_down [--purge]: stops our LXD whoever started it (lxd-down).
+ctm_lxd_down() { "$CTM_LXD_TOOLS/lxd-down" "$@"; }
+
+# ctm_lxd_launch NAME [IPV4]: create and start a container from our image.
+# With IPV4 the NIC is pinned to that address (a static DHCP lease), the way
+# helperd pins each user's container.
+ctm_lxd_launch() {
+	local name=$1 ipv4=${2:-}
+	if [ -z "$ipv4" ]; then
+		ctm_lxc launch -q "$CTM_LXD_IMAGE" "$name"
+		return
+	fi
+	ctm_lxc init -q "$CTM_LXD_IMAGE" "$name" &&
+		ctm_lxc config device override -q "$name" eth0 "ipv4.address=$ipv4" >/dev/null &&
+		ctm_lxc start -q "$name"
+}
+
+# ctm_lxd_state NAME: the instance's status ("Running", "Stopped", ...).
+ctm_lxd_state() {
+	ctm_lxd_api -f "/1.0/instances/$1/state" 2>/dev/null | jq -r '.metadata.status'
+}
+
+# ctm_lxd_ipv4 NAME [TIMEOUT_SECONDS]: waits until the container is Running
+# with a global IPv4 on eth0 inside our bridge's subnet and prints it.  A start
+# can report success while the container dies at boot, so a container that
+# stops while we wait fails at once.
+ctm_lxd_ipv4() {
+	local name=$1 timeout=${2:-60} deadline state addr
+	deadline=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		state=$(ctm_lxd_api -f "/1.0/instances/$name/state" 2>/dev/null) || state=
+		case $(printf '%s' "$state" | jq -r '.metadata.status // empty' 2>/dev/null) in
+		Running)
+			addr=$(printf '%s' "$state" | jq -r '.metadata.network.eth0.addresses[]?
+				| select(.family == "inet" and .scope == "global") | .address' | head -n 1)
+			if [ -n "$addr" ] && ctm_lxd_in_subnet "$addr"; then
+				printf '%s\n' "$addr"
+				return 0
+			fi ;;
+		Stopped | Error)
+			echo "ctm_lxd_ipv4: $name is not running" >&2
+			return 1 ;;
+		esac
+		sleep 0.2
+	done
+	echo "ctm_lxd_ipv4: $name has no IPv4 after ${timeout}s" >&2
+	return 1
+}
+
+# ctm_ssh_banner IP [TIMEOUT_SECONDS]: waits until IP:22 answers and prints
+# the server's first line ("SSH-2.0-OpenSSH_...").  sshd starts a moment after
+# the address appears: host keys are made at first boot.
+ctm_ssh_banner() {
+	local ip=$1 timeout=${2:-30} deadline line
+	deadline=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		# shellcheck disable=SC2016
+		if line=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/22" && head -n 1 <&3' _ "$ip" 2>/dev/null) &&
+			[ -n "$line" ]; then
+			printf '%s\n' "${line%$'\r'}"
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "ctm_ssh_banner: $ip:22 did not answer in ${timeout}s" >&2
+	return 1
+}
+
+# ctm_lxd_delete NAME: deletes the container (stopping it first) and waits
+# until the API no longer knows it.
+ctm_lxd_delete() {
+	local name=$1 tries=50
+	ctm_lxc delete -q --force "$name" 2>/dev/null
+	while [ $((tries -= 1)) -ge 0 ]; do
+		ctm_lxd_api -f "/1.0/instances/$name" >/dev/null 2>&1 || return 0
+		sleep 0.2
+	done
+	echo "ctm_lxd_delete: $name still exists" >&2
+	return 1
+}
+
+# Mount points under our LXD_DIR, deepest first.
+ctm_lxd_mounts() {
+	findmnt -rn -o TARGET | awk -v d="$CTM_LXD_DIR/" 'index($0, d) == 1' | sort -r
+}
+
+# IPv4 dotted quad to integer.
+ctm_ip2int() {
+	local IFS=. a b c d
+	# shellcheck disable=SC2086
+	set -- $1
+	a=$1 b=$2 c=$3 d=$4
+	printf '%s\n' $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+
+ctm_int2ip() {
+	printf '%d.%d.%d.%d\n' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255))
+}
+
+# ctm_lxd_subnet_addr N: the Nth address of our bridge's subnet (N=1 is the
+# host side), e.g. for pinning a container: use the upper half (N >= 128 in
+# a /24), which DHCP never hands out.
+ctm_lxd_subnet_addr() {
+	local net=${CTM_LXD_SUBNET%/*} len=${CTM_LXD_SUBNET#*/} mask
+	mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+	ctm_int2ip $(($(ctm_ip2int "$net") & mask | $1))
+}
+
+# ctm_lxd_dhcp_range: "FIRST-LAST" of the dynamic pool, the lower half of the
+# subnet; the upper half is left for pinned addresses (ctm_lxd_launch NAME
+# IPV4), so a pinned address is never already leased to another container.
+ctm_lxd_dhcp_range() {
+	local len=${CTM_LXD_SUBNET#*/}
+	printf '%s-%s\n' "$(ctm_lxd_subnet_addr 2)" "$(ctm_lxd_subnet_addr $(((1 << (32 - len)) / 2 - 1)))"
+}
+
+# ctm_lxd_in_subnet ADDR: ADDR lies inside CTM_LXD_SUBNET.
+ctm_lxd_in_subnet() {
+	local net=${CTM_LXD_SUBNET%/*} len=${CTM_LXD_SUBNET#*/} mask
+	mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+	[ $(($(ctm_ip2int "$1") & mask)) -eq $(($(ctm_ip2int "$net") & mask)) ]
+}
