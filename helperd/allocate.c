@@ -18,9 +18,42 @@ int subnet_parse(const char *cidr, struct subnet *s)
 	struct in_addr in;
 	if (*end || bits < 8 || bits > 30 || inet_pton(AF_INET, addr, &in) != 1)
 		return -1;
+	s->dhcp_count = 0;
 	s->mask = bits == 32 ? 0xffffffffu : ~((1u << (32 - bits)) - 1);
 	s->gateway = ntohl(in.s_addr);
 	s->network = s->gateway & s->mask;
+	return 0;
+}
+
+int subnet_parse_dhcp(const char *ranges, struct subnet *s)
+{
+	s->dhcp_count = 0;
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", ranges);
+	char *save = NULL;
+	for (char *r = strtok_r(buf, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(r, '-');
+		struct in_addr lo, hi;
+		while (*r == ' ')
+			r++;
+		if (!dash)
+			return -1;
+		*dash = '\0';
+		if (inet_pton(AF_INET, r, &lo) != 1 || inet_pton(AF_INET, dash + 1, &hi) != 1)
+			return -1;
+		if (s->dhcp_count == 8)
+			return -1;
+		s->dhcp_lo[s->dhcp_count] = ntohl(lo.s_addr);
+		s->dhcp_hi[s->dhcp_count++] = ntohl(hi.s_addr);
+	}
+	return 0;
+}
+
+static int in_dhcp(const struct subnet *s, uint32_t ip)
+{
+	for (int i = 0; i < s->dhcp_count; i++)
+		if (ip >= s->dhcp_lo[i] && ip <= s->dhcp_hi[i])
+			return 1;
 	return 0;
 }
 
@@ -40,12 +73,14 @@ uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_m
 uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip)
 {
 	uint32_t broadcast = s->network | ~s->mask;
-	for (uint32_t ip = s->network + 10; ip < broadcast; ip++) {
-		unsigned char b[4] = { (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
-				       (unsigned char)(ip >> 8), (unsigned char)ip };
-		if (ip != s->gateway && ip != skip && !registry_ipv4_used(r, b))
-			return ip;
-	}
+	/* First pass outside the DHCP pool, second pass anywhere. */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t ip = s->network + 10; ip < broadcast; ip++) {
+			unsigned char b[4] = { (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
+					       (unsigned char)(ip >> 8), (unsigned char)ip };
+			if (ip != s->gateway && ip != skip && (pass || !in_dhcp(s, ip)) && !registry_ipv4_used(r, b))
+				return ip;
+		}
 	return 0;
 }
 

@@ -17,18 +17,25 @@
 
 struct subnet {
 	uint32_t network, mask, gateway; /* host order */
+	/* The bridge's DHCP pool (ipv4.dhcp.ranges): pinned addresses are
+	 * taken outside it when it leaves room, so a pinned address is never
+	 * one a DHCP client already holds. */
+	uint32_t dhcp_lo[8], dhcp_hi[8];
+	int dhcp_count;
 };
 
 /* Parse the bridge's "ipv4.address" ("10.0.3.1/24"). */
 int subnet_parse(const char *cidr, struct subnet *s);
+/* Parse "ipv4.dhcp.ranges" ("10.0.3.2-10.0.3.127,10.0.3.200-10.0.3.210"). */
+int subnet_parse_dhcp(const char *ranges, struct subnet *s);
 
 /* Lowest uid in [uid_min, uid_max] no account holds (skip: one more to
  * avoid, 0 for none).  0 when the range is full. */
 uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip);
 
 /* Lowest address in the subnet (after the first ten, which admins often
- * use by hand) that no NIC pins, not the gateway, network or broadcast.
- * 0 when the subnet is full. */
+ * use by hand) that no NIC pins, not the gateway, network or broadcast,
+ * outside the DHCP pool if possible.  0 when the subnet is full. */
 uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip);
 
 /* Whether account `me` must move its uid (*uid_taken) or address

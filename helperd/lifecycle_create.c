@@ -263,12 +263,15 @@ static int network_subnet(struct incus_client *c, struct helperd *d, struct subn
 {
 	char path[160];
 	snprintf(path, sizeof path, "/1.0/networks/%s", d->cfg.network);
-	json_object *md = NULL, *cfg, *addr;
+	json_object *md = NULL, *cfg, *addr, *ranges;
 	if (incus_get(c, path, &md, NULL, err, errlen) != INCUS_OK)
 		return -1;
 	int ok = json_object_object_get_ex(md, "config", &cfg) &&
 		 json_object_object_get_ex(cfg, "ipv4.address", &addr) &&
 		 subnet_parse(json_object_get_string(addr), sn) == 0;
+	if (ok && json_object_object_get_ex(cfg, "ipv4.dhcp.ranges", &ranges) &&
+	    subnet_parse_dhcp(json_object_get_string(ranges), sn) != 0)
+		sn->dhcp_count = 0; /* unreadable: treat the whole subnet as DHCP's */
 	json_object_put(md);
 	if (!ok)
 		snprintf(err, errlen, "network %s has no IPv4 subnet (ipv4.address): containers need one for "
