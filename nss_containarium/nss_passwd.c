@@ -83,7 +83,7 @@ enum nss_status _nss_containarium_getpwuid_r(uid_t uid, struct passwd *pw,
  * each other's entries.  If the snapshot is replaced mid-enumeration, we go
  * on after the last name returned, in the new snapshot: no name twice. */
 static __thread struct {
-	uint64_t generation; /* 0: no data check done yet in this pass */
+	unsigned long mapping; /* nss_db_mapping() checked; 0: none yet in this pass */
 	uint32_t next;
 	char last[CTM_NAME_MAX + 1];
 } pwent;
@@ -109,7 +109,7 @@ enum nss_status _nss_containarium_getpwent_r(struct passwd *pw, char *buffer,
 	int r = nss_db_acquire(&db);
 	if (r != CTM_OK)
 		return nss_status_from(r, errnop);
-	if (pwent.generation != db->generation) {
+	if (pwent.mapping != nss_db_mapping()) {
 		/* First entry of a pass, or a new snapshot: check every byte once. */
 		r = ctm_db_check_data(db);
 		if (r == CTM_OK && pwent.last[0])
@@ -118,7 +118,7 @@ enum nss_status _nss_containarium_getpwent_r(struct passwd *pw, char *buffer,
 			nss_db_release();
 			return nss_status_from(r, errnop);
 		}
-		pwent.generation = db->generation;
+		pwent.mapping = nss_db_mapping();
 	}
 	struct ctm_user u;
 	r = ctm_passwd_at(db, pwent.next, &u);

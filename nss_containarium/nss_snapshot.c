@@ -10,6 +10,7 @@
 static pthread_rwlock_t db_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct ctm_db db;
 static bool db_open;
+static unsigned long db_mapping; /* bumped on every successful map */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* Around fork() the forking thread holds the write lock, so no other thread
@@ -57,10 +58,16 @@ int nss_db_acquire(const struct ctm_db **out)
 				return r;
 			}
 			db = fresh;
+			db_mapping++;
 		}
 		pthread_rwlock_unlock(&db_lock);
 	}
 	return CTM_ERR_IO; /* another thread kept failing to map the file */
+}
+
+unsigned long nss_db_mapping(void)
+{
+	return db_mapping;
 }
 
 void nss_db_release(void)

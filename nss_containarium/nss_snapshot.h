@@ -17,6 +17,11 @@
 int nss_db_acquire(const struct ctm_db **db);
 void nss_db_release(void);
 
+/* Changes whenever a new file is mapped (call while acquired).  Enumeration
+ * compares it, not the generation: a replacement may reuse a generation
+ * number (a restored backup, a hand-made snapshot). */
+unsigned long nss_db_mapping(void);
+
 /* The NSS status for a failed acquire or lookup, with *errnop set to match. */
 enum nss_status nss_status_from(int ctm_status, int *errnop);
 
