@@ -21,8 +21,8 @@ typedef void (*operation_fn)(struct operation *op, void *arg);
 
 /* Start fn(op, arg) in a new thread.  kind: "create", "delete", ...;
  * target: the user.  free_arg (may be NULL) frees arg when the op ends.
- * Returns the new operation's id (static storage in the op), or NULL when
- * another operation on target is running (the caller answers 409). */
+ * Returns the new operation's id, or NULL when another operation on target
+ * is running (the caller answers 409). */
 const char *operation_start(const char *kind, const char *target, int total_steps,
 			    operation_fn fn, void *arg, void (*free_arg)(void *));
 
@@ -47,5 +47,19 @@ bool operation_busy(const char *target);
 
 /* Counters for metrics. */
 void operation_counts(unsigned *running, unsigned long *succeeded, unsigned long *failed);
+
+/* Wait until no operation runs (shutdown) or timeout_ms passes; returns how
+ * many still run. */
+unsigned operations_wait_idle(int timeout_ms);
+/* How long and how many finished operations are kept (tests). */
+void operations_set_retention(unsigned keep_seconds, unsigned keep_max);
+
+/* Notes on the contract:
+ * - The outcome recorded by operation_succeed/operation_fail becomes visible
+ *   when fn returns, after free_arg: a client that sees it may start the
+ *   next operation on the target at once.
+ * - When operation_start returns NULL, arg still belongs to the caller.
+ * - The id returned is a copy in thread-local storage, valid until the
+ *   calling thread's next operation_start. */
 
 #endif

@@ -1,0 +1,197 @@
+/* containarium-helperd: owns container lifecycle through Incus, keeps the
+ * registry in Incus, publishes the snapshots the host modules read, and
+ * serves the API on a unix socket.  See containarium-helperd(8).
+ *
+ * Start-up order matters: the id ranges are checked before anything else
+ * (a clash would make jump users alias real ones), the API comes up before
+ * Incus is reached (callers get a clear 503, not a refused connection), and
+ * the snapshots on disk keep serving logins whatever happens here. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "helperd_log.h"
+#include "id_ranges.h"
+#include "lifecycle.h"
+#include "operations.h"
+#include "service.h"
+
+#ifndef CONTAINARIUM_VERSION
+#define CONTAINARIUM_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: containarium-helperd [-c CONFIG] [--check-config] [--syslog] [--version]\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  --check-config      validate the configuration and the id ranges, then exit\n"
+		"  --syslog            log to syslog instead of stderr\n", HELPERD_DEFAULT_CONFIG);
+}
+
+/* Tell systemd (Type=notify) we are ready, without linking libsystemd. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	if (len >= sizeof sa.sun_path)
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	static const char msg[] = "READY=1\nSTATUS=serving";
+	sendto(fd, msg, sizeof msg - 1, 0, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
+static gid_t group_id(const char *name, const char *what)
+{
+	if (!*name)
+		return (gid_t)-1;
+	struct group gr, *res = NULL;
+	char buf[16384];
+	if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res)
+		return gr.gr_gid;
+	log_warning("%s \"%s\" does not exist: %s", what, name,
+		    strcmp(what, "admin_group") == 0
+			    ? "only root may change containers (create it: groupadd --system containarium-admin)"
+			    : "sshd's AuthorizedKeysCommandUser cannot read keys.db (create the group and put that "
+			      "user in it)");
+	return (gid_t)-1;
+}
+
+/* Connect, remove what a crash left, publish.  0 when Incus answered. */
+static int sync_backend(struct helperd *d, int first)
+{
+	char err[1024];
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		if (first)
+			log_error("%s; the API answers 503 and logins use the last snapshot until it is back", err);
+		return -1;
+	}
+	int r = first ? lifecycle_reconcile(d, c, err, sizeof err) : helperd_refresh_if_changed(d, c, err, sizeof err);
+	if (first && r == 0)
+		log_notice("connected to %s %s at %s; %zu containers", incus_server_kind(c) == INCUS_SERVER_INCUS
+			   ? "incus" : "lxd", incus_server_version(c), d->incus_socket, d->reg.count);
+	else if (r)
+		log_error("%s", err);
+	incus_close(c);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = HELPERD_DEFAULT_CONFIG;
+	int check_only = 0, use_syslog = 0, config_given = 0;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "syslog", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; config_given = 1; break;
+		case 'C': check_only = 1; break;
+		case 'S': use_syslog = 1; break;
+		case 'V': puts("containarium-helperd " CONTAINARIUM_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	static struct helperd d;
+	char err[1024];
+	helperd_config_defaults(&d.cfg);
+	if (helperd_config_load(&d.cfg, config, !config_given, err, sizeof err)) {
+		fprintf(stderr, "containarium-helperd: %s\n", err);
+		return 1;
+	}
+	log_setup(d.cfg.log_level, use_syslog);
+	if (id_ranges_check(NULL, d.cfg.uid_min, d.cfg.uid_max, d.cfg.gid, d.cfg.group_name, err, sizeof err)) {
+		log_error("refusing to start: %s", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration and id ranges are fine\n", config);
+		return 0;
+	}
+	if (geteuid() != 0)
+		log_warning("not running as root: Incus, the state directory and the socket's group may be out of reach");
+
+	signal(SIGPIPE, SIG_IGN);
+	d.started = time(NULL);
+	pthread_mutex_init(&d.lock, NULL);
+	if (gethostname(d.host_id, sizeof d.host_id - 1) != 0)
+		snprintf(d.host_id, sizeof d.host_id, "unknown");
+	snprintf(d.incus_socket, sizeof d.incus_socket, "%s",
+		 *d.cfg.incus_socket ? d.cfg.incus_socket : incus_default_socket());
+	d.admin_gid = group_id(d.cfg.admin_group, "admin_group");
+	d.keys_gid = group_id(d.cfg.keys_group, "keys_group");
+	if (mkdir(d.cfg.state_dir, 0755) != 0 && errno != EEXIST) {
+		log_error("cannot create state_dir %s: %s", d.cfg.state_dir, strerror(errno));
+		return 1;
+	}
+
+	/* SIGTERM, SIGINT end the daemon; the main thread waits for them
+	 * between polls of Incus. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	struct api_server *api = api_server_start(&d, api_routes, err, sizeof err);
+	if (!api) {
+		log_error("cannot serve the API: %s", err);
+		return 1;
+	}
+	int synced = sync_backend(&d, 1) == 0;
+	notify_ready();
+	log_notice("serving the API on %s", d.cfg.listen_socket);
+
+	for (;;) {
+		struct timespec ts = { (time_t)d.cfg.poll_seconds, 0 };
+		int sig = sigtimedwait(&stop, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		/* Poll: notices containers another helperd (or an admin with
+		 * incus) changed, and retries a backend that was down. */
+		if (!synced)
+			synced = sync_backend(&d, 1) == 0;
+		else
+			sync_backend(&d, 0);
+	}
+	log_notice("stopping");
+	api_server_stop(api);
+	/* A create cut off part-way is undone at the next start (reconcile);
+	 * give running work a moment to finish cleanly first. */
+	unsigned left = operations_wait_idle(10000);
+	if (left)
+		log_warning("%u operations still running at exit; the next start cleans up after them", left);
+	return 0;
+}
