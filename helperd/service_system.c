@@ -137,8 +137,8 @@ void handle_operation(struct helperd *d, const struct api_request *req, struct a
 	if (w) {
 		char *end;
 		wait_s = strtol(w, &end, 10);
-		if (!*w || *end || wait_s < 0 || wait_s > 3600) {
-			api_error(resp, 400, "invalid_request", "wait must be a number of seconds from 0 to 3600");
+		if (!*w || *end || wait_s < 0 || wait_s > 120) {
+			api_error(resp, 400, "invalid_request", "wait must be a number of seconds from 0 to 120 (wait again for longer)");
 			return;
 		}
 	}
