@@ -42,6 +42,9 @@ JSONC_LIBS = $(shell $(PKG_CONFIG) --libs json-c)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
+# Keep intermediate objects: no "rm ..." lines after the test summary.
+.SECONDARY:
+
 .PHONY: all check check-unit check-asan check-root bench fuzz install clean
 all:
 
