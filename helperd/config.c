@@ -236,15 +236,8 @@ static char *trim(char *s)
 	return s;
 }
 
-int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok,
-			char *err, size_t errlen)
+int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && missing_ok)
-			return 0;
-		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
-	}
 	char line[1024], msg[512];
 	int lineno = 0, ret = 0;
 	while (fgets(line, sizeof line, f)) {
@@ -259,7 +252,7 @@ int helperd_config_load(struct helperd_config *c, const char *path, int missing_
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			ret = fail(err, errlen, "%s:%d: expected \"key = value\", got \"%s\"", path, lineno, s);
+			ret = fail(err, errlen, "%s:%d: expected \"key = value\", got \"%.60s\"", path, lineno, s);
 			break;
 		}
 		*eq = '\0';
@@ -268,11 +261,24 @@ int helperd_config_load(struct helperd_config *c, const char *path, int missing_
 			break;
 		}
 	}
-	fclose(f);
 	if (ret == 0 && c->uid_min > c->uid_max)
 		ret = fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
 	if (ret == 0 && c->gid >= c->uid_min && c->gid <= c->uid_max)
 		ret = fail(err, errlen, "%s: gid %u lies inside the uid range %u-%u; put it outside", path,
 			   c->gid, c->uid_min, c->uid_max);
+	return ret;
+}
+
+int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok,
+			char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	}
+	int ret = helperd_config_load_stream(c, f, path, err, errlen);
+	fclose(f);
 	return ret;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define HELPERD_DEFAULT_CONFIG "/etc/containarium/helperd.conf"
@@ -45,6 +46,9 @@ void helperd_config_defaults(struct helperd_config *c);
  * Returns 0, or -1 with err naming the file, line, key and the problem. */
 int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok,
 			char *err, size_t errlen);
+
+/* The same from an open stream; name is used in messages. */
+int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *name, char *err, size_t errlen);
 
 /* Parse one "key = value" setting (also used for command-line overrides). */
 int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
