@@ -47,7 +47,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-enum kind { STR, PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU };
+enum kind { STR, PATH, OPT_PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU };
 
 static const struct key {
 	const char *name;
@@ -61,7 +61,7 @@ static const struct key {
 	{ "socket_mode", MODE, offsetof(struct helperd_config, socket_mode), 0, 0, 0 },
 	S("admin_group", admin_group, NAME),
 	U("max_body_bytes", max_body_bytes, 1024, 16 * 1024 * 1024),
-	S("incus_socket", incus_socket, PATH),
+	S("incus_socket", incus_socket, OPT_PATH), /* "": detect */
 	S("network", network, NAME),
 	S("storage_pool", storage_pool, NAME),
 	S("image", image, STR),
@@ -148,6 +148,9 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 	char *field = (char *)c + k->off;
 	switch (k->kind) {
 	case PATH:
+	case OPT_PATH:
+		if (k->kind == PATH && !*value)
+			return fail(err, errlen, "%s: a path is required here", key);
 		if (*value && *value != '/')
 			return fail(err, errlen, "%s: \"%s\" must be an absolute path", key, value);
 		/* fall through */

@@ -77,6 +77,7 @@ START_TEST(config_errors_name_line_and_problem)
 		{ "network = br 0\n", "letters, digits" },
 		{ "image = a\"b\n", "quotes" },
 		{ "poll_seconds = 0\n", "from 1 to 3600" },
+		{ "state_dir =\n", "state_dir: a path is required" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct helperd_config c;
