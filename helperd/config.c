@@ -79,6 +79,7 @@ static const struct key {
 	S("backup_dir", backup_dir, PATH),
 	S("audit_log", audit_log, PATH),
 	U("poll_seconds", poll_seconds, 1, 3600),
+	U("idle_stop_minutes", idle_stop_minutes, 0, 525600),
 	{ "log_level", LEVEL, offsetof(struct helperd_config, log_level), 0, 0, 0 },
 #undef S
 #undef U

@@ -479,8 +479,7 @@ void lifecycle_create(struct operation *op, void *arg)
 	json_object *result = a ? account_to_json(a) : json_object_new_object();
 	pthread_mutex_unlock(&d->lock);
 	log_notice("created %s (%s, uid %u)", s->name, iname, uid);
-	operation_succeed(op, result);
-	json_object_put(result);
+	operation_succeed(op, result); /* the operation owns result now */
 	goto out;
 
 incus_fail:

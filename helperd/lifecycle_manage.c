@@ -57,8 +57,7 @@ static void succeed_with_account(struct operation *op, struct helperd *d, const 
 	const struct account *a = registry_find(&d->reg, user);
 	json_object *result = a ? account_to_json(a) : json_object_new_object();
 	pthread_mutex_unlock(&d->lock);
-	operation_succeed(op, result);
-	json_object_put(result);
+	operation_succeed(op, result); /* the operation owns result now */
 }
 
 static void refresh_or_log(struct helperd *d, struct incus_client *c)
@@ -214,8 +213,7 @@ void lifecycle_delete(struct operation *op, void *arg)
 	if (*file)
 		json_object_object_add(result, "backup", json_object_new_string(file));
 	log_notice("deleted %s (%s)%s%s", job->user, a.instance, *file ? ", backup " : "", file);
-	operation_succeed(op, result);
-	json_object_put(result);
+	operation_succeed(op, result); /* the operation owns result now */
 done:
 	account_free(&a);
 out:

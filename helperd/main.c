@@ -25,6 +25,7 @@
 #include "lifecycle.h"
 #include "operations.h"
 #include "service.h"
+#include "service_handlers.h"
 
 #ifndef CONTAINARIUM_VERSION
 #define CONTAINARIUM_VERSION "0.1.0"
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
 			synced = sync_backend(&d, 1) == 0;
 		else
 			sync_backend(&d, 0);
+		sessions_stop_idle(&d);
 	}
 	log_notice("stopping");
 	api_server_stop(api);

@@ -29,7 +29,8 @@ const char *operation_start(const char *kind, const char *target, int total_step
 /* Step n of total (1-based), with a short present-tense description:
  * "Creating container...". */
 void operation_step(struct operation *op, int n, const char *description);
-/* result: a JSON object the op returns (reference taken). */
+/* result: a JSON object the op returns; the caller's reference passes to
+ * the operation (do not put it afterwards).  NULL: {}. */
 void operation_succeed(struct operation *op, json_object *result);
 /* code and message as in API errors; http_status for clients that care. */
 __attribute__((format(printf, 4, 5)))

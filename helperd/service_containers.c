@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "api.h"
+#include "audit.h"
+#include "helperd_log.h"
 #include "instance.h"
 #include "lifecycle.h"
 #include "service.h"
@@ -138,10 +140,9 @@ static struct lifecycle_job *new_job(struct helperd *d, const char *user)
 	return job;
 }
 
-static void start_op(struct helperd *d, struct api_response *resp, const char *kind, const char *user,
-		     int steps, operation_fn fn, struct lifecycle_job *job)
+static void start_op(struct helperd *d, const struct api_request *req, struct api_response *resp,
+		     const char *kind, const char *user, int steps, operation_fn fn, struct lifecycle_job *job)
 {
-	(void)d;
 	const char *id = operation_start(kind, user, steps, fn, job, lifecycle_job_free);
 	if (!id) {
 		lifecycle_job_free(job);
@@ -149,6 +150,16 @@ static void start_op(struct helperd *d, struct api_response *resp, const char *k
 			  "(containarium operations) and retry", user);
 		return;
 	}
+	/* Who asked for what: the audit log keeps every change. */
+	char err[512];
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "event", json_object_new_string(kind));
+	json_object_object_add(ev, "user", json_object_new_string(user));
+	json_object_object_add(ev, "by_uid", json_object_new_int64((int64_t)req->uid));
+	json_object_object_add(ev, "operation", json_object_new_string(id));
+	if (audit_write(d->cfg.audit_log, ev, err, sizeof err))
+		log_error("%s", err);
+	json_object_put(ev);
 	answer_operation(resp, id);
 }
 
@@ -169,7 +180,7 @@ void handle_create(struct helperd *d, const struct api_request *req, struct api_
 		return;
 	}
 	snprintf(job->user, sizeof job->user, "%s", job->spec.name);
-	start_op(d, resp, "create", job->user, CREATE_STEPS, lifecycle_create, job);
+	start_op(d, req, resp, "create", job->user, CREATE_STEPS, lifecycle_create, job);
 }
 
 static int bool_query(const struct api_request *req, const char *name)
@@ -189,7 +200,7 @@ void handle_delete(struct helperd *d, const struct api_request *req, struct api_
 	}
 	job->force = bool_query(req, "force");
 	job->backup = bool_query(req, "backup");
-	start_op(d, resp, "delete", job->user, job->backup ? 3 : 1, lifecycle_delete, job);
+	start_op(d, req, resp, "delete", job->user, job->backup ? 3 : 1, lifecycle_delete, job);
 }
 
 void handle_start(struct helperd *d, const struct api_request *req, struct api_response *resp)
@@ -201,7 +212,7 @@ void handle_start(struct helperd *d, const struct api_request *req, struct api_r
 		api_error(resp, 500, "internal_error", "out of memory");
 		return;
 	}
-	start_op(d, resp, "start", job->user, 2, lifecycle_start, job);
+	start_op(d, req, resp, "start", job->user, 2, lifecycle_start, job);
 }
 
 void handle_stop(struct helperd *d, const struct api_request *req, struct api_response *resp)
@@ -214,7 +225,7 @@ void handle_stop(struct helperd *d, const struct api_request *req, struct api_re
 		return;
 	}
 	job->force = bool_query(req, "force");
-	start_op(d, resp, "stop", job->user, 1, lifecycle_stop, job);
+	start_op(d, req, resp, "stop", job->user, 1, lifecycle_stop, job);
 }
 
 void handle_resize(struct helperd *d, const struct api_request *req, struct api_response *resp)
@@ -271,7 +282,7 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 		api_error(resp, 400, "invalid_request", "nothing to change: give cpu, memory or disk");
 		goto bad;
 	}
-	start_op(d, resp, "resize", job->user, 1, lifecycle_resize, job);
+	start_op(d, req, resp, "resize", job->user, 1, lifecycle_resize, job);
 	return;
 bad:
 	lifecycle_job_free(job);

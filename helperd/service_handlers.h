@@ -24,6 +24,10 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 void handle_keys_remove(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp);
 
+void handle_session(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_audit(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void sessions_stop_idle(struct helperd *d);
+
 void handle_system(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_metrics(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_operations(struct helperd *d, const struct api_request *req, struct api_response *resp);

@@ -1,0 +1,19 @@
+/* SSH sessions of jump users, as pam_containarium reports them: open
+ * sessions (to compute durations at close) and each user's last activity
+ * (for the opt-in idle stop).  In memory: after a helperd restart, open
+ * sessions close without a duration, which the audit log shows. */
+#ifndef CONTAINARIUM_HELPERD_SESSIONS_H
+#define CONTAINARIUM_HELPERD_SESSIONS_H
+
+#include <stddef.h>
+#include <time.h>
+
+void sessions_open(const char *session_id, const char *user, time_t now);
+/* Seconds since the open of session_id, or -1 when it is not known. */
+long sessions_close(const char *session_id, const char *user, time_t now);
+/* Open sessions of user. */
+size_t sessions_count(const char *user);
+/* When user last opened or closed a session (0: never seen). */
+time_t sessions_last_activity(const char *user);
+
+#endif
