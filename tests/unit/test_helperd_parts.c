@@ -11,6 +11,8 @@
 
 #include "account.h"
 #include "allocate.h"
+#include "audit.h"
+#include "sessions.h"
 #include "config.h"
 #include "harness.h"
 #include "id_ranges.h"
@@ -275,6 +277,55 @@ START_TEST(allocation)
 }
 END_TEST
 
+/* ---- audit log and sessions ---- */
+
+START_TEST(audit_and_sessions)
+{
+	char dir[] = "/tmp/ctm-auditXXXXXX", path[128], moved[140], err[256];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/log/audit.log", dir);
+	for (int i = 0; i < 3; i++) {
+		json_object *ev = json_object_new_object();
+		json_object_object_add(ev, "event", json_object_new_string("session_open"));
+		json_object_object_add(ev, "user", json_object_new_string(i == 1 ? "bob" : "alice"));
+		ck_assert_msg(audit_write(path, ev, err, sizeof err) == 0, "%s", err);
+		json_object_put(ev);
+	}
+	json_object *all = audit_read(path, NULL, 100), *alice = audit_read(path, "alice", 100);
+	ck_assert_uint_eq(json_object_array_length(all), 3);
+	ck_assert_uint_eq(json_object_array_length(alice), 2);
+	ck_assert_ptr_nonnull(json_object_object_get(json_object_array_get_idx(all, 0), "time"));
+	json_object_put(all);
+	json_object_put(alice);
+	/* logrotate moves the file: the next event goes to a new one, and
+	 * reading takes path.1 first. */
+	snprintf(moved, sizeof moved, "%s.1", path);
+	ck_assert_int_eq(rename(path, moved), 0);
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "user", json_object_new_string("carol"));
+	ck_assert_int_eq(audit_write(path, ev, err, sizeof err), 0);
+	json_object_put(ev);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	all = audit_read(path, NULL, 2);
+	ck_assert_uint_eq(json_object_array_length(all), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(all, 1), "user")), "carol");
+	json_object_put(all);
+
+	sessions_open("s1", "alice", 1000);
+	sessions_open("s2", "alice", 1010);
+	ck_assert_uint_eq(sessions_count("alice"), 2);
+	ck_assert_int_eq(sessions_close("s1", "alice", 1100), 100);
+	ck_assert_int_eq(sessions_close("s1", "alice", 1100), -1); /* closed twice */
+	ck_assert_int_eq(sessions_close("s2", "bob", 1100), -1);   /* someone else's id */
+	ck_assert_uint_eq(sessions_count("alice"), 1);
+	ck_assert_int_eq(sessions_last_activity("alice"), 1100);
+	ck_assert_int_eq(sessions_last_activity("nobody"), 0);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("helperd_parts");
@@ -286,6 +337,7 @@ int main(void)
 	tcase_add_test(tc, id_ranges);
 	tcase_add_test(tc, account_mapping);
 	tcase_add_test(tc, allocation);
+	tcase_add_test(tc, audit_and_sessions);
 	suite_add_tcase(s, tc);
 	Suite *all[] = { s, NULL };
 	return ctm_run_suites(all);
