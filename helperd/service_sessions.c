@@ -59,14 +59,15 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	if (strcmp(a.status, "Running") != 0) {
 		*state = "started";
 		log_notice("waking %s for an SSH session of %s", iname, user);
-		st = instance_set_state(c, iname, "start", 0, 60, err, errlen);
+		/* The whole wake fits in pam_containarium's default 30 s budget. */
+		st = instance_set_state(c, iname, "start", 0, 12, err, errlen);
 		/* Two sessions waking one container: the second start fails
 		 * because the first won; the wait below settles it. */
 		if (st == INCUS_ERR_REQUEST)
 			st = INCUS_OK;
 	}
 	if (st == INCUS_OK)
-		st = instance_wait_ready(c, iname, want, 60, err, errlen);
+		st = instance_wait_ready(c, iname, want, 15, err, errlen);
 	if (st != INCUS_OK)
 		*state = "stopped";
 	account_free(&a);
@@ -123,7 +124,9 @@ void handle_session(struct helperd *d, const struct api_request *req, struct api
 	json_object_put(ev);
 	if (logged != 0) {
 		log_error("%s", aerr);
-		api_error(resp, 500, "audit_failed", "the session could not be recorded: %s", aerr);
+		/* The message reaches the user's terminal: no paths or internals. */
+		api_error(resp, 500, "audit_failed", "the session could not be recorded; the administrator "
+			  "will find why in helperd's log");
 		return;
 	}
 	if (st != INCUS_OK) {
