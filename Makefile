@@ -57,6 +57,7 @@ include nss_containarium/Makefile.inc
 include authorized_keys/Makefile.inc
 include mksnapshot/Makefile.inc
 include helperd/Makefile.inc
+include cli/Makefile.inc
 include pam_containarium/Makefile.inc
 -include tests/Makefile.inc
 -include fuzz/Makefile.inc

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "operations.h"
 #include "service.h"
 #include "service_handlers.h"
+#include "snapshot_writer.h"
 
 #ifndef CONTAINARIUM_VERSION
 #define CONTAINARIUM_VERSION "0.1.0"
@@ -75,6 +77,39 @@ static gid_t group_id(const char *name, const char *what)
 			    : "sshd's AuthorizedKeysCommandUser cannot read keys.db (create the group and put that "
 			      "user in it)");
 	return (gid_t)-1;
+}
+
+/* This daemon's identity, written on the instances it creates so that its
+ * reconcile removes only its own half-made containers: the host name plus
+ * an id kept in state_dir (two helperds on one host, or a host renamed by
+ * a cloud, stay apart). */
+static int helperd_identity(struct helperd *d, char *err, size_t errlen)
+{
+	char host[64] = "unknown", path[300], id[17] = "";
+	gethostname(host, sizeof host - 1);
+	snprintf(path, sizeof path, "%s/helperd-id", d->cfg.state_dir);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (!fgets(id, sizeof id, f))
+			id[0] = '\0';
+		fclose(f);
+		id[strspn(id, "0123456789abcdef")] = '\0';
+	}
+	if (strlen(id) != 16) {
+		unsigned char r[8];
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < 8; i++)
+			snprintf(id + 2 * i, 3, "%02x", r[i]);
+		char line[18];
+		snprintf(line, sizeof line, "%s\n", id);
+		if (ctm_write_file_atomic(path, line, strlen(line), 0644, (gid_t)-1, err, errlen))
+			return -1;
+	}
+	snprintf(d->host_id, sizeof d->host_id, "%s/%s", host, id);
+	return 0;
 }
 
 /* Connect, remove what a crash left, publish.  0 when Incus answered. */
@@ -146,16 +181,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.started = time(NULL);
 	pthread_mutex_init(&d.lock, NULL);
-	if (gethostname(d.host_id, sizeof d.host_id - 1) != 0)
-		snprintf(d.host_id, sizeof d.host_id, "unknown");
-	snprintf(d.incus_socket, sizeof d.incus_socket, "%s",
-		 *d.cfg.incus_socket ? d.cfg.incus_socket : incus_default_socket());
-	d.admin_gid = group_id(d.cfg.admin_group, "admin_group");
-	d.keys_gid = group_id(d.cfg.keys_group, "keys_group");
 	if (mkdir(d.cfg.state_dir, 0755) != 0 && errno != EEXIST) {
 		log_error("cannot create state_dir %s: %s", d.cfg.state_dir, strerror(errno));
 		return 1;
 	}
+	if (helperd_identity(&d, err, sizeof err)) {
+		log_error("%s", err);
+		return 1;
+	}
+	snprintf(d.incus_socket, sizeof d.incus_socket, "%s",
+		 *d.cfg.incus_socket ? d.cfg.incus_socket : incus_default_socket());
+	d.admin_gid = group_id(d.cfg.admin_group, "admin_group");
+	d.keys_gid = group_id(d.cfg.keys_group, "keys_group");
 
 	/* SIGTERM, SIGINT end the daemon; the main thread waits for them
 	 * between polls of Incus. */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
+#include "helperd_log.h"
 #include "instance.h"
 #include "key_fingerprint.h"
 #include "service.h"
@@ -73,6 +75,21 @@ void handle_keys_list(struct helperd *d, const struct api_request *req, struct a
 	json_object_object_add(resp->body, "name", json_object_new_string(a.name));
 	json_object_object_add(resp->body, "keys", keys_json(&a));
 	account_free(&a);
+}
+
+static void audit_key_change(struct helperd *d, const struct api_request *req, const char *action,
+			     const char *user, const char *key)
+{
+	char err[512], fp[64] = "";
+	key_fingerprint(key, fp, sizeof fp);
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "event", json_object_new_string(action));
+	json_object_object_add(ev, "user", json_object_new_string(user));
+	json_object_object_add(ev, "fingerprint", json_object_new_string(fp));
+	json_object_object_add(ev, "by_uid", json_object_new_int64((int64_t)req->uid));
+	if (audit_write(d->cfg.audit_log, ev, err, sizeof err))
+		log_error("%s", err);
+	json_object_put(ev);
 }
 
 /* Write keys to the container, then the instance config (If-Match etag),
@@ -185,6 +202,7 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 	}
 	a.key_count++;
 	if (store_keys(d, c, &a, a.keys, a.key_count, etag, resp) == 0) {
+		audit_key_change(d, req, "key_add", a.name, canon);
 		resp->status = 201;
 		resp->body = json_object_new_object();
 		json_object_object_add(resp->body, "name", json_object_new_string(a.name));
@@ -259,10 +277,14 @@ void handle_keys_remove(struct helperd *d, const struct api_request *req, struct
 			  "container", a.name);
 		goto done;
 	}
-	free(a.keys[i]);
+	char *removed = a.keys[i];
 	memmove(&a.keys[i], &a.keys[i + 1], (a.key_count - (size_t)i - 1) * sizeof *a.keys);
 	a.key_count--;
-	if (store_keys(d, c, &a, a.keys, a.key_count, etag, resp) == 0) {
+	int stored = store_keys(d, c, &a, a.keys, a.key_count, etag, resp) == 0;
+	if (stored)
+		audit_key_change(d, req, "key_remove", a.name, removed);
+	free(removed);
+	if (stored) {
 		resp->body = json_object_new_object();
 		json_object_object_add(resp->body, "name", json_object_new_string(a.name));
 		json_object_object_add(resp->body, "keys", keys_json(&a));
