@@ -1,10 +1,12 @@
 #include "registry.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "allocate.h"
 #include "helperd_log.h"
 #include "snapshot_writer.h"
 
@@ -47,6 +49,51 @@ static void collect_ipv4(json_object *inst, uint32_t **ips, size_t *n, size_t *c
 		}
 		(*ips)[(*n)++] = ntohl(in.s_addr);
 	}
+}
+
+static int by_uid_then_age(const void *a, const void *b, void *base)
+{
+	const struct account *accounts = base;
+	const struct account *x = &accounts[*(const size_t *)a], *y = &accounts[*(const size_t *)b];
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	int order = rfc3339_cmp(x->incus_created, y->incus_created);
+	return order ? order : strcmp(x->instance, y->instance);
+}
+
+static void drop_duplicate_uids(struct registry *r)
+{
+	if (r->count < 2)
+		return;
+	size_t *idx = malloc(r->count * sizeof *idx);
+	unsigned char *drop = calloc(r->count, 1);
+	if (!idx || !drop) {
+		free(idx);
+		free(drop);
+		return;
+	}
+	for (size_t i = 0; i < r->count; i++)
+		idx[i] = i;
+	qsort_r(idx, r->count, sizeof *idx, by_uid_then_age, r->accounts);
+	for (size_t i = 1; i < r->count; i++)
+		if (r->accounts[idx[i]].uid == r->accounts[idx[i - 1]].uid) {
+			drop[idx[i]] = 1;
+			log_info("instances %s and %s both hold uid %u for now; publishing only the earlier",
+				 r->accounts[idx[i - 1]].instance, r->accounts[idx[i]].instance,
+				 r->accounts[idx[i]].uid);
+		}
+	size_t kept = 0;
+	for (size_t i = 0; i < r->count; i++) {
+		if (drop[i]) {
+			account_free(&r->accounts[i]);
+			r->skipped++;
+		} else {
+			r->accounts[kept++] = r->accounts[i];
+		}
+	}
+	r->count = kept;
+	free(idx);
+	free(drop);
 }
 
 enum incus_status registry_load(struct incus_client *c, struct registry *r, char *err, size_t errlen)
@@ -98,6 +145,13 @@ enum incus_status registry_load(struct incus_client *c, struct registry *r, char
 			i++;
 		}
 	}
+	/* Two instances with one uid: a create racing another helperd holds
+	 * it until it moves (allocate.h).  Publish only the earliest, never
+	 * both (the writer would refuse the whole snapshot). */
+	drop_duplicate_uids(r);
+	/* Listing thousands of instances parses tens of MiB of JSON; give the
+	 * freed heap back rather than keep it for the next poll. */
+	malloc_trim(0);
 	return INCUS_OK;
 }
 

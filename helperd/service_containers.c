@@ -154,8 +154,7 @@ static void start_op(struct helperd *d, const struct api_request *req, struct ap
 	/* Who asked for what: the audit log keeps every change. */
 	char err[512];
 	json_object *ev = json_object_new_object();
-	json_object_object_add(ev, "event", json_object_new_string("request"));
-	json_object_object_add(ev, "action", json_object_new_string(kind));
+	json_object_object_add(ev, "event", json_object_new_string(kind)); /* requested; the operation says how it ended */
 	json_object_object_add(ev, "user", json_object_new_string(user));
 	json_object_object_add(ev, "by_uid", json_object_new_int64((int64_t)req->uid));
 	json_object_object_add(ev, "operation", json_object_new_string(id));

@@ -466,7 +466,7 @@ jq_eq "resize --json" '.memory' 384MiB "$OUT"
 # audit: every change above, with who made it
 cli --json audit "$U1"
 jq_eq "audit --json: $U1's changes so far" '[.events[] | .event + ":" + (.by_uid | tostring)] | join(" ")' \
-	"create:0 create:0 stop:0 start:0 resize:0 resize:0" "$OUT"
+	"create:0 create:0 key_add:0 key_add:0 key_remove:0 key_remove:0 stop:0 start:0 resize:0 resize:0" "$OUT"
 cli audit "$U1" --limit 2
 expect_rc "audit" 0
 expect_same "audit: the table" "TIME EVENT USER DETAILS
