@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# create-ready: seconds from POST /v1/containers until the user can SSH in
+# (ssh USER@IP true, with the user's own key, succeeds), against creating
+# and starting the same image through the same LXD socket with curl (POST
+# /1.0/instances with a pinned ipv4.address NIC, PUT state start) until GET
+# state shows the address and port 22 answers with an SSH banner.
+#
+#   bench/helperd_create_ready.sh BUILD [--capture]
+#
+# Uses the test LXD (tests/lxd/README.md; started if it is down, released at
+# the end).  Each side creates the same container: no profiles, the root
+# disk on pool ctmtest with 1GB, eth0 on ctmtestbr0 with a pinned address,
+# 1 CPU, 256MB, from containarium-base.  The sides alternate ABBA
+# (ours raw raw ours ...) after one untimed raw warm-up, so a slow first
+# container or a load change hits both alike.  Both sides poll the same way
+# (every 0.1 s: LXD's state until the address shows, then port 22); ours
+# then also polls ssh until the login works.
+#
+# Every container is deleted: ours with helperd's DELETE ?force=1, raw ones
+# with LXD's DELETE; the EXIT trap force-deletes whatever is left.
+#
+# --capture also writes the live answers the fake server replays
+# (bench/fake_incus_{server,instance,network}.json).
+#
+# Environment: HD_RUNS (4 per side).
+set -euo pipefail
+
+SELF=$(readlink -f "$0")
+SRC=$(cd "$(dirname "$SELF")/.." && pwd)
+BUILD=${1:?usage: helperd_create_ready.sh BUILD [--capture]}
+CAPTURE=${2:-}
+RUNS=${HD_RUNS:-4}
+GOAL=1.15
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+# shellcheck source=bench/helperd_lib.sh
+. "$SRC/bench/helperd_lib.sh"
+# shellcheck source=tests/lxd/lxdlib.sh
+. "$SRC/tests/lxd/lxdlib.sh"
+
+[ "$(id -u)" = 0 ] || hd_die "create-ready needs root (LXD, a UTS namespace)"
+for t in lxd curl jq ssh ssh-keygen unshare; do
+	command -v "$t" >/dev/null || hd_die "create-ready needs $t (tests/install-deps)"
+done
+[ -x "$BUILD/helperd/containarium-helperd" ] || hd_die "build first: make BUILD=$BUILD"
+
+TAG=$(printf '%04d' $(($$ % 10000)))
+S=$(mktemp -d /tmp/ctm-hdbench.XXXXXX)
+LXD_SOCK=$(ctm_lxd_socket)
+OURS_NAMES=() RAW_NAMES=()
+
+cleanup() {
+	local rc=$? n
+	trap - EXIT
+	set +e
+	for n in "${OURS_NAMES[@]}"; do
+		[ -n "$n" ] || continue
+		ctm_lxd_delete "$n-container" >/dev/null 2>&1 || echo "create-ready: could not delete $n-container" >&2
+	done
+	for n in "${RAW_NAMES[@]}"; do
+		[ -n "$n" ] || continue
+		ctm_lxd_delete "$n" >/dev/null 2>&1 || echo "create-ready: could not delete $n" >&2
+	done
+	hd_helperd_stop
+	ctm_lxd_release
+	rm -rf "$S"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+lxd_api() { curl -sS --max-time 130 --unix-socket "$LXD_SOCK" "${@:1:$#-1}" "http://lxd${*: -1}"; }
+
+# lxd_sync METHOD PATH [BODY]: one call; waits for an async operation and
+# fails unless it ends in Success.
+lxd_sync() {
+	local out op args=(-X "$1")
+	[ -z "${3:-}" ] || args+=(-H 'Content-Type: application/json' -d "$3")
+	out=$(lxd_api "${args[@]}" "$2") || return 1
+	case $(jq -r .type <<<"$out") in
+	async)
+		op=$(jq -r .operation <<<"$out")
+		out=$(lxd_api "$op/wait?timeout=120") || return 1
+		[ "$(jq -r .metadata.status <<<"$out")" = Success ] || {
+			echo "create-ready: $1 $2: $(jq -r '.metadata.err // .error' <<<"$out")" >&2
+			return 1
+		} ;;
+	sync) ;;
+	*)
+		echo "create-ready: $1 $2: $(jq -r .error <<<"$out")" >&2
+		return 1 ;;
+	esac
+}
+
+# op_failed ID: helperd's operation ID ended in failure (says why on stderr).
+op_failed() {
+	local op
+	op=$(hd_api "/v1/operations/$1" 2>/dev/null) || return 1
+	jq -e '.status == "failure"' <<<"$op" >/dev/null 2>&1 || return 1
+	echo "create-ready: operation $1: $(jq -c .error <<<"$op")" >&2
+}
+
+# wait_ready NAME IP [OPID]: poll LXD's state until eth0 has IP, then port 22
+# until it sends a banner; gives up at once when helperd's operation OPID
+# failed.  Prints "T_ADDRESS T_BANNER".
+wait_ready() {
+	local name=$1 ip=$2 opid=${3:-} deadline=$((SECONDS + 120)) t_addr line
+	while :; do
+		[ "$SECONDS" -lt "$deadline" ] || { echo "create-ready: $name: no address $ip" >&2; return 1; }
+		[ -z "$opid" ] || ! op_failed "$opid" || return 1
+		if lxd_api "/1.0/instances/$name/state" 2>/dev/null | jq -e --arg ip "$ip" \
+			'.metadata.status == "Running" and
+			 ([.metadata.network.eth0.addresses[]? | select(.family == "inet") | .address] | index($ip))' \
+			>/dev/null 2>&1; then
+			t_addr=$EPOCHREALTIME
+			break
+		fi
+		sleep 0.1
+	done
+	while :; do
+		[ "$SECONDS" -lt "$deadline" ] || { echo "create-ready: $name: no SSH banner at $ip" >&2; return 1; }
+		[ -z "$opid" ] || ! op_failed "$opid" || return 1
+		# shellcheck disable=SC2016
+		line=$(timeout 0.5 bash -c 'exec 3<>"/dev/tcp/$1/22" && head -n 1 <&3' _ "$ip" 2>/dev/null) || line=
+		case $line in SSH-2.0-*) break ;; esac
+		sleep 0.1
+	done
+	echo "$t_addr $EPOCHREALTIME"
+}
+
+ssh_user() {
+	ssh -F /dev/null -i "$S/key" -o IdentitiesOnly=yes -o BatchMode=yes -o PasswordAuthentication=no \
+		-o KbdInteractiveAuthentication=no -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=2 -o LogLevel=ERROR "$1@$2" true </dev/null
+}
+
+# An address in the upper (pinned) half of the bridge's subnet that no NIC
+# uses, counting down from the top; helperd allocates from the bottom.
+free_pinned_ip() {
+	local used n ip
+	used=$(lxd_api "/1.0/instances?recursion=1" | jq -r '.metadata[] | .expanded_devices[]? | ."ipv4.address" // empty')
+	for n in $(seq 254 -1 200); do
+		ip=$(ctm_lxd_subnet_addr "$n")
+		grep -qxF "$ip" <<<"$used" || { echo "$ip"; return 0; }
+	done
+	return 1
+}
+
+# One raw run: prints "T0 T_CREATED T_STARTED T_ADDRESS T_BANNER".
+raw_run() {
+	local name=$1 ip body t0 t1 t2 ready
+	ip=$(free_pinned_ip) || hd_die "no free pinned address on $CTM_LXD_BRIDGE"
+	body=$(jq -cn --arg n "$name" --arg ip "$ip" --arg img "$CTM_LXD_IMAGE" --arg pool "$CTM_LXD_POOL" \
+		--arg br "$CTM_LXD_BRIDGE" '{name: $n, type: "container", profiles: [],
+		source: {type: "image", alias: $img},
+		config: {"limits.cpu": "1", "limits.memory": "256MB", "boot.autostart": "true"},
+		devices: {root: {type: "disk", path: "/", pool: $pool, size: "1GB"},
+			  eth0: {type: "nic", network: $br, name: "eth0", "ipv4.address": $ip}}}')
+	t0=$EPOCHREALTIME
+	lxd_sync POST /1.0/instances "$body" || hd_die "raw create of $name failed"
+	t1=$EPOCHREALTIME
+	lxd_sync PUT "/1.0/instances/$name/state" '{"action":"start","timeout":60}' || hd_die "raw start of $name failed"
+	t2=$EPOCHREALTIME
+	ready=$(wait_ready "$name" "$ip") || hd_die "raw $name never became reachable"
+	echo "$t0 $t1 $t2 $ready"
+}
+
+raw_delete() {
+	lxd_sync PUT "/1.0/instances/$1/state" '{"action":"stop","force":true,"timeout":30}' || true
+	lxd_sync DELETE "/1.0/instances/$1" || hd_die "raw delete of $1 failed"
+	lxd_api "/1.0/instances/$1" | jq -e '.error_code == 404' >/dev/null || hd_die "$1 is still there"
+	forget RAW_NAMES "$1"
+}
+
+# forget ARRAY NAME: NAME is deleted, the EXIT trap need not.
+forget() {
+	local -n arr=$1
+	local kept=() x
+	for x in "${arr[@]}"; do
+		[ "$x" = "$2" ] || kept+=("$x")
+	done
+	arr=("${kept[@]}")
+}
+
+# op_wait ID: waits for helperd's operation ID and prints it (JSON); fails
+# unless it succeeded.
+op_wait() {
+	local op
+	op=$(hd_api -f --max-time 130 "/v1/operations/$1?wait=120") || return 1
+	[ "$(jq -r .status <<<"$op")" = success ] || {
+		echo "create-ready: operation $1: $(jq -c '{status, error}' <<<"$op")" >&2
+		return 1
+	}
+	printf '%s\n' "$op"
+}
+
+# op_times OP: the start of each step, then the end, as epoch seconds
+# (helperd stamps them with the wall clock, as $EPOCHREALTIME).
+op_times() {
+	jq -r 'def t: (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601)
+			+ ((capture("\\.(?<f>[0-9]+)Z$").f // "0") | "0." + . | tonumber);
+		[.steps[].started_at | t] + [.finished_at | t] | map(tostring) | join(" ")' <<<"$1"
+}
+
+# One ours run: prints "T0 S1 S2 S3 S4 S5 S6 S7 T_CREATED T_ADDRESS T_BANNER T_SSH".
+ours_run() {
+	local user=$1 body t0 ip='' ready t_ssh deadline steps op opid
+	body=$(jq -cn --arg n "$user" --arg k "$(cat "$S/key.pub")" '{name: $n, ssh_keys: [$k]}')
+	: >"$S/post.out"
+	t0=$EPOCHREALTIME
+	hd_api -f -X POST -H 'Content-Type: application/json' -d "$body" /v1/containers >"$S/post.out" ||
+		hd_die "POST /v1/containers for $user failed: $(cat "$S/post.out")"
+	opid=$(jq -r .operation.id "$S/post.out")
+	# The pinned address appears in the instance's config once helperd made it.
+	deadline=$((SECONDS + 60))
+	while [ -z "$ip" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || hd_die "$user-container never appeared"
+		! op_failed "$opid" || hd_die "$user's create failed"
+		ip=$(lxd_api "/1.0/instances/$user-container" 2>/dev/null |
+			jq -r '.metadata.config["user.containarium.ipv4"] // empty' 2>/dev/null) || ip=
+		[ -n "$ip" ] || sleep 0.1
+	done
+	ready=$(wait_ready "$user-container" "$ip" "$opid") || hd_die "$user-container never became reachable"
+	deadline=$((SECONDS + 60))
+	until ssh_user "$user" "$ip" 2>/dev/null; do
+		[ "$SECONDS" -lt "$deadline" ] || hd_die "$user could not log in to $ip"
+		! op_failed "$opid" || hd_die "$user's create failed"
+		sleep 0.1
+	done
+	t_ssh=$EPOCHREALTIME
+	op=$(op_wait "$opid") || hd_die "$user's create failed"
+	steps=$(op_times "$op")
+	[ "$(wc -w <<<"$steps")" = 8 ] || hd_die "$user's create reported steps I do not know: $steps"
+	echo "$t0 $steps $ready $t_ssh"
+}
+
+ours_delete() {
+	local user=$1 i r
+	r=$(hd_api -f -X DELETE "/v1/containers/$user?force=1") || hd_die "DELETE $user failed"
+	op_wait "$(jq -r .operation.id <<<"$r")" >/dev/null || hd_die "helperd did not delete $user"
+	for i in $(seq 100); do
+		lxd_api "/1.0/instances/$user-container" | jq -e '.error_code == 404' >/dev/null && break
+		sleep 0.1
+	done
+	lxd_api "/1.0/instances/$user-container" | jq -e '.error_code == 404' >/dev/null || hd_die "$user-container is still there"
+	forget OURS_NAMES "$user"
+}
+
+# The fake server replays these; say whether they still have the live shape.
+capture_check() {
+	local user=$1 live_inst shape_live shape_fix
+	live_inst=$(lxd_api "/1.0/instances?recursion=1" | jq --arg n "$user-container" '.metadata[] | select(.name == $n)')
+	shape_live=$(jq -c '[paths | map(tostring) | join(".")] | sort' <<<"$live_inst")
+	shape_fix=$(jq -c '[paths | map(tostring) | join(".")] | sort' "$SRC/bench/fake_incus_instance.json")
+	if [ "$shape_live" = "$shape_fix" ]; then
+		echo "# fake_incus_instance.json has the same fields as this run's helperd-made instance"
+	else
+		echo "# NOTE: fake_incus_instance.json differs in fields from this run's instance" \
+			"(refresh: bench/helperd_create_ready.sh BUILD --capture):" \
+			"$(diff <(jq -r '.[]' <<<"$shape_fix") <(jq -r '.[]' <<<"$shape_live") | grep '^[<>]' | tr '\n' ' ')"
+	fi
+	if [ "$CAPTURE" = --capture ]; then
+		jq . <<<"$live_inst" >"$SRC/bench/fake_incus_instance.json"
+		lxd_api /1.0 | jq . >"$SRC/bench/fake_incus_server.json"
+		lxd_api "/1.0/networks/$CTM_LXD_BRIDGE" | jq . >"$SRC/bench/fake_incus_network.json"
+		echo "# --capture: wrote bench/fake_incus_{instance,server,network}.json from the live LXD"
+	fi
+}
+
+# --- setup
+ctm_lxd_up || hd_die "the test LXD did not come up (tests/lxd/README.md)"
+ssh-keygen -q -t ed25519 -N '' -C "hdbench-$TAG" -f "$S/key" >/dev/null
+hd_conf "$S/helperd.conf" "listen_socket=$S/helperd.sock" socket_mode=0600 "incus_socket=$LXD_SOCK" \
+	"network=$CTM_LXD_BRIDGE" "storage_pool=$CTM_LXD_POOL" "image=$CTM_LXD_IMAGE" "state_dir=$S/state" \
+	admin_group= keys_group= default_memory=256MB default_disk=1GB default_cpu=1
+hd_helperd_start "$BUILD" "$S" "$S/helperd.conf" "$TAG"
+echo "# create-ready: helperd (hdbench-$TAG) and curl on $LXD_SOCK; image $CTM_LXD_IMAGE, pool $CTM_LXD_POOL," \
+	"bridge $CTM_LXD_BRIDGE; $RUNS runs per side, ABBA order after one raw warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+RAW_NAMES+=("hdb${TAG}w")
+w=$(raw_run "hdb${TAG}w") || exit 1
+read -r a _ _ _ e <<<"$w"
+echo "# warm-up raw: $(awk -v a="$a" -v e="$e" 'BEGIN { printf "%.2f", e - a }') s (not counted)"
+raw_delete "hdb${TAG}w"
+
+: >"$S/ours.t" && : >"$S/raw.t"
+failed_creates=0
+for ((i = 0; i < RUNS; i++)); do
+	if ((i % 2 == 0)); then order="ours raw"; else order="raw ours"; fi
+	for side in $order; do
+		if [ "$side" = ours ]; then
+			# A create that helperd fails (for example when another test's
+			# uid clash on the shared LXD blocks its publish; README) is
+			# reported and retried under a new name, twice at most.
+			for try in a b c; do
+				user="hdb${TAG}o$i$try"
+				OURS_NAMES+=("$user")
+				r=$(ours_run "$user") && break
+				[ "$try" != c ] || exit 1
+				echo "# ours $i: helperd's create of $user failed (above); not counted, retrying"
+				ctm_lxd_delete "$user-container" >/dev/null 2>&1 || hd_die "cannot remove $user-container"
+				forget OURS_NAMES "$user"
+				failed_creates=$((failed_creates + 1))
+			done
+			echo "$r" >>"$S/ours.t"
+			[ "$i" -gt 0 ] || capture_check "$user"
+			ours_delete "$user"
+			awk '{ printf "# ours %d: %.2f s (helperd op done at %.2f s, banner %.2f s)\n", n, $12 - $1, $9 - $1, $11 - $1 }' n="$i" <<<"$r"
+		else
+			RAW_NAMES+=("hdb${TAG}r$i")
+			r=$(raw_run "hdb${TAG}r$i") || exit 1
+			echo "$r" >>"$S/raw.t"
+			raw_delete "hdb${TAG}r$i"
+			awk '{ printf "# raw  %d: %.2f s (created %.2f, started %.2f, address %.2f)\n", n, $5 - $1, $2 - $1, $3 - $1, $4 - $1 }' n="$i" <<<"$r"
+		fi
+	done
+done
+
+# med A B FILE: the median of field A minus field B over FILE's lines.
+med() { awk -v a="$1" -v b="$2" '{ print $a - $b }' "$3" | hd_median | awk '{ printf "%.2f", $1 }'; }
+ours=$(med 12 1 "$S/ours.t")
+raw=$(med 5 1 "$S/raw.t")
+# Where the time goes.  Ours' steps come from GET /v1/operations/ID
+# (fields 2..8 = steps 1..7 start, 9 = op finished); raw's from curl.
+echo "# LXD-bound phases, medians in s, ours / raw: create $(med 3 2 "$S/ours.t") / $(med 2 1 "$S/raw.t")" \
+	"(ours: step 1 = registry read, network, POST /1.0/instances, settle); start $(med 4 3 "$S/ours.t") /" \
+	"$(med 3 2 "$S/raw.t"); until the address shows $(med 5 4 "$S/ours.t") / $(med 4 3 "$S/raw.t")"
+echo "# what only ours does, medians in s (step times from GET /v1/operations/ID): POST /v1/containers to step 1 $(med 2 1 "$S/ours.t");" \
+	"step 4 useradd+sudoers+visudo $(med 6 5 "$S/ours.t"); 5 ssh dir+id+authorized_keys $(med 7 6 "$S/ours.t");" \
+	"6 docker (skipped) $(med 8 7 "$S/ours.t"); 7 activate+publish $(med 9 8 "$S/ours.t");" \
+	"op done to the first ssh login $(med 12 9 "$S/ours.t"); in all, address to login $(med 12 5 "$S/ours.t")" \
+	"(raw: address to banner $(med 5 4 "$S/raw.t"))"
+extra=$(awk '{ print ($2 - $1) + ($12 - $5) }' "$S/ours.t" | hd_median | awk '{ printf "%.2f", $1 }')
+echo "# with LXD's phases equal on both sides, ours' own additions ($extra s) alone would make the ratio" \
+	"$(awk -v r="$raw" -v x="$extra" -v b="$(med 5 4 "$S/raw.t")" 'BEGIN { printf "%.3f", (r - b + x) / r }')" \
+	"at this run's raw median; the rest of ours - raw is the LXD phases' spread between runs"
+[ "$failed_creates" = 0 ] || echo "# helperd failed $failed_creates create(s) during this run (retried; see above)"
+ratio=$(awk -v o="$ours" -v r="$raw" 'BEGIN { printf "%.3f", o / r }')
+met=$(awk -v x="$ratio" -v g="$GOAL" 'BEGIN { print (x <= g) ? "met" : "MISSED" }')
+echo "# goal: ratio <= $GOAL ($met)"
+printf 'BENCH create-ready ratio=%s ours=%.2f ref=%.2f unit=s\n' "$ratio" "$ours" "$raw"

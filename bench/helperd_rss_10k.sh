@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# helperd-rss-10k: helperd's resident memory while it holds 10,000 registry
+# entries, read from a FAKE Incus server (bench/fake_incus.py: a real LXD
+# cannot hold 10,000 containers on the test machine) that answers with
+# 10,000 copies of a real helperd-made LXD instance object.
+#
+#   bench/helperd_rss_10k.sh BUILD
+#
+# Steps: helperd against the fake with 0 containers (its floor), then with
+# 10,000; wait until passwd.db lists 10,000 users; sample VmRSS every 0.5 s
+# over HD_WINDOW seconds (3 of helperd's 2 s polls) and take the median.
+# The reference is the goal itself, 16 MiB.  With gdb installed, also asks
+# glibc (malloc_stats, then malloc_trim) how much of that memory is in use.
+#
+# Environment: HD_USERS (10000), HD_WINDOW (6), PYTHON (/usr/bin/python3).
+set -euo pipefail
+
+SELF=$(readlink -f "$0")
+SRC=$(cd "$(dirname "$SELF")/.." && pwd)
+BUILD=${1:?usage: helperd_rss_10k.sh BUILD}
+USERS=${HD_USERS:-10000}
+WINDOW=${HD_WINDOW:-6}
+PYTHON=${PYTHON:-/usr/bin/python3}
+GOAL_MIB=16
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+# shellcheck source=bench/helperd_lib.sh
+. "$SRC/bench/helperd_lib.sh"
+
+[ "$(id -u)" = 0 ] || hd_die "helperd-rss-10k needs root (a UTS namespace for helperd)"
+"$PYTHON" -c 'import http.server, socketserver' 2>/dev/null || hd_die "needs $PYTHON (Debian: python3)"
+[ -x "$BUILD/helperd/containarium-helperd" ] || hd_die "build first: make BUILD=$BUILD"
+MKSNAP=$BUILD/mksnapshot/containarium-mksnapshot
+
+TAG=$(printf 'r%04d' $(($$ % 10000)))
+S=$(mktemp -d /tmp/ctm-hdbench.XXXXXX)
+FAKE_PID=
+
+fake_stop() {
+	if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
+		kill -TERM "$FAKE_PID"
+		wait "$FAKE_PID" 2>/dev/null || true
+	fi
+	FAKE_PID=
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	set +e
+	# A stopped fake server would hold helperd's poll (and its exit) for 60 s.
+	[ -z "$FAKE_PID" ] || kill -CONT "$FAKE_PID" 2>/dev/null
+	hd_helperd_stop
+	fake_stop
+	rm -rf "$S"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# fake_start COUNT: the fake server on $S/fake.sock; returns once it listens.
+fake_start() {
+	: >"$S/fake.out"
+	"$PYTHON" "$SRC/bench/fake_incus.py" --socket "$S/fake.sock" --count "$1" \
+		>"$S/fake.out" 2>"$S/fake.log" &
+	FAKE_PID=$!
+	local tries=1200
+	until grep -q '^ready ' "$S/fake.out"; do
+		kill -0 "$FAKE_PID" 2>/dev/null || { cat "$S/fake.log" >&2; hd_die "fake_incus.py failed"; }
+		[ $((tries -= 1)) -ge 0 ] || hd_die "fake_incus.py did not get ready in 120 s"
+		sleep 0.1
+	done
+}
+
+# helperd_up: helperd on the fake, state in $S/state (emptied first).
+helperd_up() {
+	rm -rf "$S/state"
+	hd_conf "$S/helperd.conf" "listen_socket=$S/helperd.sock" socket_mode=0600 "incus_socket=$S/fake.sock" \
+		network=ctmtestbr0 storage_pool=ctmtest image=containarium-base "state_dir=$S/state" \
+		admin_group= keys_group= default_memory=256MB default_disk=1GB default_cpu=1 poll_seconds=2
+	hd_helperd_start "$BUILD" "$S" "$S/helperd.conf" "$TAG"
+}
+
+snapshot_users() {
+	"$MKSNAP" --verify --passwd-db "$S/state/passwd.db" --keys-db "$S/state/keys.db" 2>/dev/null |
+		sed -n 's/^ok: generation [0-9]*, \([0-9]*\) users$/\1/p'
+}
+
+list_reads() { grep -c 'GET /1.0/instances?recursion=1 ' "$S/fake.log" || true; }
+
+# quiet_after_poll: waits for helperd's next read of the instance list, then
+# until it has used no CPU for 0.2 s (parsed, compared, maybe published).
+quiet_after_poll() {
+	local n a b tries=100
+	n=$(list_reads)
+	while [ "$(list_reads)" = "$n" ] && [ $((tries -= 1)) -ge 0 ]; do
+		sleep 0.05
+	done
+	b=$(hd_cpu_ticks "$HD_HELPERD_PID")
+	while a=$b && sleep 0.2 && b=$(hd_cpu_ticks "$HD_HELPERD_PID") && [ "$a" != "$b" ]; do :; done
+}
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# --- helperd's floor: the same daemon with no containers
+fake_start 0
+helperd_up
+sleep 1
+floor=$(hd_kib "$HD_HELPERD_PID" VmRSS)
+hd_helperd_stop
+fake_stop
+
+# --- 10,000 containers
+fake_start "$USERS"
+read -r _ _ list_bytes <"$S/fake.out"
+t0=$EPOCHREALTIME
+helperd_up
+tries=1200
+until [ "$(snapshot_users)" = "$USERS" ]; do
+	hd_helperd_alive || { cat "$HD_HELPERD_LOG" >&2; hd_die "helperd died"; }
+	[ $((tries -= 1)) -ge 0 ] || hd_die "passwd.db never listed $USERS users"
+	sleep 0.1
+done
+t_listed=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+
+pid=$HD_HELPERD_PID
+ticks0=$(hd_cpu_ticks "$pid")
+lists0=$(list_reads)
+: >"$S/rss"
+for ((i = 0; i < WINDOW * 2; i++)); do
+	hd_kib "$pid" VmRSS >>"$S/rss"
+	sleep 0.5
+done
+ticks1=$(hd_cpu_ticks "$pid")
+lists1=$(list_reads)
+hd_helperd_alive || hd_die "helperd died while being measured"
+[ "$(snapshot_users)" = "$USERS" ] || hd_die "passwd.db no longer lists $USERS users"
+rss_med=$(hd_median <"$S/rss")
+rss_max=$(sort -n "$S/rss" | tail -n 1)
+hwm=$(hd_kib "$pid" VmHWM)
+fake_rss=$(hd_kib "$FAKE_PID" VmRSS)
+cpu=$(awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v w="$WINDOW" 'BEGIN { printf "%.0f", 100 * t / hz / w }')
+
+echo "# helperd-rss-10k: FAKE Incus server (bench/fake_incus.py; a real LXD cannot hold $USERS containers here)" \
+	"answering GET /1.0/instances?recursion=1 with $USERS copies of a real helperd-made LXD 5.0.2 instance" \
+	"($list_bytes bytes)"
+echo "# helperd with 0 containers: VmRSS $(mib "$floor") MiB"
+echo "# passwd.db listed $USERS users ${t_listed} s after helperd started"
+echo "# helperd VmRSS over ${WINDOW} s, every 0.5 s: median $(mib "$rss_med") MiB, max $(mib "$rss_max") MiB;" \
+	"VmHWM $(mib "$hwm") MiB"
+echo "# helperd CPU over those ${WINDOW} s: ${cpu}% of one core; it re-read all $USERS instances" \
+	"$((lists1 - lists0)) times (poll_seconds = 2)"
+echo "# fake server's own VmRSS (context, not compared): $(mib "$fake_rss") MiB"
+if command -v gdb >/dev/null; then
+	# malloc_stats prints to helperd's stderr (its log); malloc_trim(0)
+	# returns free pages inside the heap, which glibc's automatic trim,
+	# at the top of the heap only, does not.
+	# Right after a poll, with the fake server stopped so the next poll
+	# waits in connect/GET /1.0 and allocates nothing meanwhile.
+	quiet_after_poll
+	kill -STOP "$FAKE_PID"
+	DEBUGINFOD_URLS='' timeout 60 gdb -nx -batch -p "$pid" -ex 'call (void)malloc_stats()' \
+		-ex 'call (int)malloc_trim(0)' >/dev/null 2>&1 || true
+	after=$(hd_kib "$pid" VmRSS)
+	kill -CONT "$FAKE_PID"
+	heap=$(awk '/Total \(incl. mmap\):/ { t = 1 } t && /system bytes/ { s = $NF } t && /in use bytes/ { u = $NF; t = 0 }
+		END { if (s) printf "%.1f MiB in use of %.1f MiB held", u / 1048576, s / 1048576 }' "$HD_HELPERD_LOG")
+	echo "# analysis (gdb, after the measurement): glibc heap ${heap:-unknown}; after malloc_trim(0)" \
+		"VmRSS $(mib "$after") MiB"
+else
+	echo "# analysis skipped: install gdb to see glibc's in-use vs held heap"
+fi
+ours=$(mib "$rss_med")
+ratio=$(awk -v o="$ours" -v g="$GOAL_MIB" 'BEGIN { printf "%.3f", o / g }')
+met=$(awk -v x="$ratio" 'BEGIN { print (x <= 1) ? "met" : "MISSED" }')
+echo "# goal: ours <= $GOAL_MIB MiB, ratio <= 1.0 ($met)"
+echo "BENCH helperd-rss-10k ratio=$ratio ours=$ours ref=$GOAL_MIB unit=MiB"
