@@ -1,6 +1,7 @@
 #include "allocate.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +58,24 @@ static int in_dhcp(const struct subnet *s, uint32_t ip)
 	return 0;
 }
 
+/* Values handed to creates of this helperd that are still running: two
+ * creates here must not even start out with the same value (LXD refuses to
+ * start a container whose address another NIC holds). */
+static pthread_mutex_t reserve_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t reserved_uid[256], reserved_ip[256];
+static size_t n_reserved;
+
+static int reserved(const uint32_t *set, uint32_t v)
+{
+	for (size_t i = 0; i < n_reserved; i++)
+		if (set[i] == v)
+			return 1;
+	return 0;
+}
+
 static int uid_used(const struct registry *r, uint32_t uid)
 {
-	return registry_find_uid(r, uid) != NULL;
+	return registry_find_uid(r, uid) != NULL || reserved(reserved_uid, uid);
 }
 
 uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip)
@@ -78,10 +94,48 @@ uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_
 		for (uint32_t ip = s->network + 10; ip < broadcast; ip++) {
 			unsigned char b[4] = { (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
 					       (unsigned char)(ip >> 8), (unsigned char)ip };
-			if (ip != s->gateway && ip != skip && (pass || !in_dhcp(s, ip)) && !registry_ipv4_used(r, b))
+			if (ip != s->gateway && ip != skip && (pass || !in_dhcp(s, ip)) && !registry_ipv4_used(r, b) &&
+			    !reserved(reserved_ip, ip))
 				return ip;
 		}
 	return 0;
+}
+
+int allocate_pick(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct subnet *s,
+		  int need_uid, int need_ip, uint32_t *uid, uint32_t *ip)
+{
+	pthread_mutex_lock(&reserve_lock);
+	uint32_t old_uid = *uid, old_ip = *ip;
+	uint32_t nu = need_uid ? allocate_uid(r, uid_min, uid_max, old_uid) : old_uid;
+	uint32_t ni = need_ip ? allocate_ipv4(r, s, old_ip) : old_ip;
+	int ok = nu && ni && n_reserved < 256;
+	if (ok) {
+		for (size_t i = 0; i < n_reserved; i++)
+			if (reserved_uid[i] == old_uid && reserved_ip[i] == old_ip) {
+				reserved_uid[i] = nu;
+				reserved_ip[i] = ni;
+				goto done;
+			}
+		reserved_uid[n_reserved] = nu;
+		reserved_ip[n_reserved++] = ni;
+	done:
+		*uid = nu;
+		*ip = ni;
+	}
+	pthread_mutex_unlock(&reserve_lock);
+	return ok ? 0 : -1;
+}
+
+void allocate_release(uint32_t uid, uint32_t ip)
+{
+	pthread_mutex_lock(&reserve_lock);
+	for (size_t i = 0; i < n_reserved; i++)
+		if (reserved_uid[i] == uid && reserved_ip[i] == ip) {
+			reserved_uid[i] = reserved_uid[--n_reserved];
+			reserved_ip[i] = reserved_ip[n_reserved];
+			break;
+		}
+	pthread_mutex_unlock(&reserve_lock);
 }
 
 /* Seconds and nanoseconds of "2026-11-23T11:35:22.1234Z" as one comparable

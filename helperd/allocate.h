@@ -38,6 +38,14 @@ uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_m
  * outside the DHCP pool if possible.  0 when the subnet is full. */
 uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip);
 
+/* Pick a free uid and address (not in r, not reserved by another create
+ * of this helperd still running) and reserve both; skip_*: values to avoid
+ * too (the ones being moved away from).  0 on success, -1 when a range is
+ * full.  Release with allocate_release once the instance carries them. */
+int allocate_pick(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct subnet *s,
+		  int need_uid, int need_ip, uint32_t *uid, uint32_t *ip);
+void allocate_release(uint32_t uid, uint32_t ip);
+
 /* Whether account `me` must move its uid (*uid_taken) or address
  * (*ip_taken) because an earlier instance holds the same one. */
 void allocate_conflicts(const struct registry *r, const struct account *me, int *uid_taken, int *ip_taken);

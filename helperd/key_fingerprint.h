@@ -8,4 +8,7 @@
 /* 0 and the fingerprint in out (at least 51 bytes), or -1 for a bad line. */
 int key_fingerprint(const char *line, char *out, size_t outlen);
 
+/* Whether two key lines hold the same key (comments aside). */
+int key_same(const char *a, const char *b);
+
 #endif

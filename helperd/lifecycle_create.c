@@ -11,6 +11,7 @@
 #include "allocate.h"
 #include "helperd_log.h"
 #include "instance.h"
+#include "key_fingerprint.h"
 #include "lifecycle.h"
 #include "sshkey.h"
 #include "username.h"
@@ -91,7 +92,7 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 		ctm_sshkey_format(&parsed, canon, sizeof canon);
 		int dup = 0;
 		for (size_t j = 0; j < s->key_count; j++)
-			dup |= strcmp(s->keys[j], canon) == 0;
+			dup |= key_same(s->keys[j], canon);
 		if (!dup && !(s->keys[s->key_count++] = strdup(canon)))
 			BAD("internal_error", "out of memory");
 	}
@@ -298,6 +299,7 @@ void lifecycle_create(struct operation *op, void *arg)
 	char err[1024], iname[64], msg[1200];
 	enum incus_status st = INCUS_OK;
 	int created = 0;
+	uint32_t uid = 0, ip = 0; /* reserved (allocate_pick) until out: */
 	helperd_instance_name(d, s->name, iname, sizeof iname);
 	struct incus_client *c = helperd_client(d, err, sizeof err);
 	if (!c) {
@@ -321,15 +323,13 @@ void lifecycle_create(struct operation *op, void *arg)
 		operation_fail(op, 500, "backend_misconfigured", "%s", err);
 		goto out;
 	}
-	uint32_t uid = allocate_uid(&reg, d->cfg.uid_min, d->cfg.uid_max, 0);
-	uint32_t ip = allocate_ipv4(&reg, &sn, 0);
-	registry_free(&reg);
-	if (!uid || !ip) {
-		operation_fail(op, 507, "no_capacity", "no free %s left (%s): %s", !uid ? "uid" : "IPv4 address",
-			       !uid ? "uid_min/uid_max in helperd.conf" : d->cfg.network,
-			       !uid ? "widen the uid range" : "use a larger subnet on the bridge");
+	if (allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, &sn, 1, 1, &uid, &ip)) {
+		registry_free(&reg);
+		operation_fail(op, 507, "no_capacity", "no free uid or IPv4 address left: widen uid_min/uid_max "
+			       "in helperd.conf or use a larger subnet on %s", d->cfg.network);
 		goto out;
 	}
+	registry_free(&reg);
 	json_object *body = instance_body(d, s, iname, uid, ip);
 	st = incus_call(c, "POST", "/1.0/instances", body, NULL, 600, NULL, err, sizeof err);
 	json_object_put(body);
@@ -362,23 +362,33 @@ void lifecycle_create(struct operation *op, void *arg)
 			st = INCUS_ERR_CONFLICT;
 			goto incus_fail;
 		}
-		if (uid_taken)
-			uid = allocate_uid(&reg, d->cfg.uid_min, d->cfg.uid_max, uid);
-		if (ip_taken)
-			ip = allocate_ipv4(&reg, &sn, ip);
+		int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, &sn, uid_taken, ip_taken, &uid, &ip);
 		registry_free(&reg);
-		log_info("create %s: uid or address taken by an earlier container; moving to uid %u", s->name, uid);
-		if (!uid || !ip) {
+		if (picked) {
 			snprintf(err, sizeof err, "no free uid or address left");
 			st = INCUS_ERR_CONFLICT;
 			goto incus_fail;
 		}
-		if ((st = move_allocation(c, d, iname, uid, ip, err, sizeof err)) != INCUS_OK)
+		log_info("create %s: uid or address taken by an earlier container; moving to uid %u", s->name, uid);
+		/* Refused (another create took the new address meanwhile): look
+		 * again on the next round. */
+		if ((st = move_allocation(c, d, iname, uid, ip, err, sizeof err)) != INCUS_OK &&
+		    st != INCUS_ERR_REQUEST && st != INCUS_ERR_SERVER)
 			goto incus_fail;
 	}
 
 	operation_step(op, 2, "Starting container...");
-	if ((st = instance_set_state(c, iname, "start", 0, 60, err, sizeof err)) != INCUS_OK)
+	/* Another helperd's later create may still hold our address on its NIC
+	 * for a moment before it moves (allocate.h); LXD then refuses the
+	 * start.  Wait for the move rather than give up. */
+	for (int tries = 0;; tries++) {
+		st = instance_set_state(c, iname, "start", 0, 60, err, sizeof err);
+		if (st == INCUS_OK || tries == 30 || !strstr(err, "already defined"))
+			break;
+		struct timespec pause = { 1, 0 };
+		nanosleep(&pause, NULL);
+	}
+	if (st != INCUS_OK)
 		goto incus_fail;
 
 	operation_step(op, 3, "Waiting for network...");
@@ -495,5 +505,7 @@ rollback:
 			log_error("publishing after a failed create: %s", e2);
 	}
 out:
+	if (uid || ip)
+		allocate_release(uid, ip);
 	incus_close(c);
 }

@@ -26,7 +26,8 @@ static int http_for(enum incus_status s)
 
 static void fail_incus(struct operation *op, enum incus_status st, const char *what, const char *err)
 {
-	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable" : "backend_error",
+	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable"
+					 : st == INCUS_ERR_NOT_FOUND ? "not_found" : "backend_error",
 		       "%s: %s", what, err);
 }
 

@@ -112,6 +112,21 @@ static int helperd_identity(struct helperd *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether the registry holds a half-made container of ours that no
+ * running operation owns. */
+static int own_leftovers(struct helperd *d)
+{
+	int found = 0;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->reg.count && !found; i++) {
+		const struct account *a = &d->reg.accounts[i];
+		found = a->state == CTM_STATE_PROVISIONING && strcmp(a->owner, d->host_id) == 0 &&
+			!operation_busy(a->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return found;
+}
+
 /* Connect, remove what a crash left, publish.  0 when Incus answered. */
 static int sync_backend(struct helperd *d, int first)
 {
@@ -123,6 +138,10 @@ static int sync_backend(struct helperd *d, int first)
 		return -1;
 	}
 	int r = first ? lifecycle_reconcile(d, c, err, sizeof err) : helperd_refresh_if_changed(d, c, err, sizeof err);
+	/* A removal that failed at start (LXD still busy with the killed
+	 * create's start) is retried on every poll until it succeeds. */
+	if (!first && r == 0 && own_leftovers(d))
+		r = lifecycle_reconcile(d, c, err, sizeof err);
 	if (first && r == 0)
 		log_notice("connected to %s %s at %s; %zu containers", incus_server_kind(c) == INCUS_SERVER_INCUS
 			   ? "incus" : "lxd", incus_server_version(c), d->incus_socket, d->reg.count);

@@ -141,8 +141,11 @@ static struct lifecycle_job *new_job(struct helperd *d, const char *user)
 }
 
 static void start_op(struct helperd *d, const struct api_request *req, struct api_response *resp,
-		     const char *kind, const char *user, int steps, operation_fn fn, struct lifecycle_job *job)
+		     const char *kind, const char *user_in, int steps, operation_fn fn, struct lifecycle_job *job)
 {
+	/* user_in points into job, which the operation may free at any time. */
+	char user[CTM_NAME_MAX + 1];
+	snprintf(user, sizeof user, "%s", user_in);
 	const char *id = operation_start(kind, user, steps, fn, job, lifecycle_job_free);
 	if (!id) {
 		/* user may point into job: answer before freeing it. */

@@ -181,8 +181,9 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 		goto out;
 	}
 	for (size_t i = 0; i < a.key_count; i++)
-		if (strcmp(a.keys[i], canon) == 0) {
-			api_error(resp, 409, "key_exists", "%s already has this key", a.name);
+		if (key_same(a.keys[i], canon)) {
+			api_error(resp, 409, "key_exists", "%s already has this key (perhaps with another comment)",
+				  a.name);
 			goto done;
 		}
 	if (a.key_count >= CTM_KEYS_PER_USER_MAX) {
