@@ -61,6 +61,25 @@ static void succeed_with_account(struct operation *op, struct helperd *d, const 
 	operation_succeed(op, result); /* the operation owns result now */
 }
 
+/* Every operation on an existing account starts alike: its own client,
+ * and the account as Incus has it now.  NULL after failing op. */
+static struct incus_client *begin(struct operation *op, struct lifecycle_job *job, struct account *a,
+				  const char *what, char *err, size_t errlen)
+{
+	struct incus_client *c = helperd_client(job->d, err, errlen);
+	if (!c) {
+		operation_fail(op, 503, "backend_unavailable", "%s", err);
+		return NULL;
+	}
+	enum incus_status st = fresh_account(c, job->d, job->user, a, err, errlen);
+	if (st != INCUS_OK) {
+		fail_incus(op, st, what, err);
+		incus_close(c);
+		return NULL;
+	}
+	return c;
+}
+
 static void refresh_or_log(struct helperd *d, struct incus_client *c)
 {
 	char err[512];
@@ -73,16 +92,10 @@ void lifecycle_start(struct operation *op, void *arg)
 	struct lifecycle_job *job = arg;
 	char err[1024];
 	struct account a;
-	struct incus_client *c = helperd_client(job->d, err, sizeof err);
-	if (!c) {
-		operation_fail(op, 503, "backend_unavailable", "%s", err);
+	enum incus_status st;
+	struct incus_client *c = begin(op, job, &a, "starting", err, sizeof err);
+	if (!c)
 		return;
-	}
-	enum incus_status st = fresh_account(c, job->d, job->user, &a, err, sizeof err);
-	if (st != INCUS_OK) {
-		fail_incus(op, st, "starting", err);
-		goto out;
-	}
 	uint32_t ip = (uint32_t)a.ipv4[0] << 24 | (uint32_t)a.ipv4[1] << 16 | (uint32_t)a.ipv4[2] << 8 | a.ipv4[3];
 	operation_step(op, 1, "Starting container...");
 	if (strcmp(a.status, "Running") != 0 &&
@@ -99,7 +112,6 @@ void lifecycle_start(struct operation *op, void *arg)
 	succeed_with_account(op, job->d, job->user);
 done:
 	account_free(&a);
-out:
 	incus_close(c);
 }
 
@@ -108,16 +120,10 @@ void lifecycle_stop(struct operation *op, void *arg)
 	struct lifecycle_job *job = arg;
 	char err[1024];
 	struct account a;
-	struct incus_client *c = helperd_client(job->d, err, sizeof err);
-	if (!c) {
-		operation_fail(op, 503, "backend_unavailable", "%s", err);
+	enum incus_status st;
+	struct incus_client *c = begin(op, job, &a, "stopping", err, sizeof err);
+	if (!c)
 		return;
-	}
-	enum incus_status st = fresh_account(c, job->d, job->user, &a, err, sizeof err);
-	if (st != INCUS_OK) {
-		fail_incus(op, st, "stopping", err);
-		goto out;
-	}
 	operation_step(op, 1, "Stopping container...");
 	if (strcmp(a.status, "Stopped") != 0 &&
 	    (st = instance_set_state(c, a.instance, "stop", job->force, 60, err, sizeof err)) != INCUS_OK) {
@@ -128,7 +134,6 @@ void lifecycle_stop(struct operation *op, void *arg)
 	succeed_with_account(op, job->d, job->user);
 done:
 	account_free(&a);
-out:
 	incus_close(c);
 }
 
@@ -173,16 +178,10 @@ void lifecycle_delete(struct operation *op, void *arg)
 	struct helperd *d = job->d;
 	char err[1024], file[512] = "";
 	struct account a;
-	struct incus_client *c = helperd_client(d, err, sizeof err);
-	if (!c) {
-		operation_fail(op, 503, "backend_unavailable", "%s", err);
+	enum incus_status st;
+	struct incus_client *c = begin(op, job, &a, "deleting", err, sizeof err);
+	if (!c)
 		return;
-	}
-	enum incus_status st = fresh_account(c, d, job->user, &a, err, sizeof err);
-	if (st != INCUS_OK) {
-		fail_incus(op, st, "deleting", err);
-		goto out;
-	}
 	if (strcmp(a.status, "Stopped") != 0 && !job->force) {
 		operation_fail(op, 409, "container_running", "%s is %s: stop it first, or delete with force",
 			       a.instance, a.status);
@@ -217,7 +216,6 @@ void lifecycle_delete(struct operation *op, void *arg)
 	operation_succeed(op, result); /* the operation owns result now */
 done:
 	account_free(&a);
-out:
 	incus_close(c);
 }
 
@@ -226,16 +224,10 @@ void lifecycle_resize(struct operation *op, void *arg)
 	struct lifecycle_job *job = arg;
 	char err[1024], path[128];
 	struct account a;
-	struct incus_client *c = helperd_client(job->d, err, sizeof err);
-	if (!c) {
-		operation_fail(op, 503, "backend_unavailable", "%s", err);
+	enum incus_status st;
+	struct incus_client *c = begin(op, job, &a, "resizing", err, sizeof err);
+	if (!c)
 		return;
-	}
-	enum incus_status st = fresh_account(c, job->d, job->user, &a, err, sizeof err);
-	if (st != INCUS_OK) {
-		fail_incus(op, st, "resizing", err);
-		goto out;
-	}
 	operation_step(op, 1, "Applying new limits...");
 	snprintf(path, sizeof path, "/1.0/instances/%s", a.instance);
 	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
@@ -263,7 +255,6 @@ void lifecycle_resize(struct operation *op, void *arg)
 	succeed_with_account(op, job->d, job->user);
 done:
 	account_free(&a);
-out:
 	incus_close(c);
 }
 

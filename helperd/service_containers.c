@@ -130,13 +130,16 @@ out:
 	incus_close(c);
 }
 
-static struct lifecycle_job *new_job(struct helperd *d, const char *user)
+/* A job for user, or NULL after answering 500. */
+static struct lifecycle_job *new_job(struct helperd *d, const char *user, struct api_response *resp)
 {
 	struct lifecycle_job *job = calloc(1, sizeof *job);
-	if (job) {
-		job->d = d;
-		snprintf(job->user, sizeof job->user, "%s", user);
+	if (!job) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return NULL;
 	}
+	job->d = d;
+	snprintf(job->user, sizeof job->user, "%s", user);
 	return job;
 }
 
@@ -169,13 +172,11 @@ static void start_op(struct helperd *d, const struct api_request *req, struct ap
 
 void handle_create(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
-	struct lifecycle_job *job = new_job(d, "");
+	struct lifecycle_job *job = new_job(d, "", resp);
 	const char *code = NULL;
 	char msg[1024];
-	if (!job) {
-		api_error(resp, 500, "internal_error", "out of memory");
+	if (!job)
 		return;
-	}
 	if (create_spec_parse(d, req->body, &job->spec, &code, msg, sizeof msg)) {
 		free(job);
 		int status = strcmp(code, "already_exists") == 0 || strcmp(code, "name_taken") == 0 ? 409
@@ -197,11 +198,9 @@ void handle_delete(struct helperd *d, const struct api_request *req, struct api_
 {
 	if (user_param(req, resp))
 		return;
-	struct lifecycle_job *job = new_job(d, req->params[0]);
-	if (!job) {
-		api_error(resp, 500, "internal_error", "out of memory");
+	struct lifecycle_job *job = new_job(d, req->params[0], resp);
+	if (!job)
 		return;
-	}
 	job->force = bool_query(req, "force");
 	job->backup = bool_query(req, "backup");
 	start_op(d, req, resp, "delete", job->user, job->backup ? 3 : 1, lifecycle_delete, job);
@@ -211,11 +210,9 @@ void handle_start(struct helperd *d, const struct api_request *req, struct api_r
 {
 	if (user_param(req, resp))
 		return;
-	struct lifecycle_job *job = new_job(d, req->params[0]);
-	if (!job) {
-		api_error(resp, 500, "internal_error", "out of memory");
+	struct lifecycle_job *job = new_job(d, req->params[0], resp);
+	if (!job)
 		return;
-	}
 	start_op(d, req, resp, "start", job->user, 2, lifecycle_start, job);
 }
 
@@ -223,11 +220,9 @@ void handle_stop(struct helperd *d, const struct api_request *req, struct api_re
 {
 	if (user_param(req, resp))
 		return;
-	struct lifecycle_job *job = new_job(d, req->params[0]);
-	if (!job) {
-		api_error(resp, 500, "internal_error", "out of memory");
+	struct lifecycle_job *job = new_job(d, req->params[0], resp);
+	if (!job)
 		return;
-	}
 	job->force = bool_query(req, "force");
 	start_op(d, req, resp, "stop", job->user, 1, lifecycle_stop, job);
 }
@@ -241,11 +236,9 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 			  "with the limits to change");
 		return;
 	}
-	struct lifecycle_job *job = new_job(d, req->params[0]);
-	if (!job) {
-		api_error(resp, 500, "internal_error", "out of memory");
+	struct lifecycle_job *job = new_job(d, req->params[0], resp);
+	if (!job)
 		return;
-	}
 	int any = 0;
 	json_object_object_foreach(req->body, key, val) {
 		char num[32];
