@@ -344,52 +344,53 @@ void lifecycle_create(struct operation *op, void *arg)
 		goto incus_fail;
 	}
 	created = 1;
-	/* Settle races with other helperds on one Incus (allocate.h). */
-	for (int round = 0;; round++) {
-		if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
-		const struct account *me = registry_find(&reg, s->name);
-		int uid_taken = 0, ip_taken = 0;
-		if (me && strcmp(me->instance, iname) == 0)
-			allocate_conflicts(&reg, me, &uid_taken, &ip_taken);
-		if (!uid_taken && !ip_taken) {
+	/* Settle races with other helperds on one Incus (allocate.h), then
+	 * start.  LXD refuses to start a container whose address another NIC
+	 * holds: that is a race the settling has not seen yet (two later
+	 * creates moving to the same new address), so settle again and retry. */
+	for (int attempt = 0;; attempt++) {
+		for (int round = 0;; round++) {
+			if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
+				goto incus_fail;
+			const struct account *me = registry_find(&reg, s->name);
+			int uid_taken = 0, ip_taken = 0;
+			if (me && strcmp(me->instance, iname) == 0)
+				allocate_conflicts(&reg, me, &uid_taken, &ip_taken);
+			if (!uid_taken && !ip_taken) {
+				registry_free(&reg);
+				break;
+			}
+			if (round == 20) {
+				registry_free(&reg);
+				snprintf(err, sizeof err, "could not settle on a free uid and address after 20 tries");
+				st = INCUS_ERR_CONFLICT;
+				goto incus_fail;
+			}
+			int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, &sn, uid_taken, ip_taken, &uid, &ip);
 			registry_free(&reg);
-			break;
+			if (picked) {
+				snprintf(err, sizeof err, "no free uid or address left");
+				st = INCUS_ERR_CONFLICT;
+				goto incus_fail;
+			}
+			log_info("create %s: uid or address taken by an earlier container; moving to uid %u", s->name, uid);
+			/* Refused (another create took the new address meanwhile): look
+			 * again on the next round. */
+			if ((st = move_allocation(c, d, iname, uid, ip, err, sizeof err)) != INCUS_OK &&
+			    st != INCUS_ERR_REQUEST && st != INCUS_ERR_SERVER)
+				goto incus_fail;
 		}
-		if (round == 20) {
-			registry_free(&reg);
-			snprintf(err, sizeof err, "could not settle on a free uid and address after 20 tries");
-			st = INCUS_ERR_CONFLICT;
-			goto incus_fail;
-		}
-		int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, &sn, uid_taken, ip_taken, &uid, &ip);
-		registry_free(&reg);
-		if (picked) {
-			snprintf(err, sizeof err, "no free uid or address left");
-			st = INCUS_ERR_CONFLICT;
-			goto incus_fail;
-		}
-		log_info("create %s: uid or address taken by an earlier container; moving to uid %u", s->name, uid);
-		/* Refused (another create took the new address meanwhile): look
-		 * again on the next round. */
-		if ((st = move_allocation(c, d, iname, uid, ip, err, sizeof err)) != INCUS_OK &&
-		    st != INCUS_ERR_REQUEST && st != INCUS_ERR_SERVER)
-			goto incus_fail;
-	}
 
-	operation_step(op, 2, "Starting container...");
-	/* Another helperd's later create may still hold our address on its NIC
-	 * for a moment before it moves (allocate.h); LXD then refuses the
-	 * start.  Wait for the move rather than give up. */
-	for (int tries = 0;; tries++) {
+		if (attempt == 0)
+			operation_step(op, 2, "Starting container...");
 		st = instance_set_state(c, iname, "start", 0, 60, err, sizeof err);
-		if (st == INCUS_OK || tries == 30 || !strstr(err, "already defined"))
+		if (st == INCUS_OK)
 			break;
-		struct timespec pause = { 1, 0 };
+		if (attempt == 30 || !strstr(err, "already defined"))
+			goto incus_fail;
+		struct timespec pause = { 0, 300000000 + (long)(ip % 7) * 100000000 };
 		nanosleep(&pause, NULL);
 	}
-	if (st != INCUS_OK)
-		goto incus_fail;
 
 	operation_step(op, 3, "Waiting for network...");
 	if ((st = instance_wait_ready(c, iname, ip, 90, err, sizeof err)) != INCUS_OK)

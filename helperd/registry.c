@@ -61,16 +61,18 @@ static int by_uid_then_age(const void *a, const void *b, void *base)
 	return order ? order : strcmp(x->instance, y->instance);
 }
 
-static void drop_duplicate_uids(struct registry *r)
+/* Marks (1) every account holding a uid an earlier-created account also
+ * holds.  NULL when out of memory or nothing to compare. */
+static unsigned char *later_duplicates(const struct registry *r)
 {
 	if (r->count < 2)
-		return;
+		return NULL;
 	size_t *idx = malloc(r->count * sizeof *idx);
 	unsigned char *drop = calloc(r->count, 1);
 	if (!idx || !drop) {
 		free(idx);
 		free(drop);
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < r->count; i++)
 		idx[i] = i;
@@ -82,18 +84,8 @@ static void drop_duplicate_uids(struct registry *r)
 				 r->accounts[idx[i - 1]].instance, r->accounts[idx[i]].instance,
 				 r->accounts[idx[i]].uid);
 		}
-	size_t kept = 0;
-	for (size_t i = 0; i < r->count; i++) {
-		if (drop[i]) {
-			account_free(&r->accounts[i]);
-			r->skipped++;
-		} else {
-			r->accounts[kept++] = r->accounts[i];
-		}
-	}
-	r->count = kept;
 	free(idx);
-	free(drop);
+	return drop;
 }
 
 enum incus_status registry_load(struct incus_client *c, struct registry *r, char *err, size_t errlen)
@@ -145,10 +137,6 @@ enum incus_status registry_load(struct incus_client *c, struct registry *r, char
 			i++;
 		}
 	}
-	/* Two instances with one uid: a create racing another helperd holds
-	 * it until it moves (allocate.h).  Publish only the earliest, never
-	 * both (the writer would refuse the whole snapshot). */
-	drop_duplicate_uids(r);
 	/* Listing thousands of instances parses tens of MiB of JSON; give the
 	 * freed heap back rather than keep it for the next poll. */
 	malloc_trim(0);
@@ -193,9 +181,16 @@ int registry_publish(const struct registry *r, const struct helperd_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* Two instances with one uid: a create racing another helperd holds
+	 * it until it moves (allocate.h; the settling needs to see both, so
+	 * the registry keeps both).  Publish only the earliest, never both:
+	 * the writer would refuse the whole snapshot. */
+	unsigned char *later = later_duplicates(r);
 	size_t n = 0;
 	for (size_t i = 0; i < r->count; i++) {
 		const struct account *a = &r->accounts[i];
+		if (later && later[i])
+			continue;
 		/* An account outside the configured range cannot be published
 		 * safely (it may be another host's uid); say so once per publish. */
 		if (a->uid < cfg->uid_min || a->uid > cfg->uid_max) {
@@ -225,5 +220,6 @@ int registry_publish(const struct registry *r, const struct helperd_config *cfg,
 	};
 	int ret = ctm_snapshot_publish(&spec, pw, keys, keys_gid, err, errlen);
 	free(users);
+	free(later);
 	return ret;
 }
