@@ -56,6 +56,12 @@ void account_free(struct account *a);
 const char *account_state_name(uint32_t state);
 int account_state_parse(const char *s, uint32_t *state);
 
+/* The pinned address in host byte order. */
+static inline uint32_t account_ipv4(const struct account *a)
+{
+	return (uint32_t)a->ipv4[0] << 24 | (uint32_t)a->ipv4[1] << 16 | (uint32_t)a->ipv4[2] << 8 | a->ipv4[3];
+}
+
 /* The account as the API shows it (GET /v1/containers/{user}). */
 json_object *account_to_json(const struct account *a);
 

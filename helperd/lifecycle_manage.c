@@ -31,27 +31,6 @@ static void fail_incus(struct operation *op, enum incus_status st, const char *w
 		       "%s: %s", what, err);
 }
 
-/* The account as Incus has it now (not the cached registry). */
-static enum incus_status fresh_account(struct incus_client *c, struct helperd *d, const char *user,
-				       struct account *a, char *err, size_t errlen)
-{
-	char iname[64], path[128], why[512];
-	helperd_instance_name(d, user, iname, sizeof iname);
-	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
-	json_object *inst = NULL;
-	enum incus_status st = incus_get(c, path, &inst, NULL, err, errlen);
-	if (st != INCUS_OK)
-		return st;
-	int got = account_from_instance(inst, a, why, sizeof why);
-	json_object_put(inst);
-	if (got <= 0) {
-		snprintf(err, errlen, "%s is not a Containarium container%s%s", iname, got < 0 ? ": " : "",
-			 got < 0 ? why : "");
-		return INCUS_ERR_NOT_FOUND;
-	}
-	return INCUS_OK;
-}
-
 static void succeed_with_account(struct operation *op, struct helperd *d, const char *user)
 {
 	pthread_mutex_lock(&d->lock);
@@ -71,7 +50,7 @@ static struct incus_client *begin(struct operation *op, struct lifecycle_job *jo
 		operation_fail(op, 503, "backend_unavailable", "%s", err);
 		return NULL;
 	}
-	enum incus_status st = fresh_account(c, job->d, job->user, a, err, errlen);
+	enum incus_status st = helperd_load_account(c, job->d, job->user, a, NULL, err, errlen);
 	if (st != INCUS_OK) {
 		fail_incus(op, st, what, err);
 		incus_close(c);
@@ -96,7 +75,7 @@ void lifecycle_start(struct operation *op, void *arg)
 	struct incus_client *c = begin(op, job, &a, "starting", err, sizeof err);
 	if (!c)
 		return;
-	uint32_t ip = (uint32_t)a.ipv4[0] << 24 | (uint32_t)a.ipv4[1] << 16 | (uint32_t)a.ipv4[2] << 8 | a.ipv4[3];
+	uint32_t ip = account_ipv4(&a);
 	operation_step(op, 1, "Starting container...");
 	if (strcmp(a.status, "Running") != 0 &&
 	    (st = instance_set_state(c, a.instance, "start", 0, 60, err, sizeof err)) != INCUS_OK) {

@@ -4,6 +4,7 @@
 
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -93,4 +94,28 @@ int helperd_refresh(struct helperd *d, struct incus_client *c, char *err, size_t
 int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
 {
 	return refresh(d, c, 0, err, errlen);
+}
+
+enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user,
+				       struct account *a, char **etag, char *err, size_t errlen)
+{
+	char iname[64], path[128], why[512];
+	helperd_instance_name(d, user, iname, sizeof iname);
+	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+	json_object *inst = NULL;
+	enum incus_status st = incus_get(c, path, &inst, etag, err, errlen);
+	if (st != INCUS_OK)
+		return st;
+	int got = account_from_instance(inst, a, why, sizeof why);
+	json_object_put(inst);
+	if (got <= 0) {
+		if (etag) {
+			free(*etag);
+			*etag = NULL;
+		}
+		snprintf(err, errlen, "%s is not a Containarium container%s%s", iname, got < 0 ? ": " : "",
+			 got < 0 ? why : "");
+		return INCUS_ERR_NOT_FOUND;
+	}
+	return INCUS_OK;
 }

@@ -41,6 +41,12 @@ int helperd_refresh(struct helperd *d, struct incus_client *c, char *err, size_t
  * (the watcher's poll). */
 int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *err, size_t errlen);
 
+/* The account of user as Incus has it now (not the cached registry), and
+ * its instance's ETag when etag is not NULL.  INCUS_ERR_NOT_FOUND when the
+ * instance is missing or not a Containarium one. */
+enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user,
+				       struct account *a, char **etag, char *err, size_t errlen);
+
 /* "<user><suffix>" into buf. */
 void helperd_instance_name(const struct helperd *d, const char *user, char *buf, size_t len);
 

@@ -37,40 +37,38 @@ static json_object *keys_json(const struct account *a)
 	return arr;
 }
 
-/* The account and its instance's ETag, straight from Incus. */
-static enum incus_status load(struct incus_client *c, struct helperd *d, const char *user, struct account *a,
-			      char **etag, char *err, size_t errlen)
+/* A client and the account of the request's user, straight from Incus
+ * (with the ETag when etag is not NULL).  NULL after answering. */
+static struct incus_client *open_account(struct helperd *d, const struct api_request *req,
+					 struct api_response *resp, struct account *a, char **etag)
 {
-	char iname[64], path[128], why[256];
-	helperd_instance_name(d, user, iname, sizeof iname);
-	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
-	json_object *inst = NULL;
-	enum incus_status st = incus_get(c, path, &inst, etag, err, errlen);
-	if (st == INCUS_OK && account_from_instance(inst, a, why, sizeof why) <= 0) {
-		snprintf(err, errlen, "user %s has no container; list them with containarium list", user);
-		st = INCUS_ERR_NOT_FOUND;
+	char err[512];
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return NULL;
 	}
-	json_object_put(inst);
-	return st;
+	enum incus_status st = helperd_load_account(c, d, req->params[0], a, etag, err, sizeof err);
+	if (st == INCUS_ERR_NOT_FOUND)
+		snprintf(err, sizeof err, "user %s has no container; list them with containarium list",
+			 req->params[0]);
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		incus_close(c);
+		return NULL;
+	}
+	return c;
 }
 
 void handle_keys_list(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	if (user_param(req, resp))
 		return;
-	char err[512];
 	struct account a;
-	struct incus_client *c = helperd_client(d, err, sizeof err);
-	if (!c) {
-		answer_backend_down(d, resp, err);
+	struct incus_client *c = open_account(d, req, resp, &a, NULL);
+	if (!c)
 		return;
-	}
-	enum incus_status st = load(c, d, req->params[0], &a, NULL, err, sizeof err);
 	incus_close(c);
-	if (st != INCUS_OK) {
-		answer_incus_error(d, resp, st, err);
-		return;
-	}
 	resp->body = json_object_new_object();
 	json_object_object_add(resp->body, "name", json_object_new_string(a.name));
 	json_object_object_add(resp->body, "keys", keys_json(&a));
@@ -162,24 +160,17 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 		return;
 	}
 	struct ctm_sshkey parsed;
-	char msg[512], canon[CTM_KEY_LINE_MAX + 1], err[512], *etag = NULL;
+	char msg[512], canon[CTM_KEY_LINE_MAX + 1], *etag = NULL;
 	if (ctm_sshkey_parse(json_object_get_string(k), (size_t)json_object_get_string_len(k), &parsed, msg,
 			     sizeof msg) != CTM_KEY_OK) {
 		api_error(resp, 400, "invalid_key", "%s", msg);
 		return;
 	}
 	ctm_sshkey_format(&parsed, canon, sizeof canon);
-	struct incus_client *c = helperd_client(d, err, sizeof err);
-	if (!c) {
-		answer_backend_down(d, resp, err);
-		return;
-	}
 	struct account a;
-	enum incus_status st = load(c, d, req->params[0], &a, &etag, err, sizeof err);
-	if (st != INCUS_OK) {
-		answer_incus_error(d, resp, st, err);
-		goto out;
-	}
+	struct incus_client *c = open_account(d, req, resp, &a, &etag);
+	if (!c)
+		return;
 	for (size_t i = 0; i < a.key_count; i++)
 		if (key_same(a.keys[i], canon)) {
 			api_error(resp, 409, "key_exists", "%s already has this key (perhaps with another comment)",
@@ -211,7 +202,6 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 	}
 done:
 	account_free(&a);
-out:
 	free(etag);
 	incus_close(c);
 }
@@ -249,18 +239,11 @@ void handle_keys_remove(struct helperd *d, const struct api_request *req, struct
 			  "it) or ?key=COMMENT");
 		return;
 	}
-	char err[512], *etag = NULL;
-	struct incus_client *c = helperd_client(d, err, sizeof err);
-	if (!c) {
-		answer_backend_down(d, resp, err);
-		return;
-	}
+	char *etag = NULL;
 	struct account a;
-	enum incus_status st = load(c, d, req->params[0], &a, &etag, err, sizeof err);
-	if (st != INCUS_OK) {
-		answer_incus_error(d, resp, st, err);
-		goto out;
-	}
+	struct incus_client *c = open_account(d, req, resp, &a, &etag);
+	if (!c)
+		return;
 	int ambiguous;
 	long i = match_key(&a, which, &ambiguous);
 	if (i < 0) {
@@ -292,7 +275,6 @@ void handle_keys_remove(struct helperd *d, const struct api_request *req, struct
 	}
 done:
 	account_free(&a);
-out:
 	free(etag);
 	incus_close(c);
 }

@@ -54,7 +54,7 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 		return st;
 	}
 	inet_ntop(AF_INET, a.ipv4, ip, (socklen_t)iplen);
-	uint32_t want = (uint32_t)a.ipv4[0] << 24 | (uint32_t)a.ipv4[1] << 16 | (uint32_t)a.ipv4[2] << 8 | a.ipv4[3];
+	uint32_t want = account_ipv4(&a);
 	*state = "running";
 	if (strcmp(a.status, "Running") != 0) {
 		*state = "started";
