@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int subnet_parse(const char *cidr, struct subnet *s)
 {
@@ -20,6 +21,8 @@ int subnet_parse(const char *cidr, struct subnet *s)
 	if (*end || bits < 8 || bits > 30 || inet_pton(AF_INET, addr, &in) != 1)
 		return -1;
 	s->dhcp_count = 0;
+	s->leased = NULL;
+	s->n_leased = 0;
 	s->mask = bits == 32 ? 0xffffffffu : ~((1u << (32 - bits)) - 1);
 	s->gateway = ntohl(in.s_addr);
 	s->network = s->gateway & s->mask;
@@ -50,6 +53,33 @@ int subnet_parse_dhcp(const char *ranges, struct subnet *s)
 	return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void subnet_set_leased(struct subnet *s, uint32_t *ips, size_t n)
+{
+	free(s->leased);
+	s->leased = ips;
+	s->n_leased = ips ? n : 0;
+	if (s->n_leased)
+		qsort(s->leased, s->n_leased, sizeof *s->leased, cmp_u32);
+}
+
+void subnet_free(struct subnet *s)
+{
+	free(s->leased);
+	s->leased = NULL;
+	s->n_leased = 0;
+}
+
+static int leased(const struct subnet *s, uint32_t ip)
+{
+	return s->n_leased && bsearch(&ip, s->leased, s->n_leased, sizeof ip, cmp_u32) != NULL;
+}
+
 static int in_dhcp(const struct subnet *s, uint32_t ip)
 {
 	for (int i = 0; i < s->dhcp_count; i++)
@@ -73,6 +103,33 @@ static int reserved(const uint32_t *set, uint32_t v)
 	return 0;
 }
 
+/* Addresses a stale DHCP lease holds, until when (allocate_avoid). */
+static struct {
+	uint32_t ip;
+	time_t until;
+} avoided[64];
+
+static int is_avoided(uint32_t ip)
+{
+	time_t now = time(NULL);
+	for (size_t i = 0; i < sizeof avoided / sizeof avoided[0]; i++)
+		if (avoided[i].ip == ip && avoided[i].until > now)
+			return 1;
+	return 0;
+}
+
+void allocate_avoid(uint32_t ip)
+{
+	pthread_mutex_lock(&reserve_lock);
+	size_t slot = 0;
+	for (size_t i = 0; i < sizeof avoided / sizeof avoided[0]; i++)
+		if (avoided[i].until < avoided[slot].until)
+			slot = i; /* the oldest or an empty one */
+	avoided[slot].ip = ip;
+	avoided[slot].until = time(NULL) + 3600;
+	pthread_mutex_unlock(&reserve_lock);
+}
+
 static int uid_used(const struct registry *r, uint32_t uid)
 {
 	return registry_find_uid(r, uid) != NULL || reserved(reserved_uid, uid);
@@ -94,8 +151,8 @@ uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_
 		for (uint32_t ip = s->network + 10; ip < broadcast; ip++) {
 			unsigned char b[4] = { (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
 					       (unsigned char)(ip >> 8), (unsigned char)ip };
-			if (ip != s->gateway && ip != skip && (pass || !in_dhcp(s, ip)) && !registry_ipv4_used(r, b) &&
-			    !reserved(reserved_ip, ip))
+			if (ip != s->gateway && ip != skip && (pass || !in_dhcp(s, ip)) && !leased(s, ip) &&
+			    !is_avoided(ip) && !registry_ipv4_used(r, b) && !reserved(reserved_ip, ip))
 				return ip;
 		}
 	return 0;

@@ -22,20 +22,32 @@ struct subnet {
 	 * one a DHCP client already holds. */
 	uint32_t dhcp_lo[8], dhcp_hi[8];
 	int dhcp_count;
+	/* Addresses the bridge's DHCP server has a lease or a host entry for
+	 * (GET /1.0/networks/NAME/leases), sorted.  A lease outlives its
+	 * container when LXD could not release it (a crash, a delete while the
+	 * DHCP server was down); dnsmasq then will not hand the address to a
+	 * new MAC until the lease expires, so a container pinned to it never
+	 * gets its address.  Owned by the subnet: subnet_free. */
+	uint32_t *leased;
+	size_t n_leased;
 };
 
 /* Parse the bridge's "ipv4.address" ("10.0.3.1/24"). */
 int subnet_parse(const char *cidr, struct subnet *s);
 /* Parse "ipv4.dhcp.ranges" ("10.0.3.2-10.0.3.127,10.0.3.200-10.0.3.210"). */
 int subnet_parse_dhcp(const char *ranges, struct subnet *s);
+/* Hand the subnet the addresses (host order, any order, malloc'ed) the
+ * DHCP server holds; it sorts them and frees them in subnet_free. */
+void subnet_set_leased(struct subnet *s, uint32_t *ips, size_t n);
+void subnet_free(struct subnet *s);
 
 /* Lowest uid in [uid_min, uid_max] no account holds (skip: one more to
  * avoid, 0 for none).  0 when the range is full. */
 uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip);
 
 /* Lowest address in the subnet (after the first ten, which admins often
- * use by hand) that no NIC pins, not the gateway, network or broadcast,
- * outside the DHCP pool if possible.  0 when the subnet is full. */
+ * use by hand) that no NIC pins and no DHCP lease holds, not the gateway,
+ * network or broadcast, outside the DHCP pool if possible.  0 when the subnet is full. */
 uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip);
 
 /* Pick a free uid and address (not in r, not reserved by another create
@@ -45,6 +57,10 @@ uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_
 int allocate_pick(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct subnet *s,
 		  int need_uid, int need_ip, uint32_t *uid, uint32_t *ip);
 void allocate_release(uint32_t uid, uint32_t ip);
+
+/* Keep ip out of allocate_ipv4's answers for an hour (LXD's and Incus's
+ * default DHCP lease time): a stale lease holds it (instance.h). */
+void allocate_avoid(uint32_t ip);
 
 /* Whether account `me` must move its uid (*uid_taken) or address
  * (*ip_taken) because an earlier instance holds the same one. */

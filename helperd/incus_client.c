@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Largest answer we accept: a list of 10,000 instances with recursion is
@@ -51,6 +52,7 @@ const char *incus_status_str(enum incus_status s)
 	case INCUS_ERR_PROTOCOL: return "unexpected answer";
 	case INCUS_ERR_TIMEOUT: return "timed out";
 	case INCUS_ERR_COMMAND: return "command failed";
+	case INCUS_ERR_ADDRESS_HELD: return "address held by a stale DHCP lease";
 	}
 	return "unknown";
 }
@@ -415,7 +417,18 @@ enum incus_status incus_exec(struct incus_client *c, const char *instance, const
 	char path[512];
 	snprintf(path, sizeof path, "/1.0/instances/%s/exec", instance);
 	json_object *md = NULL;
-	enum incus_status s = incus_call(c, "POST", path, body, NULL, timeout_s, &md, err, errlen);
+	enum incus_status s;
+	for (int attempt = 1;; attempt++) {
+		s = incus_call(c, "POST", path, body, NULL, timeout_s, &md, err, errlen);
+		/* LXD and Incus fail an exec with this when forkexec could not
+		 * attach to the container (seen under load right after a start).
+		 * The command never ran, so running it again is safe. */
+		if (s != INCUS_ERR_SERVER || attempt == 5 || !err ||
+		    !strstr(err, "Failed to retrieve PID of executing child process"))
+			break;
+		struct timespec pause = { 0, 200000000L * attempt };
+		nanosleep(&pause, NULL);
+	}
 	json_object_put(body);
 	if (s != INCUS_OK)
 		return s;

@@ -25,6 +25,7 @@ enum incus_status {
 	INCUS_ERR_PROTOCOL,     /* the answer was not the JSON the API promises */
 	INCUS_ERR_TIMEOUT,      /* a wait ran out of time */
 	INCUS_ERR_COMMAND,      /* exec: the command ran and exited non-zero */
+	INCUS_ERR_ADDRESS_HELD, /* the DHCP server gave an instance another address than its pinned one */
 };
 
 enum incus_server { INCUS_SERVER_INCUS = 1, INCUS_SERVER_LXD = 2 };

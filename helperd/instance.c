@@ -41,23 +41,32 @@ enum incus_status instance_state(struct incus_client *c, const char *name, json_
 	return incus_get(c, path, state, NULL, err, errlen);
 }
 
-/* Whether state's network.eth0 has the IPv4 address want. */
-static int has_ipv4(json_object *state, uint32_t want)
+/* Whether state's network.eth0 has the IPv4 address want (1), only other
+ * IPv4 addresses (-1, the first one in *other), or none yet (0). */
+static int has_ipv4(json_object *state, uint32_t want, uint32_t *other)
 {
 	json_object *net, *eth, *addrs;
 	if (!json_object_object_get_ex(state, "network", &net) || !json_object_is_type(net, json_type_object) ||
 	    !json_object_object_get_ex(net, "eth0", &eth) ||
 	    !json_object_object_get_ex(eth, "addresses", &addrs) || !json_object_is_type(addrs, json_type_array))
 		return 0;
+	int found = 0;
 	for (size_t i = 0; i < json_object_array_length(addrs); i++) {
 		json_object *a = json_object_array_get_idx(addrs, i), *fam, *addr;
 		struct in_addr in;
 		if (json_object_object_get_ex(a, "family", &fam) && strcmp(json_object_get_string(fam), "inet") == 0 &&
 		    json_object_object_get_ex(a, "address", &addr) &&
-		    inet_pton(AF_INET, json_object_get_string(addr), &in) == 1 && ntohl(in.s_addr) == want)
-			return 1;
+		    inet_pton(AF_INET, json_object_get_string(addr), &in) == 1) {
+			if (ntohl(in.s_addr) == want)
+				return 1;
+			if ((ntohl(in.s_addr) >> 16) == 0xa9fe)
+				continue; /* 169.254/16 link-local: not from DHCP */
+			if (!found)
+				*other = ntohl(in.s_addr);
+			found = -1;
+		}
 	}
-	return 0;
+	return found;
 }
 
 enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
@@ -73,11 +82,22 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 		char stat[32];
 		snprintf(stat, sizeof stat, "%s",
 			 json_object_object_get_ex(st, "status", &status) ? json_object_get_string(status) : "");
-		int ready = strcmp(stat, "Running") == 0 && has_ipv4(st, ipv4);
+		uint32_t other = 0;
+		int got = strcmp(stat, "Running") == 0 ? has_ipv4(st, ipv4, &other) : 0;
 		int dead = strcmp(stat, "Stopped") == 0 || strcmp(stat, "Error") == 0;
 		json_object_put(st);
-		if (ready)
+		if (got == 1)
 			return INCUS_OK;
+		if (got == -1) {
+			char want_s[INET_ADDRSTRLEN], got_s[INET_ADDRSTRLEN];
+			struct in_addr w = { htonl(ipv4) }, g = { htonl(other) };
+			inet_ntop(AF_INET, &w, want_s, sizeof want_s);
+			inet_ntop(AF_INET, &g, got_s, sizeof got_s);
+			snprintf(err, errlen, "container %s got %s from DHCP instead of its pinned address %s: the "
+				 "DHCP server still holds %s for another machine (a lease that outlived its "
+				 "container); it frees it when the lease expires", name, got_s, want_s, want_s);
+			return INCUS_ERR_ADDRESS_HELD;
+		}
 		if (dead) {
 			snprintf(err, errlen, "container %s stopped while booting (status %s); its console log "
 				 "says why: lxc info --show-log %s", name, stat, name);

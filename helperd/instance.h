@@ -15,7 +15,9 @@ enum incus_status instance_set_state(struct incus_client *c, const char *name, c
 
 /* Wait until the instance is Running and eth0 carries ipv4 (host order).
  * A start can report success while the container dies at boot: this is
- * the check that it did not.  INCUS_ERR_SERVER when it stopped. */
+ * the check that it did not.  INCUS_ERR_SERVER when it stopped;
+ * INCUS_ERR_ADDRESS_HELD when DHCP gave it another address because a
+ * stale lease holds the pinned one. */
 enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
 				      int timeout_s, char *err, size_t errlen);
 

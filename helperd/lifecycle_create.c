@@ -274,10 +274,113 @@ static int network_subnet(struct incus_client *c, struct helperd *d, struct subn
 	    subnet_parse_dhcp(json_object_get_string(ranges), sn) != 0)
 		sn->dhcp_count = 0; /* unreadable: treat the whole subnet as DHCP's */
 	json_object_put(md);
-	if (!ok)
+	if (!ok) {
 		snprintf(err, errlen, "network %s has no IPv4 subnet (ipv4.address): containers need one for "
 			 "their pinned address", d->cfg.network);
-	return ok ? 0 : -1;
+		return -1;
+	}
+	/* Addresses the DHCP server still holds (allocate.h).  Best effort:
+	 * without the list, allocation falls back to the registry alone. */
+	snprintf(path, sizeof path, "/1.0/networks/%s/leases", d->cfg.network);
+	char lerr[256];
+	json_object *leases = NULL;
+	if (incus_get(c, path, &leases, NULL, lerr, sizeof lerr) != INCUS_OK) {
+		log_warning("cannot read the DHCP leases of %s (%s): allocating from the registry alone",
+			 d->cfg.network, lerr);
+		return 0;
+	}
+	size_t n = json_object_is_type(leases, json_type_array) ? json_object_array_length(leases) : 0, k = 0;
+	uint32_t *ips = n ? malloc(n * sizeof *ips) : NULL;
+	for (size_t i = 0; ips && i < n; i++) {
+		json_object *a = NULL;
+		struct in_addr in;
+		if (json_object_object_get_ex(json_object_array_get_idx(leases, i), "address", &a) &&
+		    inet_pton(AF_INET, json_object_get_string(a), &in) == 1)
+			ips[k++] = ntohl(in.s_addr);
+	}
+	json_object_put(leases);
+	subnet_set_leased(sn, ips, k);
+	return 0;
+}
+
+/* Steps 2 and 3: settle races with other helperds on one Incus
+ * (allocate.h), start, and wait until the container runs with its pinned
+ * address.  LXD refuses to start a container whose address another NIC
+ * holds: that is a race the settling has not seen yet (two later creates
+ * moving to the same new address), so settle again and retry.  A container
+ * that gets another address from DHCP lost its pinned one to a stale lease:
+ * stop it, move it to another address and start it again. */
+static enum incus_status settle_start_wait(struct operation *op, struct incus_client *c, struct helperd *d,
+					   const char *user, const char *iname, const struct subnet *sn,
+					   uint32_t *uid, uint32_t *ip, char *err, size_t errlen)
+{
+	enum incus_status st;
+	struct registry reg;
+	for (int moves = 0;; moves++) {
+		for (int attempt = 0;; attempt++) {
+			for (int round = 0;; round++) {
+				if ((st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
+					return st;
+				const struct account *me = registry_find(&reg, user);
+				int uid_taken = 0, ip_taken = 0;
+				if (me && strcmp(me->instance, iname) == 0)
+					allocate_conflicts(&reg, me, &uid_taken, &ip_taken);
+				if (!uid_taken && !ip_taken) {
+					registry_free(&reg);
+					break;
+				}
+				if (round == 20) {
+					registry_free(&reg);
+					snprintf(err, errlen, "could not settle on a free uid and address after 20 tries");
+					return INCUS_ERR_CONFLICT;
+				}
+				int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, sn, uid_taken, ip_taken,
+							   uid, ip);
+				registry_free(&reg);
+				if (picked) {
+					snprintf(err, errlen, "no free uid or address left");
+					return INCUS_ERR_CONFLICT;
+				}
+				log_info("create %s: uid or address taken by an earlier container; moving to uid %u",
+					 user, *uid);
+				/* Refused (another create took the new address
+				 * meanwhile): look again on the next round. */
+				if ((st = move_allocation(c, d, iname, *uid, *ip, err, errlen)) != INCUS_OK &&
+				    st != INCUS_ERR_REQUEST && st != INCUS_ERR_SERVER)
+					return st;
+			}
+
+			if (attempt == 0 && moves == 0)
+				operation_step(op, 2, "Starting container...");
+			st = instance_set_state(c, iname, "start", 0, 60, err, errlen);
+			if (st == INCUS_OK)
+				break;
+			if (attempt == 30 || !strstr(err, "already defined"))
+				return st;
+			struct timespec pause = { 0, 300000000 + (long)(*ip % 7) * 100000000 };
+			nanosleep(&pause, NULL);
+		}
+
+		if (moves == 0)
+			operation_step(op, 3, "Waiting for network...");
+		st = instance_wait_ready(c, iname, *ip, 90, err, errlen);
+		if (st != INCUS_ERR_ADDRESS_HELD || moves == 3)
+			return st;
+		log_warning("create %s: %s; moving it to another address", user, err);
+		allocate_avoid(*ip);
+		if ((st = instance_set_state(c, iname, "stop", 1, 30, err, errlen)) != INCUS_OK)
+			return st;
+		if ((st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
+			return st;
+		int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, sn, 0, 1, uid, ip);
+		registry_free(&reg);
+		if (picked) {
+			snprintf(err, errlen, "no free address left");
+			return INCUS_ERR_CONFLICT;
+		}
+		/* Refused: the settling above sorts it out. */
+		move_allocation(c, d, iname, *uid, *ip, err, errlen);
+	}
 }
 
 static int http_for(enum incus_status s)
@@ -300,6 +403,7 @@ void lifecycle_create(struct operation *op, void *arg)
 	enum incus_status st = INCUS_OK;
 	int created = 0;
 	uint32_t uid = 0, ip = 0; /* reserved (allocate_pick) until out: */
+	struct subnet sn = { 0 };
 	helperd_instance_name(d, s->name, iname, sizeof iname);
 	struct incus_client *c = helperd_client(d, err, sizeof err);
 	if (!c) {
@@ -309,7 +413,6 @@ void lifecycle_create(struct operation *op, void *arg)
 
 	operation_step(op, 1, "Creating container...");
 	struct registry reg;
-	struct subnet sn;
 	if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
 		goto incus_fail;
 	if (registry_find(&reg, s->name)) {
@@ -344,56 +447,7 @@ void lifecycle_create(struct operation *op, void *arg)
 		goto incus_fail;
 	}
 	created = 1;
-	/* Settle races with other helperds on one Incus (allocate.h), then
-	 * start.  LXD refuses to start a container whose address another NIC
-	 * holds: that is a race the settling has not seen yet (two later
-	 * creates moving to the same new address), so settle again and retry. */
-	for (int attempt = 0;; attempt++) {
-		for (int round = 0;; round++) {
-			if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
-				goto incus_fail;
-			const struct account *me = registry_find(&reg, s->name);
-			int uid_taken = 0, ip_taken = 0;
-			if (me && strcmp(me->instance, iname) == 0)
-				allocate_conflicts(&reg, me, &uid_taken, &ip_taken);
-			if (!uid_taken && !ip_taken) {
-				registry_free(&reg);
-				break;
-			}
-			if (round == 20) {
-				registry_free(&reg);
-				snprintf(err, sizeof err, "could not settle on a free uid and address after 20 tries");
-				st = INCUS_ERR_CONFLICT;
-				goto incus_fail;
-			}
-			int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, &sn, uid_taken, ip_taken, &uid, &ip);
-			registry_free(&reg);
-			if (picked) {
-				snprintf(err, sizeof err, "no free uid or address left");
-				st = INCUS_ERR_CONFLICT;
-				goto incus_fail;
-			}
-			log_info("create %s: uid or address taken by an earlier container; moving to uid %u", s->name, uid);
-			/* Refused (another create took the new address meanwhile): look
-			 * again on the next round. */
-			if ((st = move_allocation(c, d, iname, uid, ip, err, sizeof err)) != INCUS_OK &&
-			    st != INCUS_ERR_REQUEST && st != INCUS_ERR_SERVER)
-				goto incus_fail;
-		}
-
-		if (attempt == 0)
-			operation_step(op, 2, "Starting container...");
-		st = instance_set_state(c, iname, "start", 0, 60, err, sizeof err);
-		if (st == INCUS_OK)
-			break;
-		if (attempt == 30 || !strstr(err, "already defined"))
-			goto incus_fail;
-		struct timespec pause = { 0, 300000000 + (long)(ip % 7) * 100000000 };
-		nanosleep(&pause, NULL);
-	}
-
-	operation_step(op, 3, "Waiting for network...");
-	if ((st = instance_wait_ready(c, iname, ip, 90, err, sizeof err)) != INCUS_OK)
+	if ((st = settle_start_wait(op, c, d, s->name, iname, &sn, &uid, &ip, err, sizeof err)) != INCUS_OK)
 		goto incus_fail;
 
 	snprintf(msg, sizeof msg, "Creating user %s...", s->name);
@@ -508,5 +562,6 @@ rollback:
 out:
 	if (uid || ip)
 		allocate_release(uid, ip);
+	subnet_free(&sn);
 	incus_close(c);
 }

@@ -261,6 +261,19 @@ START_TEST(allocation)
 	ck_assert_uint_eq(allocate_uid(&r, 70001, 70002, 0), 0);
 	/* First address outside the DHCP pool, after the used ones. */
 	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 130);
+	/* A lease the DHCP server still holds (a deleted container's, not
+	 * released) keeps its address out of reach until it expires. */
+	uint32_t *held = malloc(2 * sizeof *held);
+	ck_assert_ptr_nonnull(held);
+	held[0] = (10u << 24) | (3u << 8) | 131;
+	held[1] = (10u << 24) | (3u << 8) | 130;
+	subnet_set_leased(&sn, held, 2);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 132);
+	subnet_free(&sn);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 130);
+	/* An address a container lost to a stale lease is avoided too. */
+	allocate_avoid((10u << 24) | (3u << 8) | 130);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 131);
 	/* rfc3339: .1 is later than .12?  No: 0.1 s < 0.12 s. */
 	ck_assert_int_lt(rfc3339_cmp("2026-01-01T00:00:00.1Z", "2026-01-01T00:00:00.12Z"), 0);
 	ck_assert_int_gt(rfc3339_cmp("2026-01-01T00:00:01Z", "2026-01-01T00:00:00.999999999Z"), 0);
