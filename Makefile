@@ -59,6 +59,7 @@ include mksnapshot/Makefile.inc
 include helperd/Makefile.inc
 include cli/Makefile.inc
 include pam_containarium/Makefile.inc
+include host_setup/Makefile.inc
 -include tests/Makefile.inc
 -include fuzz/Makefile.inc
 -include bench/Makefile.inc

@@ -42,7 +42,7 @@ daemon_config() {
 
 # jump_policy DIR: appends the jump users' Match block (must come last).
 jump_policy() {
-	render_template "$HERE/jump_sshd_config.in" JUMP_GROUP=containarium-users \
+	render_template "$SRC/host_setup/sshd_dropin.conf.in" JUMP_GROUP=containarium-users \
 		KEYS_COMMAND="$KEYS_COMMAND" KEYS_COMMAND_USER="$AUTHKEYS_USER" >>"$1/sshd_config" ||
 		jail_fail "render the jump policy into $1/sshd_config"
 }

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# The host installer (host_setup/containarium-host-setup) on copies of
+# Debian's stock files and of files other modules edited (sss, systemd,
+# ldap, oslogin, edge cases): what install writes, that a second run
+# changes no byte, that `sshd -T` gives jump users our policy and everyone
+# else theirs, that glibc then finds jump users, that uninstall gives back
+# the exact bytes, and that a failing `sshd -t` or bad input changes nothing.
+#
+# Runs in a private mount namespace over a copy of /etc and a scratch
+# /usr/local (where `make install` puts containarium): the host's files are
+# never touched.  Needs root.
+#
+#   BUILD=build bash tests/host_setup/test_host_setup.sh
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib/testlib.sh"
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+
+if [ "${1:-}" != --inside ]; then
+	need_root
+	for tool in /usr/sbin/sshd unshare useradd getent; do
+		command -v "$tool" >/dev/null || skip_all "$tool is not installed"
+	done
+	unshare --mount --fork true 2>/dev/null || skip_all "cannot create namespaces here"
+	for f in nss_containarium/libnss_containarium.so.2 authorized_keys/containarium-authorized-keys \
+		pam_containarium/pam_containarium.so mksnapshot/containarium-mksnapshot; do
+		[ -f "$BUILD/$f" ] || { fail "$BUILD/$f is built (run make BUILD=$BUILD)"; summary; exit 1; }
+	done
+	exec unshare --mount --propagation private --fork env BUILD="$BUILD" SRC="$SRC" \
+		bash "$HERE/$(basename "$0")" --inside
+fi
+
+# ---- inside the mount namespace ----------------------------------------------
+set -u
+T=$(mktemp -d /var/tmp/ctm-hostsetup.XXXXXX)
+chmod 0755 "$T"
+trap 'cd /; umount -l /etc /usr/local /var/lib/containarium /run 2>/dev/null; rm -rf "$T"' EXIT
+FX=$SRC/tests/host_setup/fixtures
+TOOL=$SRC/host_setup/containarium-host-setup
+MKSNAP=$BUILD/mksnapshot/containarium-mksnapshot
+
+# A private /etc (a copy of the host's) and /usr/local (containarium
+# installed there by `make install`, as an admin would).
+cp -a /etc "$T/etc"
+mount --bind "$T/etc" /etc
+# A private /run: the installer makes /run/sshd there for sshd -t.
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p "$T/inst"
+make -s -C "$SRC" BUILD="$BUILD" DESTDIR="$T/inst" PREFIX=/usr/local install >"$T/install.log" 2>&1 ||
+	{ fail "make install into a scratch root"; sed 's/^/#   /' "$T/install.log"; summary; exit 1; }
+mkdir -p "$T/inst/usr/local"
+mount --bind "$T/inst/usr/local" /usr/local
+mkdir -p "$T/state"
+mkdir -p /var/lib/containarium 2>/dev/null
+mount --bind "$T/state" /var/lib/containarium
+INSTALLED=/usr/local/sbin/containarium-host-setup
+check "make install puts containarium-host-setup in \$PREFIX/sbin" test -x "$INSTALLED"
+
+# A registry with one jump user, alice (for sshd -T and getent).
+KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@test"
+printf '{"users":[{"name":"alice","uid":70001,"gecos":"Containarium user alice","state":"active","ipv4":"10.213.77.50","keys":["%s"]}]}\n' "$KEY" \
+	>"$T/reg.json"
+"$MKSNAP" "$T/reg.json" >"$T/mksnap.log" 2>&1 ||
+	{ fail "test registry snapshot"; sed 's/^/#   /' "$T/mksnap.log"; }
+
+# put_variant NAME: the variant's files (debian12's where it has none) in
+# /etc, no drop-in, no keys user.
+put_variant() {
+	local v=$1 f
+	for f in nsswitch.conf pam.d-sshd sshd_config; do
+		src=$FX/$v/$f
+		[ -f "$src" ] || src=$FX/debian12/$f
+		case $f in
+		nsswitch.conf) cp "$src" /etc/nsswitch.conf ;;
+		pam.d-sshd) cp "$src" /etc/pam.d/sshd ;;
+		sshd_config) cp "$src" /etc/ssh/sshd_config ;;
+		esac
+	done
+	rm -f /etc/ssh/sshd_config.d/*.conf
+	chmod 0644 /etc/nsswitch.conf /etc/pam.d/sshd /etc/ssh/sshd_config
+	rm -rf /var/lib/containarium/host-setup
+	if grep -q '^containarium-keys:' /etc/passwd; then userdel containarium-keys; fi
+	if grep -q '^containarium-keys:' /etc/group; then groupdel containarium-keys; fi
+}
+
+# sums: one line per file the installer may touch.
+sums() {
+	sha256sum /etc/nsswitch.conf /etc/pam.d/sshd /etc/ssh/sshd_config /etc/passwd /etc/group /etc/shadow \
+		/etc/gshadow 2>/dev/null
+	ls -A /etc/ssh/sshd_config.d/
+}
+
+# line KEY FILE: the nsswitch.conf line for KEY.
+nssline() { grep -E "^[[:space:]]*$1[[:space:]]*:" "${2:-/etc/nsswitch.conf}"; }
+
+# sshd_t_for USER KEYWORD: sshd's effective setting for a connection by USER.
+sshd_for() {
+	/usr/sbin/sshd -T -C "user=$1,host=client.test,addr=127.0.0.1" 2>&1 | grep -i "^$2 " | head -n 1
+}
+
+# ---- the script itself ------------------------------------------------------
+if command -v shellcheck >/dev/null; then
+	out=$(shellcheck "$TOOL" 2>&1)
+	expect_eq "shellcheck finds nothing in containarium-host-setup" "" "$out"
+fi
+
+# ---- the stock files are Debian's -------------------------------------------
+if [ -f /usr/share/libc-bin/nsswitch.conf ]; then
+	check "debian12/nsswitch.conf is libc-bin's template" cmp -s "$FX/debian12/nsswitch.conf" /usr/share/libc-bin/nsswitch.conf
+fi
+if [ -f /usr/share/openssh/sshd_config ]; then
+	check "debian12/sshd_config is openssh-server's" cmp -s "$FX/debian12/sshd_config" /usr/share/openssh/sshd_config
+fi
+want=$(dpkg-query -W -f='${Conffiles}\n' openssh-server 2>/dev/null | awk '$1 == "/etc/pam.d/sshd" { print $2 }')
+if [ -n "$want" ]; then
+	expect_eq "debian12/pam.d-sshd has the md5sum dpkg records for /etc/pam.d/sshd" "$want" \
+		"$(md5sum <"$FX/debian12/pam.d-sshd" | cut -d' ' -f1)"
+fi
+
+# ---- each variant: install, again, the effect, uninstall ----------------------
+declare -A WANT_PASSWD=(
+	[debian12]='passwd:         files containarium'
+	[systemd]='passwd:         files containarium systemd'
+	[sss]='passwd:         files containarium systemd sss'
+	[ldap]='passwd:         files containarium ldap'
+	[oslogin]='passwd:         files containarium cache_oslogin oslogin'
+	[merge]=$'passwd:\tcompat containarium\tsystemd # local first'
+)
+declare -A WANT_GROUP=(
+	[debian12]='group:          files containarium'
+	[systemd]='group:          files containarium systemd'
+	[sss]='group:          files containarium systemd sss'
+	[ldap]='group:          files containarium ldap'
+	[oslogin]='group:          files containarium cache_oslogin oslogin'
+	[merge]='group:          files [SUCCESS=merge] containarium systemd'
+)
+for v in debian12 systemd sss ldap oslogin merge; do
+	echo "# variant $v"
+	put_variant "$v"
+	cp /etc/nsswitch.conf "$T/nss.orig"
+	cp /etc/pam.d/sshd "$T/pam.orig"
+	before=$(sums)
+	if out=$("$TOOL" install --no-reload 2>&1); then ok "$v: install succeeds"; else
+		fail "$v: install succeeds"; printf '%s\n' "$out" | sed 's/^/#   /'; continue; fi
+	expect_match "$v: install reports sshd -t ok" "sshd -t: ok" "$out"
+	expect_eq "$v: passwd line" "${WANT_PASSWD[$v]}" "$(nssline passwd)"
+	expect_eq "$v: group line" "${WANT_GROUP[$v]}" "$(nssline group)"
+	expect_eq "$v: nothing else in nsswitch.conf changed" "" \
+		"$(diff <(grep -Ev '^[[:space:]]*(passwd|group):' "$T/nss.orig") \
+			<(grep -Ev '^[[:space:]]*(passwd|group):' /etc/nsswitch.conf))"
+	# pam.d/sshd: exactly four lines added, the account line right after
+	# the account stack and the session line right after common-session.
+	added=$(diff "$T/pam.orig" /etc/pam.d/sshd | grep -c '^>')
+	removed=$(diff "$T/pam.orig" /etc/pam.d/sshd | grep -c '^<')
+	expect_eq "$v: pam.d/sshd: 4 lines added, none removed" "4 0" "$added $removed"
+	expect_eq "$v: pam.d/sshd: account line after @include common-account" \
+		"account [success=ok ignore=ignore module_unknown=ignore default=bad] /usr/local/lib/$(gcc -print-multiarch)/security/pam_containarium.so" \
+		"$(grep -A2 '^@include common-account' /etc/pam.d/sshd | grep pam_containarium)"
+	expect_eq "$v: pam.d/sshd: session line after @include common-session" \
+		"session [success=ok ignore=ignore module_unknown=ignore default=bad] /usr/local/lib/$(gcc -print-multiarch)/security/pam_containarium.so" \
+		"$(grep -A2 '^@include common-session' /etc/pam.d/sshd | grep pam_containarium)"
+	check "$v: drop-in /etc/ssh/sshd_config.d/containarium.conf, mode 0644, root" \
+		test "$(stat -c '%a %U' /etc/ssh/sshd_config.d/containarium.conf 2>/dev/null)" = "644 root"
+	check "$v: keys user containarium-keys (system, nologin)" \
+		bash -c 'getent passwd containarium-keys | grep -q ":/nonexistent:/usr/sbin/nologin$"'
+	check "$v: sshd -t passes" /usr/sbin/sshd -t
+	after=$(sums)
+	out2=$("$TOOL" install --no-reload 2>&1)
+	expect_eq "$v: a second install changes no byte" "$after" "$(sums)"
+	expect_match "$v: the second install says unchanged" "nsswitch.conf: unchanged" "$out2"
+
+	# The effect, through sshd's own evaluation and glibc.
+	expect_eq "$v: alice resolves through nsswitch.conf" \
+		"alice:*:70001:70000:Containarium user alice:/nonexistent:/usr/sbin/nologin" \
+		"$(getent passwd alice)"
+	expect_eq "$v: sshd -T for alice: our keys command" \
+		"authorizedkeyscommand /usr/local/libexec/containarium-authorized-keys %u" \
+		"$(sshd_for alice authorizedkeyscommand)"
+	expect_eq "$v: sshd -T for alice: no TTY" "permittty no" "$(sshd_for alice permittty)"
+	expect_eq "$v: sshd -T for alice: local forwarding only" "allowtcpforwarding local" \
+		"$(sshd_for alice allowtcpforwarding)"
+	expect_eq "$v: sshd -T for alice: ForceCommand nologin" "forcecommand /usr/sbin/nologin" \
+		"$(sshd_for alice forcecommand)"
+	if [ "$v" = oslogin ]; then
+		expect_eq "$v: sshd -T for root: OS Login's keys command is untouched" \
+			"authorizedkeyscommand /usr/bin/google_authorized_keys" "$(sshd_for root authorizedkeyscommand)"
+	else
+		expect_eq "$v: sshd -T for root: no keys command (as before)" "authorizedkeyscommand none" \
+			"$(sshd_for root authorizedkeyscommand)"
+	fi
+	expect_eq "$v: sshd -T for root: TTY as before" "permittty yes" "$(sshd_for root permittty)"
+	check "$v: status says installed" bash -c '"$0" status >/dev/null' "$TOOL"
+
+	out=$("$TOOL" uninstall --no-reload 2>&1) || { fail "$v: uninstall succeeds"; printf '%s\n' "$out" | sed 's/^/#   /'; }
+	expect_eq "$v: uninstall gives back every byte (nsswitch, pam.d, sshd_config, passwd, group, drop-ins)" \
+		"$before" "$(sums)"
+	check "$v: status says not installed" bash -c '! "$0" status >/dev/null' "$TOOL"
+	check "$v: alice no longer resolves" bash -c '! getent passwd alice >/dev/null'
+done
+
+# ---- options ----------------------------------------------------------------
+put_variant systemd
+"$TOOL" install --no-reload --fail closed --wake no --socket /run/ctm/h.sock >/dev/null 2>&1
+expect_match "--fail closed --wake no --socket reach the session line" \
+	"pam_containarium.so fail=closed wake=no socket=/run/ctm/h.sock$" "$(grep '^session.*pam_containarium' /etc/pam.d/sshd)"
+"$TOOL" install --no-reload >/dev/null 2>&1
+expect_eq "a later install with the defaults rewrites the line, still one of each" "1 1" \
+	"$(grep -c '^account.*pam_containarium' /etc/pam.d/sshd) $(grep -c '^session.*pam_containarium.so$' /etc/pam.d/sshd)"
+"$TOOL" uninstall --no-reload >/dev/null 2>&1
+expect_eq "uninstall after two installs with different options: stock bytes again" "" \
+	"$(diff "$FX/debian12/pam.d-sshd" /etc/pam.d/sshd)"
+
+# ---- an admin edits after install: uninstall keeps the edit ---------------------
+put_variant sss
+"$TOOL" install --no-reload >/dev/null 2>&1
+printf 'aliases:        files\n' >>/etc/nsswitch.conf
+sed -i 's/^session    required     pam_limits.so/session    required     pam_limits.so conf=\/etc\/security\/limits.conf/' /etc/pam.d/sshd
+out=$("$TOOL" uninstall --no-reload 2>&1)
+expect_match "edited since install: uninstall says it removes only our lines" "edited since install" "$out"
+expect_eq "edited nsswitch.conf: our token gone, the admin's line kept" \
+	"$(cat "$FX/sss/nsswitch.conf"; printf 'aliases:        files\n')" "$(cat /etc/nsswitch.conf)"
+expect_eq "edited pam.d/sshd: our lines gone, the admin's edit kept" \
+	"$(sed 's/^session    required     pam_limits.so/session    required     pam_limits.so conf=\/etc\/security\/limits.conf/' "$FX/debian12/pam.d-sshd")" \
+	"$(cat /etc/pam.d/sshd)"
+
+# Edited between two installs: uninstall keeps the edit, still exact otherwise.
+put_variant systemd
+"$TOOL" install --no-reload >/dev/null 2>&1
+printf 'aliases:        files\n' >>/etc/nsswitch.conf
+"$TOOL" install --no-reload >/dev/null 2>&1
+"$TOOL" uninstall --no-reload >/dev/null 2>&1
+expect_eq "edited between installs: uninstall gives the edited file without our token" \
+	"$(cat "$FX/systemd/nsswitch.conf"; printf 'aliases:        files\n')" "$(cat /etc/nsswitch.conf)"
+
+# ---- failures change nothing ----------------------------------------------------
+put_variant systemd
+printf 'PermitTTY perhaps\n' >/etc/ssh/sshd_config.d/50-broken.conf
+before=$(sums)
+out=$("$TOOL" install --no-reload 2>&1)
+rc=$?
+expect_eq "sshd -t fails (an admin's broken drop-in): install exits 1" 1 "$rc"
+expect_match "... and says sshd -t refused and that every file is back" \
+	"sshd -t refused the configuration.*every file is back as it was" "$out"
+expect_match "... and shows sshd's own complaint" "sshd -t: .*50-broken.conf" "$out"
+expect_eq "... and every byte is as before (no keys user, no drop-in)" "$before" "$(sums)"
+rm -f /etc/ssh/sshd_config.d/50-broken.conf
+
+put_variant debian12
+sed -i '/^Include/d' /etc/ssh/sshd_config
+before=$(sums)
+out=$("$TOOL" install --no-reload 2>&1)
+expect_match "sshd_config without the Include: refused with what to add" \
+	'does not include sshd_config.d/\*.conf: add "Include /etc/ssh/sshd_config.d/\*.conf"' "$out"
+expect_eq "... and nothing changed" "$before" "$(sums)"
+
+put_variant debian12
+before=$(sums)
+out=$("$TOOL" install --no-reload --prefix /opt/nowhere 2>&1)
+expect_match "containarium not installed under --prefix: names the missing file" \
+	"/opt/nowhere/libexec/containarium-authorized-keys is missing: install containarium first" "$out"
+expect_eq "... and nothing changed" "$before" "$(sums)"
+
+chmod 0775 /usr/local/libexec
+out=$("$TOOL" install --no-reload 2>&1)
+expect_match "keys command under a group-writable directory: refused, says why" \
+	"sshd will not run .*: /usr/local/libexec is writable by group or others \(mode 775\)" "$out"
+chmod 0755 /usr/local/libexec
+expect_eq "... and nothing changed" "$before" "$(sums)"
+
+for bad in "--fail maybe" "--wake sometimes" "--socket relative/path" "--bogus"; do
+	# shellcheck disable=SC2086
+	out=$("$TOOL" install --no-reload $bad 2>&1)
+	rc=$?
+	check "install $bad: refused (exit $rc) with a message" test "$rc" -ne 0 -a -n "$out"
+done
+expect_eq "... and nothing changed" "$before" "$(sums)"
+out=$("$TOOL" frobnicate 2>&1)
+expect_eq "unknown action: exit 2" 2 "$?"
+expect_match "unknown action: named" 'unknown action "frobnicate"' "$out"
+
+# ---- the installed copy works the same (finds its template in share/) ------------
+put_variant debian12
+before=$(sums)
+if out=$("$INSTALLED" install --no-reload 2>&1); then ok "the installed containarium-host-setup installs"; else
+	fail "the installed containarium-host-setup installs"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
+check "the installed copy wrote the same drop-in as the source tree's template" \
+	bash -c 'diff <(sed -e "s|@JUMP_GROUP@|containarium-users|g" -e "s|@KEYS_COMMAND@|/usr/local/libexec/containarium-authorized-keys|g" -e "s|@KEYS_COMMAND_USER@|containarium-keys|g" "$0") /etc/ssh/sshd_config.d/containarium.conf' \
+	"$SRC/host_setup/sshd_dropin.conf.in"
+"$INSTALLED" uninstall --no-reload >/dev/null 2>&1
+expect_eq "the installed copy uninstalls to the same bytes" "$before" "$(sums)"
+
+summary
