@@ -1,6 +1,12 @@
 #include "instance.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +155,44 @@ enum incus_status instance_run(struct incus_client *c, const char *name, const c
 	enum incus_status s = incus_exec(c, name, argv, 120, &code, out, &errout, err, errlen);
 	free(errout);
 	return s;
+}
+
+/* One TCP connect to ipv4:port within ms milliseconds: 1 when it was
+ * accepted, 0 otherwise. */
+static int tcp_accepts(uint32_t ipv4, int port, int ms)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr = { htonl(ipv4) } };
+	int ok = 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		ok = 1;
+	} else if (errno == EINPROGRESS) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int e = 0;
+		socklen_t len = sizeof e;
+		ok = poll(&p, 1, ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err,
+				     size_t errlen)
+{
+	double deadline = now_s() + timeout_s;
+	while (!tcp_accepts(ipv4, port, 500)) {
+		if (now_s() > deadline) {
+			char ip[INET_ADDRSTRLEN];
+			struct in_addr in = { htonl(ipv4) };
+			inet_ntop(AF_INET, &in, ip, sizeof ip);
+			snprintf(err, errlen, "container %s runs with %s but nothing accepts connections on port %d "
+				 "within %d s: is its sshd running?", name, ip, port, timeout_s);
+			return INCUS_ERR_TIMEOUT;
+		}
+		sleep_ms(100);
+	}
+	return INCUS_OK;
 }

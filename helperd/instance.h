@@ -18,6 +18,11 @@ enum incus_status instance_set_state(struct incus_client *c, const char *name, c
  * the check that it did not.  INCUS_ERR_SERVER when it stopped;
  * INCUS_ERR_ADDRESS_HELD when DHCP gave it another address because a
  * stale lease holds the pinned one. */
+/* Wait until ipv4:port accepts a TCP connection (the container's sshd
+ * listens): what a session tunnel needs, a moment after the address. */
+enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err,
+				     size_t errlen);
+
 enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
 				      int timeout_s, char *err, size_t errlen);
 

@@ -68,6 +68,10 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	}
 	if (st == INCUS_OK)
 		st = instance_wait_ready(c, iname, want, 15, err, errlen);
+	/* The address comes a moment before sshd in the container listens;
+	 * a tunnel opened in between would be refused. */
+	if (st == INCUS_OK)
+		st = instance_wait_port(iname, want, 22, 10, err, errlen);
 	if (st != INCUS_OK)
 		*state = "stopped";
 	account_free(&a);

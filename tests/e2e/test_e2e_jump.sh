@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# The whole system end to end, as an admin installs it: `make install`,
+# containarium-host-setup on the host's own /etc (sshd drop-in, nsswitch,
+# PAM), helperd on the real test LXD, the host's real sshd binary with the
+# host's sshd_config and PAM stack, and real containers.  Then what issue 5
+# asks: ssh -J into alice's container; no shell, TTY or other tunnels on
+# the jump host; bob's key does not open alice's account; a stopped
+# container is woken by the login; the audit log has the sessions with
+# durations; with helperd killed alice still gets in (fail=open) or is
+# refused (fail=closed); a local `files` user logs in exactly as before.
+#
+# Private mount, pid and UTS namespaces over a copy of /etc, a scratch
+# /usr/local, /var/lib/containarium and /run: nothing on the host changes.
+# sshd listens on loopback only; the containers are on the test bridge.
+#
+#   BUILD=build bash tests/e2e/test_e2e_jump.sh
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib/testlib.sh"
+. "$SRC/tests/lxd/lxdlib.sh"
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+
+if [ "${1:-}" != --inside ]; then
+	need_root
+	for tool in /usr/sbin/sshd ssh ssh-keygen unshare lxd jq useradd; do
+		command -v "$tool" >/dev/null || skip_all "$tool is not installed (tests/install-deps)"
+	done
+	for f in cli/containarium helperd/containarium-helperd nss_containarium/libnss_containarium.so.2 \
+		authorized_keys/containarium-authorized-keys pam_containarium/pam_containarium.so; do
+		[ -f "$BUILD/$f" ] || skip_all "$BUILD/$f is not built"
+	done
+	P=e2e$(tr -dc a-z0-9 </dev/urandom | head -c 4)
+	# Inside, the test deletes its containers; this is for a test that died.
+	trap 'for u in a b; do ctm_lxd_api -f "/1.0/instances/$P$u-container" >/dev/null 2>&1 &&
+		ctm_lxd_delete "$P$u-container"; done; ctm_lxd_release' EXIT
+	ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
+	unshare --mount --pid --uts --fork --kill-child --mount-proc \
+		env BUILD="$BUILD" SRC="$SRC" P="$P" bash "$HERE/$(basename "$0")" --inside
+	exit $?
+fi
+
+# ---- inside the namespaces ------------------------------------------------------
+set -u
+W=/run/ctm-e2e
+PORT=2222
+ALICE=${P}a
+BOB=${P}b
+CLI=/usr/local/bin/containarium
+HELPERD_PID=
+SSHD_PID=
+setup_fail() {
+	fail "setup: $*"
+	summary
+	exit 1
+}
+cleanup() {
+	for u in "$ALICE" "$BOB"; do
+		ctm_lxd_api -f "/1.0/instances/$u-container" >/dev/null 2>&1 && ctm_lxd_delete "$u-container"
+	done
+	[ -z "$SSHD_PID" ] || kill "$SSHD_PID" 2>/dev/null
+	[ -z "$HELPERD_PID" ] || kill "$HELPERD_PID" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+hostname "jump-$$"
+mount -t tmpfs -o mode=0755,nosuid,nodev ctm-e2e-run /run || setup_fail "tmpfs on /run"
+mkdir -m 0755 "$W" "$W/lxd"
+# The test LXD, reachable through a bind mount (its socket lives under /var/lib).
+mount --bind "$CTM_LXD_DIR" "$W/lxd" || setup_fail "bind the LXD directory"
+CTM_LXD_DIR=$W/lxd
+
+# The host as an admin has it: a copy of /etc, containarium installed by
+# `make install` into /usr/local, an empty /var/lib/containarium.
+cp -a /etc "$W/etc" && mount --bind "$W/etc" /etc || setup_fail "private /etc"
+mkdir -m 0755 "$W/inst"
+make -s -C "$SRC" BUILD="$BUILD" DESTDIR="$W/inst" PREFIX=/usr/local install >"$W/install.log" 2>&1 ||
+	setup_fail "make install: $(tail -n 3 "$W/install.log")"
+mount --bind "$W/inst/usr/local" /usr/local || setup_fail "bind /usr/local"
+mkdir -m 0755 "$W/state"
+mkdir -p /var/lib/containarium 2>/dev/null || {
+	mkdir -m 0755 "$W/varlib" "$W/varlib/containarium"
+	mount -t overlay ctm-e2e-varlib -o "lowerdir=$W/varlib:/var/lib" /var/lib || setup_fail "overlay /var/lib"
+}
+mount --bind "$W/state" /var/lib/containarium || setup_fail "bind /var/lib/containarium"
+printf '127.0.0.1 localhost\n' >/etc/hosts
+
+# ---- install, as the README says ---------------------------------------------------
+OUT=$(/usr/local/sbin/containarium-host-setup install --no-reload 2>&1)
+expect_eq "containarium-host-setup install" 0 "$?"
+printf '%s\n' "$OUT" | sed 's/^/#   /'
+check "sshd -t on the installed configuration" /usr/sbin/sshd -t
+
+mkdir -p /etc/containarium
+cat >/etc/containarium/helperd.conf <<EOF
+incus_socket = $CTM_LXD_DIR/unix.socket
+network = $CTM_LXD_BRIDGE
+storage_pool = $CTM_LXD_POOL
+image = $CTM_LXD_IMAGE
+admin_group =
+keys_group = containarium-keys
+default_memory = 256MB
+default_disk = 1GB
+default_cpu = 1
+backup_dir = $W/backups
+audit_log = $W/audit.log
+EOF
+start_helperd() {
+	/usr/local/sbin/containarium-helperd -c /etc/containarium/helperd.conf >>"$W/helperd.log" 2>&1 &
+	HELPERD_PID=$!
+	for _ in $(seq 100); do
+		[ -S /run/containarium/helperd.sock ] && grep -q 'serving the API' "$W/helperd.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_helperd || setup_fail "helperd starts: $(tail -n 3 "$W/helperd.log")"
+
+# The host's sshd with the host's (copied, now installed) sshd_config and
+# PAM stack; only where it listens and logs differs.
+/usr/sbin/sshd -D -p "$PORT" -o ListenAddress=127.0.0.1 -o LogLevel=VERBOSE -o PidFile="$W/sshd.pid" \
+	-E "$W/sshd.log" </dev/null >/dev/null 2>&1 &
+SSHD_PID=$!
+for _ in $(seq 100); do [ -s "$W/sshd.pid" ] && break; sleep 0.05; done
+[ -s "$W/sshd.pid" ] || setup_fail "sshd starts: $(tail -n 3 "$W/sshd.log")"
+check "sshd runs with UsePAM yes (the host's sshd_config)" \
+	bash -c '/usr/sbin/sshd -T -C user=root,host=x,addr=127.0.0.1 | grep -qx "usepam yes"'
+
+# ---- the users' laptops -----------------------------------------------------------------
+mkdir -m 0700 "$W/home" "$W/home/.ssh"
+mount --bind "$W/home" /root || setup_fail "bind a home on /root"
+export HOME=/root
+for u in "$ALICE" "$BOB"; do
+	ssh-keygen -q -t ed25519 -N '' -C "$u@laptop" -f "/root/.ssh/$u" </dev/null
+done
+
+# ---- the admin creates two users ---------------------------------------------------------
+for u in "$ALICE" "$BOB"; do
+	OUT=$("$CLI" create "$u" --ssh-key "/root/.ssh/$u.pub" 2>&1)
+	expect_eq "containarium create $u" 0 "$?" || printf '%s\n' "$OUT" | sed 's/^/#   /'
+done
+AIP=$("$CLI" --json info "$ALICE" | jq -r .ipv4)
+BIP=$("$CLI" --json info "$BOB" | jq -r .ipv4)
+GW=$(ctm_lxd_subnet_addr 1)
+
+# Client configuration: one jump entry per user, as `containarium export`
+# writes them, host keys not pinned (fresh containers).
+"$CLI" export "$ALICE" --jump-ip 127.0.0.1 --jump-port "$PORT" --key "/root/.ssh/$ALICE" >"$W/alice.conf"
+"$CLI" export "$BOB" --jump-ip 127.0.0.1 --jump-port "$PORT" --key "/root/.ssh/$BOB" >"$W/bob.conf"
+{
+	printf 'Host *\n  BatchMode yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n'
+	printf '  LogLevel ERROR\n  ConnectTimeout 30\n  IdentitiesOnly yes\n\n'
+	cat "$W/alice.conf" "$W/bob.conf"
+} >/root/.ssh/config
+chmod 0600 /root/.ssh/config
+JA=containarium-jump-$ALICE
+JB=containarium-jump-$BOB
+grep -q "^Host $JA\$" /root/.ssh/config || setup_fail "export names the jump entry $JA: $(cat "$W/alice.conf")"
+ctm_ssh_banner "$AIP" 60 >/dev/null
+ctm_ssh_banner "$BIP" 60 >/dev/null
+
+mark() { wc -l <"$W/sshd.log"; }
+since() { tail -n "+$(($1 + 1))" "$W/sshd.log"; }
+
+# ---- alice gets in ------------------------------------------------------------------------
+M=$(mark)
+OUT=$(ssh -J "$JA" -i "/root/.ssh/$ALICE" "$ALICE@$AIP" 'id -un; hostname' 2>&1)
+expect_eq "ssh -J $ALICE@127.0.0.1:$PORT $ALICE@IP: runs in her container as her" \
+	"$ALICE|$ALICE-container" "$(printf '%s' "$OUT" | paste -sd '|')"
+expect_match "sshd's log: Accepted publickey for $ALICE" "Accepted publickey for $ALICE from 127.0.0.1" "$(since "$M")"
+OUT=$(ssh "$ALICE-dev" id -un 2>&1)
+expect_eq "the exported config works as is (ssh $ALICE-dev)" "$ALICE" "$OUT"
+
+# ---- and nowhere else -----------------------------------------------------------------------
+OUT=$(ssh "$JA" 2>&1)
+expect_eq "$ALICE on the jump host: no shell (exit 1)" 1 "$?"
+expect_match "$ALICE on the jump host: nologin's refusal" "This account is currently not available" "$OUT"
+OUT=$(ssh -tt "$JA" 2>&1)
+expect_match "$ALICE on the jump host: no TTY" "PTY allocation request failed" "$OUT"
+tunnel() { # tunnel JUMP HOST:PORT: reads the first line through ssh -W
+	timeout 20 ssh -W "$2" "$1" </dev/null 2>&1 | head -c 200 | head -n 1
+}
+expect_match "$ALICE: -W to her own container's port 22 works" "^SSH-2.0-" "$(tunnel "$JA" "$AIP:22")"
+for target in "$BIP:22" "$AIP:80" "$GW:22" "127.0.0.1:$PORT" "127.0.0.1:22"; do
+	M=$(mark)
+	OUT=$(tunnel "$JA" "$target")
+	expect_match "$ALICE: -W $target refused, nothing relayed" "^(stdio forwarding failed|channel 0: open failed)" "$OUT"
+	expect_match "sshd's log: $ALICE's request to $target was denied" \
+		"refused permitted open|Received request to connect to host .* port .*, but the request was denied|denied" "$(since "$M")"
+done
+M=$(mark)
+OUT=$(ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o IdentitiesOnly=yes -i "/root/.ssh/$BOB" -p "$PORT" "$ALICE@127.0.0.1" true 2>&1)
+expect_eq "$BOB's key on $ALICE's account: refused (255)" 255 "$?"
+expect_match "sshd's log: no Accepted for $ALICE with $BOB's key" "Failed publickey for $ALICE|Connection closed by authenticating user $ALICE" "$(since "$M")"
+expect_eq "$BOB gets into his own container" "$BOB" "$(ssh "$BOB-dev" id -un 2>&1)"
+
+# ---- wake-on-SSH ----------------------------------------------------------------------------
+"$CLI" stop "$ALICE" >/dev/null 2>&1
+expect_eq "$ALICE's container stopped" Stopped "$(ctm_lxd_state "$ALICE-container")"
+t0=$(date +%s%N)
+OUT=$(ssh "$ALICE-dev" id -un 2>&1)
+echo "# login to a stopped container: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+expect_eq "the next ssh -J starts the stopped container and gets in" "$ALICE" "$OUT"
+expect_eq "$ALICE's container runs again" Running "$(ctm_lxd_state "$ALICE-container")"
+sleep 1 # session_close is sent as sshd tears the session down
+AUDIT=$("$CLI" --json audit "$ALICE" 2>&1)
+expect_eq "audit: a session_open with wake=started for the woken login" 1 \
+	"$(printf '%s' "$AUDIT" | jq '[.events[] | select(.event == "session_open" and .container == "started")] | length' 2>/dev/null)"
+n_open=$(printf '%s' "$AUDIT" | jq '[.events[] | select(.event == "session_open")] | length' 2>/dev/null)
+n_dur=$(printf '%s' "$AUDIT" | jq '[.events[] | select(.event == "session_close" and (.duration_seconds | type) == "number")] | length' 2>/dev/null)
+check "audit: every session of $ALICE is there, each closed with a duration ($n_open opened, $n_dur closed)" \
+	test "${n_open:-0}" -ge 5 -a "${n_open:-0}" = "${n_dur:-x}"
+expect_eq "audit: the sessions name the remote host" 127.0.0.1 \
+	"$(printf '%s' "$AUDIT" | jq -r '[.events[] | select(.event == "session_open")][0].rhost' 2>/dev/null)"
+
+# ---- helperd down ---------------------------------------------------------------------------
+kill "$HELPERD_PID"
+wait "$HELPERD_PID" 2>/dev/null
+HELPERD_PID=
+M=$(mark)
+OUT=$(ssh "$ALICE-dev" id -un 2>&1)
+expect_eq "helperd killed, fail=open: $ALICE still authenticates and gets in" "$ALICE" "$OUT"
+expect_match "sshd's log: Accepted publickey for $ALICE (keys from the snapshot)" "Accepted publickey for $ALICE" "$(since "$M")"
+/usr/local/sbin/containarium-host-setup install --no-reload --fail closed >/dev/null 2>&1
+expect_match "install --fail closed: the session line says so" "pam_containarium.so fail=closed$" \
+	"$(grep '^session.*pam_containarium' /etc/pam.d/sshd)"
+M=$(mark)
+OUT=$(ssh "$ALICE-dev" id -un 2>&1)
+rc=$?
+expect_eq "helperd killed, fail=closed: $ALICE is refused" 255 "$rc"
+expect_match "fail=closed: sshd's log says the PAM session was refused" "pam_open_session\(\): " "$(since "$M")"
+expect_match "fail=closed: the client is told" "Connection closed|closed by|Permission denied" "$OUT"
+/usr/local/sbin/containarium-host-setup install --no-reload >/dev/null 2>&1
+start_helperd || setup_fail "helperd starts again"
+expect_eq "helperd back, fail=open again: $ALICE gets in" "$ALICE" "$(ssh "$ALICE-dev" id -un 2>&1)"
+
+# ---- a local user is untouched ----------------------------------------------------------------
+useradd --create-home --home-dir "$W/local" --shell /bin/bash ctmlocal || setup_fail "useradd ctmlocal"
+mkdir -m 0700 "$W/local/.ssh"
+ssh-keygen -q -t ed25519 -N '' -f "/root/.ssh/local" </dev/null
+cp /root/.ssh/local.pub "$W/local/.ssh/authorized_keys"
+chown -R ctmlocal: "$W/local/.ssh"
+lssh() { ssh -F none -o LogLevel=ERROR -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o IdentitiesOnly=yes -i /root/.ssh/local -p "$PORT" ctmlocal@127.0.0.1 "$@"; }
+M=$(mark)
+expect_eq "a files user logs in with a shell as before" "ctmlocal /bin/bash" "$(lssh 'echo $(id -un) $SHELL' 2>&1)"
+expect_match "a files user gets a TTY as before" "^/dev/pts/" "$(lssh -tt tty 2>/dev/null | tr -d '\r')"
+expect_match "a files user may forward ports as before" "^SSH-2.0-" \
+	"$(timeout 20 ssh -F none -o LogLevel=ERROR -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o IdentitiesOnly=yes -i /root/.ssh/local -p "$PORT" -W "$BIP:22" ctmlocal@127.0.0.1 </dev/null 2>&1 | head -n 1)"
+expect_match "sshd's log: Accepted publickey for ctmlocal (its own authorized_keys)" \
+	"Accepted publickey for ctmlocal" "$(since "$M")"
+expect_eq "the audit log has nothing about ctmlocal (PAM_IGNORE)" 0 \
+	"$(grep -c '"ctmlocal"' "$W/audit.log")"
+
+# ---- delete ------------------------------------------------------------------------------------
+for u in "$ALICE" "$BOB"; do "$CLI" delete "$u" --force >/dev/null 2>&1; done
+expect_eq "after delete the jump accounts are gone for glibc" "" "$(getent passwd "$ALICE" "$BOB")"
+# (syslogin_perform_logout: the files user's TTY session; this namespace has no utmp.)
+expect_eq "no error or fatal lines in sshd's log but the fail=closed one" "" \
+	"$(grep -E 'error|fatal' "$W/sshd.log" | grep -Ev 'pam_open_session|Connection closed|syslogin_perform_logout' | head -5)"
+summary
