@@ -78,11 +78,13 @@ make -s -C "$SRC" BUILD="$BUILD" DESTDIR="$W/inst" PREFIX=/usr/local install >"$
 	setup_fail "make install: $(tail -n 3 "$W/install.log")"
 mount --bind "$W/inst/usr/local" /usr/local || setup_fail "bind /usr/local"
 mkdir -m 0755 "$W/state"
-mkdir -p /var/lib/containarium 2>/dev/null || {
+# When the host has no /var/lib/containarium, a read-only overlay on /var/lib
+# adds the mount point without creating it on the host.
+if [ ! -d /var/lib/containarium ]; then
 	mkdir -m 0755 "$W/varlib" "$W/varlib/containarium"
-	mount -t overlay ctm-e2e-varlib -o "lowerdir=$W/varlib:/var/lib" /var/lib || setup_fail "overlay /var/lib"
-}
-mount --bind "$W/state" /var/lib/containarium || setup_fail "bind /var/lib/containarium"
+	mount -t overlay ctm-test-varlib -o "lowerdir=$W/varlib:/var/lib" /var/lib
+fi
+mount --bind "$W/state" /var/lib/containarium
 printf '127.0.0.1 localhost\n' >/etc/hosts
 
 # ---- install, as the README says ---------------------------------------------------

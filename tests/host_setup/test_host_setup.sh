@@ -34,7 +34,7 @@ fi
 set -u
 T=$(mktemp -d /var/tmp/ctm-hostsetup.XXXXXX)
 chmod 0755 "$T"
-trap 'cd /; umount -l /etc /usr/local /var/lib/containarium /run 2>/dev/null; rm -rf "$T"' EXIT
+trap 'cd /; umount -l /etc /usr/local /var/lib/containarium /var/lib /run 2>/dev/null; rm -rf "$T"' EXIT
 FX=$SRC/tests/host_setup/fixtures
 TOOL=$SRC/host_setup/containarium-host-setup
 MKSNAP=$BUILD/mksnapshot/containarium-mksnapshot
@@ -50,8 +50,13 @@ make -s -C "$SRC" BUILD="$BUILD" DESTDIR="$T/inst" PREFIX=/usr/local install >"$
 	{ fail "make install into a scratch root"; sed 's/^/#   /' "$T/install.log"; summary; exit 1; }
 mkdir -p "$T/inst/usr/local"
 mount --bind "$T/inst/usr/local" /usr/local
-mkdir -p "$T/state"
-mkdir -p /var/lib/containarium 2>/dev/null
+mkdir -m 0755 "$T/state"
+# When the host has no /var/lib/containarium, a read-only overlay on /var/lib
+# adds the mount point without creating it on the host.
+if [ ! -d /var/lib/containarium ]; then
+	mkdir -m 0755 "$T/varlib" "$T/varlib/containarium"
+	mount -t overlay ctm-test-varlib -o "lowerdir=$T/varlib:/var/lib" /var/lib
+fi
 mount --bind "$T/state" /var/lib/containarium
 INSTALLED=/usr/local/sbin/containarium-host-setup
 check "make install puts containarium-host-setup in \$PREFIX/sbin" test -x "$INSTALLED"
