@@ -41,7 +41,7 @@ fi
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(login-proxyjump wake-on-ssh)
 W=/run/ctm-jump-bench
-PORT=2222
+PORT=2224
 RUNS=${JB_RUNS:-15}
 WAKES=${JB_WAKES:-5}
 CLI=/usr/local/bin/containarium

@@ -42,7 +42,7 @@ fi
 # ---- inside the namespaces ------------------------------------------------------
 set -u
 W=/run/ctm-e2e
-PORT=2222
+PORT=2223
 ALICE=${P}a
 BOB=${P}b
 CLI=/usr/local/bin/containarium
