@@ -517,8 +517,9 @@ expect_rc "delete while the create runs" 4
 expect_match "busy: message" "another operation on $U3 is still running" "$ERR"
 cli operations
 expect_match "operations: a table with the running create" "^$OPID +create +$U3 +running " "$OUT"
-# Steps show as they start (polls are a quarter second apart).
-for _ in $(seq 50); do
+# Steps show as they start (polls are a quarter second apart); step 1
+# copies the image and takes longer on a busy machine.
+for _ in $(seq 300); do
 	grep -q '^\[2/7\] Starting container\.\.\.$' "$T_TMP/c3.out" && break
 	sleep 0.1
 done
