@@ -1,0 +1,222 @@
+# The jump servers: (spot) VMs, each with a persistent data disk that holds
+# its ZFS pool, a fixed external and internal address, and the startup
+# script that makes it a Containarium jump server at every boot.
+
+# ---- addresses --------------------------------------------------------------------
+# Static, so a spot VM that comes back keeps the address in everyone's
+# ~/.ssh/config.
+
+resource "google_compute_address" "external" {
+  count  = local.server_count
+  name   = "${local.server_names[count.index]}-ip"
+  region = var.region
+}
+
+resource "google_compute_address" "internal" {
+  count        = local.server_count
+  name         = "${local.server_names[count.index]}-internal-ip"
+  region       = var.region
+  subnetwork   = google_compute_subnetwork.jump.id
+  address_type = "INTERNAL"
+  address      = local.internal_ips[count.index]
+}
+
+# ---- data disks -------------------------------------------------------------------
+# The ZFS pool: containers, Incus's own state (/var/lib/incus), backups,
+# the audit log.  A separate resource: it outlives a preempted, stopped or
+# replaced VM, and the next boot imports the pool again.
+
+resource "google_compute_disk" "data" {
+  count  = var.use_persistent_disk ? local.server_count : 0
+  name   = "${local.server_names[count.index]}-data"
+  zone   = var.zone
+  type   = var.data_disk_type
+  size   = var.data_disk_size_gb
+  labels = merge(var.labels, { "containarium-role" = "data" })
+}
+
+resource "google_compute_resource_policy" "daily_snapshot" {
+  count  = var.use_persistent_disk && var.enable_disk_snapshots ? 1 : 0
+  name   = "${var.name_prefix}-daily-snapshot"
+  region = var.region
+
+  snapshot_schedule_policy {
+    schedule {
+      daily_schedule {
+        days_in_cycle = 1
+        start_time    = var.snapshot_start_time
+      }
+    }
+    retention_policy {
+      max_retention_days    = var.snapshot_retention_days
+      on_source_disk_delete = "KEEP_AUTO_SNAPSHOTS"
+    }
+    snapshot_properties {
+      labels      = merge(var.labels, { "containarium-role" = "data-snapshot" })
+      guest_flush = false
+    }
+  }
+}
+
+resource "google_compute_disk_resource_policy_attachment" "daily_snapshot" {
+  count = var.use_persistent_disk && var.enable_disk_snapshots ? local.server_count : 0
+  name  = google_compute_resource_policy.daily_snapshot[0].name
+  disk  = google_compute_disk.data[count.index].name
+  zone  = var.zone
+}
+
+# Optional: start stopped (preempted) spot VMs again on a schedule.  GCE's
+# own service agent starts them, so it needs the right to.
+resource "google_compute_resource_policy" "restart" {
+  count  = var.use_spot_instance && var.spot_restart_schedule != "" ? 1 : 0
+  name   = "${var.name_prefix}-restart-preempted"
+  region = var.region
+
+  instance_schedule_policy {
+    vm_start_schedule {
+      schedule = var.spot_restart_schedule
+    }
+    time_zone = "UTC"
+  }
+}
+
+data "google_project" "this" {
+  count      = length(google_compute_resource_policy.restart)
+  project_id = var.project_id
+}
+
+resource "google_project_iam_member" "restart_agent" {
+  count   = length(google_compute_resource_policy.restart)
+  project = var.project_id
+  role    = "roles/compute.instanceAdmin.v1"
+  member  = "serviceAccount:service-${data.google_project.this[0].number}@compute-system.iam.gserviceaccount.com"
+}
+
+# ---- the startup script -------------------------------------------------------------
+# Each server's settings (names, addresses, layout, certificates) go into
+# the script base64-encoded, one KEY=BASE64 line each: nothing in them is
+# ever evaluated by a shell.  scripts/containarium-startup reads them.
+
+locals {
+  settings_common = {
+    CTM_LAYOUT            = local.layout
+    CTM_PEER_IPS          = join(" ", local.internal_ips)
+    CTM_VPC_CIDR          = var.network_cidr
+    CTM_CONTAINER_SUBNET  = var.container_subnet
+    CTM_BRIDGE_ADDRESS    = local.bridge_address
+    CTM_BRIDGE_HWADDR     = local.bridge_hwaddr
+    CTM_BRIDGE_MTU        = tostring(local.bridge_mtu)
+    CTM_DHCP_RANGE        = local.dhcp_range
+    CTM_ZPOOL             = "incus-pool"
+    CTM_DATA_DEVICE       = var.use_persistent_disk ? "/dev/disk/by-id/google-containarium-data" : "file:/var/lib/containarium-zfs/pool.img"
+    CTM_DATA_FILE_SIZE_GB = tostring(var.data_disk_size_gb)
+    CTM_INCUS_CHANNEL     = var.incus_channel
+    CTM_CONTAINER_IMAGE   = var.container_image
+    CTM_SOURCE            = local.source_url
+    CTM_SOURCE_REF        = var.containarium_ref
+    CTM_SOURCE_SHA256     = local.source_sha256
+    CTM_ADMIN_USERS       = join(" ", sort(keys(var.admin_ssh_keys)))
+    CTM_CLUSTER_CERT      = local.cluster ? tls_self_signed_cert.incus_cluster[0].cert_pem : ""
+  }
+
+  settings = [for i in range(local.server_count) : merge(local.settings_common, {
+    CTM_SERVER_NAME  = local.server_names[i]
+    CTM_SERVER_INDEX = tostring(i)
+    CTM_INTERNAL_IP  = local.internal_ips[i]
+    CTM_HOST_ADDRESS = local.cluster ? cidrhost(var.container_subnet, 2 + i) : ""
+    # The bootstrap member (0) holds the cluster key and trusts the others'
+    # certificates; the others present theirs when they join.
+    CTM_CLUSTER_KEY  = local.cluster && i == 0 ? tls_private_key.incus_cluster[0].private_key_pem : ""
+    CTM_SERVER_CERT  = local.cluster && i > 0 ? tls_self_signed_cert.incus_member[i].cert_pem : ""
+    CTM_SERVER_KEY   = local.cluster && i > 0 ? tls_private_key.incus_member[i].private_key_pem : ""
+    CTM_MEMBER_CERTS = local.cluster && i == 0 ? join("", slice(tls_self_signed_cert.incus_member[*].cert_pem, 1, local.server_count)) : ""
+  })]
+
+  startup_scripts = [for s in local.settings : templatefile("${path.module}/scripts/startup.sh.tftpl", {
+    settings = join("", [for k, v in s : "${k}=${base64encode(v)}\n"])
+    main     = file("${path.module}/scripts/containarium-startup")
+    fabric   = file("${path.module}/scripts/containarium-fabric")
+  })]
+
+  ssh_keys_metadata = join("\n", [for user, key in var.admin_ssh_keys : "${user}:${trimspace(key)}"])
+}
+
+# ---- the VMs --------------------------------------------------------------------------
+
+resource "google_compute_instance" "jump_server" {
+  count        = local.server_count
+  name         = local.server_names[count.index]
+  machine_type = var.machine_type
+  zone         = var.zone
+  tags         = [local.tag]
+  labels       = merge(var.labels, { "containarium-role" = "jump-server" })
+
+  # Changing the machine type stops and starts the VM; the data disk and
+  # the pool on it stay.
+  allow_stopping_for_update = true
+
+  boot_disk {
+    initialize_params {
+      image = var.boot_image
+      size  = var.boot_disk_size_gb
+      type  = "pd-balanced"
+    }
+  }
+
+  dynamic "attached_disk" {
+    for_each = [for d in google_compute_disk.data : d.self_link if d.name == "${local.server_names[count.index]}-data"]
+    content {
+      source      = attached_disk.value
+      device_name = "containarium-data"
+    }
+  }
+
+  network_interface {
+    subnetwork = google_compute_subnetwork.jump.id
+    network_ip = google_compute_address.internal[count.index].address
+    access_config {
+      nat_ip = google_compute_address.external[count.index].address
+    }
+  }
+
+  # Spot: preemption stops the VM (the disks stay); nothing restarts it but
+  # spot_restart_schedule or an admin.
+  scheduling {
+    provisioning_model          = var.use_spot_instance ? "SPOT" : "STANDARD"
+    preemptible                 = var.use_spot_instance
+    automatic_restart           = !var.use_spot_instance
+    on_host_maintenance         = var.use_spot_instance ? "TERMINATE" : "MIGRATE"
+    instance_termination_action = var.use_spot_instance ? "STOP" : null
+  }
+
+  service_account {
+    email  = google_service_account.jump.email
+    scopes = ["cloud-platform"]
+  }
+
+  metadata = {
+    # The guest agent makes the admin accounts from ssh-keys ("user:key"
+    # lines); OS Login would ignore them.
+    "enable-oslogin" = "FALSE"
+    "ssh-keys"       = local.ssh_keys_metadata
+    "startup-script" = local.startup_scripts[count.index]
+  }
+
+  resource_policies = google_compute_resource_policy.restart[*].id
+
+  lifecycle {
+    precondition {
+      condition     = !local.cluster || local.server_count <= 9
+      error_message = "The cluster layout takes 1 to 9 jump servers (each has one of the container subnet's first ten addresses); use more with horizontal_scaling_layout = \"independent\"."
+    }
+    precondition {
+      condition     = startswith(var.zone, "${var.region}-")
+      error_message = "zone must be in region."
+    }
+  }
+
+  depends_on = [
+    google_storage_bucket_iam_member.source_reader,
+    google_project_iam_member.restart_agent,
+  ]
+}
