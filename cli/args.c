@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "output.h"
 #include "username.h"
 
@@ -17,6 +18,10 @@ static const struct opt global_opts[] = {
 	{ "verbose", 'v', false, OPT_GLOBAL_VERBOSE },
 	{ "help", 'h', false, OPT_GLOBAL_HELP },
 	{ "version", 0, false, OPT_GLOBAL_VERSION },
+	{ "remote", 0, true, OPT_GLOBAL_REMOTE },
+	{ "client-cert", 0, true, OPT_GLOBAL_CERT },
+	{ "client-key", 0, true, OPT_GLOBAL_KEY },
+	{ "server-ca", 0, true, OPT_GLOBAL_CACERT },
 	{ NULL, 0, false, 0 },
 };
 
@@ -60,10 +65,11 @@ static int record(struct args *a, const struct opt *o, const char *value, const 
 {
 	switch (o->id) {
 	case OPT_GLOBAL_SOCKET:
-		if (!*value)
-			return usage_error(cmd, "%s needs a path", "--socket");
-		c->socket = value;
-		return CLI_OK;
+	case OPT_GLOBAL_REMOTE:
+	case OPT_GLOBAL_CERT:
+	case OPT_GLOBAL_KEY:
+	case OPT_GLOBAL_CACERT:
+		return cli_set_global_path(c, o->name, value) ? CLI_USAGE : CLI_OK;
 	case OPT_GLOBAL_JSON: c->json = true; return CLI_OK;
 	case OPT_GLOBAL_VERBOSE: c->verbose = true; return CLI_OK;
 	case OPT_GLOBAL_HELP: *help = true; return CLI_OK;

@@ -32,7 +32,8 @@ struct args {
 
 /* The global options, recognised before and after the command. */
 enum { OPT_GLOBAL_SOCKET = -1, OPT_GLOBAL_JSON = -2, OPT_GLOBAL_VERBOSE = -3, OPT_GLOBAL_HELP = -4,
-       OPT_GLOBAL_VERSION = -5 };
+       OPT_GLOBAL_VERSION = -5, OPT_GLOBAL_REMOTE = -6, OPT_GLOBAL_CERT = -7, OPT_GLOBAL_KEY = -8,
+       OPT_GLOBAL_CACERT = -9 };
 
 /* Parse argv[0..argc) (the words after the command) against opts and the
  * global options; global ones are applied to c.  cmd names the command in

@@ -28,6 +28,10 @@ struct transport;
 /* One run of the CLI. */
 struct cli {
 	const char *socket;   /* --socket, $CONTAINARIUM_SOCKET, or the default */
+	/* The remote API instead of the socket: --remote URL ($CONTAINARIUM_REMOTE)
+	 * with a client certificate; NULL/unset fields get their defaults
+	 * under ~/.config/containarium (client.c). */
+	const char *remote, *cert, *key, *cacert;
 	bool json;            /* --json: machine output on stdout */
 	bool verbose;         /* -v: each request and its status on stderr */
 	struct transport *t;  /* opened at the first request */

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stddef.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,74 @@ int api_report_error(struct cli *c, json_object *error)
 	return exit_for_status(status);
 }
 
+int cli_set_global_path(struct cli *c, const char *name, const char *value)
+{
+	static const struct {
+		const char *name, *what;
+		size_t off;
+	} opts[] = {
+		{ "socket", "a path", offsetof(struct cli, socket) },
+		{ "remote", "an https:// address", offsetof(struct cli, remote) },
+		{ "client-cert", "a certificate file", offsetof(struct cli, cert) },
+		{ "client-key", "a key file", offsetof(struct cli, key) },
+		{ "server-ca", "a CA certificate file", offsetof(struct cli, cacert) },
+	};
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		if (strcmp(opts[i].name, name) != 0)
+			continue;
+		if (!value || !*value) {
+			out_error("--%s needs %s; see containarium --help", name, opts[i].what);
+			return -1;
+		}
+		memcpy((char *)c + opts[i].off, &value, sizeof value);
+		return 0;
+	}
+	out_error("unknown option --%s", name);
+	return -1;
+}
+
+/* Where requests go, for messages: the socket or the remote address. */
+static const char *where(const struct cli *c)
+{
+	return c->remote ? c->remote : c->socket;
+}
+
+/* A file under ~/.config/containarium, when the option and its
+ * environment variable are both unset. */
+static const char *config_file(const char *given, const char *env, const char *file, char *buf, size_t len)
+{
+	if (given && *given)
+		return given;
+	const char *e = getenv(env);
+	if (e && *e)
+		return e;
+	const char *home = getenv("HOME");
+	snprintf(buf, len, "%s/.config/containarium/%s", home && *home ? home : "", file);
+	return buf;
+}
+
+/* The HTTPS transport, with the client certificate, its key and the
+ * server's CA from the options, the environment or ~/.config/containarium. */
+static struct transport *open_remote(struct cli *c, char *err, size_t errlen)
+{
+	static char cert_buf[512], key_buf[512], ca_buf[512];
+	c->cert = config_file(c->cert, "CONTAINARIUM_CLIENT_CERT", "client.crt", cert_buf, sizeof cert_buf);
+	c->key = config_file(c->key, "CONTAINARIUM_CLIENT_KEY", "client.key", key_buf, sizeof key_buf);
+	const char *ca = config_file(c->cacert, "CONTAINARIUM_SERVER_CA", "server-ca.crt", ca_buf, sizeof ca_buf);
+	/* No CA of our own: the system's store (a server with a public cert). */
+	c->cacert = c->cacert || access(ca, F_OK) == 0 ? ca : NULL;
+	const char *files[] = { c->cert, c->key };
+	const char *opts[] = { "--client-cert", "--client-key" };
+	for (int i = 0; i < 2; i++)
+		if (access(files[i], R_OK) != 0) {
+			snprintf(err, errlen, "cannot read %s (%s): the remote API needs your client certificate "
+				 "and key; give %s, or put them in ~/.config/containarium/client.crt and client.key",
+				 files[i], strerror(errno), opts[i]);
+			return NULL;
+		}
+	return transport_https_open(c->remote, c->cert, c->key, c->cacert, err, errlen);
+}
+
 /* Why the socket refused us, with the group that would let us in. */
 static int report_denied(const struct cli *c, const char *why)
 {
@@ -140,7 +210,8 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 {
 	char err[512];
 	memset(r, 0, sizeof *r);
-	if (!c->t && !(c->t = transport_unix_open(c->socket, err, sizeof err))) {
+	if (!c->t && !(c->t = c->remote ? open_remote(c, err, sizeof err)
+					    : transport_unix_open(c->socket, err, sizeof err))) {
 		out_error("%s", err);
 		return CLI_FAILED;
 	}
@@ -170,16 +241,19 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 	case TRANSPORT_UNAVAILABLE:
 		if (strstr(err, "closed the connection"))
 			out_error("helperd at %s %s: it may have stopped or crashed; check its log "
-				  "(journalctl -u containarium-helperd)", c->socket, err);
+				  "(journalctl -u containarium-helperd)", where(c), err);
+		else if (c->remote)
+			out_error("cannot connect to helperd at %s (%s): is https_listen set in its helperd.conf, "
+				  "and does a firewall let you through?", c->remote, err);
 		else
 			out_error("cannot connect to helperd at %s: is containarium-helperd running? "
 				  "(systemctl start containarium-helperd)", c->socket);
 		return CLI_UNAVAILABLE;
 	case TRANSPORT_TIMEOUT:
-		out_error("helperd at %s gave %s; check its log (journalctl -u containarium-helperd)", c->socket, err);
+		out_error("helperd at %s gave %s; check its log (journalctl -u containarium-helperd)", where(c), err);
 		return CLI_UNAVAILABLE;
 	case TRANSPORT_FAILED:
-		out_error("request to helperd at %s failed: %s", c->socket, err);
+		out_error("request to helperd at %s failed: %s", where(c), err);
 		return CLI_FAILED;
 	}
 	r->status = tr.status;

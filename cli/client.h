@@ -35,6 +35,11 @@ int exit_for_status(long status);
 /* Percent-encode s for a path segment or query value; malloc'd. */
 char *url_escape(const char *s);
 
+/* A global option that takes a path or address (--socket, --remote,
+ * --client-cert, --client-key, --server-ca; name without the dashes).
+ * 0, or a usage error reported and -1. */
+int cli_set_global_path(struct cli *c, const char *name, const char *value);
+
 /* Close the transport (end of the run). */
 void api_close(struct cli *c);
 

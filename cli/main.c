@@ -21,6 +21,14 @@ static const char global_help[] =
 	"Global options (before or after the command):\n"
 	"  --socket PATH   helperd's socket (default: $CONTAINARIUM_SOCKET, else\n"
 	"                  " CLI_DEFAULT_SOCKET ")\n"
+	"  --remote URL    helperd's remote API instead (https://HOST:PORT; default\n"
+	"                  $CONTAINARIUM_REMOTE), with a client certificate:\n"
+	"  --client-cert FILE, --client-key FILE\n"
+	"                  (default: $CONTAINARIUM_CLIENT_CERT / _KEY, else\n"
+	"                  ~/.config/containarium/client.crt and client.key)\n"
+	"  --server-ca FILE  the CA that signed helperd's certificate (default:\n"
+	"                  $CONTAINARIUM_SERVER_CA, else ~/.config/containarium/\n"
+	"                  server-ca.crt if present, else the system's CAs)\n"
 	"  --json          print helperd's JSON (for create, delete, start, stop and\n"
 	"                  resize: the finished operation's result); on failure the\n"
 	"                  error object {\"error\": {...}} from helperd\n"
@@ -35,7 +43,7 @@ static const char exit_help[] =
 
 static void general_help(FILE *f)
 {
-	fprintf(f, "Usage: containarium [--socket PATH] [--json] [-v] COMMAND [ARGS...]\n\n"
+	fprintf(f, "Usage: containarium [--socket PATH | --remote URL] [--json] [-v] COMMAND [ARGS...]\n\n"
 		   "Gives each developer a container reached through this host's SSH jump\n"
 		   "server, by asking containarium-helperd.\n\nCommands:\n");
 	for (const struct command *const *c = commands; *c; c++)
@@ -113,11 +121,27 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* A global option that takes a value: --socket, --remote, --client-cert,
+ * --client-key, --server-ca (with "=VALUE" or without). */
+static int is_path_option(const char *w)
+{
+	static const char *const names[] = { "--socket", "--remote", "--client-cert", "--client-key",
+					     "--server-ca", NULL };
+	for (int k = 0; names[k]; k++) {
+		size_t n = strlen(names[k]);
+		if (strncmp(w, names[k], n) == 0 && (w[n] == '\0' || w[n] == '='))
+			return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	const char *env = getenv("CONTAINARIUM_SOCKET");
 	c.socket = env && *env ? env : CLI_DEFAULT_SOCKET;
+	const char *remote = getenv("CONTAINARIUM_REMOTE");
+	c.remote = remote && *remote ? remote : NULL;
 	out_init();
 
 	/* Global options before the command. */
@@ -132,13 +156,14 @@ int main(int argc, char **argv)
 			help = 1;
 		} else if (strcmp(w, "--version") == 0) {
 			version = 1;
-		} else if (strncmp(w, "--socket=", 9) == 0 && w[9]) {
-			c.socket = w + 9;
-		} else if (strcmp(w, "--socket") == 0 && i + 1 < argc && argv[i + 1][0]) {
-			c.socket = argv[++i];
-		} else if (strcmp(w, "--socket") == 0 || strncmp(w, "--socket=", 9) == 0) {
-			out_error("--socket needs a path; see containarium --help");
-			return CLI_USAGE;
+		} else if (is_path_option(w)) {
+			/* --name=VALUE or --name VALUE */
+			char name[32];
+			const char *eq = strchr(w, '=');
+			snprintf(name, sizeof name, "%.*s", (int)((eq ? (size_t)(eq - w) : strlen(w)) - 2), w + 2);
+			const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (cli_set_global_path(&c, name, value))
+				return CLI_USAGE;
 		} else {
 			out_error("unknown option %.60s before the command; options of a command go after it "
 				  "(containarium create alice --ssh-key FILE); see containarium --help", w);

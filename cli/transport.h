@@ -1,7 +1,6 @@
-/* How the CLI reaches helperd: one request in, status and body out.  Today
- * there is one transport, HTTP over helperd's unix socket
- * (transport_unix.c); remote use over HTTPS with client certificates will
- * be a second implementation of the same operations, picked in client.c. */
+/* How the CLI reaches helperd: one request in, status and body out.  Two
+ * transports (transport_curl.c): HTTP over helperd's unix socket, and HTTPS
+ * with a client certificate to helperd's remote API; client.c picks one. */
 #ifndef CONTAINARIUM_CLI_TRANSPORT_H
 #define CONTAINARIUM_CLI_TRANSPORT_H
 
@@ -40,6 +39,12 @@ struct transport {
 
 /* HTTP over a unix socket (libcurl, one handle reused for every request). */
 struct transport *transport_unix_open(const char *socket_path, char *err, size_t errlen);
+
+/* HTTPS to url ("https://jump.example.com:8443"), authenticating with the
+ * client certificate cert and its key; the server's certificate must chain
+ * to cacert (NULL: the system's CA store) and name the host. */
+struct transport *transport_https_open(const char *url, const char *cert, const char *key, const char *cacert,
+				       char *err, size_t errlen);
 
 static inline enum transport_status transport_request(struct transport *t, const char *method,
 						      const char *target, const char *body, size_t body_len,

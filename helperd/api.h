@@ -29,10 +29,11 @@ struct api_request {
 	const char *params[4];        /* path parameters matched by the route, in order */
 	struct MHD_Connection *conn;  /* for api_query(); handlers need nothing else of it */
 	json_object *body;            /* parsed JSON body, or NULL when there was none */
-	uid_t uid;                    /* the caller, from SO_PEERCRED */
+	uid_t uid;                    /* the caller, from SO_PEERCRED; (uid_t)-1 remote */
 	gid_t gid;
 	pid_t pid;
 	enum api_role role;
+	const char *client_name;      /* remote callers: the certificate's CN; else NULL */
 };
 
 struct api_response {
@@ -42,6 +43,10 @@ struct api_response {
 	const char *content_type;     /* for text; default "text/plain; charset=utf-8" */
 	char location[128];           /* optional Location header (operations) */
 };
+
+/* Who made a request, for the audit log: "by_uid" for a local caller,
+ * "by_cert" (the certificate's common name) for a remote one. */
+void api_caller_to_json(const struct api_request *req, json_object *event);
 
 /* A query parameter of the request, or NULL. */
 const char *api_query(const struct api_request *req, const char *name);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_tls.h"
 #include "helperd_log.h"
 #include "service.h"
 
@@ -37,6 +38,7 @@
 
 struct api_server {
 	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd_tls;  /* the remote API (api_tls.h), or NULL */
 	struct helperd *d;
 	const struct api_route *routes;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -56,6 +58,7 @@ struct request {
 	bool have_peer;
 	struct ucred peer;
 	enum api_role role;
+	char client_cn[128];          /* a remote caller's certificate name, or "" */
 
 	const struct api_route *route;
 	char *segments;               /* decoded path segments; params point here */
@@ -180,6 +183,21 @@ out:
 	return found;
 }
 
+/* A caller of the remote API: an admin named by its client certificate
+ * (api_tls.h), or -1 with why. */
+static int identify_tls(struct MHD_Connection *conn, struct request *rq, char *why, size_t whylen)
+{
+	if (api_tls_peer(conn, rq->client_cn, sizeof rq->client_cn, why, whylen) != 0) {
+		rq->client_cn[0] = '\0';
+		return -1;
+	}
+	rq->peer.uid = (uid_t)-1;
+	rq->peer.gid = (gid_t)-1;
+	rq->peer.pid = 0;
+	rq->role = API_ROLE_ADMIN;
+	return 0;
+}
+
 static int identify(struct MHD_Connection *conn, const struct helperd *d, struct request *rq)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -201,6 +219,14 @@ static int identify(struct MHD_Connection *conn, const struct helperd *d, struct
 	else
 		rq->role = API_ROLE_USER;
 	return 0;
+}
+
+void api_caller_to_json(const struct api_request *req, json_object *event)
+{
+	if (req->client_name)
+		json_object_object_add(event, "by_cert", json_object_new_string(req->client_name));
+	else
+		json_object_object_add(event, "by_uid", json_object_new_int64((int64_t)req->uid));
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -474,9 +500,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->begun = true;
 		copy_for_log(rq->method, sizeof rq->method, method);
 		copy_for_log(rq->log_path, sizeof rq->log_path, url);
-		if (identify(conn, s->d, rq) < 0)
+		const union MHD_ConnectionInfo *di = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+		if (s->mhd_tls && di && di->daemon == s->mhd_tls) {
+			char why[300];
+			if (identify_tls(conn, rq, why, sizeof why) < 0)
+				return respond_error(conn, rq, MHD_HTTP_FORBIDDEN, "client_certificate_required",
+						     "%s", why);
+		} else if (identify(conn, s->d, rq) < 0) {
 			return respond_error(conn, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
 					     "helperd cannot tell who is calling (SO_PEERCRED failed)");
+		}
 		enum MHD_Result r;
 		if (!route(s, conn, rq, method, &r))
 			return r;
@@ -521,6 +554,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.gid = rq->peer.gid,
 		.pid = rq->peer.pid,
 		.role = rq->role,
+		.client_name = rq->client_cn[0] ? rq->client_cn : NULL,
 	};
 	memcpy(req.params, rq->params, sizeof req.params);
 	if (rq->body_len) {
@@ -554,8 +588,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long ms = (long)(now.tv_sec - rq->started.tv_sec) * 1000 +
 			  (now.tv_nsec - rq->started.tv_nsec) / 1000000;
-		char uid[16] = "?";
-		if (rq->have_peer)
+		char uid[150] = "?";
+		if (rq->client_cn[0])
+			snprintf(uid, sizeof uid, "-, cert=%s", rq->client_cn);
+		else if (rq->have_peer)
 			snprintf(uid, sizeof uid, "%u", (unsigned)rq->peer.uid);
 		if (rq->status)
 			log_info("%s %s %d uid=%s %ld ms%s", rq->method, rq->log_path, rq->status, uid, ms,
@@ -709,6 +745,40 @@ static void remove_socket_file(const struct api_server *s)
 		unlink(s->path);
 }
 
+/* The remote API: the same handler over HTTPS on https_listen, clients
+ * asked for a certificate against https_client_ca (api_tls.h). */
+static int start_tls(struct api_server *s, char *err, size_t errlen)
+{
+	struct api_tls_material m;
+	if (api_tls_load(&s->d->cfg, &m, err, errlen) != 0)
+		return -1;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	s->mhd_tls = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+			MHD_USE_ERROR_LOG | MHD_USE_TLS | (m.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+		0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&m.addr,
+		MHD_OPTION_HTTPS_MEM_CERT, m.cert,
+		MHD_OPTION_HTTPS_MEM_KEY, m.key,
+		MHD_OPTION_HTTPS_MEM_TRUST, m.client_ca,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
+		MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	api_tls_free(&m);  /* GnuTLS has its own copies */
+	if (!s->mhd_tls)
+		return fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
+			    "machine's, or the certificate and key do not match (see the log above)",
+			    s->d->cfg.https_listen);
+	log_info("remote API (HTTPS, client certificates) listening on %s", s->d->cfg.https_listen);
+	return 0;
+}
+
 struct api_server *api_server_start(struct helperd *d, const struct api_route *routes,
 				    char *err, size_t errlen)
 {
@@ -748,6 +818,10 @@ struct api_server *api_server_start(struct helperd *d, const struct api_route *r
 		return NULL;
 	}
 	log_info("API listening on %s", s->path);
+	if (*d->cfg.https_listen && start_tls(s, err, errlen) != 0) {
+		api_server_stop(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -756,6 +830,8 @@ void api_server_stop(struct api_server *s)
 	if (!s)
 		return;
 	/* Waits for every connection's thread; MHD closes the listen socket. */
+	if (s->mhd_tls)
+		MHD_stop_daemon(s->mhd_tls);
 	MHD_stop_daemon(s->mhd);
 	remove_socket_file(s);
 	free(s);

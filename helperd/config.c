@@ -81,6 +81,10 @@ static const struct key {
 	U("poll_seconds", poll_seconds, 1, 3600),
 	U("idle_stop_minutes", idle_stop_minutes, 0, 525600),
 	{ "log_level", LEVEL, offsetof(struct helperd_config, log_level), 0, 0, 0 },
+	S("https_listen", https_listen, STR),
+	S("https_cert", https_cert, OPT_PATH),
+	S("https_key", https_key, OPT_PATH),
+	S("https_client_ca", https_client_ca, OPT_PATH),
 #undef S
 #undef U
 };
@@ -265,6 +269,9 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 			break;
 		}
 	}
+	if (ret == 0 && *c->https_listen && (!*c->https_cert || !*c->https_key || !*c->https_client_ca))
+		ret = fail(err, errlen, "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
+			   "that signs the clients' certificates)", path);
 	if (ret == 0 && c->uid_min > c->uid_max)
 		ret = fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
 	if (ret == 0 && c->gid >= c->uid_min && c->gid <= c->uid_max)

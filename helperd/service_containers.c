@@ -162,7 +162,7 @@ static void start_op(struct helperd *d, const struct api_request *req, struct ap
 	json_object *ev = json_object_new_object();
 	json_object_object_add(ev, "event", json_object_new_string(kind)); /* requested; the operation says how it ended */
 	json_object_object_add(ev, "user", json_object_new_string(user));
-	json_object_object_add(ev, "by_uid", json_object_new_int64((int64_t)req->uid));
+	api_caller_to_json(req, ev);
 	json_object_object_add(ev, "operation", json_object_new_string(id));
 	if (audit_write(d->cfg.audit_log, ev, err, sizeof err))
 		log_error("%s", err);

@@ -84,7 +84,7 @@ static void audit_key_change(struct helperd *d, const struct api_request *req, c
 	json_object_object_add(ev, "event", json_object_new_string(action));
 	json_object_object_add(ev, "user", json_object_new_string(user));
 	json_object_object_add(ev, "fingerprint", json_object_new_string(fp));
-	json_object_object_add(ev, "by_uid", json_object_new_int64((int64_t)req->uid));
+	api_caller_to_json(req, ev);
 	if (audit_write(d->cfg.audit_log, ev, err, sizeof err))
 		log_error("%s", err);
 	json_object_put(ev);
