@@ -14,6 +14,11 @@ that size through its normal Incus client.  It answers what helperd reads:
   GET /1.0/instances/NAME           one of them
   GET /1.0/networks/NAME            the captured bridge, with a subnet big
                                     enough for N pinned addresses
+  GET /1.0/events (websocket)       LXD's event stream: silent, as LXD's is
+                                    while nothing changes; on SIGUSR1 every
+                                    subscriber gets one "instance-updated"
+                                    lifecycle event (the benchmark's way of
+                                    saying "something changed")
 
 Every instance object is the captured object of a container helperd created
 on the test LXD (bench/fake_incus_instance.json, refreshed by
@@ -32,6 +37,9 @@ per request on stderr.  Python 3 standard library only (Debian's python3).
 import argparse
 import base64
 import copy
+import hashlib
+import signal
+import threading
 import http.server
 import ipaddress
 import json
@@ -155,8 +163,43 @@ class Store:
         return 404, error_body(404, "not found")
 
 
+class Events:
+    """The websockets of GET /1.0/events subscribers."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.socks = []
+        self.sent = 0
+
+    def add(self, sock):
+        with self.lock:
+            self.socks.append(sock)
+
+    def remove(self, sock):
+        with self.lock:
+            if sock in self.socks:
+                self.socks.remove(sock)
+
+    def emit(self, name):
+        """One lifecycle event, as LXD 5.0 sends it, to every subscriber."""
+        body = json.dumps({"type": "lifecycle", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           "metadata": {"action": "instance-updated", "source": "/1.0/instances/" + name,
+                                        "context": {}},
+                           "location": "none", "project": "default"}, separators=(",", ":")).encode()
+        n = len(body)
+        head = bytes([0x81, n]) if n < 126 else bytes([0x81, 126, n >> 8, n & 255])
+        with self.lock:
+            for sock in list(self.socks):
+                try:
+                    sock.sendall(head + body)
+                except OSError:
+                    self.socks.remove(sock)
+            self.sent += 1
+        sys.stderr.write("%.3f EVENT instance-updated %s\n" % (time.time(), name))
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as helperd's curl handles expect
+    protocol_version = "HTTP/1.1"  # keep-alive, as a client may expect
 
     def reply(self, status, body):
         self.send_response(status)
@@ -167,7 +210,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sys.stderr.write("%.3f %s %s %d %d\n" % (time.time(), self.command, self.path, status, len(body)))
 
     def do_GET(self):
+        if self.path.partition("?")[0] == "/1.0/events" and \
+                self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.events()
         self.reply(*self.server.store.answer(self.path))
+
+    def events(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        sys.stderr.write("%.3f %s %s 101 0\n" % (time.time(), self.command, self.path))
+        sock = self.connection
+        self.server.events.add(sock)
+        try:
+            while sock.recv(4096):  # the client's frames (pongs, close): not read further
+                pass
+        except OSError:
+            pass
+        self.server.events.remove(sock)
+        self.close_connection = True
 
     def refuse(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -201,6 +268,11 @@ def main():
     srv = Server(a.socket, Handler)
     os.chmod(a.socket, 0o600)
     srv.store = store
+    srv.events = Events()
+    # SIGUSR1: "something changed": an event for the next instance in turn.
+    turn = iter(range(10 ** 9))
+    signal.signal(signal.SIGUSR1, lambda *_: srv.events.emit(
+        "dev%05d%s" % (next(turn) % max(a.count, 1), SUFFIX)))
     print("ready %d %d" % (a.count, len(store.instances)), flush=True)
     srv.serve_forever()
 

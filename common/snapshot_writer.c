@@ -40,7 +40,8 @@ struct prepared {
 	const struct ctm_user_spec *spec;
 	const char *gecos, *home, *shell;
 	size_t name_len, gecos_len, home_len, shell_len;
-	char *keys;       /* canonical lines, each NUL-terminated, back to back */
+	char *keys;       /* canonical lines, each NUL-terminated, back to back;
+			   * NULL: the spec's own lines are canonical (trusted build) */
 	size_t keys_len;
 	uint32_t pw_off, key_off;
 };
@@ -77,8 +78,40 @@ static int check_group_name(const char *g, char *err, size_t errlen)
 	return 0;
 }
 
+/* What a trusted build (ctm_snapshot_build_canonical) still checks of a
+ * name: what the passwd format and the readers rely on (length, and
+ * characters that cannot end a field or a line), not the rules a caller
+ * already applied with ctm_username_check (reserved names, hyphens). */
+static bool name_bytes_ok(const char *name, size_t len)
+{
+	if (len == 0 || len > CTM_NAME_MAX || !(name[0] >= 'a' && name[0] <= 'z'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* ... and of a key line: one line of printable text that begins with a key
+ * type ("ssh-", "ecdsa-", "sk-"), so that sshd, reading it from the keys
+ * command, can never take any of it for options or a second key.  The
+ * parse itself (base64, the blob, its sizes) the caller has done. */
+static bool key_bytes_ok(const char *line, size_t *len)
+{
+	if (strncmp(line, "ssh-", 4) != 0 && strncmp(line, "ecdsa-", 6) != 0 && strncmp(line, "sk-", 3) != 0)
+		return false;
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)line; *c; c++, n++)
+		if (*c < 0x20 || *c == 0x7f)
+			return false;
+	*len = n;
+	return n <= CTM_KEY_LINE_MAX;
+}
+
 static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ctm_snapshot_spec *spec,
-			struct prepared *p, char *err, size_t errlen)
+			bool trusted, struct prepared *p, char *err, size_t errlen)
 {
 	char msg[512];
 	memset(p, 0, sizeof *p);
@@ -86,27 +119,44 @@ static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ct
 	if (!u->name)
 		return ERR("user %zu: has no name", i);
 	p->name_len = strlen(u->name);
-	if (ctm_username_check(u->name, p->name_len, msg, sizeof msg) != CTM_NAME_OK)
+	if (trusted ? !name_bytes_ok(u->name, p->name_len)
+		    : ctm_username_check(u->name, p->name_len, msg, sizeof msg) != CTM_NAME_OK) {
+		if (trusted)
+			ctm_username_check(u->name, p->name_len, msg, sizeof msg);
 		return ERR("user %zu: %s", i, msg);
+	}
 	if (u->uid < spec->uid_min || u->uid > spec->uid_max)
 		return ERR("user %zu (\"%s\"): uid %u is outside the configured range %u-%u; pick a uid "
 			   "inside it", i, u->name, u->uid, spec->uid_min, spec->uid_max);
 	if (u->state < CTM_STATE_MIN || u->state > CTM_STATE_MAX)
 		return ERR("user %zu (\"%s\"): state %u is not one of active, suspended, provisioning",
 			   i, u->name, u->state);
+	/* The defaults are known to be good: only given fields are checked. */
+	static const size_t home_default_len = sizeof CTM_DEFAULT_HOME - 1;
+	static const size_t shell_default_len = sizeof CTM_DEFAULT_SHELL - 1;
 	p->gecos = u->gecos ? u->gecos : "";
 	p->home = u->home ? u->home : CTM_DEFAULT_HOME;
 	p->shell = u->shell ? u->shell : CTM_DEFAULT_SHELL;
-	if (check_field("gecos", p->gecos, false, i, u->name, err, errlen) ||
-	    check_field("home", p->home, true, i, u->name, err, errlen) ||
-	    check_field("shell", p->shell, true, i, u->name, err, errlen))
+	if ((u->gecos && check_field("gecos", p->gecos, false, i, u->name, err, errlen)) ||
+	    (u->home && check_field("home", p->home, true, i, u->name, err, errlen)) ||
+	    (u->shell && check_field("shell", p->shell, true, i, u->name, err, errlen)))
 		return -1;
-	p->gecos_len = strlen(p->gecos);
-	p->home_len = strlen(p->home);
-	p->shell_len = strlen(p->shell);
+	p->gecos_len = u->gecos ? strlen(p->gecos) : 0;
+	p->home_len = u->home ? strlen(p->home) : home_default_len;
+	p->shell_len = u->shell ? strlen(p->shell) : shell_default_len;
 	if (u->key_count > CTM_KEYS_PER_USER_MAX)
 		return ERR("user %zu (\"%s\"): has %zu keys; the limit is %d", i, u->name, u->key_count,
 			   CTM_KEYS_PER_USER_MAX);
+	if (trusted) {
+		for (size_t k = 0; k < u->key_count; k++) {
+			size_t n;
+			if (!u->keys[k] || !key_bytes_ok(u->keys[k], &n))
+				return ERR("user %zu (\"%s\"), key %zu: not a canonical key line (one line of "
+					   "printable text starting with its key type)", i, u->name, k + 1);
+			p->keys_len += n + 1;
+		}
+		return 0;
+	}
 	size_t cap = 0;
 	for (size_t k = 0; k < u->key_count; k++)
 		cap += strlen(u->keys[k]) + 1;
@@ -134,15 +184,36 @@ static int by_name(const void *a, const void *b, void *base)
 	return strcmp(pre[*(const uint32_t *)a].spec->name, pre[*(const uint32_t *)b].spec->name);
 }
 
+/* Every slot of an index as empty: (CTM_SLOT_EMPTY, 0) and the CRC of
+ * (i, CTM_SLOT_EMPTY, 0).  CRC-32C is affine over GF(2): for messages of
+ * one length, crc(a ^ b) = crc(a) ^ crc(b) ^ crc(0).  So the CRC of slot
+ * i is crc(slot 0) ^ (the part that depends on i), and that part is the
+ * XOR of one table entry per byte of i: 4 x 256 CRCs instead of one per
+ * slot (98,304 slots at 10,000 users).  The bytes are the same. */
 static void fill_empty_slots(unsigned char *idx, uint32_t slots)
 {
+	unsigned char m[12] = { 0 };
+	uint32_t zero = ctm_crc32c(0, m, 12);
+	wr32(m + 4, CTM_SLOT_EMPTY);
+	uint32_t base = ctm_crc32c(0, m, 12); /* slot 0 */
+	memset(m, 0, sizeof m);
+	uint32_t part[4][256];
+	for (int b = 0; b < 4; b++) {
+		part[b][0] = 0;
+		for (int v = 1; v < 256; v++) {
+			m[b] = (unsigned char)v; /* byte b of i, little-endian as wr32 writes it */
+			part[b][v] = ctm_crc32c(0, m, 12) ^ zero;
+		}
+		m[b] = 0;
+	}
+	unsigned char empty[8];
+	wr32(empty, CTM_SLOT_EMPTY);
+	wr32(empty + 4, 0);
 	for (uint32_t i = 0; i < slots; i++) {
-		unsigned char s[12];
-		wr32(s, i);
-		wr32(s + 4, CTM_SLOT_EMPTY);
-		wr32(s + 8, 0);
-		memcpy(idx + (size_t)i * CTM_SLOT_SIZE, s + 4, 8);
-		wr32(idx + (size_t)i * CTM_SLOT_SIZE + 8, ctm_crc32c(0, s, 12));
+		unsigned char *s = idx + (size_t)i * CTM_SLOT_SIZE;
+		memcpy(s, empty, 8);
+		wr32(s + 8, base ^ part[0][i & 0xff] ^ part[1][(i >> 8) & 0xff] ^ part[2][(i >> 16) & 0xff] ^
+			    part[3][i >> 24]);
 	}
 }
 
@@ -202,8 +273,8 @@ static void finish_header(unsigned char *img, const char *magic, const struct ct
 	wr32(img + CTM_H_HEADER_CRC, ctm_crc32c(0, img, CTM_H_HEADER_CRC));
 }
 
-int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
-		       struct ctm_image *keys, char *err, size_t errlen)
+static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd,
+		 struct ctm_image *keys, char *err, size_t errlen)
 {
 	memset(passwd, 0, sizeof *passwd);
 	memset(keys, 0, sizeof *keys);
@@ -230,11 +301,18 @@ int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *p
 		goto out;
 	}
 	for (; done < n; done++)
-		if (prepare_user(&spec->users[done], done, spec, &pre[done], err, errlen))
+		if (prepare_user(&spec->users[done], done, spec, trusted, &pre[done], err, errlen))
 			goto out;
-	for (uint32_t i = 0; i < n; i++)
+	/* Callers usually hand users sorted by name already (helperd's
+	 * registry is): then sorting is a check in one pass. */
+	bool sorted = true;
+	for (uint32_t i = 0; i < n; i++) {
 		order[i] = i;
-	qsort_r(order, n, sizeof *order, by_name, pre);
+		if (i && strcmp(spec->users[i - 1].name, spec->users[i].name) > 0)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort_r(order, n, sizeof *order, by_name, pre);
 	for (size_t i = 1; i < n; i++)
 		if (strcmp(pre[order[i - 1]].spec->name, pre[order[i]].spec->name) == 0) {
 			ERR("user \"%s\" appears twice: each name may appear once",
@@ -324,8 +402,16 @@ int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *p
 		wr16(r + 20, (uint16_t)p->name_len);
 		wr16(r + 22, (uint16_t)u->key_count);
 		memcpy(r + CTM_KEYREC_FIXED, u->name, p->name_len + 1);
-		if (p->keys_len)
+		if (p->keys) {
 			memcpy(r + CTM_KEYREC_FIXED + p->name_len + 1, p->keys, p->keys_len);
+		} else { /* trusted: the caller's canonical lines as they are */
+			unsigned char *kp = r + CTM_KEYREC_FIXED + p->name_len + 1;
+			for (size_t k = 0; k < u->key_count; k++) {
+				size_t kl = strlen(u->keys[k]) + 1;
+				memcpy(kp, u->keys[k], kl);
+				kp += kl;
+			}
+		}
 		wr32(r, ctm_crc32c(0, r + 4, len - 4));
 		wr32(kd + k_order + 4 * i, off);
 		slot_insert(kd, k_name_idx, slots, name_hash, off, NULL, 0);
@@ -367,6 +453,18 @@ out:
 	return ret;
 }
 
+int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
+		       struct ctm_image *keys, char *err, size_t errlen)
+{
+	return build(spec, false, passwd, keys, err, errlen);
+}
+
+int ctm_snapshot_build_canonical(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
+				 struct ctm_image *keys, char *err, size_t errlen)
+{
+	return build(spec, true, passwd, keys, err, errlen);
+}
+
 void ctm_image_free(struct ctm_image *img)
 {
 	free(img->data);
@@ -378,6 +476,7 @@ void ctm_image_free(struct ctm_image *img)
 struct staged {
 	char tmp[PATH_MAX];
 	const char *path;
+	int fd;           /* open between stage_write and stage_sync, else -1 */
 };
 
 static int dir_of(const char *path, char *dir, size_t cap)
@@ -393,10 +492,13 @@ static int dir_of(const char *path, char *dir, size_t cap)
 	return 0;
 }
 
-static int stage(struct staged *st, const char *path, const void *data, size_t len, mode_t mode,
-		 gid_t gid, char *err, size_t errlen)
+/* Create the temporary file and write it (owner and mode set); the file
+ * stays open for stage_sync. */
+static int stage_write(struct staged *st, const char *path, const void *data, size_t len, mode_t mode,
+		       gid_t gid, char *err, size_t errlen)
 {
 	st->path = path;
+	st->fd = -1;
 	if (snprintf(st->tmp, sizeof st->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof st->tmp)
 		return ERR("path %s is too long", path);
 	int fd = mkostemp(st->tmp, O_CLOEXEC); /* created 0600: nobody reads a partial file */
@@ -422,25 +524,43 @@ static int stage(struct staged *st, const char *path, const void *data, size_t l
 		p += w;
 		left -= (size_t)w;
 	}
-	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0 ||
-	    fsync(fd) != 0) {
+	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0) {
 		int e = errno;
 		close(fd);
 		unlink(st->tmp);
 		st->tmp[0] = '\0';
-		return ERR("cannot set up %s (owner, mode or fsync): %s", path, strerror(e));
+		return ERR("cannot set up %s (owner or mode): %s", path, strerror(e));
+	}
+	st->fd = fd;
+	return 0;
+}
+
+/* fsync and close what stage_write wrote. */
+static int stage_sync(struct staged *st, char *err, size_t errlen)
+{
+	int fd = st->fd;
+	st->fd = -1;
+	if (fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(st->tmp);
+		st->tmp[0] = '\0';
+		return ERR("cannot fsync %s: %s", st->path, strerror(e));
 	}
 	if (close(fd) != 0) {
 		int e = errno;
 		unlink(st->tmp);
 		st->tmp[0] = '\0';
-		return ERR("cannot write %s: %s", path, strerror(e));
+		return ERR("cannot write %s: %s", st->path, strerror(e));
 	}
 	return 0;
 }
 
 static void unstage(struct staged *st)
 {
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
 	if (st->tmp[0])
 		unlink(st->tmp);
 	st->tmp[0] = '\0';
@@ -477,7 +597,8 @@ int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 			  char *err, size_t errlen)
 {
 	struct staged st;
-	if (stage(&st, path, data, len, mode, gid, err, errlen) || commit(&st, err, errlen))
+	if (stage_write(&st, path, data, len, mode, gid, err, errlen) || stage_sync(&st, err, errlen) ||
+	    commit(&st, err, errlen))
 		return -1;
 	return sync_dir(path, err, errlen);
 }
@@ -492,8 +613,8 @@ static uint64_t generation_on_disk(const char *path, enum ctm_db_kind kind)
 	return g;
 }
 
-int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec_in, const char *passwd_path,
-			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
+static int publish(const struct ctm_snapshot_spec *spec_in, bool trusted, const char *passwd_path,
+		   const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
 {
 	struct ctm_snapshot_spec spec = *spec_in;
 	if (spec.generation == 0) {
@@ -502,17 +623,27 @@ int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec_in, const char *pa
 		spec.generation = (a > b ? a : b) + 1;
 	}
 	struct ctm_image pw, kd;
-	if (ctm_snapshot_build(&spec, &pw, &kd, err, errlen))
+	if (build(&spec, trusted, &pw, &kd, err, errlen))
 		return -1;
-	struct staged ks = { .tmp = "" }, ps = { .tmp = "" };
+	struct staged ks = { .tmp = "", .fd = -1 }, ps = { .tmp = "", .fd = -1 };
 	int ret = -1;
-	if (stage(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
-	    stage(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen))
+	/* Both files are written before either is fsynced: the file system
+	 * can then flush them together (on ext4 the first fsync's journal
+	 * commit carries the second file's blocks too), instead of one full
+	 * round of I/O each.  Both are on disk before either is renamed. */
+	if (stage_write(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
+	    stage_write(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen) ||
+	    stage_sync(&ks, err, errlen) || stage_sync(&ps, err, errlen))
 		goto out;
 	/* keys.db first: a user visible through NSS always has keys.db entries. */
 	if (commit(&ks, err, errlen) || commit(&ps, err, errlen))
 		goto out;
-	if (sync_dir(keys_path, err, errlen) || sync_dir(passwd_path, err, errlen))
+	/* Both renames are done: one fsync of a directory makes every rename
+	 * in it durable, so a shared directory is synced once. */
+	char kdir[PATH_MAX], pdir[PATH_MAX];
+	bool same_dir = dir_of(keys_path, kdir, sizeof kdir) == 0 && dir_of(passwd_path, pdir, sizeof pdir) == 0 &&
+			strcmp(kdir, pdir) == 0;
+	if (sync_dir(keys_path, err, errlen) || (!same_dir && sync_dir(passwd_path, err, errlen)))
 		goto out;
 	ret = 0;
 out:
@@ -521,4 +652,16 @@ out:
 	ctm_image_free(&pw);
 	ctm_image_free(&kd);
 	return ret;
+}
+
+int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path,
+			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
+{
+	return publish(spec, false, passwd_path, keys_path, keys_gid, err, errlen);
+}
+
+int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path,
+				   const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
+{
+	return publish(spec, true, passwd_path, keys_path, keys_gid, err, errlen);
 }

@@ -54,10 +54,27 @@ int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *p
 		       struct ctm_image *keys, char *err, size_t errlen);
 void ctm_image_free(struct ctm_image *img);
 
+/* The same for users that are already valid and canonical, as a caller
+ * that validated them itself has them (helperd: every name passed
+ * ctm_username_check and every key line is ctm_sshkey_format's output of
+ * ctm_sshkey_parse, when it read them from Incus).  Re-validating them was
+ * about half of a build (bench/README.md, publish-10k).  What the file
+ * format and its readers rely on is still checked: a name's length and
+ * characters (not the reserved list), each key line's length, that it is
+ * one line of printable text beginning with a key type ("ssh-", "ecdsa-",
+ * "sk-"; the key is not parsed), uids, states, fields, duplicates.  Key
+ * lines are stored exactly as given.  Outside input (mksnapshot's JSON)
+ * must go through ctm_snapshot_build. */
+int ctm_snapshot_build_canonical(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
+				 struct ctm_image *keys, char *err, size_t errlen);
+
 /* Build and atomically replace both files.  passwd.db gets mode 0644,
  * keys.db mode 0640 with group keys_gid ((gid_t)-1: the caller's group). */
 int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path,
 			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen);
+/* ctm_snapshot_publish with ctm_snapshot_build_canonical's checks. */
+int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path,
+				   const char *keys_path, gid_t keys_gid, char *err, size_t errlen);
 
 /* Replace path with data: temporary file in the same directory, fchmod,
  * fchown (gid != (gid_t)-1), fsync, rename, fsync of the directory.  On

@@ -37,6 +37,14 @@ int account_state_parse(const char *s, uint32_t *state)
 	return -1;
 }
 
+static const char empty[] = "";
+
+static void strings_clear(struct account *a)
+{
+	a->instance = a->created = a->status = a->cpu = a->memory = a->disk = empty;
+	a->image = a->owner = a->incus_created = empty;
+}
+
 void account_free(struct account *a)
 {
 	for (size_t i = 0; i < a->key_count; i++)
@@ -44,6 +52,9 @@ void account_free(struct account *a)
 	free(a->keys);
 	a->keys = NULL;
 	a->key_count = 0;
+	free(a->text);
+	a->text = NULL;
+	strings_clear(a);
 }
 
 char *account_keys_join(char *const *keys, size_t n)
@@ -60,9 +71,37 @@ char *account_keys_join(char *const *keys, size_t n)
 	return s;
 }
 
-static void copy(char *dst, size_t cap, const char *src)
+/* The instance's strings for one account, gathered before they are packed
+ * into one allocation. */
+enum { S_INSTANCE, S_CREATED, S_STATUS, S_CPU, S_MEMORY, S_DISK, S_IMAGE, S_OWNER, S_INCUS_CREATED, S_COUNT };
+
+/* Longest kept value of each (the sizes of the arrays these once were, less the NUL). */
+static const size_t string_max[S_COUNT] = { 63, 31, 15, 15, 31, 31, 127, 127, 47 };
+
+static int strings_pack(struct account *a, const char *const v[S_COUNT])
 {
-	snprintf(dst, cap, "%s", src ? src : "");
+	size_t len[S_COUNT], total = 0;
+	for (int i = 0; i < S_COUNT; i++) {
+		len[i] = v[i] ? strnlen(v[i], string_max[i]) : 0;
+		total += len[i] ? len[i] + 1 : 0;
+	}
+	strings_clear(a);
+	if (!total)
+		return 0;
+	char *p = a->text = malloc(total);
+	if (!p)
+		return -1;
+	const char **dst[S_COUNT] = { &a->instance, &a->created, &a->status, &a->cpu, &a->memory,
+				      &a->disk, &a->image, &a->owner, &a->incus_created };
+	for (int i = 0; i < S_COUNT; i++) {
+		if (!len[i])
+			continue;
+		memcpy(p, v[i], len[i]);
+		p[len[i]] = '\0';
+		*dst[i] = p;
+		p += len[i] + 1;
+	}
+	return 0;
 }
 
 static int parse_keys(const char *text, struct account *a, char *why, size_t whylen)
@@ -97,10 +136,17 @@ static int parse_keys(const char *text, struct account *a, char *why, size_t why
 	return 0;
 }
 
+static const char *member_string(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
 int account_from_instance(json_object *inst, struct account *a, char *why, size_t whylen)
 {
 	memset(a, 0, sizeof *a);
-	json_object *config = NULL, *devices = NULL, *v = NULL;
+	strings_clear(a);
+	json_object *config = NULL, *devices = NULL;
 	if (!json_object_is_type(inst, json_type_object) ||
 	    !json_object_object_get_ex(inst, "config", &config) ||
 	    !json_object_is_type(config, json_type_object))
@@ -108,20 +154,19 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 	const char *managed = cfg(config, ACCT_KEY_MANAGED);
 	if (!managed || strcmp(managed, "true") != 0)
 		return 0;
-	const char *iname = json_object_object_get_ex(inst, "name", &v) ? json_object_get_string(v) : NULL;
+	const char *iname = member_string(inst, "name");
 	const char *user = cfg(config, ACCT_KEY_USER), *uid = cfg(config, ACCT_KEY_UID);
 	const char *state = cfg(config, ACCT_KEY_STATE), *ip = cfg(config, ACCT_KEY_IPV4);
 	char msg[256];
-	if (!iname || strlen(iname) >= sizeof a->instance) {
+	if (!iname || strlen(iname) > string_max[S_INSTANCE]) {
 		snprintf(why, whylen, "instance without a usable name");
 		return -1;
 	}
-	copy(a->instance, sizeof a->instance, iname);
 	if (!user || ctm_username_check(user, strlen(user), msg, sizeof msg) != CTM_NAME_OK) {
 		snprintf(why, whylen, "instance %s: %s: %s", iname, ACCT_KEY_USER, user ? msg : "missing");
 		return -1;
 	}
-	copy(a->name, sizeof a->name, user);
+	snprintf(a->name, sizeof a->name, "%s", user);
 	char *end;
 	errno = 0;
 	unsigned long u = uid ? strtoul(uid, &end, 10) : 0;
@@ -143,23 +188,30 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 		account_free(a);
 		return -1;
 	}
-	copy(a->created, sizeof a->created, cfg(config, ACCT_KEY_CREATED));
-	copy(a->cpu, sizeof a->cpu, cfg(config, "limits.cpu"));
-	copy(a->memory, sizeof a->memory, cfg(config, "limits.memory"));
 	const char *as = cfg(config, "boot.autostart");
 	a->autostart = as && strcmp(as, "true") == 0;
-	copy(a->image, sizeof a->image, cfg(config, ACCT_KEY_IMAGE));
-	copy(a->owner, sizeof a->owner, cfg(config, ACCT_KEY_OWNER));
 	const char *dk = cfg(config, ACCT_KEY_DOCKER);
 	a->docker = dk && strcmp(dk, "true") == 0;
-	if (json_object_object_get_ex(inst, "created_at", &v))
-		copy(a->incus_created, sizeof a->incus_created, json_object_get_string(v));
-	if (json_object_object_get_ex(inst, "status", &v))
-		copy(a->status, sizeof a->status, json_object_get_string(v));
 	json_object *root = NULL;
 	if (json_object_object_get_ex(inst, "devices", &devices) &&
-	    json_object_object_get_ex(devices, "root", &root))
-		copy(a->disk, sizeof a->disk, cfg(root, "size"));
+	    json_object_object_get_ex(devices, "root", &root) && !json_object_is_type(root, json_type_object))
+		root = NULL;
+	const char *v[S_COUNT] = {
+		[S_INSTANCE] = iname,
+		[S_CREATED] = cfg(config, ACCT_KEY_CREATED),
+		[S_STATUS] = member_string(inst, "status"),
+		[S_CPU] = cfg(config, "limits.cpu"),
+		[S_MEMORY] = cfg(config, "limits.memory"),
+		[S_DISK] = cfg(root, "size"),
+		[S_IMAGE] = cfg(config, ACCT_KEY_IMAGE),
+		[S_OWNER] = cfg(config, ACCT_KEY_OWNER),
+		[S_INCUS_CREATED] = member_string(inst, "created_at"),
+	};
+	if (strings_pack(a, v)) {
+		snprintf(why, whylen, "instance %s: out of memory", iname);
+		account_free(a);
+		return -1;
+	}
 	return 1;
 }
 

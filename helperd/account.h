@@ -27,27 +27,35 @@
 
 struct account {
 	char name[CTM_NAME_MAX + 1];
-	char instance[64];
 	uint32_t uid;
 	unsigned char ipv4[4];
 	uint32_t state;            /* enum ctm_state */
-	char **keys;               /* canonical key lines */
-	size_t key_count;
-	char created[32];
-	/* from the instance itself */
-	char status[16];           /* Incus status: Running, Stopped, ... */
-	char cpu[16], memory[32], disk[32];
 	int autostart;
 	int docker;
-	char image[128];
-	char owner[128];           /* host_id of the helperd that created it */
-	char incus_created[48];    /* the instance's created_at: orders allocation races */
+	char **keys;               /* canonical key lines, each malloc'd */
+	size_t key_count;
+	/* From the instance itself.  Never NULL ("" when Incus has no value);
+	 * each is cut to the length given (as the fixed arrays of old did).
+	 * They point into text, one allocation per account: a registry holds
+	 * one account per container, 10,000s of them, and fixed arrays sized
+	 * for the longest value took 568 bytes each (bench/README.md). */
+	const char *instance;      /* < 64 (longer: not read) */
+	const char *created;       /* user.containarium.created, <= 31 */
+	const char *status;        /* Incus status: Running, Stopped, ...; <= 15 */
+	const char *cpu;           /* <= 15 */
+	const char *memory, *disk; /* <= 31 each */
+	const char *image;         /* <= 127 */
+	const char *owner;         /* host_id of the helperd that created it; <= 127 */
+	const char *incus_created; /* the instance's created_at: orders allocation races; <= 47 */
+	char *text;                /* owns the strings above (NULL: all are static "") */
 };
 
 /* Read an instance object (GET /1.0/instances?recursion=1 element).
  * Returns 1 and fills a when it is a Containarium instance with valid keys,
  * 0 when it is not ours, -1 when it claims to be ours but a key is invalid
- * (why says which). */
+ * (why says which).  Only 1 leaves anything for account_free to free, but
+ * account_free is safe on a after any result.  The account owns its
+ * memory: it is moved (memcpy, memmove), never copied. */
 int account_from_instance(json_object *inst, struct account *a, char *why, size_t whylen);
 
 void account_free(struct account *a);

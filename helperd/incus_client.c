@@ -1,9 +1,9 @@
 #include "incus_client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -12,12 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "incus_http.h"
+#include "json_list.h"
+
 /* Largest answer we accept: a list of 10,000 instances with recursion is
  * tens of MiB; anything much larger is not an answer we can use. */
 #define MAX_RESPONSE (256u << 20)
+#define MAX_ITEM (16u << 20)  /* one element of a list; an instance object is about 4 KB */
 
 struct incus_client {
-	CURL *h;
 	char socket[108];
 	enum incus_server kind;
 	char version[64];
@@ -28,6 +31,7 @@ struct buf {
 	char *data;
 	size_t len, cap;
 	int too_big;
+	struct json_list *split; /* not NULL: bytes go through it (incus_get_each) */
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -66,13 +70,13 @@ const char *incus_default_socket(void)
 	return "/var/lib/lxd/unix.socket";
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
+/* Room for len more bytes and a NUL in b; -1 when that would pass max
+ * (b->too_big) or memory ran out. */
+static int buf_reserve(struct buf *b, size_t len, size_t max)
 {
-	struct buf *b = arg;
-	size_t len = size * n;
-	if (b->len + len + 1 > MAX_RESPONSE) {
+	if (b->len + len + 1 > max) {
 		b->too_big = 1;
-		return 0; /* makes curl fail the transfer */
+		return -1;
 	}
 	if (b->len + len + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -80,67 +84,84 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 			cap *= 2;
 		char *d = realloc(b->data, cap);
 		if (!d)
-			return 0;
+			return -1;
 		b->data = d;
 		b->cap = cap;
 	}
+	return 0;
+}
+
+static int on_data(void *arg, const char *p, size_t len)
+{
+	struct buf *b = arg;
+	if (b->split)
+		return json_list_feed(b->split, p, len);
+	if (buf_reserve(b, len, MAX_RESPONSE))
+		return -1;
 	memcpy(b->data + b->len, p, len);
 	b->len += len;
 	b->data[b->len] = '\0';
-	return len;
+	return 0;
 }
 
-/* One HTTP exchange.  Returns the HTTP status in *status and the body in b. */
-static enum incus_status exchange(struct incus_client *c, const char *method, const char *path,
-				  const char *ctype, const void *body, size_t body_len,
-				  struct curl_slist *extra, long timeout_s, long *status, struct buf *b,
-				  char *err, size_t errlen)
+/* One HTTP exchange: the HTTP status in *status, the body through sink
+ * (into b with on_data), the ETag into *etag when etag is not NULL. */
+static enum incus_status exchange_to(struct incus_client *c, const char *method, const char *path,
+				     const char *ctype, const void *body, size_t body_len,
+				     const char *const *extra, long timeout_s, long *status,
+				     http_sink sink, void *arg, char **etag, char *err, size_t errlen)
 {
-	char url[4096];
-	if (snprintf(url, sizeof url, "http://incus%s", path) >= (int)sizeof url)
-		return fail(INCUS_ERR_REQUEST, err, errlen, "request path is too long: %.60s...", path);
-	CURL *h = c->h;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never a proxy for a unix socket */
-	/* Our own copy of the header list: extra stays the caller's. */
-	struct curl_slist *hdrs = NULL;
-	for (const struct curl_slist *l = extra; l; l = l->next)
-		hdrs = curl_slist_append(hdrs, l->data);
+	const char *hdrs[12];
+	size_t n = 0;
 	char ct[128];
+	for (const char *const *h = extra; h && *h && n < 10; h++)
+		hdrs[n++] = *h;
 	if (body) {
 		snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-		hdrs = curl_slist_append(hdrs, ct);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		hdrs[n++] = ct;
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	CURLcode rc = curl_easy_perform(h);
-	curl_slist_free_all(hdrs);
-	if (rc != CURLE_OK) {
-		if (b->too_big)
-			return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: answer larger than %u MiB",
-				    method, path, MAX_RESPONSE >> 20);
-		if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
-		    rc == CURLE_GOT_NOTHING)
-			return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "cannot reach the container backend at "
-				    "%s (%s): is incus (or lxd) running?", c->socket, curl_easy_strerror(rc));
-		if (rc == CURLE_OPERATION_TIMEDOUT)
-			return fail(INCUS_ERR_TIMEOUT, err, errlen, "%s %s: no answer within %ld s", method,
-				    path, timeout_s);
-		return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "%s %s: %s", method, path,
-			    curl_easy_strerror(rc));
+	hdrs[n] = NULL;
+	struct http_request rq = {
+		.method = method, .path = path, .headers = hdrs,
+		.body = body, .body_len = body_len, .timeout_s = timeout_s,
+	};
+	struct http_response resp;
+	char why[160];
+	enum http_result r = http_exchange(c->socket, &rq, sink, arg, &resp, why, sizeof why);
+	*status = resp.status;
+	if (etag)
+		*etag = NULL;
+	switch (r) {
+	case HTTP_OK:
+		break;
+	case HTTP_REFUSED:
+		return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "cannot reach the container backend at "
+			    "%s (%s): is incus (or lxd) running?", c->socket, why);
+	case HTTP_TIMEOUT:
+		return fail(INCUS_ERR_TIMEOUT, err, errlen, "%s %s: no answer within %ld s", method, path,
+			    timeout_s);
+	case HTTP_CUT:
+		return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "%s %s: %s", method, path, why);
+	case HTTP_PROTOCOL:
+		return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: %s", method, path, why);
+	case HTTP_STOPPED: /* the sink's own failure; callers that can say more do */
+		return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: answer larger than %u MiB, or out "
+			    "of memory", method, path, MAX_RESPONSE >> 20);
+	case HTTP_BAD_REQUEST:
+		return fail(INCUS_ERR_REQUEST, err, errlen, "%s %.200s: %s", method, path, why);
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	if (etag && resp.etag[0] && !(*etag = strdup(resp.etag)))
+		return fail(INCUS_ERR_SERVER, err, errlen, "out of memory");
 	return INCUS_OK;
+}
+
+static enum incus_status exchange(struct incus_client *c, const char *method, const char *path,
+				  const char *ctype, const void *body, size_t body_len,
+				  const char *const *extra, long timeout_s, long *status, struct buf *b,
+				  char **etag, char *err, size_t errlen)
+{
+	return exchange_to(c, method, path, ctype, body, body_len, extra, timeout_s, status, on_data, b,
+			   etag, err, errlen);
 }
 
 static enum incus_status status_from_http(long code)
@@ -178,22 +199,21 @@ static enum incus_status parse_response(const char *method, const char *path, lo
 }
 
 static enum incus_status request(struct incus_client *c, const char *method, const char *path,
-				 json_object *body, struct curl_slist *hdrs, long timeout_s,
+				 json_object *body, const char *const *hdrs, long timeout_s,
 				 json_object **root, char **etag, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 	long http = 0;
+	char *tag = NULL;
 	const char *text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
 	enum incus_status s = exchange(c, method, path, "application/json", text, text ? strlen(text) : 0,
-				       hdrs, timeout_s, &http, &b, err, errlen);
+				       hdrs, timeout_s, &http, &b, etag ? &tag : NULL, err, errlen);
 	if (s == INCUS_OK)
 		s = parse_response(method, path, http, &b, root, err, errlen);
-	if (s == INCUS_OK && etag) {
-		struct curl_header *hd = NULL;
-		*etag = NULL;
-		if (curl_easy_header(c->h, "ETag", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
-			*etag = strdup(hd->value);
-	}
+	if (etag)
+		*etag = s == INCUS_OK ? tag : NULL;
+	if (s != INCUS_OK)
+		free(tag);
 	free(b.data);
 	return s;
 }
@@ -208,16 +228,11 @@ static json_object *take_member(json_object *o, const char *key)
 
 enum incus_status incus_open(const char *socket_path, struct incus_client **out, char *err, size_t errlen)
 {
-	static int curl_ready;
-	if (!curl_ready) { /* helperd calls this first from its main thread */
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		curl_ready = 1;
-	}
 	*out = NULL;
 	if (!socket_path || !*socket_path)
 		socket_path = incus_default_socket();
 	struct incus_client *c = calloc(1, sizeof *c);
-	if (!c || strlen(socket_path) >= sizeof c->socket || !(c->h = curl_easy_init())) {
+	if (!c || strlen(socket_path) >= sizeof c->socket) {
 		free(c);
 		return fail(INCUS_ERR_REQUEST, err, errlen, "cannot set up a client for %s", socket_path);
 	}
@@ -255,8 +270,7 @@ enum incus_status incus_open(const char *socket_path, struct incus_client **out,
 enum incus_status incus_clone(const struct incus_client *c, struct incus_client **out, char *err, size_t errlen)
 {
 	struct incus_client *n = calloc(1, sizeof *n);
-	if (!n || !(n->h = curl_easy_init())) {
-		free(n);
+	if (!n) {
 		return fail(INCUS_ERR_REQUEST, err, errlen, "out of memory");
 	}
 	memcpy(n->socket, c->socket, sizeof n->socket);
@@ -269,10 +283,6 @@ enum incus_status incus_clone(const struct incus_client *c, struct incus_client 
 
 void incus_close(struct incus_client *c)
 {
-	if (!c)
-		return;
-	if (c->h)
-		curl_easy_cleanup(c->h);
 	free(c);
 }
 
@@ -291,6 +301,43 @@ enum incus_status incus_get(struct incus_client *c, const char *path, json_objec
 		*metadata = take_member(root, "metadata");
 	json_object_put(root);
 	return INCUS_OK;
+}
+
+enum incus_status incus_get_each(struct incus_client *c, const char *path,
+				 int (*each)(json_object *item, void *arg), void *arg,
+				 char *err, size_t errlen)
+{
+	struct json_list *jl = json_list_new("metadata", each, arg, MAX_RESPONSE, MAX_ITEM);
+	struct buf b = { .split = jl };
+	long http = 0;
+	if (!jl)
+		return fail(INCUS_ERR_SERVER, err, errlen, "out of memory");
+	enum incus_status s = exchange(c, "GET", path, NULL, NULL, 0, NULL, 60, &http, &b, NULL, err, errlen);
+	struct buf rest = { 0 };
+	enum json_list_result r = json_list_finish(jl, (const char **)&rest.data, &rest.len);
+	if (r == JL_STOPPED || r == JL_NOMEM)
+		s = fail(INCUS_ERR_SERVER, err, errlen, "GET %s: out of memory", path);
+	else if (r == JL_BAD_ITEM || r == JL_BIG_ITEM || r == JL_BIG_REST)
+		s = fail(INCUS_ERR_PROTOCOL, err, errlen, "GET %s: %s", path,
+			 r == JL_BIG_ITEM ? "a list element larger than 16 MiB" :
+			 r == JL_BIG_REST ? "the answer is too large" : "a list element is not JSON");
+	else if (s == INCUS_OK && r == JL_TRUNCATED)
+		s = fail(INCUS_ERR_PROTOCOL, err, errlen, "GET %s: the answer ended part-way", path);
+	json_object *root = NULL, *md = NULL;
+	if (s == INCUS_OK)
+		s = parse_response("GET", path, http, &rest, &root, err, errlen);
+	if (s == INCUS_OK && (!json_object_object_get_ex(root, "metadata", &md) ||
+			      !json_object_is_type(md, json_type_array)))
+		s = fail(INCUS_ERR_PROTOCOL, err, errlen, "GET %s: the answer is not a list", path);
+	/* Elements the reader did not see as such (a "metadata" key spelt
+	 * with escapes, say) are in the rest's tree: the same calls, just
+	 * not streamed. */
+	for (size_t i = 0; s == INCUS_OK && i < json_object_array_length(md); i++)
+		if (each(json_object_array_get_idx(md, i), arg))
+			s = fail(INCUS_ERR_SERVER, err, errlen, "GET %s: out of memory", path);
+	json_object_put(root);
+	json_list_free(jl);
+	return s;
 }
 
 /* Wait for a background operation; returns its metadata object. */
@@ -329,15 +376,14 @@ enum incus_status incus_call(struct incus_client *c, const char *method, const c
 			     json_object *body, const char *if_match, int timeout_s,
 			     json_object **metadata, char *err, size_t errlen)
 {
-	struct curl_slist *hdrs = NULL;
-	char im[256];
+	char im[300];
+	const char *hdrs[2] = { NULL, NULL };
 	if (if_match) {
 		snprintf(im, sizeof im, "If-Match: %s", if_match);
-		hdrs = curl_slist_append(NULL, im);
+		hdrs[0] = im;
 	}
 	json_object *root = NULL, *type = NULL, *op = NULL;
 	enum incus_status s = request(c, method, path, body, hdrs, timeout_s + 10, &root, NULL, err, errlen);
-	curl_slist_free_all(hdrs);
 	if (s != INCUS_OK)
 		return s;
 	json_object_object_get_ex(root, "type", &type);
@@ -366,7 +412,7 @@ static enum incus_status get_raw(struct incus_client *c, const char *path, char 
 {
 	struct buf b = { 0 };
 	long http = 0;
-	enum incus_status s = exchange(c, "GET", path, NULL, NULL, 0, NULL, 60, &http, &b, err, errlen);
+	enum incus_status s = exchange(c, "GET", path, NULL, NULL, 0, NULL, 60, &http, &b, NULL, err, errlen);
 	if (s == INCUS_OK && http != 200) {
 		json_object *root = NULL;
 		s = parse_response("GET", path, http, &b, &root, err, errlen);
@@ -384,14 +430,6 @@ static enum incus_status get_raw(struct incus_client *c, const char *path, char 
 	if (len)
 		*len = b.len;
 	return INCUS_OK;
-}
-
-static char *escape_path(struct incus_client *c, const char *s)
-{
-	char *e = curl_easy_escape(c->h, s, 0);
-	char *copy = e ? strdup(e) : NULL;
-	curl_free(e);
-	return copy;
 }
 
 enum incus_status incus_exec(struct incus_client *c, const char *instance, const char *const *argv,
@@ -468,7 +506,7 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 				  const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
 				  char *err, size_t errlen)
 {
-	char *ep = escape_path(c, path);
+	char *ep = http_escape(path);
 	if (!ep)
 		return fail(INCUS_ERR_REQUEST, err, errlen, "out of memory");
 	char url[1024], h[4][64];
@@ -480,18 +518,14 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 	snprintf(h[1], sizeof h[1], "%sgid: %u", c->hdr, (unsigned)gid);
 	snprintf(h[2], sizeof h[2], "%smode: %04o", c->hdr, (unsigned)mode & 07777);
 	snprintf(h[3], sizeof h[3], "%stype: file", c->hdr);
-	struct curl_slist *hdrs = NULL;
-	for (int i = 0; i < 4; i++)
-		hdrs = curl_slist_append(hdrs, h[i]);
 	char wr[64];
 	snprintf(wr, sizeof wr, "%swrite: overwrite", c->hdr);
-	hdrs = curl_slist_append(hdrs, wr);
+	const char *hdrs[] = { h[0], h[1], h[2], h[3], wr, NULL };
 	struct buf b = { 0 };
 	long http = 0;
 	/* application/octet-stream: with any other type the body is dropped. */
 	enum incus_status s = exchange(c, "POST", url, "application/octet-stream", data ? data : "", len,
-				       hdrs, 60, &http, &b, err, errlen);
-	curl_slist_free_all(hdrs);
+				       hdrs, 60, &http, &b, NULL, err, errlen);
 	if (s == INCUS_OK) {
 		json_object *root = NULL;
 		s = parse_response("POST", url, http, &b, &root, err, errlen);
@@ -504,7 +538,7 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path,
 				  char **data, size_t *len, char *err, size_t errlen)
 {
-	char *ep = escape_path(c, path);
+	char *ep = http_escape(path);
 	if (!ep)
 		return fail(INCUS_ERR_REQUEST, err, errlen, "out of memory");
 	char url[1024];
@@ -515,17 +549,38 @@ enum incus_status incus_file_pull(struct incus_client *c, const char *instance, 
 	return get_raw(c, url, data, len, err, errlen);
 }
 
-static size_t to_file(char *p, size_t size, size_t n, void *arg)
+/* incus_download's sink: the body into the file on success; an error
+ * answer's body into err_body, to report. */
+struct download {
+	FILE *f;
+	const struct http_response *resp;
+	struct buf err_body;
+	int write_failed;
+};
+
+static int to_file(void *arg, const char *p, size_t len)
 {
-	return fwrite(p, size, n, arg) * size;
+	struct download *dl = arg;
+	if (dl->resp->status >= 300) {
+		if (buf_reserve(&dl->err_body, len, 1u << 20))
+			return 0; /* keep the start of a long error page */
+		memcpy(dl->err_body.data + dl->err_body.len, p, len);
+		dl->err_body.len += len;
+		dl->err_body.data[dl->err_body.len] = '\0';
+		return 0;
+	}
+	if (fwrite(p, 1, len, dl->f) != len) {
+		dl->write_failed = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
 }
 
 enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path,
 				 mode_t mode, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], url[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.part.XXXXXX", path) >= (int)sizeof tmp ||
-	    snprintf(url, sizeof url, "http://incus%s", resource) >= (int)sizeof url)
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.part.XXXXXX", path) >= (int)sizeof tmp)
 		return fail(INCUS_ERR_REQUEST, err, errlen, "path too long: %s", path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
@@ -536,29 +591,37 @@ enum incus_status incus_download(struct incus_client *c, const char *resource, c
 		unlink(tmp);
 		return fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 	}
-	CURL *h = c->h;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROXY, "");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	CURLcode rc = curl_easy_perform(h);
-	long http = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+	/* No time limit: an export of a large container takes as long as it
+	 * takes (the connect still gives up after 5 s). */
+	struct http_response resp = { 0 };
+	struct download dl = { .f = f, .resp = &resp };
+	char why[160];
+	const char *hdrs[] = { NULL };
+	struct http_request rq = { .method = "GET", .path = resource, .headers = hdrs, .timeout_s = 0 };
+	enum http_result r = http_exchange(c->socket, &rq, to_file, &dl, &resp, why, sizeof why);
 	int werr = fflush(f) != 0 || fsync(fd) != 0 || fchmod(fd, mode) != 0;
 	werr |= fclose(f) != 0;
 	enum incus_status s = INCUS_OK;
-	if (rc != CURLE_OK)
-		s = fail(http >= 400 ? status_from_http(http) : INCUS_ERR_UNAVAILABLE, err, errlen,
-			 "GET %s: %s (HTTP %ld)", resource, curl_easy_strerror(rc), http);
-	else if (werr)
+	if (r == HTTP_STOPPED && dl.write_failed)
+		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", path, strerror(dl.write_failed));
+	else if (r == HTTP_REFUSED)
+		s = fail(INCUS_ERR_UNAVAILABLE, err, errlen, "cannot reach the container backend at %s (%s): "
+			 "is incus (or lxd) running?", c->socket, why);
+	else if (r != HTTP_OK)
+		s = fail(r == HTTP_PROTOCOL ? INCUS_ERR_PROTOCOL : INCUS_ERR_UNAVAILABLE, err, errlen,
+			 "GET %s: %s (HTTP %ld)", resource, why, resp.status);
+	else if (resp.status >= 300) {
+		json_object *root = NULL;
+		s = parse_response("GET", resource, resp.status, &dl.err_body, &root, err, errlen);
+		json_object_put(root);
+		if (s == INCUS_OK)
+			s = fail(status_from_http(resp.status), err, errlen, "GET %s: HTTP %ld", resource,
+				 resp.status);
+	} else if (werr)
 		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", path, strerror(errno));
 	else if (rename(tmp, path) != 0)
 		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+	free(dl.err_body.data);
 	if (s != INCUS_OK)
 		unlink(tmp);
 	return s;

@@ -1,8 +1,9 @@
 /* A client for the Incus REST API (and LXD 5.x, which speaks the same API)
- * over its unix socket: libcurl with CURLOPT_UNIX_SOCKET_PATH, json-c bodies.
+ * over its unix socket: HTTP/1.1 of our own (incus_http.h says why not
+ * libcurl), json-c bodies.
  *
- * One struct incus_client per thread: it owns one curl easy handle, reused
- * for every request (keep-alive on the socket).  Nothing here knows about
+ * One struct incus_client per thread (it is only the server's address and
+ * kind; each request has its own connection).  Nothing here knows about
  * Containarium; helperd's registry and lifecycle code build on it.
  *
  * Every function returns an enum incus_status and, on failure, writes a
@@ -50,6 +51,17 @@ const char *incus_socket_path(const struct incus_client *c);
  * "metadata" (the caller puts it); *etag (if not NULL) a malloc'd ETag or NULL. */
 enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata,
 			    char **etag, char *err, size_t errlen);
+
+/* GET a list (an answer whose metadata is an array, such as
+ * /1.0/instances?recursion=1) and call each() on every element as it
+ * arrives: one element is parsed at a time, so neither the answer (41 MB
+ * for 10,000 instances) nor its whole json-c tree is ever held.  each()
+ * borrows item (put after it returns) and returns 0 to go on, -1 to stop
+ * (then INCUS_ERR_SERVER, "out of memory").  Elements may already have been
+ * passed to each() when the call fails: discard what they built then. */
+enum incus_status incus_get_each(struct incus_client *c, const char *path,
+				 int (*each)(json_object *item, void *arg), void *arg,
+				 char *err, size_t errlen);
 
 /* Any request; background operations are waited for (up to timeout_s) and
  * their failure reported as INCUS_ERR_SERVER with the operation's error. */

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,88 @@ static int network_subnet(struct incus_client *c, struct helperd *d, struct subn
 	return 0;
 }
 
+/* Steps 4 and 5, done in two calls to Incus: one exec of a fixed script
+ * (useradd, the sudoers drop-in and visudo's check of it, the .ssh
+ * directory, the uid), then the push of authorized_keys owned by that uid.
+ * Each was a call of its own (four execs, two pushes), and an exec is a
+ * round trip through Incus's exec machinery.
+ *
+ * The script is a constant; the user's name reaches it as "$1" (and was
+ * validated: [a-z0-9-]).  Key text never goes through a shell: it is the
+ * pushed file's content.  Every command's exit status is checked, and the
+ * script exits with a status that says which one failed.  It may run twice
+ * (incus_exec retries an exec LXD reports as unattached, which can happen
+ * after the command started): every line is idempotent.
+ *
+ * They run as soon as the container has started, while it waits for its
+ * address (an exec needs the container running, not its network): their
+ * time hides inside the DHCP wait.  The steps are still reported in order
+ * (4 and 5 once the address is there), each with its own outcome. */
+static const char user_script[] =
+	"id -u \"$1\" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --user-group --groups sudo "
+	"--comment 'Containarium user' \"$1\" || exit 11\n"
+	"printf '%s ALL=(ALL) NOPASSWD:ALL\\n' \"$1\" >/etc/sudoers.d/containarium || exit 12\n"
+	"chmod 0440 /etc/sudoers.d/containarium || exit 12\n"
+	"visudo -c -q -f /etc/sudoers.d/containarium || exit 13\n"
+	"install -d -m 0700 -o \"$1\" -g \"$1\" \"/home/$1/.ssh\" || exit 14\n"
+	"id -u \"$1\" || exit 15\n";
+
+struct user_setup {
+	const struct create_spec *s;
+	bool ran;
+	int step;                 /* the step that failed: 4 or 5 (0: none) */
+	enum incus_status st;
+	char err[1024];
+};
+
+static void user_setup_run(struct incus_client *c, const char *iname, struct user_setup *u)
+{
+	static const char *const what[] = { "useradd", "writing /etc/sudoers.d/containarium",
+					    "visudo -c of /etc/sudoers.d/containarium",
+					    "creating the .ssh directory", "id -u" };
+	const struct create_spec *s = u->s;
+	u->ran = true;
+	u->step = 4;
+	const char *argv[] = { "sh", "-c", user_script, "containarium-user-setup", s->name, NULL };
+	char *out = NULL, *errout = NULL;
+	int code = -1;
+	u->st = incus_exec(c, iname, argv, 120, &code, &out, &errout, u->err, sizeof u->err);
+	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 15)
+		snprintf(u->err, sizeof u->err, "%s for %s in %s failed%s%.300s", what[code - 11], s->name, iname,
+			 errout && *errout ? ": " : "", errout ? errout : "");
+	free(errout);
+	char *end = NULL;
+	unsigned long cuid = u->st == INCUS_OK && out ? strtoul(out, &end, 10) : 0;
+	if (u->st == INCUS_OK && (!out || end == out || cuid == 0 || cuid > 0xfffffffe)) {
+		snprintf(u->err, sizeof u->err, "id -u %s in %s printed \"%.40s\", not a uid", s->name, iname,
+			 out ? out : "");
+		u->st = INCUS_ERR_PROTOCOL;
+	}
+	free(out);
+	if (u->st != INCUS_OK)
+		return;
+
+	u->step = 5;
+	char ak[100];
+	snprintf(ak, sizeof ak, "/home/%s/.ssh/authorized_keys", s->name);
+	char *text = account_keys_join(s->keys, s->key_count);
+	size_t tlen = text ? strlen(text) : 0;
+	char *file = text ? realloc(text, tlen + 2) : NULL;
+	if (!file) {
+		free(text);
+		snprintf(u->err, sizeof u->err, "out of memory");
+		u->st = INCUS_ERR_SERVER;
+		return;
+	}
+	file[tlen] = '\n';
+	file[tlen + 1] = '\0';
+	u->st = incus_file_push(c, iname, ak, file, tlen + 1, (uid_t)cuid, (gid_t)cuid, 0600, u->err,
+				sizeof u->err);
+	free(file);
+	if (u->st == INCUS_OK)
+		u->step = 0;
+}
+
 /* Steps 2 and 3: settle races with other helperds on one Incus
  * (allocate.h), start, and wait until the container runs with its pinned
  * address.  LXD refuses to start a container whose address another NIC
@@ -312,7 +395,8 @@ static int network_subnet(struct incus_client *c, struct helperd *d, struct subn
  * stop it, move it to another address and start it again. */
 static enum incus_status settle_start_wait(struct operation *op, struct incus_client *c, struct helperd *d,
 					   const char *user, const char *iname, const struct subnet *sn,
-					   uint32_t *uid, uint32_t *ip, char *err, size_t errlen)
+					   uint32_t *uid, uint32_t *ip, struct user_setup *setup,
+					   char *err, size_t errlen)
 {
 	enum incus_status st;
 	struct registry reg;
@@ -363,6 +447,11 @@ static enum incus_status settle_start_wait(struct operation *op, struct incus_cl
 
 		if (moves == 0)
 			operation_step(op, 3, "Waiting for network...");
+		/* Its failure is reported at its own step, once the address is
+		 * there: a container that died while booting fails the exec too,
+		 * and the wait below says so better. */
+		if (!setup->ran)
+			user_setup_run(c, iname, setup);
 		st = instance_wait_ready(c, iname, *ip, 90, err, errlen);
 		if (st != INCUS_ERR_ADDRESS_HELD || moves == 3)
 			return st;
@@ -447,55 +536,24 @@ void lifecycle_create(struct operation *op, void *arg)
 		goto incus_fail;
 	}
 	created = 1;
-	if ((st = settle_start_wait(op, c, d, s->name, iname, &sn, &uid, &ip, err, sizeof err)) != INCUS_OK)
+	struct user_setup setup = { .s = s };
+	if ((st = settle_start_wait(op, c, d, s->name, iname, &sn, &uid, &ip, &setup, err, sizeof err)) != INCUS_OK)
 		goto incus_fail;
 
+	/* Done while the address came (user_setup_run): each step reports
+	 * its own outcome, in order. */
 	snprintf(msg, sizeof msg, "Creating user %s...", s->name);
 	operation_step(op, 4, msg);
-	{
-		const char *useradd[] = { "useradd", "--create-home", "--shell", "/bin/bash", "--user-group",
-					  "--groups", "sudo", "--comment", "Containarium user", s->name, NULL };
-		if ((st = instance_run(c, iname, useradd, NULL, err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
-		char sudoers[128];
-		int n = snprintf(sudoers, sizeof sudoers, "%s ALL=(ALL) NOPASSWD:ALL\n", s->name);
-		if ((st = incus_file_push(c, iname, "/etc/sudoers.d/containarium", sudoers, (size_t)n, 0, 0, 0440,
-					  err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
-		const char *visudo[] = { "visudo", "-c", "-q", "-f", "/etc/sudoers.d/containarium", NULL };
-		if ((st = instance_run(c, iname, visudo, NULL, err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
+	if (setup.step == 4) {
+		st = setup.st;
+		snprintf(err, sizeof err, "%s", setup.err);
+		goto incus_fail;
 	}
-
 	operation_step(op, 5, "Adding SSH keys...");
-	{
-		char home[64], sshdir[80], ak[100];
-		snprintf(home, sizeof home, "/home/%s", s->name);
-		snprintf(sshdir, sizeof sshdir, "%s/.ssh", home);
-		snprintf(ak, sizeof ak, "%s/authorized_keys", sshdir);
-		const char *mkdir_ssh[] = { "install", "-d", "-m", "0700", "-o", s->name, "-g", s->name, sshdir, NULL };
-		if ((st = instance_run(c, iname, mkdir_ssh, NULL, err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
-		char *ids = NULL;
-		const char *id[] = { "id", "-u", s->name, NULL };
-		if ((st = instance_run(c, iname, id, &ids, err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
-		unsigned long cuid = strtoul(ids ? ids : "", NULL, 10);
-		free(ids);
-		char *text = account_keys_join(s->keys, s->key_count);
-		size_t tlen = text ? strlen(text) : 0;
-		char *file = text ? realloc(text, tlen + 2) : NULL;
-		if (!file) {
-			free(text);
-			operation_fail(op, 500, "internal_error", "out of memory");
-			goto rollback;
-		}
-		file[tlen] = '\n';
-		file[tlen + 1] = '\0';
-		st = incus_file_push(c, iname, ak, file, tlen + 1, (uid_t)cuid, (gid_t)cuid, 0600, err, sizeof err);
-		free(file);
-		if (st != INCUS_OK)
-			goto incus_fail;
+	if (setup.step == 5) {
+		st = setup.st;
+		snprintf(err, sizeof err, "%s", setup.err);
+		goto incus_fail;
 	}
 
 	if (s->docker) {

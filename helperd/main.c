@@ -9,10 +9,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/random.h>
@@ -23,6 +26,7 @@
 #include "api.h"
 #include "helperd_log.h"
 #include "id_ranges.h"
+#include "incus_events.h"
 #include "lifecycle.h"
 #include "operations.h"
 #include "service.h"
@@ -151,6 +155,29 @@ static int sync_backend(struct helperd *d, int first)
 	return r;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Follow Incus's lifecycle events (incus_events.h); NULL while they are
+ * out of reach (helperd polls then).  Says so at the first try and when
+ * that changes (*down: -1 not tried yet, 0 following, 1 polling). */
+static struct incus_events *events_open(struct helperd *d, int *down)
+{
+	char err[512];
+	struct incus_events *ev = incus_events_open(d->incus_socket, err, sizeof err);
+	if (ev && *down != 0)
+		log_info("following the backend's events: the instances are read again when one comes");
+	else if (!ev && *down != 1)
+		log_warning("cannot follow the backend's events (%s): reading the instances every %u s instead",
+			    err, d->cfg.poll_seconds);
+	*down = !ev;
+	return ev;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = HELPERD_DEFAULT_CONFIG;
@@ -197,6 +224,12 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warning("not running as root: Incus, the state directory and the socket's group may be out of reach");
 
+	/* Allocations of 128 KiB and more (a registry's array of accounts,
+	 * the snapshot images, the writer's work arrays: a few MiB each at
+	 * 10,000 users) always get their own mapping, returned whole when
+	 * freed.  By default glibc raises this threshold after the first such
+	 * free and puts later ones in the heap, where they leave holes. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	d.started = time(NULL);
 	pthread_mutex_init(&d.lock, NULL);
@@ -213,8 +246,9 @@ int main(int argc, char **argv)
 	d.admin_gid = group_id(d.cfg.admin_group, "admin_group");
 	d.keys_gid = group_id(d.cfg.keys_group, "keys_group");
 
-	/* SIGTERM, SIGINT end the daemon; the main thread waits for them
-	 * between polls of Incus. */
+	/* SIGTERM, SIGINT end the daemon, SIGHUP makes it read Incus now;
+	 * the main thread waits for them (signalfd) between polls of Incus.
+	 * Blocked before any thread starts, so that no other thread takes them. */
 	sigset_t stop;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
@@ -227,23 +261,87 @@ int main(int argc, char **argv)
 		log_error("cannot serve the API: %s", err);
 		return 1;
 	}
+	/* The event stream first, then the first read: nothing that changes
+	 * in between is missed. */
+	int events_down = -1;
+	struct incus_events *ev = events_open(&d, &events_down);
 	int synced = sync_backend(&d, 1) == 0;
 	notify_ready();
 	log_notice("serving the API on %s", d.cfg.listen_socket);
 
-	for (;;) {
-		struct timespec ts = { (time_t)d.cfg.poll_seconds, 0 };
-		int sig = sigtimedwait(&stop, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		/* Poll: notices containers another helperd (or an admin with
-		 * incus) changed, and retries a backend that was down. */
-		if (!synced)
-			synced = sync_backend(&d, 1) == 0;
-		else
-			sync_backend(&d, 0);
-		sessions_stop_idle(&d);
+	/* The watcher.  With the event stream up, the instances are read
+	 * again when an event came (after EVENT_SETTLE for its burst, and no
+	 * sooner than poll_seconds after the last read, as polling did), and
+	 * every RESYNC polls anyway in case one was lost.  Without it, every
+	 * poll_seconds, as before.  Each poll also retries a backend that was
+	 * down and stops idle containers. */
+	const double EVENT_SETTLE = 0.1, RESYNC = 30.0 * d.cfg.poll_seconds;
+	int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return 1;
 	}
+	double now = mono_s(), next_poll = now + d.cfg.poll_seconds, last_read = now, read_at = 0;
+	for (;;) {
+		double wake = read_at && read_at < next_poll ? read_at : next_poll;
+		now = mono_s();
+		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ev ? incus_events_fd(ev) : -1,
+									       .events = POLLIN } };
+		int ms = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
+		if (poll(fds, 2, ms) < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			break;
+		}
+		now = mono_s();
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+					break;
+				read_at = now; /* SIGHUP: read Incus now */
+			}
+		}
+		if (ev && fds[1].revents) {
+			int n = incus_events_read(ev, err, sizeof err);
+			if (n < 0) {
+				/* Incus restarting, or gone: read now (the API
+				 * then says whether it is up), reopen at a poll. */
+				log_warning("%s", err);
+				incus_events_close(ev);
+				ev = NULL;
+				events_down = 1;
+				read_at = now;
+			} else if (n > 0 && !read_at) {
+				read_at = now + EVENT_SETTLE;
+				if (read_at < last_read + d.cfg.poll_seconds)
+					read_at = last_read + d.cfg.poll_seconds;
+			}
+		}
+		int poll_due = now >= next_poll;
+		int read_due = read_at && now >= read_at;
+		if (poll_due) {
+			next_poll = now + d.cfg.poll_seconds;
+			int had_events = ev != NULL;
+			if (!ev)
+				ev = events_open(&d, &events_down);
+			/* Polling: without events, after they were down (a
+			 * change may have come meanwhile), for the resync, and
+			 * while a half-made container of ours waits for removal. */
+			read_due |= !synced || !had_events || now - last_read >= RESYNC || own_leftovers(&d);
+		}
+		if (read_due) {
+			read_at = 0;
+			last_read = now;
+			if (!synced)
+				synced = sync_backend(&d, 1) == 0;
+			else
+				sync_backend(&d, 0);
+		}
+		if (poll_due)
+			sessions_stop_idle(&d);
+	}
+	incus_events_close(ev);
+	close(sfd);
 	log_notice("stopping");
 	api_server_stop(api);
 	/* A create cut off part-way is undone at the next start (reconcile);

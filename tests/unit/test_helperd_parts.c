@@ -1,12 +1,25 @@
-/* helperd's pure parts: configuration, id range checks, allocation and
- * the mapping between Incus instances and accounts.  The daemon itself is
- * tested on real containers in tests/helperd/. */
+/* helperd's pure parts: configuration, id range checks, allocation, the
+ * mapping between Incus instances and accounts, the streaming list reader,
+ * the HTTP transport and the trusted snapshot build.  The daemon itself is
+ * tested on real containers in tests/helperd/.
+ *
+ * The HTTP tests talk to a FAKE server (a thread here on a unix socket):
+ * a real Incus cannot be made to cut an answer at chosen bytes, send a
+ * malformed chunked body, stall, or close without answering, which is what
+ * they check.  The normal path against a real LXD is tests/helperd/. */
 #include <check.h>
+#include <errno.h>
+#include <poll.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -16,7 +29,15 @@
 #include "config.h"
 #include "harness.h"
 #include "id_ranges.h"
+#include "incus_client.h"
+#include "incus_events.h"
+#include "incus_http.h"
+#include "json_list.h"
 #include "registry.h"
+#include "snapshot_reader.h"
+#include "snapshot_writer.h"
+#include "sshkey.h"
+#include "username.h"
 
 static const char alice_key[] =
 	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1wJvX5qExo/rZpqB75+B1MDJTGLT6Ob0V3beQSe99b alice@laptop";
@@ -339,6 +360,570 @@ START_TEST(audit_and_sessions)
 }
 END_TEST
 
+
+/* ---- accounts: strings ---- */
+
+START_TEST(account_strings)
+{
+	char long_image[300], text[4096], why[256];
+	memset(long_image, 'i', sizeof long_image - 1);
+	long_image[sizeof long_image - 1] = '\0';
+	snprintf(text, sizeof text,
+		 "{\"name\":\"carol-container\",\"status\":\"Running\",\"created_at\":\"2026-01-01T00:00:00.5Z\","
+		 "\"config\":{\"user.containarium.managed\":\"true\",\"user.containarium.user\":\"carol\","
+		 "\"user.containarium.uid\":\"70020\",\"user.containarium.state\":\"active\","
+		 "\"user.containarium.image\":\"%s\",\"user.containarium.helperd\":\"host/0123456789abcdef\"}}",
+		 long_image);
+	json_object *o = json_tokener_parse(text);
+	struct account a;
+	ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), 1);
+	/* Cut to the lengths the fixed arrays of old held; absent ones are "". */
+	ck_assert_uint_eq(strlen(a.image), 127);
+	ck_assert_str_eq(a.owner, "host/0123456789abcdef");
+	ck_assert_str_eq(a.instance, "carol-container");
+	ck_assert_str_eq(a.incus_created, "2026-01-01T00:00:00.5Z");
+	ck_assert_str_eq(a.cpu, "");
+	ck_assert_str_eq(a.disk, "");
+	ck_assert_uint_eq(a.key_count, 0);
+	account_free(&a);
+	account_free(&a); /* twice is harmless */
+	ck_assert_str_eq(a.status, "");
+	json_object_put(o);
+	/* An instance name of 64 bytes is not read (it never was). */
+	char name[65];
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	snprintf(text, sizeof text, "{\"name\":\"%s\",\"config\":{\"user.containarium.managed\":\"true\","
+		 "\"user.containarium.user\":\"carol\",\"user.containarium.uid\":\"70020\","
+		 "\"user.containarium.state\":\"active\"}}", name);
+	o = json_tokener_parse(text);
+	ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), -1);
+	account_free(&a); /* safe after a refusal too */
+	json_object_put(o);
+}
+END_TEST
+
+/* ---- the streaming list reader ---- */
+
+struct collected {
+	json_object *items; /* an array of what each() got */
+	int stop_after;     /* each() fails on this element (1-based; 0 never) */
+};
+
+static int collect(json_object *item, void *arg)
+{
+	struct collected *c = arg;
+	json_object_array_add(c->items, json_object_get(item));
+	return c->stop_after && (int)json_object_array_length(c->items) == c->stop_after ? -1 : 0;
+}
+
+/* Feed doc in chunks of size chunk; returns the result and fills got/rest. */
+static enum json_list_result list_read(const char *doc, size_t chunk, size_t max_rest, size_t max_item,
+				       int stop_after, json_object **got, json_object **rest)
+{
+	struct collected c = { json_object_new_array(), stop_after };
+	struct json_list *l = json_list_new("metadata", collect, &c, max_rest, max_item);
+	ck_assert_ptr_nonnull(l);
+	size_t len = strlen(doc);
+	for (size_t i = 0; i < len; i += chunk)
+		if (json_list_feed(l, doc + i, len - i < chunk ? len - i : chunk))
+			break;
+	const char *text;
+	size_t tlen;
+	enum json_list_result r = json_list_finish(l, &text, &tlen);
+	ck_assert_uint_eq(strlen(text), tlen);
+	*rest = json_tokener_parse(text);
+	json_list_free(l);
+	*got = c.items;
+	return r;
+}
+
+START_TEST(json_list_chunks)
+{
+	/* Strings full of the bytes the reader tracks, a "metadata" key that
+	 * is not at the top, members before and after the array. */
+	static const char doc[] =
+		"{\"type\":\"sync\",\"x\":[1,{\"metadata\":[9]}],\"s\":\"]}\\\"metadata\\\":[\","
+		"\"odd\":\"a\\\"b\\\\\","
+		"\"metadata\":[ {\"name\":\"a{[\\\"]}\",\"n\":[1,[2]],\"config\":{\"k\":\"v\\\\\"}} ,"
+		"{\"name\":\"b\",\"u\":\"\\u00e9\\n\"},\n{\"name\":\"c\",\"e\":{}}],"
+		"\"status_code\":200}";
+	for (size_t chunk = 1; chunk <= sizeof doc; chunk += chunk < 24 ? 1 : 37) {
+		json_object *got, *rest, *md;
+		ck_assert_int_eq(list_read(doc, chunk, 1 << 20, 1 << 20, 0, &got, &rest), JL_OK);
+		ck_assert_msg(json_object_array_length(got) == 3, "chunk %zu: %zu elements", chunk,
+			      json_object_array_length(got));
+		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 0),
+									       "name")), "a{[\"]}");
+		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 1),
+									       "u")), "\xc3\xa9\n");
+		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 2),
+									       "name")), "c");
+		ck_assert_ptr_nonnull(rest);
+		ck_assert(json_object_object_get_ex(rest, "metadata", &md));
+		ck_assert_uint_eq(json_object_array_length(md), 0);
+		ck_assert_int_eq(json_object_get_int(json_object_object_get(rest, "status_code")), 200);
+		ck_assert_str_eq(json_object_get_string(json_object_object_get(rest, "s")), "]}\"metadata\":[");
+		ck_assert_str_eq(json_object_get_string(json_object_object_get(rest, "odd")), "a\"b\\");
+		ck_assert_uint_eq(json_object_array_length(json_object_object_get(rest, "x")), 2);
+		json_object_put(got);
+		json_object_put(rest);
+	}
+}
+END_TEST
+
+START_TEST(json_list_edges)
+{
+	json_object *got, *rest;
+	/* Scalar elements (a null carries nothing), an empty list, no list. */
+	for (size_t chunk = 1; chunk < 8; chunk++) {
+		ck_assert_int_eq(list_read("{\"metadata\":[\"a,]\", 12 ,null,true,-1.5e3]}", chunk, 4096, 4096, 0,
+					   &got, &rest), JL_OK);
+		ck_assert_uint_eq(json_object_array_length(got), 4);
+		ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(got, 0)), "a,]");
+		ck_assert_int_eq(json_object_get_int(json_object_array_get_idx(got, 1)), 12);
+		ck_assert(json_object_get_boolean(json_object_array_get_idx(got, 2)));
+		json_object_put(got);
+		json_object_put(rest);
+	}
+	ck_assert_int_eq(list_read("{\"metadata\":[]}", 3, 4096, 4096, 0, &got, &rest), JL_OK);
+	ck_assert_uint_eq(json_object_array_length(got), 0);
+	json_object_put(got);
+	json_object_put(rest);
+	ck_assert_int_eq(list_read("{\"type\":\"error\",\"metadata\":null,\"error\":\"x\"}", 5, 4096, 4096, 0,
+				   &got, &rest), JL_OK);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(rest, "error")), "x");
+	json_object_put(got);
+	json_object_put(rest);
+	/* A member name with an escape is not recognised: the array stays in
+	 * the rest, whole, for the caller to read. */
+	ck_assert_int_eq(list_read("{\"meta\\u0064ata\":[{\"a\":1}]}", 4, 4096, 4096, 0, &got, &rest), JL_OK);
+	ck_assert_uint_eq(json_object_array_length(got), 0);
+	ck_assert_uint_eq(json_object_array_length(json_object_object_get(rest, "metadata")), 1);
+	json_object_put(got);
+	json_object_put(rest);
+	/* Failures. */
+	ck_assert_int_eq(list_read("{\"metadata\":[{\"a\":1},{\"b\":", 4, 4096, 4096, 0, &got, &rest), JL_TRUNCATED);
+	ck_assert_uint_eq(json_object_array_length(got), 1);
+	json_object_put(got);
+	json_object_put(rest);
+	ck_assert_int_eq(list_read("{\"metadata\":[{\"a\":1}]", 4, 4096, 4096, 0, &got, &rest), JL_TRUNCATED);
+	json_object_put(got);
+	json_object_put(rest);
+	ck_assert_int_eq(list_read("{\"metadata\":[{\"a\":}]}", 2, 4096, 4096, 0, &got, &rest), JL_BAD_ITEM);
+	json_object_put(got);
+	json_object_put(rest);
+	ck_assert_int_eq(list_read("{\"metadata\":[{\"a\":1},{\"b\":2}]}", 1, 4096, 4096, 1, &got, &rest), JL_STOPPED);
+	ck_assert_uint_eq(json_object_array_length(got), 1);
+	json_object_put(got);
+	json_object_put(rest);
+	ck_assert_int_eq(list_read("{\"metadata\":[{\"a\":\"0123456789abcdef0123456789\"}]}", 5, 4096, 16, 0,
+				   &got, &rest), JL_BIG_ITEM);
+	json_object_put(got);
+	json_object_put(rest);
+	ck_assert_int_eq(list_read("{\"error\":\"0123456789abcdef0123456789\",\"metadata\":[]}", 5, 16, 4096, 0,
+				   &got, &rest), JL_BIG_REST);
+	json_object_put(got);
+	json_object_put(rest);
+}
+END_TEST
+
+/* ---- HTTP over a unix socket, against a FAKE server (see the top) ---- */
+
+struct fake_reply {
+	const char *const *pieces; /* written one by one, 2 ms apart; NULL-terminated */
+	int no_reply;              /* close at once after reading the request */
+	const char *const *after;  /* if not NULL: read what the client sends (into
+				    * fake_server.heard), then write these */
+};
+
+struct fake_server {
+	char path[108];
+	int fd;
+	pthread_t thread;
+	const struct fake_reply *replies;
+	size_t count;
+	char request[8192];        /* the last request, head and body */
+	unsigned char heard[256];  /* what came after the request (fake_reply.after) */
+	size_t heard_len;
+};
+
+static void *fake_serve(void *arg)
+{
+	struct fake_server *f = arg;
+	for (size_t i = 0; i < f->count; i++) {
+		int c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		size_t len = 0, want = 0;
+		for (;;) { /* the head, then Content-Length bytes of body */
+			ssize_t n = read(c, f->request + len, sizeof f->request - 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			f->request[len] = '\0';
+			char *end = strstr(f->request, "\r\n\r\n");
+			if (!end)
+				continue;
+			const char *cl = strcasestr(f->request, "\r\nContent-Length: ");
+			want = (size_t)(end + 4 - f->request) + (cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0);
+			if (len >= want)
+				break;
+		}
+		if (!f->replies[i].no_reply) {
+			for (const char *const *p = f->replies[i].pieces; *p; p++) {
+				if (send(c, *p, strlen(*p), MSG_NOSIGNAL) < 0)
+					break; /* the client is gone: what it read is what it tests */
+				struct timespec pause = { 0, 2000000 };
+				nanosleep(&pause, NULL);
+			}
+		}
+		if (f->replies[i].after) {
+			struct timeval tv = { 2, 0 };
+			setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+			ssize_t n = read(c, f->heard, sizeof f->heard);
+			f->heard_len = n > 0 ? (size_t)n : 0;
+			for (const char *const *p = f->replies[i].after; *p; p++)
+				if (send(c, *p, strlen(*p), MSG_NOSIGNAL) < 0)
+					break;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake_server *f, const struct fake_reply *replies, size_t count)
+{
+	memset(f, 0, sizeof *f);
+	snprintf(f->path, sizeof f->path, "/tmp/ctm-fake-http-%d.sock", (int)getpid());
+	unlink(f->path);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, f->path);
+	f->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(f->fd, 0);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(f->fd, 8), 0);
+	f->replies = replies;
+	f->count = count;
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+}
+
+static void fake_stop(struct fake_server *f)
+{
+	pthread_join(f->thread, NULL);
+	close(f->fd);
+	unlink(f->path);
+}
+
+struct body {
+	char data[65536];
+	size_t len;
+};
+
+static int to_body(void *arg, const char *p, size_t len)
+{
+	struct body *b = arg;
+	ck_assert_uint_lt(b->len + len, sizeof b->data);
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static enum http_result get(const char *socket, const char *path, long timeout_s, struct body *b,
+			    struct http_response *resp, char *err, size_t errlen)
+{
+	struct http_request rq = { .method = "GET", .path = path, .timeout_s = timeout_s };
+	memset(b, 0, sizeof *b);
+	return http_exchange(socket, &rq, to_body, b, resp, err, errlen);
+}
+
+START_TEST(http_transport)
+{
+	static const char *const chunked[] = {
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"abc\"\r\n", "Transfer-Encoding: chunked\r\n\r\n",
+		"5\r\nhello\r\n", "7;ext=1\r\n, world\r\n1", "\r\n!\r\n0\r\nTrailer: x\r\n\r\n", NULL };
+	static const char *const length[] = {
+		"HTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\nbody", "ignored after the body", NULL };
+	static const char *const to_close[] = { "HTTP/1.0 200 OK\r\n\r\nuntil", " the end", NULL };
+	static const char *const cont[] = { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", NULL };
+	static const char *const bad_status[] = { "HTTP/2 200 OK\r\n\r\n", NULL };
+	static const char *const bad_chunk[] = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", NULL };
+	static const char *const cut[] = { "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", NULL };
+	static const char *const echo[] = { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", NULL };
+	const struct fake_reply replies[] = {
+		{ chunked, 0, NULL }, { length, 0, NULL }, { to_close, 0, NULL }, { cont, 0, NULL }, { bad_status, 0, NULL }, { bad_chunk, 0, NULL },
+		{ cut, 0, NULL }, { NULL, 1, NULL }, { echo, 0, NULL },
+	};
+	struct fake_server f;
+	fake_start(&f, replies, sizeof replies / sizeof replies[0]);
+	struct body b;
+	struct http_response resp;
+	char err[256];
+	ck_assert_int_eq(get(f.path, "/1.0/a", 10, &b, &resp, err, sizeof err), HTTP_OK);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_str_eq(resp.etag, "\"abc\"");
+	ck_assert_str_eq(b.data, "hello, world!");
+	ck_assert_int_eq(get(f.path, "/1.0/b", 10, &b, &resp, err, sizeof err), HTTP_OK);
+	ck_assert_int_eq(resp.status, 201);
+	ck_assert_str_eq(b.data, "body");
+	ck_assert_str_eq(resp.etag, "");
+	ck_assert_int_eq(get(f.path, "/1.0/c", 10, &b, &resp, err, sizeof err), HTTP_OK);
+	ck_assert_str_eq(b.data, "until the end");
+	ck_assert_int_eq(get(f.path, "/1.0/d", 10, &b, &resp, err, sizeof err), HTTP_OK);
+	ck_assert_int_eq(resp.status, 204);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_int_eq(get(f.path, "/1.0/e", 10, &b, &resp, err, sizeof err), HTTP_PROTOCOL);
+	ck_assert_int_eq(get(f.path, "/1.0/f", 10, &b, &resp, err, sizeof err), HTTP_PROTOCOL);
+	ck_assert_int_eq(get(f.path, "/1.0/g", 10, &b, &resp, err, sizeof err), HTTP_CUT);
+	ck_assert_str_eq(b.data, "only ten b");
+	ck_assert_int_eq(get(f.path, "/1.0/h", 10, &b, &resp, err, sizeof err), HTTP_REFUSED);
+	/* What goes out: the request line, Host, Connection: close, the
+	 * caller's headers, Content-Length and the body. */
+	const char *hdrs[] = { "If-Match: \"e1\"", NULL };
+	struct http_request rq = { .method = "PATCH", .path = "/1.0/instances/x?y=%2F", .headers = hdrs,
+				   .body = "{\"a\":1}", .body_len = 7, .timeout_s = 10 };
+	memset(&b, 0, sizeof b);
+	ck_assert_int_eq(http_exchange(f.path, &rq, to_body, &b, &resp, err, sizeof err), HTTP_OK);
+	fake_stop(&f);
+	ck_assert_str_eq(f.request, "PATCH /1.0/instances/x?y=%2F HTTP/1.1\r\nHost: incus\r\nConnection: close\r\n"
+				    "If-Match: \"e1\"\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
+	/* Refused before connecting: bytes a request line or header cannot carry. */
+	rq.path = "/1.0/a b";
+	ck_assert_int_eq(http_exchange(f.path, &rq, to_body, &b, &resp, err, sizeof err), HTTP_BAD_REQUEST);
+	rq.path = "/1.0/a";
+	const char *evil[] = { "X-A: 1\r\nX-B: 2", NULL };
+	rq.headers = evil;
+	ck_assert_int_eq(http_exchange(f.path, &rq, to_body, &b, &resp, err, sizeof err), HTTP_BAD_REQUEST);
+	/* Nobody listening; a server that never answers. */
+	ck_assert_int_eq(get("/tmp/ctm-no-such-socket", "/1.0", 10, &b, &resp, err, sizeof err), HTTP_REFUSED);
+	const struct fake_reply none[] = { { NULL, 1, NULL } };
+	fake_start(&f, none, 0); /* listens, never accepts */
+	ck_assert_int_eq(get(f.path, "/1.0", 1, &b, &resp, err, sizeof err), HTTP_TIMEOUT);
+	fake_stop(&f);
+	char *e = http_escape("/home/a b/.ssh~x");
+	ck_assert_str_eq(e, "%2Fhome%2Fa%20b%2F.ssh~x");
+	free(e);
+}
+END_TEST
+
+
+/* The event stream: the websocket handshake, messages (one of them in two
+ * frames), a ping answered with a masked pong, the close. */
+START_TEST(events_stream)
+{
+	static const char *const upgrade[] = {
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x05hello",
+		"\x01\x03" "abc", "\x80\x02" "de\x89\x02hi", NULL };
+	static const char *const close_frame[] = { "\x88\x02\x03\xe8", NULL };
+	static const char *const refused[] = { "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", NULL };
+	const struct fake_reply replies[] = { { upgrade, 0, close_frame }, { refused, 0, NULL } };
+	struct fake_server f;
+	fake_start(&f, replies, 2);
+	char err[256];
+	struct incus_events *ev = incus_events_open(f.path, err, sizeof err);
+	ck_assert_msg(ev != NULL, "%s", err);
+	int messages = 0, n;
+	for (int rounds = 0; rounds < 200; rounds++) {
+		struct pollfd p = { .fd = incus_events_fd(ev), .events = POLLIN };
+		ck_assert_int_eq(poll(&p, 1, 5000), 1);
+		if ((n = incus_events_read(ev, err, sizeof err)) < 0)
+			break;
+		messages += n;
+	}
+	ck_assert_int_eq(n, -1);
+	ck_assert_msg(strstr(err, "closed"), "%s", err);
+	ck_assert_int_eq(messages, 2);
+	incus_events_close(ev);
+	ck_assert_ptr_null(incus_events_open(f.path, err, sizeof err));
+	ck_assert_msg(strstr(err, "404"), "%s", err);
+	fake_stop(&f);
+	/* The pong: FIN+pong, masked, 2 bytes, unmasking to the ping's "hi". */
+	ck_assert_uint_eq(f.heard_len, 8);
+	ck_assert_uint_eq(f.heard[0], 0x8a);
+	ck_assert_uint_eq(f.heard[1], 0x82);
+	ck_assert_uint_eq(f.heard[6] ^ f.heard[2], 'h');
+	ck_assert_uint_eq(f.heard[7] ^ f.heard[3], 'i');
+	/* (the request here is the second one, the refused handshake) */
+	ck_assert_msg(strstr(f.request, "GET /1.0/events?type=lifecycle HTTP/1.1\r\n") == f.request, "%s", f.request);
+	ck_assert(strstr(f.request, "\r\nConnection: Upgrade\r\n"));
+	ck_assert(strstr(f.request, "\r\nUpgrade: websocket\r\n"));
+	ck_assert(strstr(f.request, "\r\nSec-WebSocket-Version: 13\r\n"));
+	const char *key = strstr(f.request, "\r\nSec-WebSocket-Key: ");
+	ck_assert_ptr_nonnull(key);
+	ck_assert_uint_eq(strcspn(key + 21, "\r"), 24);
+}
+END_TEST
+
+/* registry_load through the Incus client: the list arrives chunked, in
+ * small pieces; an error answer is the server's error. */
+START_TEST(registry_from_a_streamed_list)
+{
+	static const char hello_body[] = "{\"type\":\"sync\",\"metadata\":{\"environment\":{\"server\":\"lxd\","
+					 "\"server_version\":\"5.0.2\"}}}";
+	char hello[256];
+	snprintf(hello, sizeof hello, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(hello_body),
+		 hello_body);
+	json_object *insts[] = {
+		instance("b-container", "b", "70002", "10.0.3.129", "2026-01-01T00:00:00Z", alice_key),
+		instance("a-container", "a", "70001", "10.0.3.128", "2026-01-01T00:00:00Z", ""),
+	};
+	char list[8192];
+	snprintf(list, sizeof list, "{\"type\":\"sync\",\"status\":\"Success\",\"metadata\":[%s,%s,"
+		 "{\"name\":\"web\",\"config\":{},\"devices\":{\"eth0\":{\"type\":\"nic\",\"ipv4.address\":\"10.0.3.7\"}}}]}",
+		 json_object_to_json_string_ext(insts[0], JSON_C_TO_STRING_PLAIN),
+		 json_object_to_json_string_ext(insts[1], JSON_C_TO_STRING_PLAIN));
+	/* chunked, in pieces of 100 bytes (cut anywhere, chunk headers too) */
+	static char wire[16384];
+	size_t n = (size_t)snprintf(wire, sizeof wire, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (size_t i = 0, len = strlen(list); i < len; i += 333) {
+		size_t k = len - i < 333 ? len - i : 333;
+		n += (size_t)snprintf(wire + n, sizeof wire - n, "%zx\r\n%.*s\r\n", k, (int)k, list + i);
+	}
+	n += (size_t)snprintf(wire + n, sizeof wire - n, "0\r\n\r\n");
+	static char pieces_text[200][101];
+	const char *pieces[201];
+	size_t np = 0;
+	for (size_t i = 0; i < n; i += 100, np++) {
+		snprintf(pieces_text[np], sizeof pieces_text[np], "%.100s", wire + i);
+		pieces[np] = pieces_text[np];
+	}
+	pieces[np] = NULL;
+	const char *hello_pieces[] = { hello, NULL };
+	static const char *const notfound[] = { "HTTP/1.1 404 Not Found\r\nContent-Length: 69\r\n\r\n"
+		"{\"type\":\"error\",\"error\":\"not found\",\"error_code\":404,\"metadata\":null}", NULL };
+	const struct fake_reply replies[] = { { hello_pieces, 0, NULL }, { pieces, 0, NULL }, { notfound, 0, NULL } };
+	struct fake_server f;
+	fake_start(&f, replies, 3);
+	struct incus_client *c = NULL;
+	char err[512];
+	ck_assert_msg(incus_open(f.path, &c, err, sizeof err) == INCUS_OK, "%s", err);
+	struct registry r;
+	ck_assert_msg(registry_load(c, &r, err, sizeof err) == INCUS_OK, "%s", err);
+	ck_assert_uint_eq(r.count, 2);
+	ck_assert_str_eq(r.accounts[0].name, "a"); /* sorted */
+	ck_assert_str_eq(r.accounts[1].name, "b");
+	ck_assert_str_eq(r.accounts[1].keys[0], alice_key);
+	ck_assert_uint_eq(r.used_ipv4_count, 3); /* the other instance's NIC counts too */
+	ck_assert_uint_eq(r.used_ipv4[0], (10u << 24) | (3u << 8) | 7);
+	registry_free(&r);
+	json_object *md = NULL;
+	ck_assert_int_eq(incus_get(c, "/1.0/instances/nope", &md, NULL, err, sizeof err), INCUS_ERR_NOT_FOUND);
+	ck_assert_msg(strstr(err, "not found"), "%s", err);
+	incus_close(c);
+	fake_stop(&f);
+	for (size_t i = 0; i < 2; i++)
+		json_object_put(insts[i]);
+}
+END_TEST
+
+/* ---- the trusted snapshot build ---- */
+
+START_TEST(snapshot_build_canonical)
+{
+	static const char *const keys[] = {
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1wJvX5qExo/rZpqB75+B1MDJTGLT6Ob0V3beQSe99b alice@laptop",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1wJvX5qExo/rZpqB75+B1MDJTGLT6Ob0V3beQSe99b",
+	};
+	struct ctm_user_spec u[40];
+	char names[40][16];
+	memset(u, 0, sizeof u);
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof names[i], "user%02d", (i * 7) % 40); /* not sorted */
+		u[i].name = names[i];
+		u[i].uid = 70001 + (uint32_t)i;
+		u[i].state = CTM_STATE_ACTIVE;
+		u[i].ipv4[0] = 10;
+		u[i].ipv4[3] = (unsigned char)i;
+		u[i].keys = (const char *const *)keys;
+		u[i].key_count = (size_t)i % 3;
+		if (i == 5)
+			u[i].gecos = "G", u[i].home = "/home/x", u[i].shell = "/bin/sh";
+	}
+	struct ctm_snapshot_spec spec = { .generation = 3, .gid = 70000, .uid_min = 70001, .uid_max = 99999,
+					  .users = u, .user_count = 40 };
+	struct ctm_image p1, k1, p2, k2;
+	char err[512];
+	ck_assert_msg(ctm_snapshot_build(&spec, &p1, &k1, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(ctm_snapshot_build_canonical(&spec, &p2, &k2, err, sizeof err) == 0, "%s", err);
+	/* The same bytes but the creation time (and so the header's CRC). */
+	ck_assert_uint_eq(p1.size, p2.size);
+	ck_assert_uint_eq(k1.size, k2.size);
+	memset(p1.data + CTM_H_CREATED, 0, 8), memset(p2.data + CTM_H_CREATED, 0, 8);
+	memset(k1.data + CTM_H_CREATED, 0, 8), memset(k2.data + CTM_H_CREATED, 0, 8);
+	memset(p1.data + CTM_H_HEADER_CRC, 0, 4), memset(p2.data + CTM_H_HEADER_CRC, 0, 4);
+	memset(k1.data + CTM_H_HEADER_CRC, 0, 4), memset(k2.data + CTM_H_HEADER_CRC, 0, 4);
+	ck_assert(memcmp(p1.data, p2.data, p1.size) == 0);
+	ck_assert(memcmp(k1.data, k2.data, k1.size) == 0);
+	ctm_image_free(&p1), ctm_image_free(&k1), ctm_image_free(&p2), ctm_image_free(&k2);
+
+	/* It publishes what a reader finds. */
+	char dir[] = "/tmp/ctm-canonXXXXXX", pp[64], kp[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(pp, sizeof pp, "%s/passwd.db", dir);
+	snprintf(kp, sizeof kp, "%s/keys.db", dir);
+	spec.generation = 0;
+	ck_assert_msg(ctm_snapshot_publish_canonical(&spec, pp, kp, (gid_t)-1, err, sizeof err) == 0, "%s", err);
+	struct ctm_db db;
+	struct ctm_keys k;
+	ck_assert_int_eq(ctm_db_open(&db, kp, CTM_DB_KEYS), CTM_OK);
+	ck_assert_int_eq(ctm_keys_by_name(&db, "user14", &k), CTM_OK); /* u[2]: two keys */
+	ck_assert_uint_eq(k.key_count, 2);
+	ck_assert_str_eq(ctm_keys_next(&k, NULL), keys[0]);
+	ctm_db_close(&db);
+	unlink(pp), unlink(kp), rmdir(dir);
+
+	/* What the format and sshd rely on is still refused. */
+	static const char *const bad_keys[] = {
+		"ssh-ed25519 AAAA x\ncommand=\"sh\" ssh-ed25519 AAAA y", /* a second line */
+		"command=\"sh\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1wJvX5qExo/rZpqB75+B1MDJTGLT6Ob0V3beQSe99b",
+		" ssh-ed25519 AAAA",                                     /* not its canonical form */
+		"ssh-ed25519 AAAA\x7f",
+	};
+	for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+		const char *one[] = { bad_keys[i] };
+		struct ctm_user_spec bad = u[0];
+		bad.keys = one;
+		bad.key_count = 1;
+		struct ctm_snapshot_spec bs = spec;
+		bs.generation = 1;
+		bs.users = &bad;
+		bs.user_count = 1;
+		ck_assert_int_eq(ctm_snapshot_build_canonical(&bs, &p1, &k1, err, sizeof err), -1);
+		ck_assert_msg(strstr(err, "key 1"), "%s", err);
+	}
+	static const char *const bad_names[] = { "Alice", "al:ice", "", "al ice", "-x",
+						 "a23456789012345678901234567890123" };
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		struct ctm_user_spec bad = u[0];
+		bad.name = bad_names[i];
+		struct ctm_snapshot_spec bs = spec;
+		bs.generation = 1;
+		bs.users = &bad;
+		bs.user_count = 1;
+		ck_assert_int_eq(ctm_snapshot_build_canonical(&bs, &p1, &k1, err, sizeof err), -1);
+		ck_assert_msg(strstr(err, "user 0"), "%s: %s", bad_names[i], err);
+	}
+	/* Duplicates and uids outside the range, as in the full build. */
+	struct ctm_user_spec two[2] = { u[0], u[0] };
+	two[1].uid = 70100;
+	struct ctm_snapshot_spec ds = spec;
+	ds.generation = 1;
+	ds.users = two;
+	ds.user_count = 2;
+	ck_assert_int_eq(ctm_snapshot_build_canonical(&ds, &p1, &k1, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "appears twice"), "%s", err);
+	two[1].name = "other";
+	two[1].uid = u[0].uid;
+	ck_assert_int_eq(ctm_snapshot_build_canonical(&ds, &p1, &k1, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "both have uid"), "%s", err);
+	two[1].uid = 5;
+	ck_assert_int_eq(ctm_snapshot_build_canonical(&ds, &p1, &k1, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "outside the configured range"), "%s", err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("helperd_parts");
@@ -351,6 +936,13 @@ int main(void)
 	tcase_add_test(tc, account_mapping);
 	tcase_add_test(tc, allocation);
 	tcase_add_test(tc, audit_and_sessions);
+	tcase_add_test(tc, account_strings);
+	tcase_add_test(tc, json_list_chunks);
+	tcase_add_test(tc, json_list_edges);
+	tcase_add_test(tc, http_transport);
+	tcase_add_test(tc, events_stream);
+	tcase_add_test(tc, registry_from_a_streamed_list);
+	tcase_add_test(tc, snapshot_build_canonical);
 	suite_add_tcase(s, tc);
 	Suite *all[] = { s, NULL };
 	return ctm_run_suites(all);
