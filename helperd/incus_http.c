@@ -467,6 +467,38 @@ enum http_result http_exchange(const char *socket_path, const struct http_reques
 	return res;
 }
 
+enum http_result http_read_answer(const char *data, size_t len, size_t piece, bool head_only, http_sink sink,
+				  void *arg, struct http_response *resp)
+{
+	struct reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return HTTP_STOPPED;
+	resp->status = 0;
+	resp->etag[0] = '\0';
+	r->sink = sink;
+	r->arg = arg;
+	r->resp = resp;
+	enum http_result res = HTTP_OK;
+	if (piece == 0)
+		piece = 1;
+	size_t at = 0;
+	while (at < len && !(r->in_body && (r->done || head_only))) {
+		size_t n = len - at < piece ? len - at : piece;
+		int f = feed(r, data + at, n);
+		at += n;
+		if (f == -2)
+			res = HTTP_STOPPED;
+		else if (f)
+			res = HTTP_PROTOCOL;
+		if (f)
+			break;
+	}
+	if (res == HTTP_OK && !(r->in_body && (r->done || head_only || r->mode == BODY_TO_CLOSE)))
+		res = at == 0 ? HTTP_REFUSED : HTTP_CUT;
+	free(r);
+	return res;
+}
+
 char *http_escape(const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
