@@ -15,7 +15,7 @@ mode=${1:?usage: fuzz/run.sh fuzz|regress FUZZDIR [SECONDS]}
 dir=${2:?usage: fuzz/run.sh fuzz|regress FUZZDIR [SECONDS]}
 secs=${3:-20}
 src=$(cd "$(dirname "$0")" && pwd)
-targets=${FUZZ_TARGETS:-"fuzz_snapshot_passwd fuzz_snapshot_keys fuzz_sshkey fuzz_username fuzz_mksnapshot_json fuzz_helperd_config fuzz_incus_instance fuzz_api_create fuzz_pam_answer"}
+targets=${FUZZ_TARGETS:-"fuzz_snapshot_passwd fuzz_snapshot_keys fuzz_sshkey fuzz_username fuzz_mksnapshot_json fuzz_helperd_config fuzz_incus_instance fuzz_api_create fuzz_pam_answer fuzz_incus_http"}
 case $mode in fuzz|regress) ;; *) echo "fuzz/run.sh: unknown mode $mode" >&2; exit 2 ;; esac
 
 mkdir -p "$dir/logs" "$dir/artifacts"
