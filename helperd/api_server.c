@@ -745,6 +745,30 @@ static void remove_socket_file(const struct api_server *s)
 		unlink(s->path);
 }
 
+/* One libmicrohttpd daemon serving on_request, a thread per connection,
+ * with the options both listeners share and its own (where it listens,
+ * TLS). */
+static struct MHD_Daemon *start_mhd(struct api_server *s, unsigned int flags, struct MHD_OptionItem *own)
+{
+	/* MHD's threads inherit this mask: signals are the main thread's. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	struct MHD_Daemon *mhd = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+			MHD_USE_ERROR_LOG | flags,
+		0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)NULL, /* first: MHD wants it so */
+		MHD_OPTION_ARRAY, own,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
+		MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return mhd;
+}
+
 /* The remote API: the same handler over HTTPS on https_listen, clients
  * asked for a certificate against https_client_ca (api_tls.h). */
 static int start_tls(struct api_server *s, char *err, size_t errlen)
@@ -752,24 +776,14 @@ static int start_tls(struct api_server *s, char *err, size_t errlen)
 	struct api_tls_material m;
 	if (api_tls_load(&s->d->cfg, &m, err, errlen) != 0)
 		return -1;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	s->mhd_tls = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-			MHD_USE_ERROR_LOG | MHD_USE_TLS | (m.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-		0, NULL, NULL, on_request, s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&m.addr,
-		MHD_OPTION_HTTPS_MEM_CERT, m.cert,
-		MHD_OPTION_HTTPS_MEM_KEY, m.key,
-		MHD_OPTION_HTTPS_MEM_TRUST, m.client_ca,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
-		MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	struct MHD_OptionItem own[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, &m.addr },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, m.cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, m.key },
+		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, m.client_ca },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	s->mhd_tls = start_mhd(s, MHD_USE_TLS | (m.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), own);
 	api_tls_free(&m);  /* GnuTLS has its own copies */
 	if (!s->mhd_tls)
 		return fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
@@ -794,22 +808,11 @@ struct api_server *api_server_start(struct helperd *d, const struct api_route *r
 		free(s);
 		return NULL;
 	}
-	/* MHD's threads inherit this mask: signals are the main thread's. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	s->mhd = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-			MHD_USE_ITC | MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)NULL,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
-		MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	struct MHD_OptionItem own[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, (intptr_t)fd, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	s->mhd = start_mhd(s, 0, own);
 	if (!s->mhd) {
 		fail(err, errlen, "cannot start the API server on %s (libmicrohttpd refused)", s->path);
 		remove_socket_file(s);
