@@ -392,36 +392,58 @@ static int feed(struct reader *r, const char *p, size_t n)
 	return r->done ? 0 : feed_body(r, p, n);
 }
 
-enum http_result http_exchange(const char *socket_path, const struct http_request *rq, http_sink sink,
-			       void *arg, struct http_response *resp, char *err, size_t errlen)
+/* A reader for one answer, with resp emptied; NULL when memory ran out. */
+static struct reader *reader_new(http_sink sink, void *arg, struct http_response *resp)
 {
-	int64_t deadline = rq->timeout_s > 0 ? now_ms() + rq->timeout_s * 1000 : INT64_MAX;
+	resp->status = 0;
+	resp->etag[0] = '\0';
+	struct reader *r = calloc(1, sizeof *r);
+	if (r) {
+		r->sink = sink;
+		r->arg = arg;
+		r->resp = resp;
+	}
+	return r;
+}
+
+/* The first half of both exchanges: connect, send the head (and the body),
+ * and make the answer's reader (*r).  *fd is the caller's to close. */
+static enum http_result send_request(const char *socket_path, const struct http_request *rq, bool upgrade,
+				     int64_t deadline, http_sink sink, void *arg, struct http_response *resp,
+				     int *fd, struct reader **r, char *err, size_t errlen)
+{
+	*fd = -1;
+	*r = NULL;
 	size_t head_len = 0;
-	char *head = request_head(rq, false, &head_len);
+	char *head = request_head(rq, upgrade, &head_len);
 	resp->status = 0;
 	resp->etag[0] = '\0';
 	if (!head) {
 		say(err, errlen, "the request has a byte HTTP cannot carry (or memory ran out)");
 		return HTTP_BAD_REQUEST;
 	}
-	int fd = -1;
-	enum http_result res = connect_unix(socket_path, deadline, &fd, err, errlen);
+	enum http_result res = connect_unix(socket_path, deadline, fd, err, errlen);
 	if (res == HTTP_OK)
-		res = send_all(fd, head, head_len, deadline, err, errlen);
+		res = send_all(*fd, head, head_len, deadline, err, errlen);
 	if (res == HTTP_OK && rq->body && rq->body_len)
-		res = send_all(fd, rq->body, rq->body_len, deadline, err, errlen);
+		res = send_all(*fd, rq->body, rq->body_len, deadline, err, errlen);
 	free(head);
-	struct reader *r = res == HTTP_OK ? calloc(1, sizeof *r) : NULL;
-	if (res == HTTP_OK && !r) {
+	if (res == HTTP_OK && !(*r = reader_new(sink, arg, resp))) {
 		say(err, errlen, "out of memory");
 		res = HTTP_STOPPED;
 	}
-	if (r) {
-		r->sink = sink;
-		r->arg = arg;
-		r->resp = resp;
+	return res;
+}
+
+enum http_result http_exchange(const char *socket_path, const struct http_request *rq, http_sink sink,
+			       void *arg, struct http_response *resp, char *err, size_t errlen)
+{
+	int64_t deadline = rq->timeout_s > 0 ? now_ms() + rq->timeout_s * 1000 : INT64_MAX;
+	int fd;
+	struct reader *r;
+	enum http_result res = send_request(socket_path, rq, false, deadline, sink, arg, resp, &fd, &r, err, errlen);
+	if (r)
 		r->no_body = strcmp(rq->method, "HEAD") == 0;
-	}
 	bool any = false;
 	char buf[16384];
 	while (res == HTTP_OK && !(r->in_body && r->done)) {
@@ -470,14 +492,9 @@ enum http_result http_exchange(const char *socket_path, const struct http_reques
 enum http_result http_read_answer(const char *data, size_t len, size_t piece, bool head_only, http_sink sink,
 				  void *arg, struct http_response *resp)
 {
-	struct reader *r = calloc(1, sizeof *r);
+	struct reader *r = reader_new(sink, arg, resp);
 	if (!r)
 		return HTTP_STOPPED;
-	resp->status = 0;
-	resp->etag[0] = '\0';
-	r->sink = sink;
-	r->arg = arg;
-	r->resp = resp;
 	enum http_result res = HTTP_OK;
 	if (piece == 0)
 		piece = 1;
@@ -523,27 +540,10 @@ enum http_result http_upgrade(const char *socket_path, const struct http_request
 			      struct http_response *resp, char *err, size_t errlen)
 {
 	int64_t deadline = now_ms() + (rq->timeout_s > 0 ? rq->timeout_s : 10) * 1000;
-	size_t head_len = 0;
-	char *head = request_head(rq, true, &head_len);
 	*fd_out = -1;
-	resp->status = 0;
-	resp->etag[0] = '\0';
-	if (!head) {
-		say(err, errlen, "the request has a byte HTTP cannot carry (or memory ran out)");
-		return HTTP_BAD_REQUEST;
-	}
-	int fd = -1;
-	enum http_result res = connect_unix(socket_path, deadline, &fd, err, errlen);
-	if (res == HTTP_OK)
-		res = send_all(fd, head, head_len, deadline, err, errlen);
-	free(head);
-	struct reader *r = res == HTTP_OK ? calloc(1, sizeof *r) : NULL;
-	if (res == HTTP_OK && !r) {
-		say(err, errlen, "out of memory");
-		res = HTTP_STOPPED;
-	}
-	if (r)
-		r->resp = resp;
+	int fd;
+	struct reader *r;
+	enum http_result res = send_request(socket_path, rq, true, deadline, NULL, NULL, resp, &fd, &r, err, errlen);
 	/* The answer's head byte by byte: whatever follows it belongs to
 	 * the new protocol, and must stay in the socket for the caller. */
 	while (res == HTTP_OK && !r->in_body) {
