@@ -156,8 +156,9 @@ expect_eq "GET /v1/containers/$A lists them (network_security)" "$ALL4" \
 hd_api a GET /v1/system
 expect_eq "/v1/system: tenant isolation complete on $NET, nothing missing" "true true $NET 4 0" \
 	"$(hd_jq '.tenant_isolation | "\(.complete) \(.isolate_tenants) \(.network) \(.enforced | length) \(.missing | length)"')"
+SERVER=$(hd_jq .backend.server)
 expect_match "helperd's log says what isolates tenants" \
-	"tenants cannot take each other's addresses or reach each other's containers \(security\.mac_filtering, security\.ipv4_filtering, security\.ipv6_filtering, security\.port_isolation, enforced by lxd on the host\)" \
+	"tenants cannot take each other's addresses or reach each other's containers \(security\.mac_filtering, security\.ipv4_filtering, security\.ipv6_filtering, security\.port_isolation, enforced by $SERVER on the host\)" \
 	"$(cat "$(hd_log a)")"
 
 echo "# 2. reach: the gateway and the jump host yes, another tenant no"
