@@ -20,6 +20,8 @@ for tool in jq openssl curl ssh-keygen unshare lxd; do
 done
 . "$SRC/tests/lxd/lxdlib.sh"
 . "$SRC/tests/cli/clilib.sh"
+# shellcheck source=tests/lib/pki.sh
+. "$SRC/tests/lib/pki.sh"
 mk_scratch
 U=rem$(tr -dc a-z0-9 </dev/urandom | head -c 5)
 # A free loopback port for the remote API.
@@ -38,23 +40,12 @@ ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
 # ---- certificates ------------------------------------------------------------------
 P=$T_TMP/pki
 mkdir -m 0700 "$P"
-ca() { # ca NAME CN
-	openssl req -x509 -new -nodes -newkey rsa:2048 -days 2 -subj "/CN=$2" -keyout "$P/$1.key" \
-		-out "$P/$1.crt" 2>/dev/null
-}
-leaf() { # leaf NAME CN CA [SAN]
-	openssl req -new -nodes -newkey rsa:2048 -subj "/CN=$2" -keyout "$P/$1.key" -out "$P/$1.csr" 2>/dev/null
-	if [ -n "${4:-}" ]; then printf 'subjectAltName=%s\n' "$4" >"$P/$1.ext"; else : >"$P/$1.ext"; fi
-	openssl x509 -req -in "$P/$1.csr" -CA "$P/$3.crt" -CAkey "$P/$3.key" -CAcreateserial -days 2 \
-		-extfile "$P/$1.ext" -out "$P/$1.crt" 2>/dev/null
-}
-ca server-ca "Test server CA"
-ca client-ca "Test client CA"
-ca rogue-ca "Someone else's CA"
-leaf server "jump.test" server-ca "IP:127.0.0.1,DNS:localhost"
-leaf alice "ops-alice" client-ca
-leaf mallory "ops-mallory" rogue-ca
-chmod 0600 "$P"/*.key
+pki_ca "$P" server-ca "Test server CA"
+pki_ca "$P" client-ca "Test client CA"
+pki_ca "$P" rogue-ca "Someone else's CA"
+pki_leaf "$P" server "jump.test" server-ca "IP:127.0.0.1,DNS:localhost"
+pki_leaf "$P" alice "ops-alice" client-ca
+pki_leaf "$P" mallory "ops-mallory" rogue-ca
 ssh-keygen -q -t ed25519 -N '' -C "$U@laptop" -f "$T_TMP/k" </dev/null
 
 TLS=("https_listen = 127.0.0.1:$PORT" "https_cert = $P/server.crt" "https_key = $P/server.key"
