@@ -137,7 +137,7 @@ declare -A WANT_GROUP=(
 	[sss]='group:          files containarium systemd sss'
 	[ldap]='group:          files containarium ldap'
 	[oslogin]='group:          files containarium cache_oslogin oslogin'
-	[merge]='group:          files [SUCCESS=merge] containarium systemd'
+	[merge]='group:          files [SUCCESS=merge] systemd containarium'
 )
 for v in debian12 systemd sss ldap oslogin merge; do
 	echo "# variant $v"
@@ -202,6 +202,63 @@ for v in debian12 systemd sss ldap oslogin merge; do
 	check "$v: status says not installed" bash -c '! "$0" status >/dev/null' "$TOOL"
 	check "$v: alice no longer resolves" bash -c '! getent passwd alice >/dev/null'
 done
+
+# ---- a merge chain stays whole -------------------------------------------------
+# glibc ends a merge ("files [SUCCESS=merge] systemd") at the first source
+# that answers NOTFOUND, as containarium does for every group not its own:
+# placed inside the chain it would cut off what the sources after it add.
+# ctmstub stands in for libnss_systemd: it answers ctmstaff with a member of
+# its own; files has ctmstaff with another.
+MA=$(gcc -print-multiarch)
+install -m 0644 "$BUILD/tests/host_setup/libnss_ctmstub.so.2" "/usr/local/lib/$MA/"
+ldconfig
+put_variant debian12
+sed -i 's/^group:.*/group:          files [SUCCESS=merge] ctmstub/' /etc/nsswitch.conf
+echo 'ctmstaff:x:4321:fromfiles' >>/etc/group
+before=$(sums)
+expect_eq "merge: before install, files and the stand-in merge" "ctmstaff:x:4321:fromfiles,fromstub" \
+	"$(getent group ctmstaff)"
+out=$("$TOOL" install --no-reload 2>&1) || { fail "merge: install succeeds"; printf '%s\n' "$out" | sed 's/^/#   /'; }
+expect_eq "merge: containarium goes after the chain" "group:          files [SUCCESS=merge] ctmstub containarium" \
+	"$(nssline group)"
+expect_eq "merge: after install, the merged group is whole" "ctmstaff:x:4321:fromfiles,fromstub" \
+	"$(getent group ctmstaff)"
+expect_match "merge: the jump users' group still resolves (through containarium)" '^containarium-users:\*?x?:70000:' \
+	"$(getent group 70000)"
+expect_eq "merge: alice resolves" "alice:*:70001:70000:Containarium user alice:/nonexistent:/usr/sbin/nologin" \
+	"$(getent passwd alice)"
+# The control: the place the installer used to choose loses the stand-in's member.
+sed -i 's/^group:.*/group:          files [SUCCESS=merge] containarium ctmstub/' /etc/nsswitch.conf
+expect_eq "merge: control: containarium inside the chain cuts the merge" "ctmstaff:x:4321:fromfiles" \
+	"$(getent group ctmstaff)"
+sed -i 's/^group:.*/group:          files [SUCCESS=merge] ctmstub containarium/' /etc/nsswitch.conf
+"$TOOL" uninstall --no-reload >/dev/null 2>&1
+expect_eq "merge: uninstall gives back every byte" "$before" "$(sums)"
+sed -i '/^ctmstaff:/d' /etc/group
+rm -f "/usr/local/lib/$MA/libnss_ctmstub.so.2"
+
+# ---- uninstall where nothing was installed ----------------------------------------
+put_variant sss
+before=$(sums)
+out=$("$TOOL" uninstall --no-reload 2>&1)
+expect_eq "nothing installed: uninstall succeeds" 0 "$?"
+check "nothing installed: uninstall does not say 'edited since install'" \
+	bash -c '! grep -q "edited since install" <<<"$0"' "$out"
+expect_match "nothing installed: it says nsswitch.conf has nothing of ours" \
+	'/etc/nsswitch.conf: no install recorded and nothing of containarium.s in it; left alone' "$out"
+expect_match "nothing installed: and pam.d/sshd neither" \
+	'/etc/pam.d/sshd: no install recorded and nothing of containarium.s in it; left alone' "$out"
+expect_eq "nothing installed: no byte changed" "$before" "$(sums)"
+# A lost state directory: our lines are still ours.
+"$TOOL" install --no-reload >/dev/null 2>&1
+rm -rf /var/lib/containarium/host-setup
+out=$("$TOOL" uninstall --no-reload 2>&1)
+expect_match "state lost: uninstall removes only containarium's lines" \
+	'/etc/nsswitch.conf: no install recorded, but it names containarium; removed only those lines' "$out"
+expect_eq "state lost: nsswitch.conf and pam.d/sshd as before install" \
+	"$(grep -E '/etc/(nsswitch.conf|pam.d/sshd)$' <<<"$before")" \
+	"$(sums | grep -E '/etc/(nsswitch.conf|pam.d/sshd)$')"
+rm -f /etc/ssh/sshd_config.d/containarium.conf
 
 # ---- options ----------------------------------------------------------------
 put_variant systemd

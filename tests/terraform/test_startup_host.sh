@@ -194,6 +194,20 @@ check "the scripts on the server are the repository's, byte for byte" \
 		cmp -s '$GCE/scripts/containarium-fabric' '$ROOT/usr/local/lib/containarium-deploy/containarium-fabric'"
 check "settings text that looks like shell never ran" sh -c "! ls '$CANARY'* >/dev/null 2>&1"
 
+# The tree's own copy of the host installer, from outside with --root and
+# no --prefix: it finds its prefix inside the tree (not the tree's path
+# twice) and finds the installation as the startup script left it.
+snapshot "$T/snap-hs"
+if out=$("$ROOT/usr/local/sbin/containarium-host-setup" install --root "$ROOT" --no-reload 2>&1); then
+	ok "the tree's installed containarium-host-setup, run with --root, installs"
+else
+	fail "the tree's installed containarium-host-setup, run with --root, installs"
+	printf '%s\n' "$out" | sed 's/^/#   /'
+fi
+expect_match "... and says its files are unchanged" 'nsswitch\.conf: unchanged' "$out"
+snapshot "$T/snap-hs2"
+check "... and changes no byte" cmp -s "$T/snap-hs" "$T/snap-hs2"
+
 # A bad settings file stops the script before it changes anything.
 # shellcheck disable=SC2016 # the $(...) is the text under test
 sed 's/^CTM_LAYOUT=.*/CTM_LAYOUT=$(reboot)/' "$T/settings" >"$T/bad.settings"
