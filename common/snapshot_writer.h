@@ -14,7 +14,11 @@
 #include <sys/types.h>
 
 #define CTM_DEFAULT_GROUP_NAME "containarium-users"
-#define CTM_DEFAULT_HOME "/nonexistent"
+/* "/": sshd changes into it silently (with a home that does not exist it
+ * prints "Could not chdir to home directory" before nologin's refusal), and
+ * pam_mkhomedir has nothing to create.  Jump users have no files there:
+ * sshd reads no key file for them (AuthorizedKeysFile none). */
+#define CTM_DEFAULT_HOME "/"
 #define CTM_DEFAULT_SHELL "/usr/sbin/nologin"
 /* Below Debian's SUB_UID_MIN (100000), where /etc/subuid ranges start, and
  * above systemd's dynamic users (61184-65519) and nobody (65534). */

@@ -114,7 +114,7 @@ expect_eq "create (default socket /run/containarium/helperd.sock)" 0 "$?"
 IP=$("$CLI" --json info "$U" | jq -r .ipv4)
 expect_match "create: the ssh -J line names this host" "^  ssh -J $U@jump-$$ $U@$IP$" "$OUT"
 expect_eq "the jump account exists for glibc (NSS module)" \
-	"$U:*:/nonexistent:/usr/sbin/nologin" "$(getent passwd "$U" | cut -d: -f1,2,6,7)"
+	"$U:*:/:/usr/sbin/nologin" "$(getent passwd "$U" | cut -d: -f1,2,6,7)"
 # shellcheck disable=SC2088 # the user's ~
 OUT=$(cd "$W" && "$CLI" export "$U" --jump-ip jump.example.com --jump-port "$JUMP_PORT" \
 	--key "~/.ssh/containarium_$U" --output "$U-ssh-config.txt" 2>&1)

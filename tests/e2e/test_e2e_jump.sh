@@ -121,7 +121,9 @@ expect_eq "the exported config works as is (ssh $ALICE-dev)" "$ALICE" "$OUT"
 # ---- and nowhere else -----------------------------------------------------------------------
 OUT=$(ssh "$JA" 2>&1)
 expect_eq "$ALICE on the jump host: no shell (exit 1)" 1 "$?"
-expect_match "$ALICE on the jump host: nologin's refusal" "This account is currently not available" "$OUT"
+# Nothing before it: sshd changes into the jump users' home (/) silently.
+expect_eq "$ALICE on the jump host: nologin's refusal, and nothing else" \
+	"This account is currently not available." "$(printf '%s' "$OUT" | tr -d '\r')"
 OUT=$(ssh -tt "$JA" 2>&1)
 expect_match "$ALICE on the jump host: no TTY" "PTY allocation request failed" "$OUT"
 tunnel() { # tunnel JUMP HOST:PORT: reads the first line through ssh -W

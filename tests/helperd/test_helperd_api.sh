@@ -99,7 +99,7 @@ expect_eq "snapshot files: passwd.db 644 root, keys.db not readable by others" "
 	"$(stat -c '%a %U' "$STATE/passwd.db") $(($(stat -c '%a' "$STATE/keys.db") % 10)) $(stat -c '%U' "$STATE/keys.db")"
 expect_eq "authorized-keys prints the restricted line for $U" \
 	"restrict,port-forwarding,permitopen=\"$IP:22\" $KEY_MAIN" "$(hd_authkeys "$STATE" "$U")"
-PWLINE="$U:*:$UIDN:70000::/nonexistent:/usr/sbin/nologin"
+PWLINE="$U:*:$UIDN:70000::/:/usr/sbin/nologin"
 expect_eq "glibc (NSS module): getent passwd $U" "$PWLINE" "$(hd_getent "$STATE/passwd.db" passwd "$U")"
 expect_eq "glibc (NSS module): getent passwd $UIDN" "$PWLINE" "$(hd_getent "$STATE/passwd.db" passwd "$UIDN")"
 

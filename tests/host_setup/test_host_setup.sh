@@ -176,7 +176,7 @@ for v in debian12 systemd sss ldap oslogin merge; do
 
 	# The effect, through sshd's own evaluation and glibc.
 	expect_eq "$v: alice resolves through nsswitch.conf" \
-		"alice:*:70001:70000:Containarium user alice:/nonexistent:/usr/sbin/nologin" \
+		"alice:*:70001:70000:Containarium user alice:/:/usr/sbin/nologin" \
 		"$(getent passwd alice)"
 	expect_eq "$v: sshd -T for alice: our keys command" \
 		"authorizedkeyscommand /usr/local/libexec/containarium-authorized-keys %u" \
@@ -225,7 +225,7 @@ expect_eq "merge: after install, the merged group is whole" "ctmstaff:x:4321:fro
 	"$(getent group ctmstaff)"
 expect_match "merge: the jump users' group still resolves (through containarium)" '^containarium-users:\*?x?:70000:' \
 	"$(getent group 70000)"
-expect_eq "merge: alice resolves" "alice:*:70001:70000:Containarium user alice:/nonexistent:/usr/sbin/nologin" \
+expect_eq "merge: alice resolves" "alice:*:70001:70000:Containarium user alice:/:/usr/sbin/nologin" \
 	"$(getent passwd alice)"
 # The control: the place the installer used to choose loses the stand-in's member.
 sed -i 's/^group:.*/group:          files [SUCCESS=merge] containarium ctmstub/' /etc/nsswitch.conf

@@ -29,9 +29,9 @@ nss_users_json() { # [EXTRA_USER_JSON...]: the base users plus extra user object
 ]}
 EOF
 }
-NSS_PW_ALICE='alice:*:70010:70000:Alice Liddell:/nonexistent:/usr/sbin/nologin'
+NSS_PW_ALICE='alice:*:70010:70000:Alice Liddell:/:/usr/sbin/nologin'
 NSS_PW_BOB='bob:*:70011:70000::/home/bob:/usr/sbin/nologin'
-NSS_PW_ZOE='zoe:*:70030:70000::/nonexistent:/usr/sbin/nologin'
+NSS_PW_ZOE='zoe:*:70030:70000::/:/usr/sbin/nologin'
 NSS_GR='containarium-users:*:70000:'
 
 # A missing build is a failure, not a skip: a skip would hide a broken build.

@@ -138,12 +138,12 @@ expect_ns "missing snapshot: alice's lookup is UNAVAIL (files answer)" 0 "$files
 NSS_NSSWITCH=$T_TMP/nsswitch.conf
 
 # --- buffer contract through glibc's getpwnam_r / getgrnam_r ----------------
-# Smallest sizes: alice's four strings with NULs plus "*" (53); the group's
+# Smallest sizes: alice's four strings with NULs plus "*" (42); the group's
 # member array (one NULL pointer), its name and "*" (8 + 19 + 2).
 if nss_cc "$T_TMP/getent_buffers" "$NSS_TESTDIR/getent_buffers.c"; then
 	NSS_NSSWITCH=$T_TMP/nsswitch-only.conf
-	expect_ns "getpwnam_r: ERANGE and nothing written past the buffer below 53 bytes" 0 \
-		"passwd alice: ERANGE below 53 bytes; $NSS_PW_ALICE" env "$db" "$T_TMP/getent_buffers" passwd alice
+	expect_ns "getpwnam_r: ERANGE and nothing written past the buffer below 42 bytes" 0 \
+		"passwd alice: ERANGE below 42 bytes; $NSS_PW_ALICE" env "$db" "$T_TMP/getent_buffers" passwd alice
 	expect_ns "getgrnam_r: ERANGE and nothing written past the buffer below 29 bytes" 0 \
 		"group containarium-users: ERANGE below 29 bytes; $NSS_GR 0 members" \
 		env "$db" "$T_TMP/getent_buffers" group containarium-users

@@ -80,7 +80,7 @@ account: PAM_PERM_DENIED"
 nssw_lib=$(dirname "$(gcc -print-file-name=libc.so.6 | xargs readlink -f)")/libnss_wrapper.so
 if [ -e "$nssw_lib" ]; then
 	printf 'ctmzoe:x:1500:1500:Local Zoe:/home/ctmzoe:/bin/bash\n' >"$T_TMP/nssw-passwd-other"
-	printf 'ctmzoe:*:70030:70000::/nonexistent:/usr/sbin/nologin\n' >"$T_TMP/nssw-passwd-ours"
+	printf 'ctmzoe:*:70030:70000::/:/usr/sbin/nologin\n' >"$T_TMP/nssw-passwd-ours"
 	printf 'ctmzoe:x:1500:\n' >"$T_TMP/nssw-group"
 	PAM_RUN_PRELOAD=libnss_wrapper.so
 	export NSS_WRAPPER_GROUP=$T_TMP/nssw-group NSS_WRAPPER_PASSWD=$T_TMP/nssw-passwd-other

@@ -91,7 +91,7 @@ JLOG=$JUMP/sshd.log DLOG=$JDBG/sshd.log TLOG=$TARGET/sshd.log
 
 # ---- the environment is what the checks assume ---------------------------
 expect_eq "getent passwd alice (NSS module)" \
-	"alice:*:70010:70000::/nonexistent:/usr/sbin/nologin" "$(getent passwd alice)"
+	"alice:*:70010:70000::/:/usr/sbin/nologin" "$(getent passwd alice)"
 expect_eq "alice is in containarium-users (initgroups, for Match Group)" \
 	"containarium-users" "$(id -Gn alice 2>&1)"
 expect_eq "keys.db: root:$AUTHKEYS_USER 0640" "root:$AUTHKEYS_USER 640" \

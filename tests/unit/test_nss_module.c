@@ -121,7 +121,7 @@ START_TEST(getpwnam_exact_entries)
 	int err;
 	ck_assert_int_eq(_nss_containarium_getpwnam_r("bob", &pw, buf, sizeof buf, &err), NSS_STATUS_SUCCESS);
 	ck_assert_str_eq(pw.pw_shell, "/usr/sbin/nologin");
-	ck_assert_str_eq(pw.pw_dir, "/nonexistent");
+	ck_assert_str_eq(pw.pw_dir, "/");
 	ck_assert_str_eq(pw.pw_gecos, "");
 	ck_assert_uint_eq(pw.pw_gid, 70000);
 	ctm_t_fixture_free(&f);
