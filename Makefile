@@ -69,7 +69,7 @@ $(VERSION_H): debian/changelog
 
 $(BUILD)/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c -o $@ $<
 
 include common/Makefile.inc
 include nss_containarium/Makefile.inc
