@@ -17,6 +17,7 @@
 # this host, once, into $CTM_TEST_CACHE/pkg-debs.  The tree runs in a
 # private mount namespace; the host's files are never touched.  Needs root.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/testlib.sh
 . "$HERE/../lib/testlib.sh"
 CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
 PACKAGES="containarium containarium-helperd containarium-host libnss-containarium libpam-containarium"
@@ -58,6 +59,13 @@ if [ "${1:-}" != --inside ]; then
 	for p in $PACKAGES; do
 		check "$p is built" test -f "$D/${p}_${VERSION}_$ARCH.deb"
 	done
+
+	if command -v shellcheck >/dev/null; then
+		out=$(cd "$SRC" && shellcheck -s sh debian/*.preinst debian/*.postinst debian/*.prerm debian/*.postrm 2>&1)
+		expect_eq "shellcheck finds nothing in the maintainer scripts" "" "$out"
+		out=$(cd "$SRC" && shellcheck -x tests/debian/test_packages.sh 2>&1)
+		expect_eq "shellcheck finds nothing in this test" "" "$out"
+	fi
 
 	# ---- lintian -------------------------------------------------------------
 	lintian --fail-on error --no-tag-display-limit "$D/containarium_${VERSION}_$ARCH.changes" \
@@ -193,6 +201,7 @@ rc=$?
 expect_eq "apt-get install ./*.deb succeeds" 0 "$rc"
 [ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 25 | sed 's/^/#   /'
 for p in $PACKAGES; do
+	# shellcheck disable=SC2016 # a dpkg-query format, not shell
 	expect_eq "$p is installed" "install ok installed" "$(in_tree dpkg-query -W -f '${Status}' "$p" 2>&1)"
 done
 hs=$(grep -E '^(sshd|/etc/|user |containarium-host-setup)' <<<"$out")
@@ -257,6 +266,7 @@ rc=$?
 expect_eq "dpkg --purge succeeds" 0 "$rc"
 [ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
 for p in $PACKAGES; do
+	# shellcheck disable=SC2016 # a dpkg-query format, not shell
 	expect_eq "$p is gone" "" "$(in_tree dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -v '^un')"
 done
 snapshot after
