@@ -180,6 +180,17 @@ trap 'cd /; umount -R "$ROOT/proc" "$ROOT/dev" 2>/dev/null' EXIT
 mount --rbind /dev "$ROOT/dev"
 mount -t proc proc "$ROOT/proc"
 in_tree() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
+# expect_ok DESCRIPTION SHELL-COMMAND: runs the command in the tree (its
+# output in $out); ok when it succeeds, else its last lines are shown.
+expect_ok() {
+	local rc
+	out=$(in_tree sh -c "$2" 2>&1)
+	rc=$?
+	expect_eq "$1" 0 "$rc"
+	[ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 25 | sed 's/^/#   /'
+}
+# shellcheck disable=SC2016 # a dpkg-query format, not shell
+status() { in_tree dpkg-query -W -f '${db:Status-Abbrev}' "$1" 2>/dev/null; }
 # A booted server has SSH host keys (the image makes them at first boot).
 in_tree ssh-keygen -q -A >/dev/null
 
@@ -196,13 +207,10 @@ snapshot() {
 snapshot before
 expect_eq "the tree has no containarium-users group (NSS answers it)" "" "$(grep '^containarium-users:' "$ROOT/etc/group")"
 
-out=$(in_tree sh -c 'cd /root && apt-get install -y -q --no-install-recommends ./debs/*.deb ./deps/*.deb' 2>&1)
-rc=$?
-expect_eq "apt-get install ./*.deb succeeds" 0 "$rc"
-[ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 25 | sed 's/^/#   /'
+expect_ok "apt-get install ./*.deb succeeds" \
+	'cd /root && apt-get install -y -q --no-install-recommends ./debs/*.deb ./deps/*.deb'
 for p in $PACKAGES; do
-	# shellcheck disable=SC2016 # a dpkg-query format, not shell
-	expect_eq "$p is installed" "install ok installed" "$(in_tree dpkg-query -W -f '${Status}' "$p" 2>&1)"
+	expect_eq "$p is installed" "ii " "$(status "$p")"
 done
 hs=$(grep -E '^(sshd|/etc/|user |containarium-host-setup)' <<<"$out")
 expect_match "postinst ran the host installer: sshd -t passed" '^sshd -t: ok' "$hs"
@@ -241,33 +249,24 @@ expect_match "getent group containarium-users in the tree" '^containarium-users:
 
 # An upgrade (here: the same version again) keeps the admin's options.
 in_tree containarium-host-setup install --fail closed >/dev/null 2>&1
-out=$(in_tree sh -c 'dpkg -i /root/debs/containarium-host_*.deb' 2>&1)
-rc=$?
-expect_eq "dpkg -i over the installed package succeeds" 0 "$rc"
-[ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+expect_ok "dpkg -i over the installed package succeeds" 'dpkg -i /root/debs/containarium-host_*.deb'
 expect_match "an upgrade keeps the admin's --fail closed" 'pam_containarium\.so.* fail=closed' \
 	"$(grep -v '^#' "$ROOT/etc/pam.d/sshd")"
 in_tree containarium-host-setup install >/dev/null 2>&1
 
 # remove gives the bytes back at once; installing again configures again.
-out=$(in_tree apt-get remove -y -q containarium-host 2>&1)
-expect_eq "apt-get remove containarium-host succeeds" 0 "$?"
+expect_ok "apt-get remove containarium-host succeeds" 'apt-get remove -y -q containarium-host'
 expect_eq "remove: nsswitch.conf has its bytes back" "" "$(cmp "$T/before/nsswitch.conf" "$ROOT/etc/nsswitch.conf" 2>&1)"
 expect_eq "remove: pam.d/sshd has its bytes back" "" "$(cmp "$T/before/sshd" "$ROOT/etc/pam.d/sshd" 2>&1)"
-out=$(in_tree sh -c 'cd /root && apt-get install -y -q --no-install-recommends ./debs/containarium-host_*.deb' 2>&1)
-expect_eq "installing containarium-host again succeeds" 0 "$?"
+expect_ok "installing containarium-host again succeeds" \
+	'cd /root && apt-get install -y -q --no-install-recommends ./debs/containarium-host_*.deb'
 expect_eq "after remove + install, containarium is back on the passwd line" \
 	"files containarium systemd" "$(field passwd)"
 
 # purge: every edited file as it was before the first install.
-read -ra pkgs <<<"$PACKAGES"
-out=$(in_tree dpkg --purge "${pkgs[@]}" 2>&1)
-rc=$?
-expect_eq "dpkg --purge succeeds" 0 "$rc"
-[ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+expect_ok "dpkg --purge succeeds" "dpkg --purge $PACKAGES"
 for p in $PACKAGES; do
-	# shellcheck disable=SC2016 # a dpkg-query format, not shell
-	expect_eq "$p is gone" "" "$(in_tree dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -v '^un')"
+	expect_eq "$p is gone" "" "$(status "$p" | grep -v '^un')"
 done
 snapshot after
 expect_eq "purge: nsswitch.conf has its exact bytes back" "" "$(cmp "$T/before/nsswitch.conf" "$T/after/nsswitch.conf" 2>&1)"
