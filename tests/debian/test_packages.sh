@@ -242,8 +242,8 @@ check "containarium-helperd.service is enabled" \
 # glibc in the tree finds the module through nsswitch.conf and ld.so.cache.
 printf '{"users":[{"name":"alice","uid":70010,"state":"active","ipv4":"10.0.3.15","keys":[]}]}\n' |
 	in_tree containarium-mksnapshot --keys-group containarium-keys - >/dev/null 2>&1
-expect_eq "getent passwd alice in the tree (the packaged NSS module)" \
-	"alice:*:70010:70000::/nonexistent:/usr/sbin/nologin" "$(in_tree getent passwd alice)"
+expect_match "getent passwd alice in the tree (the packaged NSS module)" \
+	'^alice:\*:70010:70000:[^:]*:[^:]*:/usr/sbin/nologin$' "$(in_tree getent passwd alice)"
 expect_match "getent group containarium-users in the tree" '^containarium-users:[^:]*:70000:' \
 	"$(in_tree getent group containarium-users)"
 
