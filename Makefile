@@ -28,13 +28,24 @@ BUILD ?= build
 SAN_FLAGS :=
 endif
 
+# The version: debian/changelog's first line is its one source (epoch and
+# Debian revision dropped).  $(VERSION_H) defines CONTAINARIUM_VERSION for
+# every program's --version; rewritten only when the version changes.
+VERSION := $(shell awk 'NR == 1 { v = $$2; gsub(/[()]/, "", v); sub(/^[0-9]+:/, "", v); \
+	sub(/-[^-]*$$/, "", v); print v; exit }' debian/changelog 2>/dev/null)
+ifeq ($(VERSION),)
+$(error cannot read the version from debian/changelog's first line ("containarium (VERSION) ...");\
+ build from a checkout or an archive that has debian/)
+endif
+VERSION_H := $(BUILD)/gen/containarium_version.h
+
 PKG_CONFIG ?= pkg-config
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wcast-align
 # DWARF 4: valgrind 3.19 (Debian 12) cannot read clang 14's default DWARF 5.
 CFLAGS ?= -O2 -g -gdwarf-4
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -fPIC -fstack-protector-strong \
-	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -fvisibility=hidden -Icommon $(SAN_FLAGS)
+	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -fvisibility=hidden -Icommon -I$(BUILD)/gen $(SAN_FLAGS)
 ALL_LDFLAGS := $(LDFLAGS) -Wl,-z,relro,-z,now -Wl,--as-needed $(SAN_FLAGS)
 
 JSONC_CFLAGS = $(shell $(PKG_CONFIG) --cflags json-c)
@@ -45,12 +56,20 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 # Keep intermediate objects: no "rm ..." lines after the test summary.
 .SECONDARY:
 
-.PHONY: all check check-unit check-asan check-root bench fuzz install clean
+.PHONY: all check check-unit check-asan check-root bench fuzz install clean version
 all:
 
-$(BUILD)/%.o: %.c
+version:
+	@echo $(VERSION)
+
+$(VERSION_H): debian/changelog
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c -o $@ $<
+	@printf '#define CONTAINARIUM_VERSION "%s"\n' '$(VERSION)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+$(BUILD)/%.o: %.c | $(VERSION_H)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c -o $@ $<
 
 include common/Makefile.inc
 include nss_containarium/Makefile.inc

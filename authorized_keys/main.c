@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "containarium_version.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
 
@@ -23,8 +24,9 @@ static const char *prog = "containarium-authorized-keys";
 static int usage(void)
 {
 	fprintf(stderr, "usage: %s [--keys-db PATH] USER\n"
+		"       %s --version\n"
 		"Prints USER's SSH keys for sshd's AuthorizedKeysCommand (see %s(8)).\n",
-		prog, prog);
+		prog, prog, prog);
 	return 2;
 }
 
@@ -55,6 +57,9 @@ int main(int argc, char **argv)
 			path = argv[i] + 10;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage();
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", prog, CONTAINARIUM_VERSION);
 			return 0;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
 			return usage();

@@ -7,9 +7,7 @@
 
 #include <stdbool.h>
 
-#ifndef CONTAINARIUM_VERSION
-#define CONTAINARIUM_VERSION "0.1.0"
-#endif
+#include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
 
 #define CLI_DEFAULT_SOCKET "/run/containarium/helperd.sock"
 

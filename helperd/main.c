@@ -33,9 +33,7 @@
 #include "service_handlers.h"
 #include "snapshot_writer.h"
 
-#ifndef CONTAINARIUM_VERSION
-#define CONTAINARIUM_VERSION "0.1.0"
-#endif
+#include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
 
 static void usage(FILE *f)
 {

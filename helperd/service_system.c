@@ -10,9 +10,7 @@
 #include "service.h"
 #include "service_handlers.h"
 
-#ifndef CONTAINARIUM_VERSION
-#define CONTAINARIUM_VERSION "0.1.0"
-#endif
+#include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
 
 void handle_system(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "containarium_version.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
 #include "snapshot_json.h"
@@ -31,7 +32,8 @@ static void usage(FILE *f)
 		"  --passwd-db PATH   passwd snapshot (default %s)\n"
 		"  --keys-db PATH     keys snapshot (default %s)\n"
 		"  --keys-group GROUP group that may read keys.db (the AuthorizedKeysCommandUser's)\n"
-		"  --help             this text\n", prog, prog, prog, CTM_DEFAULT_PASSWD_DB, CTM_DEFAULT_KEYS_DB);
+		"  --help             this text\n"
+		"  --version          the version\n", prog, prog, prog, CTM_DEFAULT_PASSWD_DB, CTM_DEFAULT_KEYS_DB);
 }
 
 /* The whole input (a file or stdin) in memory; NULL with a message on error. */
@@ -190,6 +192,7 @@ int main(int argc, char **argv)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "dump", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
 		{ 0 },
 	};
 	int c;
@@ -200,6 +203,7 @@ int main(int argc, char **argv)
 		case 'V': mode = VERIFY; break;
 		case 'D': mode = DUMP; break;
 		case 'h': usage(stdout); return 0;
+		case 'v': printf("%s %s\n", prog, CONTAINARIUM_VERSION); return 0;
 		case 'g': {
 			char *end;
 			errno = 0;

@@ -48,11 +48,12 @@ cp "$K/k1.pub" "$K/secret.pub" && chmod 0600 "$K/secret.pub"
 chmod 0644 "$K"/*.pub "$K/secret.pub" 2>/dev/null; chmod 0600 "$K/secret.pub"
 
 # ---- help, version, the man page (no helperd needed) ----------------------
+VERSION=$(make -s -C "$SRC" version)
 cli_run --version
 expect_rc "--version" 0
-expect_eq "--version prints the version" "containarium 0.1.0" "$OUT"
+expect_eq "--version prints the version (debian/changelog's)" "containarium $VERSION" "$OUT"
 cli_run list --version
-expect_eq "--version after a command" "containarium 0.1.0" "$OUT"
+expect_eq "--version after a command" "containarium $VERSION" "$OUT"
 cli_run --help
 expect_rc "--help" 0
 for cmd in create list info delete start stop resize export "key list" "key add" "key remove" "system info" \
