@@ -23,8 +23,8 @@ if [ "${1:-}" != --inside ]; then
 	done
 	unshare --mount --fork true 2>/dev/null || skip_all "cannot create namespaces here"
 	for f in nss_containarium/libnss_containarium.so.2 authorized_keys/containarium-authorized-keys \
-		pam_containarium/pam_containarium.so mksnapshot/containarium-mksnapshot; do
-		[ -f "$BUILD/$f" ] || { fail "$BUILD/$f is built (run make BUILD=$BUILD)"; summary; exit 1; }
+		pam_containarium/pam_containarium.so mksnapshot/containarium-mksnapshot tests/host_setup/libnss_ctmstub.so.2; do
+		[ -f "$BUILD/$f" ] || { fail "$BUILD/$f is built (run make BUILD=$BUILD tests)"; summary; exit 1; }
 	done
 	exec unshare --mount --propagation private --fork env BUILD="$BUILD" SRC="$SRC" \
 		bash "$HERE/$(basename "$0")" --inside
