@@ -96,15 +96,23 @@ mutant "a .tf file that does not parse" 'broken.tf: Error' \
 # Schema faults (schemacheck.js): each names the file, the block, the path
 # to the argument and the nearest known name.
 G='hashicorp/google 6.50.0'
-mutant "a misspelt resource argument" \
-	"horizontal-scaling.tf: google_compute_region_health_check.ssh: unhealthy_treshold: no such argument or block in $G; did you mean \"unhealthy_threshold\"?" \
-	sed -i 's/^  unhealthy_threshold = 3$/  unhealthy_treshold = 3/' horizontal-scaling.tf
-mutant "a misspelt argument three blocks deep" \
-	"spot-instance.tf: google_compute_resource_policy.daily_snapshot: snapshot_schedule_policy.schedule.daily_schedule.days_in_cycles: no such argument or block in $G; did you mean \"days_in_cycle\"?" \
-	sed -i 's/^        days_in_cycle = 1$/        days_in_cycles = 1/' spot-instance.tf
-mutant "a misspelt argument in a dynamic block's content" \
-	"spot-instance.tf: google_compute_instance.jump_server: attached_disk.devise_name: no such argument or block in $G; did you mean \"device_name\"?" \
-	sed -i 's/^      device_name = "containarium-data"$/      devise_name = "containarium-data"/' spot-instance.tf
+# misspelt DESC FILE WHERE OLD NEW [SCHEMA]: the first line of FILE that
+# sets OLD sets NEW instead; the message names WHERE (the block and the
+# path to the argument) and NEW, and suggests OLD.
+misspelt() {
+	local desc=$1 file=$2 where=$3 old=$4 new=$5 schema=${6:-$G}
+	mutant "$desc" "$file: $where$new: no such argument or block in $schema; did you mean \"$old\"?" \
+		sed -i "0,/^\( *\)$old /s//\1$new /" "$file"
+}
+misspelt "a misspelt resource argument" horizontal-scaling.tf \
+	'google_compute_region_health_check.ssh: ' unhealthy_threshold unhealthy_treshold
+misspelt "a misspelt argument three blocks deep" spot-instance.tf \
+	'google_compute_resource_policy.daily_snapshot: snapshot_schedule_policy.schedule.daily_schedule.' days_in_cycle days_in_cycles
+misspelt "a misspelt argument in a dynamic block's content" spot-instance.tf \
+	'google_compute_instance.jump_server: attached_disk.' device_name devise_name
+misspelt "a misspelt argument of another provider's resource" horizontal-scaling.tf \
+	'tls_private_key.incus_cluster: ' ecdsa_curve ecdsa_curv 'hashicorp/tls 4.1.0'
+misspelt "a misspelt provider argument" versions.tf 'provider "google": ' region regoin
 mutant "a dynamic block of an unknown type" \
 	"spot-instance.tf: google_compute_instance.jump_server: dynamic \"attached_disks\": no such argument or block in $G; did you mean \"attached_disk\"?" \
 	sed -i 's/^  dynamic "attached_disk" {$/  dynamic "attached_disks" {/' spot-instance.tf
@@ -120,15 +128,9 @@ mutant "a computed-only attribute set in a nested block" \
 mutant "a data source's computed attribute set (another provider)" \
 	'main.tf: data.archive_file.containarium: output_sha256 is computed by the provider (read-only), not an argument' \
 	sed -i '/^  type        = "zip"$/a\  output_sha256 = "x"' main.tf
-mutant "a misspelt argument of another provider's resource" \
-	'horizontal-scaling.tf: tls_private_key.incus_cluster: ecdsa_curv: no such argument or block in hashicorp/tls 4.1.0; did you mean "ecdsa_curve"?' \
-	sed -i '0,/^  ecdsa_curve = "P384"$/s//  ecdsa_curv = "P384"/' horizontal-scaling.tf
 mutant "a block written as an argument" \
 	'horizontal-scaling.tf: google_compute_region_health_check.ssh: tcp_health_check is a block: write tcp_health_check { ... }' \
 	sed -i 's/^  tcp_health_check {$/  tcp_health_check = {/' horizontal-scaling.tf
-mutant "a misspelt provider argument" \
-	"versions.tf: provider \"google\": regoin: no such argument or block in $G; did you mean \"region\"?" \
-	sed -i 's/^  region  = var.region$/  regoin  = var.region/' versions.tf
 mutant "a version pin that excludes the schema's version" \
 	'versions.tf: required_providers.google version ">= 7.0, < 8.0" does not admit 6.50.0' \
 	sed -i 's/^      version = ">= 5.0, < 8.0"$/      version = ">= 7.0, < 8.0"/' versions.tf
