@@ -119,15 +119,19 @@ mutant "a dynamic block of an unknown type" \
 mutant "an unknown resource type" \
 	"horizontal-scaling.tf: google_compute_instance_groups.jump: google_compute_instance_groups is not a resource type of $G; did you mean \"google_compute_instance_group\"?" \
 	sed -i 's/^resource "google_compute_instance_group" "jump"/resource "google_compute_instance_groups" "jump"/' horizontal-scaling.tf
-mutant "a computed-only attribute set as an argument" \
-	'horizontal-scaling.tf: google_compute_address.lb: self_link is computed by the provider (read-only), not an argument' \
-	sed -i '/^  name   = "${var.name_prefix}-ssh-lb-ip"$/a\  self_link = "x"' horizontal-scaling.tf
-mutant "a computed-only attribute set in a nested block" \
-	'spot-instance.tf: google_compute_instance.jump_server: network_interface.name is computed by the provider (read-only), not an argument' \
-	sed -i '/^    subnetwork = google_compute_subnetwork.jump.id$/a\    name = "nic0"' spot-instance.tf
-mutant "a data source's computed attribute set (another provider)" \
-	'main.tf: data.archive_file.containarium: output_sha256 is computed by the provider (read-only), not an argument' \
-	sed -i '/^  type        = "zip"$/a\  output_sha256 = "x"' main.tf
+# computed DESC FILE WHERE AFTER LINE: LINE is put in after FILE's line
+# AFTER; the message names WHERE (block: path.attribute) as read-only.
+computed() {
+	local desc=$1 file=$2 where=$3 after=$4 line=$5
+	mutant "$desc" "$file: $where is computed by the provider (read-only), not an argument" \
+		sed -i "/^$after\$/a\\$line" "$file"
+}
+computed "a computed-only attribute set as an argument" horizontal-scaling.tf \
+	'google_compute_address.lb: self_link' '  name   = "${var.name_prefix}-ssh-lb-ip"' '  self_link = "x"'
+computed "a computed-only attribute set in a nested block" spot-instance.tf \
+	'google_compute_instance.jump_server: network_interface.name' '    subnetwork = google_compute_subnetwork.jump.id' '    name = "nic0"'
+computed "a data source's computed attribute set (another provider)" main.tf \
+	'data.archive_file.containarium: output_sha256' '  type        = "zip"' '  output_sha256 = "x"'
 mutant "a block written as an argument" \
 	'horizontal-scaling.tf: google_compute_region_health_check.ssh: tcp_health_check is a block: write tcp_health_check { ... }' \
 	sed -i 's/^  tcp_health_check {$/  tcp_health_check = {/' horizontal-scaling.tf
