@@ -3,7 +3,7 @@
 // WebAssembly: the npm package @cdktf/hcl2json), since there is no
 // terraform binary or cloud here.
 //
-//   node hclcheck.js MODULE_DIR...
+//   node hclcheck.js [--schema PROVIDER.jsii]... MODULE_DIR...
 //
 // Prints "# module DIR", then one "ok N - ..." / "not ok N - ..." line per
 // check (tests/lib's format), for each directory (one process: loading the
@@ -17,13 +17,18 @@
 //     default, with values of the declared type;
 //   - each templatefile() names an existing template whose only template
 //     sequences are ${NAME} / ${chomp(NAME)} of the variables passed, all used;
-//     each file() names an existing file.
+//     each file() names an existing file;
+//   - with --schema (the .jsii of npm @cdktf/provider-NAME, one per provider):
+//     schemacheck.js's checks, every resource, data source and provider
+//     block against its provider's schema, and the version pins.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const hcl = require('@cdktf/hcl2json');
+const schemacheck = require('./schemacheck.js');
 
 let dir;
+let schemas = [];
 let n = 0;
 let failed = 0;
 function ok(desc) { n++; console.log(`ok ${n} - ${desc}`); }
@@ -227,10 +232,14 @@ async function checkModule() {
   }
   check(`templatefile() (${templates}) and file() calls name existing files; templates use exactly what is passed`,
     templates === 0 ? ['no templatefile() call found'] : tplProblems);
+
+  for (const { desc, problems } of schemas.length ? schemacheck.checkModule(parsed, schemas) : []) check(desc, problems);
 }
 
 async function main() {
-  for (dir of process.argv.slice(2)) {
+  const args = process.argv.slice(2);
+  while (args[0] === '--schema') schemas.push(schemacheck.loadSchema(args.splice(0, 2)[1]));
+  for (dir of args) {
     console.log(`# module ${dir}`);
     await checkModule();
   }

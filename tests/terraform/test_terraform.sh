@@ -5,14 +5,22 @@
 # (references declared, examples set only declared variables with their
 # types, templates use what is passed); the same checks on copies with a
 # fault put in, each of which must fail; shellcheck on every script the
-# deployment runs (and the host installer it calls).
+# deployment runs (and the host installer it calls); and every resource,
+# data source and provider block against the real provider schemas
+# (schemacheck.js; the .jsii of npm @cdktf/provider-google, -tls, -archive,
+# cached the same way), with faults of that kind put in too.
 # The faults put in below are Terraform text: its ${...} in single quotes
 # is meant literally.
 # shellcheck disable=SC2016
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/testlib.sh"
 GCE=$SRC/terraform/gce
-HCL2JSON_VERSION=0.21.0
+# The npm packages, pinned: HashiCorp's HCL parser, and the provider
+# schemas as cdktf generates them (the .jsii of @cdktf/provider-google 16.12.1
+# is hashicorp/google 6.50.0's schema, provider-tls 11.0.1 hashicorp/tls
+# 4.1.0's, provider-archive 11.0.1 hashicorp/archive 2.7.1's).
+NPM_PINS="@cdktf/hcl2json@0.21.0 @cdktf/provider-google@16.12.1 @cdktf/provider-tls@11.0.1 @cdktf/provider-archive@11.0.1"
+PROVIDERS="google tls archive"
 CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}/npm
 mk_scratch
 
@@ -20,40 +28,44 @@ for tool in node npm shellcheck python3; do
 	command -v "$tool" >/dev/null || { fail "$tool is installed (tests/install-deps)"; summary; exit 1; }
 done
 
-# The parser, installed once (the npm registry is reachable; later runs
-# need nothing from the network).
-have=$(node -p "require('$CACHE/node_modules/@cdktf/hcl2json/package.json').version" 2>/dev/null)
-if [ "$have" != "$HCL2JSON_VERSION" ]; then
+# The pins not installed in the cache (name@version), none when all are.
+missing_pins() {
+	local pin have
+	for pin in $NPM_PINS; do
+		have=$(node -p "require('$CACHE/node_modules/${pin%@*}/package.json').version" 2>/dev/null)
+		[ "$have" = "${pin##*@}" ] || printf '%s\n' "$pin"
+	done
+}
+
+# Installed once, all in one npm run (npm drops what a later --no-save run
+# does not name); the npm registry is reachable, later runs need nothing
+# from the network. Peer dependencies (cdktf, constructs) are not needed:
+# only the packages' .jsii files are read.
+if [ -n "$(missing_pins)" ]; then
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
 	flock 9
-	npm install --prefix "$CACHE" --no-audit --no-fund --no-save --loglevel=error \
-		"@cdktf/hcl2json@$HCL2JSON_VERSION" >"$T_TMP/npm.log" 2>&1
+	if [ -n "$(missing_pins)" ]; then
+		# shellcheck disable=SC2086 # one word per pin
+		npm install --prefix "$CACHE" --no-audit --no-fund --no-save --legacy-peer-deps --loglevel=error \
+			$NPM_PINS >"$T_TMP/npm.log" 2>&1
+	fi
 	flock -u 9
-	have=$(node -p "require('$CACHE/node_modules/@cdktf/hcl2json/package.json').version" 2>/dev/null)
 fi
-expect_eq "@cdktf/hcl2json $HCL2JSON_VERSION is installed in $CACHE" "$HCL2JSON_VERSION" "$have"
-if [ "$have" != "$HCL2JSON_VERSION" ]; then
+missing=$(missing_pins)
+expect_eq "$NPM_PINS are installed in $CACHE" "" "$missing"
+if [ -n "$missing" ]; then
 	sed 's/^/#   /' "$T_TMP/npm.log" 2>/dev/null
 	summary
 	exit 1
 fi
 export NODE_PATH=$CACHE/node_modules
+SCHEMAS=()
+for p in $PROVIDERS; do SCHEMAS+=(--schema "$CACHE/node_modules/@cdktf/provider-$p/.jsii"); done
 
-# hclcheck.js prints ok / not ok lines of its own: count them as ours.
-hclcheck() { node "$HERE/hclcheck.js" "$@" 2>&1; }
-out=$(hclcheck "$GCE")
-while IFS= read -r line; do
-	case $line in
-	'ok '*) ok "${line#ok * - }" ;;
-	'not ok '*) fail "${line#not ok * - }" ;;
-	*) printf '# %s\n' "${line#\# }" ;;
-	esac
-done <<<"$out"
-check "hclcheck.js ran its checks" grep -q 'checks, 0 failed' <<<"$out"
-
-# Each fault, in its own copy of the module, must be found (one hclcheck
-# run over all the copies).
+# Each fault, in its own copy of the module, must be found.  One hclcheck
+# run checks the module and all the copies (loading the schemas takes most
+# of its time).
 MUTANTS=()
 mutant() {
 	local desc=$1 pattern=$2 dir=$T_TMP/m${#MUTANTS[@]}
@@ -81,12 +93,76 @@ mutant "a template with an unescaped shell \${" 'is not ${NAME} or ${chomp(NAME)
 	sed -i 's/^root=$/root=${HOME:-}/' scripts/startup.sh.tftpl
 mutant "a .tf file that does not parse" 'broken.tf: Error' \
 	sh -c 'printf "resource \"x\" \"y\" {\n  a =\n}\n" >broken.tf'
+# Schema faults (schemacheck.js): each names the file, the block, the path
+# to the argument and the nearest known name.
+G='hashicorp/google 6.50.0'
+# misspelt DESC FILE WHERE OLD NEW [SCHEMA]: the first line of FILE that
+# sets OLD sets NEW instead; the message names WHERE (the block and the
+# path to the argument) and NEW, and suggests OLD.
+misspelt() {
+	local desc=$1 file=$2 where=$3 old=$4 new=$5 schema=${6:-$G}
+	mutant "$desc" "$file: $where$new: no such argument or block in $schema; did you mean \"$old\"?" \
+		sed -i "0,/^\( *\)$old /s//\1$new /" "$file"
+}
+misspelt "a misspelt resource argument" horizontal-scaling.tf \
+	'google_compute_region_health_check.ssh: ' unhealthy_threshold unhealthy_treshold
+misspelt "a misspelt argument three blocks deep" spot-instance.tf \
+	'google_compute_resource_policy.daily_snapshot: snapshot_schedule_policy.schedule.daily_schedule.' days_in_cycle days_in_cycles
+misspelt "a misspelt argument in a dynamic block's content" spot-instance.tf \
+	'google_compute_instance.jump_server: attached_disk.' device_name devise_name
+misspelt "a misspelt argument of another provider's resource" horizontal-scaling.tf \
+	'tls_private_key.incus_cluster: ' ecdsa_curve ecdsa_curv 'hashicorp/tls 4.1.0'
+misspelt "a misspelt provider argument" versions.tf 'provider "google": ' region regoin
+mutant "a dynamic block of an unknown type" \
+	"spot-instance.tf: google_compute_instance.jump_server: dynamic \"attached_disks\": no such argument or block in $G; did you mean \"attached_disk\"?" \
+	sed -i 's/^  dynamic "attached_disk" {$/  dynamic "attached_disks" {/' spot-instance.tf
+mutant "an unknown resource type" \
+	"horizontal-scaling.tf: google_compute_instance_groups.jump: google_compute_instance_groups is not a resource type of $G; did you mean \"google_compute_instance_group\"?" \
+	sed -i 's/^resource "google_compute_instance_group" "jump"/resource "google_compute_instance_groups" "jump"/' horizontal-scaling.tf
+# computed DESC FILE WHERE AFTER LINE: LINE is put in after FILE's line
+# AFTER; the message names WHERE (block: path.attribute) as read-only.
+computed() {
+	local desc=$1 file=$2 where=$3 after=$4 line=$5
+	mutant "$desc" "$file: $where is computed by the provider (read-only), not an argument" \
+		sed -i "/^$after\$/a\\$line" "$file"
+}
+computed "a computed-only attribute set as an argument" horizontal-scaling.tf \
+	'google_compute_address.lb: self_link' '  name   = "${var.name_prefix}-ssh-lb-ip"' '  self_link = "x"'
+computed "a computed-only attribute set in a nested block" spot-instance.tf \
+	'google_compute_instance.jump_server: network_interface.name' '    subnetwork = google_compute_subnetwork.jump.id' '    name = "nic0"'
+computed "a data source's computed attribute set (another provider)" main.tf \
+	'data.archive_file.containarium: output_sha256' '  type        = "zip"' '  output_sha256 = "x"'
+mutant "a block written as an argument" \
+	'horizontal-scaling.tf: google_compute_region_health_check.ssh: tcp_health_check is a block: write tcp_health_check { ... }' \
+	sed -i 's/^  tcp_health_check {$/  tcp_health_check = {/' horizontal-scaling.tf
+mutant "a version pin that excludes the schema's version" \
+	'versions.tf: required_providers.google version ">= 7.0, < 8.0" does not admit 6.50.0' \
+	sed -i 's/^      version = ">= 5.0, < 8.0"$/      version = ">= 7.0, < 8.0"/' versions.tf
+mutant "a provider with no schema here" \
+	'extra.tf: random_id.x: no provider schema for hashicorp/random' \
+	sh -c 'printf "resource \"random_id\" \"x\" {\n  byte_length = 8\n}\n" >extra.tf'
 
-got=$(hclcheck "${MUTANTS[@]%%|*}")
+hclcheck() { node "$HERE/hclcheck.js" "${SCHEMAS[@]}" "$@" 2>&1; }
+got=$(hclcheck "$GCE" "${MUTANTS[@]%%|*}")
+# The lines hclcheck printed for one module directory.
+section() { awk -v d="# module $1" '$0 == d { on = 1; next } /^# module |^# [0-9]+ checks, / { on = 0 } on' <<<"$got"; }
+
+# Its ok / not ok lines for the module itself count as ours.
+out=$(section "$GCE")
+while IFS= read -r line; do
+	case $line in
+	'ok '*) ok "${line#ok * - }" ;;
+	'not ok '*) fail "${line#not ok * - }" ;;
+	*) printf '# %s\n' "${line#\# }" ;;
+	esac
+done <<<"$out"
+check "hclcheck.js ran to the end" grep -q '^# [0-9]* checks, [0-9]* failed$' <<<"$got"
+check "hclcheck.js checked the provider schemas" grep -q "^ok .* of their provider's schema" <<<"$out"
+
 for m in "${MUTANTS[@]}"; do
 	dir=${m%%|*} rest=${m#*|}
 	pattern=${rest%%|*} desc=${rest#*|}
-	section=$(awk -v d="# module $dir" '$0 == d { on = 1; next } /^# module / { on = 0 } on' <<<"$got")
+	section=$(section "$dir")
 	if grep -qF -- "$pattern" <<<"$section"; then ok "caught: $desc"; else
 		fail "caught: $desc"; printf '%s\n' "$section" | grep '^not ok\|^#' | head -5 | sed 's/^/#   /'; fi
 done
