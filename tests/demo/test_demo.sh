@@ -10,7 +10,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/testlib.sh"
 . "$SRC/tests/lxd/lxdlib.sh"
 need_root
-command -v lxd >/dev/null || skip_all "lxd is not installed (tests/install-deps)"
+for cmd in $(ctm_backend_tools); do
+	command -v "$cmd" >/dev/null || skip_all "$cmd is not installed (tests/install-deps)"
+done
 DEMO_DIR=/var/lib/containarium-demo-test.$$
 DEMO_USER=dt$(tr -dc a-z0-9 </dev/urandom | head -c 5)
 export CONTAINARIUM_DEMO_DIR=$DEMO_DIR CONTAINARIUM_DEMO_PORT=2025 CONTAINARIUM_DEMO_USER=$DEMO_USER
