@@ -2,8 +2,9 @@
 # Shared by the helperd tests (tests/helperd/test_*.sh); source it after
 # tests/lib/testlib.sh, with HD_TAG set to two letters naming the test.
 #
-# Runs containarium-helperd for real against the test LXD (tests/lxd):
-#   hd_setup                 root, tools, build, scratch dir, LXD up (else skip_all)
+# Runs containarium-helperd for real against the test backend (tests/lxd:
+# Incus, or LXD with CTM_BACKEND=lxd):
+#   hd_setup                 root, tools, build, scratch dir, backend up (else skip_all)
 #   hd_conf NAME [K=V...]    write $T_TMP/NAME/helperd.conf (test defaults + overrides)
 #   hd_start NAME [HOST]     start helperd NAME in its own mount+UTS namespace
 #   hd_stop NAME / hd_kill9 NAME
@@ -54,7 +55,7 @@ hd_free_id() {
 hd_setup() {
 	local cmd f
 	need_root
-	for cmd in lxd lxc jq curl setpriv unshare ssh ssh-keygen sha256sum gzip; do
+	for cmd in $(ctm_backend_tools) jq curl setpriv unshare ssh ssh-keygen sha256sum gzip; do
 		command -v "$cmd" >/dev/null || skip_all "$cmd missing (tests/install-deps)"
 	done
 	# A missing build is a failure, not a skip: a skip would hide it.

@@ -177,12 +177,12 @@ count_agrees() {
 system_total_is() { hd_api a GET /v1/system; [ "$(hd_jq .containers.total)" = "$1" ]; }
 metrics_total_is() { hd_api a GET /v1/metrics; grep -qx "containarium_containers $1" <<<"$HD_BODY"; }
 check "GET /v1/system: containers.total equals LXD's managed instances" count_agrees system_total_is
-expect_eq "GET /v1/system: backend lxd available, state_dir and id ranges" \
-	"200 lxd true $STATE 70000 70001 99999" \
+expect_eq "GET /v1/system: backend $CTM_BACKEND available, state_dir and id ranges" \
+	"200 $CTM_BACKEND true $STATE 70000 70001 99999" \
 	"$HD_CODE $(hd_jq '"\(.backend.server) \(.backend.available) \(.registry.state_dir) \(.registry.gid) \(.registry.uid_min) \(.registry.uid_max)"')"
 expect_match "GET /v1/system: host is our host name (and this helperd's id)" "^${HD_HOST[a]}(/[0-9a-f]+)?\$" "$(hd_jq .host)"
 expect_eq "the instance's owner is that host" "$(hd_jq .host)" "$(hd_lxd_config "$I" user.containarium.helperd)"
-expect_match "GET /v1/system: backend version" '^5\.' "$(hd_jq .backend.version)"
+expect_match "GET /v1/system: backend version" "$CTM_BACKEND_VERSION_RE" "$(hd_jq .backend.version)"
 check "GET /v1/metrics: containarium_containers equals LXD's managed instances" count_agrees metrics_total_is
 expect_match "GET /v1/metrics: Prometheus text content type" '^Content-Type: text/plain; version=0\.0\.4' "$HD_HEADERS"
 expect_eq "GET /v1/metrics: every line is a comment or 'name{labels} value'" "" \

@@ -51,6 +51,18 @@ summary() {
 	[ "$T_FAIL" -eq 0 ]
 }
 
+# need_built FILE...: each file exists, or the test fails here.  A missing
+# build is a failure, not a skip: a skip would hide a broken build.
+need_built() {
+	local f
+	for f; do
+		[ -f "$f" ] && continue
+		fail "built: $f (run make BUILD=${BUILD#"$SRC"/} first)"
+		summary
+		exit 1
+	done
+}
+
 need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces)"; }
 
 # A private scratch directory, removed on exit.

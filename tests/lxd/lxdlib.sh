@@ -27,6 +27,8 @@ CTM_LXD_IMAGE=${CTM_LXD_IMAGE:-containarium-base}
 case $CTM_BACKEND in
 lxd)
 	CTM_BACKEND_NAME=LXD
+	# What GET /1.0's environment.server_version looks like (Debian 12's 5.0.2).
+	CTM_BACKEND_VERSION_RE='^5\.'
 	CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/lxd}
 	CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-ctmtestbr0}
 	# Bridge address/prefix: host side of the only network containers get.
@@ -36,6 +38,7 @@ lxd)
 	CTM_LXD_POOL_SIZE= ;;
 incus)
 	CTM_BACKEND_NAME=Incus
+	CTM_BACKEND_VERSION_RE='^6\.'
 	CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/incus}
 	CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-ctmincbr0}
 	CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-10.213.78.1/24}
