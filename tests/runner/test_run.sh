@@ -81,4 +81,19 @@ check "the run fails" test "$RC" -ne 0
 # shellcheck disable=SC2016 # bash -c expands it
 check "the total line is alone on the last line" \
 	bash -c 'printf "%s\n" "$1" | grep -cxE "[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" | grep -qx 1' _ "$OUT"
+# The lxd group: the backend-dependent suites again, with CTM_BACKEND=lxd.
+t=$T_TMP/two
+fake_tree "$t"
+for f in $(sed -n '/^BACKEND_SUITES="/,/"$/p' "$SRC/tests/run" | tr -d '"' | sed 's/^BACKEND_SUITES=//'); do
+	# shellcheck disable=SC2016 # the suite expands it
+	suite "$t" "${f%%/*}" 'expect_eq "on lxd" lxd "${CTM_BACKEND:-}"; summary'
+	[ -f "$t/tests/$f" ] || mv "$t/tests/${f%%/*}/test_${f%%/*}.sh" "$t/tests/$f"
+done
+n=$(find "$t/tests" -name 'test_*.sh' | wc -l)
+run "$t" lxd
+expect_eq "lxd group: every backend suite runs once, with CTM_BACKEND=lxd" "$n passed, 0 failed, 0 skipped" "$LAST"
+rm "$t/tests/helperd/test_helperd_api.sh"
+run "$t" lxd
+expect_match "lxd group: a backend suite that is missing is broken" \
+	'^# broken: lxd:helperd/test_helperd_api\.sh \(exit 127, no summary line\)' "$OUT"
 summary
