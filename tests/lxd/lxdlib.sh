@@ -264,6 +264,23 @@ ctm_lxd_loops() {
 	losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v d="$CTM_LXD_DIR/" 'index($2, d) == 1 { print $1 }'
 }
 
+# ctm_lxd_foreign_holders: PIDs of processes in other mount namespaces that
+# still see a mount under our directory: a namespace made while the daemon
+# ran (unshare --mount) copies its pool mount, which keeps the loop device
+# busy until that namespace goes.  One PID per namespace.
+ctm_lxd_foreign_holders() {
+	local self p ns
+	self=$(readlink /proc/self/ns/mnt)
+	local -A seen=()
+	for p in /proc/[0-9]*; do
+		ns=$(readlink "$p/ns/mnt" 2>/dev/null) || continue
+		if [ "$ns" = "$self" ] || [ -n "${seen[$ns]:-}" ]; then continue; fi
+		grep -qF " $CTM_LXD_DIR/" "$p/mountinfo" 2>/dev/null || continue
+		seen[$ns]=1
+		printf '%s\n' "${p#/proc/}"
+	done
+}
+
 # IPv4 dotted quad to integer.
 ctm_ip2int() {
 	local IFS=. a b c d

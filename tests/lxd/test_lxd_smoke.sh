@@ -144,7 +144,14 @@ if [ "$CTM_LXD_STOPPED" -eq 1 ]; then
 	check "the daemon is gone" test -z "$(ctm_lxd_pid)"
 	check "the bridge is gone" bash -c "! ip link show dev '$CTM_LXD_BRIDGE' 2>/dev/null"
 	expect_eq "no mounts left under $CTM_LXD_DIR" "" "$(ctm_lxd_mounts)"
-	check "no loop device left for our pool" test -z "$(ctm_lxd_loops)"
+	if [ -n "$(ctm_lxd_loops)" ] && holders=$(ctm_lxd_foreign_holders) && [ -n "$holders" ]; then
+		# Not ours to end: a namespace someone made while the pool was mounted.
+		echo "# loop device $(ctm_lxd_loops) still held by mount namespaces of PIDs ${holders//$'\n'/ }"
+		check "the loop device left is autoclear (it goes with those namespaces)" \
+			test "$(losetup -n -O AUTOCLEAR "$(ctm_lxd_loops | head -n 1)" | tr -d ' ')" = 1
+	else
+		check "no loop device left for our pool" test -z "$(ctm_lxd_loops)"
+	fi
 	# Shared with the other backend: the last one down restores it.
 	if ctm_other_backend_up; then
 		check "inotify limit kept raised: the other backend's daemon still runs" \
