@@ -183,6 +183,8 @@ expect_eq "GET /v1/system: backend $CTM_BACKEND available, state_dir and id rang
 expect_match "GET /v1/system: host is our host name (and this helperd's id)" "^${HD_HOST[a]}(/[0-9a-f]+)?\$" "$(hd_jq .host)"
 expect_eq "the instance's owner is that host" "$(hd_jq .host)" "$(hd_lxd_config "$I" user.containarium.helperd)"
 expect_match "GET /v1/system: backend version" "$CTM_BACKEND_VERSION_RE" "$(hd_jq .backend.version)"
+expect_match "helperd logged the backend and version it found at start" \
+	"connected to $CTM_BACKEND $(hd_jq .backend.version) at $(ctm_lxd_socket); [0-9]+ containers" "$(cat "$(hd_log a)")"
 check "GET /v1/metrics: containarium_containers equals LXD's managed instances" count_agrees metrics_total_is
 expect_match "GET /v1/metrics: Prometheus text content type" '^Content-Type: text/plain; version=0\.0\.4' "$HD_HEADERS"
 expect_eq "GET /v1/metrics: every line is a comment or 'name{labels} value'" "" \
