@@ -24,37 +24,29 @@ CTM_LXD_HOME=${CTM_LXD_HOME:-/var/lib/containarium-test}
 CTM_TEST_CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
 CTM_LXD_POOL=${CTM_LXD_POOL:-ctmtest}
 CTM_LXD_IMAGE=${CTM_LXD_IMAGE:-containarium-base}
+# Per backend: its name; what GET /1.0's environment.server_version looks
+# like (Debian 12's LXD 5.0.2, backports' Incus 6.0.4); its directory under
+# CTM_LXD_HOME; the bridge and its address/prefix (host side of the only
+# network containers get); the pool driver (LXD: dir; Incus: btrfs on a
+# loop file it makes, DIR/disks/POOL.img, so quotas hold) and size; the
+# daemon, its socket group, the client and its admin command.
 case $CTM_BACKEND in
-lxd)
-	CTM_BACKEND_NAME=LXD
-	# What GET /1.0's environment.server_version looks like (Debian 12's 5.0.2).
-	CTM_BACKEND_VERSION_RE='^5\.'
-	CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/lxd}
-	CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-ctmtestbr0}
-	# Bridge address/prefix: host side of the only network containers get.
-	CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-10.213.77.1/24}
-	# A dir pool: LXD 5.0 here has no btrfs tools of its own to rely on.
-	CTM_LXD_POOL_DRIVER=dir
-	CTM_LXD_POOL_SIZE= ;;
-incus)
-	CTM_BACKEND_NAME=Incus
-	CTM_BACKEND_VERSION_RE='^6\.'
-	CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/incus}
-	CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-ctmincbr0}
-	CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-10.213.78.1/24}
-	# btrfs on a loop file Incus makes (DIR/disks/POOL.img): quotas hold.
-	CTM_LXD_POOL_DRIVER=btrfs
-	CTM_LXD_POOL_SIZE=${CTM_LXD_POOL_SIZE:-8GiB} ;;
+lxd) _ctm_be="LXD ^5\. lxd ctmtestbr0 10.213.77.1/24 dir - lxd lxd lxc lxd" ;;
+incus) _ctm_be="Incus ^6\. incus ctmincbr0 10.213.78.1/24 btrfs 8GiB /usr/libexec/incus/incusd root incus incus+admin" ;;
 *)
 	echo "lxdlib.sh: CTM_BACKEND=$CTM_BACKEND: set it to incus or lxd" >&2
 	return 2 ;;
 esac
-# The daemon, its client and their admin subcommands.
-case $CTM_BACKEND in
-lxd) CTM_DAEMON=${CTM_DAEMON:-lxd} CTM_CLIENT=lxc CTM_DAEMON_GROUP=lxd CTM_ADMIN=(lxd) ;;
-incus) CTM_DAEMON=${CTM_DAEMON:-/usr/libexec/incus/incusd} CTM_CLIENT=incus CTM_DAEMON_GROUP=root
-	CTM_ADMIN=(incus admin) ;;
-esac
+read -r CTM_BACKEND_NAME CTM_BACKEND_VERSION_RE _ctm_dir _ctm_bridge _ctm_subnet CTM_LXD_POOL_DRIVER _ctm_size \
+	_ctm_daemon CTM_DAEMON_GROUP CTM_CLIENT _ctm_admin <<<"$_ctm_be"
+CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/$_ctm_dir}
+CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-$_ctm_bridge}
+CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-$_ctm_subnet}
+[ "$_ctm_size" = - ] && _ctm_size=
+CTM_LXD_POOL_SIZE=${CTM_LXD_POOL_SIZE:-$_ctm_size}
+CTM_DAEMON=${CTM_DAEMON:-$_ctm_daemon}
+IFS=+ read -r -a CTM_ADMIN <<<"$_ctm_admin"
+unset _ctm_be _ctm_dir _ctm_bridge _ctm_subnet _ctm_size _ctm_daemon _ctm_admin
 # A closed port: the daemon's image and instance-type fetches fail at once
 # instead of hanging on a network we do not have.
 CTM_LXD_PROXY=http://127.0.0.1:9
