@@ -84,9 +84,9 @@ hd_setup() {
 	chmod 644 "$T_TMP/etc-group" "$T_TMP/etc-passwd"
 
 	if ! ctm_lxd_up; then
-		skip_all "the test LXD cannot be brought up: $(tail -n 3 "$CTM_LXD_LOG" 2>/dev/null | tr '\n' ' ')"
+		skip_all "the test $CTM_BACKEND_NAME cannot be brought up (tests/lxd/$CTM_BACKEND-up): $(tail -n 3 "$CTM_LXD_LOG" 2>/dev/null | tr '\n' ' ')"
 	fi
-	ctm_lxd_healthy || skip_all "the test LXD is up but not healthy (bridge, pool or image missing)"
+	ctm_lxd_healthy || skip_all "the test $CTM_BACKEND_NAME is up but not healthy (bridge, pool or image missing; see $CTM_LXD_LOG)"
 	hd_nss_setup
 }
 
