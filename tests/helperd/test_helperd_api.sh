@@ -254,17 +254,33 @@ echo "# nproc inside after the resize: $(nproc_becomes 2) ($(hd_ms_since "$t0") 
 hd_api a GET "/v1/containers/$U"
 expect_eq "GET shows cpu 2, memory 512MB" "2 512MB" "$(hd_jq '"\(.cpu) \(.memory)"')"
 
+# fill_1200m: writes 1200 MiB inside (more than the 1GB quota, less than
+# 2GB) and removes it again; prints what dd says.
+fill_1200m() {
+	inside sh -c 'dd if=/dev/zero of=/var/tmp/ctm-fill bs=1M count=1200 conv=fsync 2>&1; rm -f /var/tmp/ctm-fill; sync -f /var/tmp'
+}
+if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then
+	t0=$(date +%s%N)
+	expect_match "btrfs: writing 1200 MiB past the 1GB quota fails: Disk quota exceeded" \
+		'Disk quota exceeded' "$(fill_1200m)"
+	echo "# write past the quota: $(hd_ms_since "$t0") s"
+fi
 hd_json a PATCH "/v1/containers/$U" '{"disk":"2GB"}'
 hd_wait_op a "$(hd_jq .operation.id)"
 disk_status=$(hd_jq .status)
 disk_err=$(hd_jq -c '.error // empty')
 lxd_size=$(ctm_lxd_api -f "/1.0/instances/$I" | jq -r '.metadata.devices.root.size')
 df_size=$(inside df -B1 --output=size / | tail -n 1 | tr -d ' ')
-echo "# disk resize to 2GB on the dir pool: operation $disk_status${disk_err:+ ($disk_err)}; LXD root size now $lxd_size; df / inside: $df_size bytes"
+echo "# disk resize to 2GB on the $CTM_LXD_POOL_DRIVER pool: operation $disk_status${disk_err:+ ($disk_err)}; root size now $lxd_size; df / inside: $df_size bytes"
 if [ "$disk_status" = success ]; then
-	expect_eq "disk resize accepted: LXD root size and GET agree on 2GB" "2GB 2GB" \
+	expect_eq "disk resize accepted: $CTM_BACKEND_NAME root size and GET agree on 2GB" "2GB 2GB" \
 		"$lxd_size $(hd_api a GET "/v1/containers/$U"; hd_jq .disk)"
-	if [ "$df_size" -gt 2100000000 ] 2>/dev/null; then
+	if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then
+		t0=$(date +%s%N)
+		expect_match "btrfs: after the resize to 2GB the same 1200 MiB write succeeds" \
+			'^1258291200 bytes .* copied' "$(fill_1200m)"
+		echo "# the same write under the 2GB quota: $(hd_ms_since "$t0") s"
+	elif [ "$df_size" -gt 2100000000 ] 2>/dev/null; then
 		echo "# note: the dir pool does not enforce the quota (df shows the host filesystem)"
 	fi
 else
