@@ -2,11 +2,14 @@
  * as GET /1.0/instances?recursion=1 does), read into accounts.  Instances
  * are outside input: anyone with Incus access can set user.* keys.
  * Property: an accepted account has a valid name, uid and canonical keys,
- * and survives account_to_json. */
+ * and survives account_to_json; whatever its eth0 holds, bringing it to
+ * the isolation policy (nic_device_apply, as reconcile does) leaves
+ * exactly the policy's options and every other key as it was. */
 #include <json-c/json.h>
 
 #include "account.h"
 #include "fuzz.h"
+#include "nic_policy.h"
 #include "sshkey.h"
 #include "username.h"
 
@@ -32,6 +35,26 @@ static void one(json_object *inst)
 	json_object *j = account_to_json(&a);
 	FUZZ_ASSERT(j && json_object_to_json_string(j));
 	json_object_put(j);
+	FUZZ_ASSERT((a.nic_options & ~0xfu) == 0);
+	json_object *devs, *nic;
+	if (json_object_object_get_ex(inst, "devices", &devs) && json_object_object_get_ex(devs, "eth0", &nic) &&
+	    json_object_is_type(nic, json_type_object)) {
+		json_object *copy = NULL;
+		FUZZ_ASSERT(json_object_deep_copy(nic, &copy, NULL) == 0);
+		for (unsigned wanted = 0x7; wanted <= 0xf; wanted += 8) {
+			struct nic_policy p = { .wanted = wanted, .supported = 0xf, .server = "incus" };
+			unsigned have = nic_options_of(copy), want = nic_policy_target(&p, have);
+			FUZZ_ASSERT(nic_device_apply(copy, &p) == (have ^ want));
+			FUZZ_ASSERT(nic_options_of(copy) == want);
+			json_object_object_foreach(nic, key, val) {
+				json_object *v2;
+				if (strncmp(key, "security.", 9) == 0)
+					continue;
+				FUZZ_ASSERT(json_object_object_get_ex(copy, key, &v2) && json_object_equal(val, v2));
+			}
+		}
+		json_object_put(copy);
+	}
 	account_free(&a);
 }
 

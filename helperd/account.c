@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nic_policy.h"
 #include "sshkey.h"
 #include "username.h"
 
@@ -192,10 +193,12 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 	a->autostart = as && strcmp(as, "true") == 0;
 	const char *dk = cfg(config, ACCT_KEY_DOCKER);
 	a->docker = dk && strcmp(dk, "true") == 0;
-	json_object *root = NULL;
+	json_object *root = NULL, *nic = NULL;
 	if (json_object_object_get_ex(inst, "devices", &devices) &&
 	    json_object_object_get_ex(devices, "root", &root) && !json_object_is_type(root, json_type_object))
 		root = NULL;
+	if (devices && json_object_object_get_ex(devices, ACCT_NIC, &nic) && json_object_is_type(nic, json_type_object))
+		a->nic_options = nic_options_of(nic);
 	const char *v[S_COUNT] = {
 		[S_INSTANCE] = iname,
 		[S_CREATED] = cfg(config, ACCT_KEY_CREATED),
@@ -238,5 +241,6 @@ json_object *account_to_json(const struct account *a)
 	for (size_t i = 0; i < a->key_count; i++)
 		json_object_array_add(keys, json_object_new_string(a->keys[i]));
 	json_object_object_add(o, "ssh_keys", keys);
+	json_object_object_add(o, "network_security", nic_options_json(a->nic_options));
 	return o;
 }

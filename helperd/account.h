@@ -32,6 +32,7 @@ struct account {
 	uint32_t state;            /* enum ctm_state */
 	int autostart;
 	int docker;
+	unsigned nic_options;      /* enum nic_option bits set on its eth0 (nic_policy.h) */
 	char **keys;               /* canonical key lines, each malloc'd */
 	size_t key_count;
 	/* From the instance itself.  Never NULL ("" when Incus has no value);

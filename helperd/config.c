@@ -25,6 +25,7 @@ void helperd_config_defaults(struct helperd_config *c)
 	snprintf(c->default_memory, sizeof c->default_memory, "2GB");
 	snprintf(c->default_disk, sizeof c->default_disk, "20GB");
 	c->default_autostart = 1;
+	c->isolate_tenants = 1;
 	snprintf(c->state_dir, sizeof c->state_dir, "/var/lib/containarium");
 	snprintf(c->keys_group, sizeof c->keys_group, "containarium-keys");
 	snprintf(c->group_name, sizeof c->group_name, "%s", CTM_DEFAULT_GROUP_NAME);
@@ -63,6 +64,7 @@ static const struct key {
 	U("max_body_bytes", max_body_bytes, 1024, 16 * 1024 * 1024),
 	S("incus_socket", incus_socket, OPT_PATH), /* "": detect */
 	S("network", network, NAME),
+	{ "isolate_tenants", BOOL, offsetof(struct helperd_config, isolate_tenants), 0, 0, 0 },
 	S("storage_pool", storage_pool, NAME),
 	S("image", image, STR),
 	S("instance_suffix", instance_suffix, NAME),
@@ -204,9 +206,9 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 	}
 	case BOOL:
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
-			c->default_autostart = 1;
+			memcpy(field, &(int){ 1 }, sizeof(int));
 		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
-			c->default_autostart = 0;
+			memcpy(field, &(int){ 0 }, sizeof(int));
 		else
 			return fail(err, errlen, "%s: \"%s\" must be yes or no", key, value);
 		return 0;

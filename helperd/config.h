@@ -21,6 +21,7 @@ struct helperd_config {
 	/* the backend */
 	char incus_socket[108];    /* "" = detect */
 	char network[64];          /* bridge the containers' NIC attaches to */
+	int isolate_tenants;       /* 0/1: port isolation between containers (nic_policy.h) */
 	char storage_pool[64];
 	char image[128];           /* image alias or fingerprint */
 	char instance_suffix[32];  /* "<user><suffix>" is the instance name */

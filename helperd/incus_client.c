@@ -25,7 +25,31 @@ struct incus_client {
 	enum incus_server kind;
 	char version[64];
 	const char *hdr;  /* "X-Incus-" or "X-LXD-": the file API's header prefix */
+	unsigned extensions; /* enum incus_extension bits */
 };
+
+static const struct {
+	const char *name;
+	enum incus_extension bit;
+} known_extensions[] = {
+	{ "container_nic_ipfilter", INCUS_EXT_NIC_IPFILTER },
+	{ "instance_nic_bridged_port_isolation", INCUS_EXT_NIC_PORT_ISOLATION },
+};
+
+static unsigned extensions_of(json_object *md)
+{
+	json_object *list = NULL;
+	unsigned bits = 0;
+	if (!json_object_object_get_ex(md, "api_extensions", &list) || !json_object_is_type(list, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(list, i));
+		for (size_t k = 0; name && k < sizeof known_extensions / sizeof known_extensions[0]; k++)
+			if (strcmp(name, known_extensions[k].name) == 0)
+				bits |= known_extensions[k].bit;
+	}
+	return bits;
+}
 
 struct buf {
 	char *data;
@@ -277,6 +301,7 @@ enum incus_status incus_open(const char *socket_path, struct incus_client **out,
 			    socket_path, name);
 	}
 	snprintf(c->version, sizeof c->version, "%s", ver ? json_object_get_string(ver) : "unknown");
+	c->extensions = extensions_of(md);
 	json_object_put(md);
 	*out = c;
 	return INCUS_OK;
@@ -291,6 +316,7 @@ enum incus_status incus_clone(const struct incus_client *c, struct incus_client 
 	memcpy(n->socket, c->socket, sizeof n->socket);
 	n->kind = c->kind;
 	n->hdr = c->hdr;
+	n->extensions = c->extensions;
 	memcpy(n->version, c->version, sizeof n->version);
 	*out = n;
 	return INCUS_OK;
@@ -302,8 +328,10 @@ void incus_close(struct incus_client *c)
 }
 
 enum incus_server incus_server_kind(const struct incus_client *c) { return c->kind; }
+const char *incus_server_name(const struct incus_client *c) { return c->kind == INCUS_SERVER_INCUS ? "incus" : "lxd"; }
 const char *incus_server_version(const struct incus_client *c) { return c->version; }
 const char *incus_socket_path(const struct incus_client *c) { return c->socket; }
+bool incus_has_extension(const struct incus_client *c, enum incus_extension e) { return (c->extensions & e) == e; }
 
 enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata,
 			    char **etag, char *err, size_t errlen)

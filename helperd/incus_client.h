@@ -31,6 +31,13 @@ enum incus_status {
 
 enum incus_server { INCUS_SERVER_INCUS = 1, INCUS_SERVER_LXD = 2 };
 
+/* API extensions (GET /1.0's api_extensions) that helperd uses where a
+ * server may lack them.  Incus 6.0 and LXD 5.0 have both. */
+enum incus_extension {
+	INCUS_EXT_NIC_IPFILTER = 1u << 0,       /* container_nic_ipfilter: security.ipv4/ipv6_filtering */
+	INCUS_EXT_NIC_PORT_ISOLATION = 1u << 1, /* instance_nic_bridged_port_isolation */
+};
+
 struct incus_client;
 
 /* The socket to use when none is configured: Incus's if it exists, else LXD's. */
@@ -43,8 +50,10 @@ void incus_close(struct incus_client *c);
 enum incus_status incus_clone(const struct incus_client *c, struct incus_client **out, char *err, size_t errlen);
 
 enum incus_server incus_server_kind(const struct incus_client *c);
+const char *incus_server_name(const struct incus_client *c); /* "incus" or "lxd" */
 const char *incus_server_version(const struct incus_client *c);
 const char *incus_socket_path(const struct incus_client *c);
+bool incus_has_extension(const struct incus_client *c, enum incus_extension e);
 
 /* A synchronous request.  path starts with "/1.0".  body may be NULL.  On
  * success *metadata (if not NULL) gets a new reference to the response's

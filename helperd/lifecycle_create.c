@@ -14,6 +14,7 @@
 #include "instance.h"
 #include "key_fingerprint.h"
 #include "lifecycle.h"
+#include "nic_policy.h"
 #include "sshkey.h"
 #include "username.h"
 
@@ -185,7 +186,7 @@ static void now_rfc3339(char *buf, size_t len)
 
 /* The body of POST /1.0/instances. */
 static json_object *instance_body(struct helperd *d, const struct create_spec *s, const char *iname,
-				  uint32_t uid, uint32_t ip)
+				  uint32_t uid, uint32_t ip, const struct nic_policy *nic)
 {
 	char ipbuf[INET_ADDRSTRLEN], uidbuf[16], created[32];
 	ip_text(ip, ipbuf, sizeof ipbuf);
@@ -193,7 +194,7 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	now_rfc3339(created, sizeof created);
 	json_object *b = json_object_new_object(), *src = json_object_new_object();
 	json_object *cfg = json_object_new_object(), *devs = json_object_new_object();
-	json_object *root = json_object_new_object(), *nic = json_object_new_object();
+	json_object *root = json_object_new_object();
 	json_object_object_add(b, "name", json_object_new_string(iname));
 	json_object_object_add(b, "type", json_object_new_string("container"));
 	/* No profiles: the instance carries all its devices, so a change to a
@@ -228,33 +229,28 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	json_object_object_add(root, "pool", json_object_new_string(d->cfg.storage_pool));
 	json_object_object_add(root, "size", json_object_new_string(s->disk));
 	json_object_object_add(devs, "root", root);
-	json_object_object_add(nic, "type", json_object_new_string("nic"));
-	json_object_object_add(nic, "network", json_object_new_string(d->cfg.network));
-	json_object_object_add(nic, "name", json_object_new_string(ACCT_NIC));
-	json_object_object_add(nic, "ipv4.address", json_object_new_string(ipbuf));
-	json_object_object_add(devs, ACCT_NIC, nic);
+	json_object_object_add(devs, ACCT_NIC, nic_device_new(&d->cfg, nic, ipbuf));
 	json_object_object_add(b, "devices", devs);
 	return b;
 }
 
-/* Move this instance's uid and/or address (before it first starts). */
+/* Move this instance's uid and/or address (before it first starts).  The
+ * NIC is given whole (a PATCH replaces a device), with its options. */
 static enum incus_status move_allocation(struct incus_client *c, struct helperd *d, const char *iname,
 					 uint32_t uid, uint32_t ip, char *err, size_t errlen)
 {
 	char path[256], ipbuf[INET_ADDRSTRLEN], uidbuf[16];
+	struct nic_policy nic;
+	nic_policy_for(c, &d->cfg, &nic);
 	ip_text(ip, ipbuf, sizeof ipbuf);
 	snprintf(uidbuf, sizeof uidbuf, "%u", uid);
 	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
 	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
-	json_object *devs = json_object_new_object(), *nic = json_object_new_object();
+	json_object *devs = json_object_new_object();
 	json_object_object_add(cfg, ACCT_KEY_UID, json_object_new_string(uidbuf));
 	json_object_object_add(cfg, ACCT_KEY_IPV4, json_object_new_string(ipbuf));
 	json_object_object_add(b, "config", cfg);
-	json_object_object_add(nic, "type", json_object_new_string("nic"));
-	json_object_object_add(nic, "network", json_object_new_string(d->cfg.network));
-	json_object_object_add(nic, "name", json_object_new_string(ACCT_NIC));
-	json_object_object_add(nic, "ipv4.address", json_object_new_string(ipbuf));
-	json_object_object_add(devs, ACCT_NIC, nic);
+	json_object_object_add(devs, ACCT_NIC, nic_device_new(&d->cfg, &nic, ipbuf));
 	json_object_object_add(b, "devices", devs);
 	enum incus_status s = incus_call(c, "PATCH", path, b, NULL, 60, NULL, err, errlen);
 	json_object_put(b);
@@ -522,7 +518,9 @@ void lifecycle_create(struct operation *op, void *arg)
 		goto out;
 	}
 	registry_free(&reg);
-	json_object *body = instance_body(d, s, iname, uid, ip);
+	struct nic_policy nic;
+	nic_policy_for(c, &d->cfg, &nic);
+	json_object *body = instance_body(d, s, iname, uid, ip, &nic);
 	st = incus_call(c, "POST", "/1.0/instances", body, NULL, 600, NULL, err, sizeof err);
 	json_object_put(body);
 	if (st == INCUS_ERR_CONFLICT) {

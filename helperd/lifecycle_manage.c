@@ -11,6 +11,7 @@
 #include "helperd_log.h"
 #include "instance.h"
 #include "lifecycle.h"
+#include "nic_policy.h"
 #include "snapshot_writer.h"
 
 static int http_for(enum incus_status s)
@@ -237,8 +238,42 @@ done:
 	incus_close(c);
 }
 
+/* Containers created before helperd set the NIC options (or by a helperd
+ * with other settings) get them now, live: same NIC, same address, same
+ * keys.  Only settled accounts: a create in progress sets them itself.
+ */
+static void nic_reconcile(struct helperd *d, struct incus_client *c, const struct registry *reg)
+{
+	struct nic_policy p;
+	nic_policy_for(c, &d->cfg, &p);
+	for (size_t i = 0; i < reg->count; i++) {
+		const struct account *a = &reg->accounts[i];
+		unsigned changed;
+		char e2[512], what[160];
+		if (a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) ||
+		    nic_policy_target(&p, a->nic_options) == a->nic_options)
+			continue;
+		if (nic_apply_to_instance(c, &p, a->instance, &changed, e2, sizeof e2) != INCUS_OK) {
+			log_error("cannot bring the NIC of %s to the isolation policy (%s); helperd tries again "
+				  "at its next start", a->instance, e2);
+			continue;
+		}
+		nic_options_text(changed, what, sizeof what);
+		if (changed)
+			log_notice("%s: NIC options changed to the isolation policy: %s", a->instance, what);
+	}
+}
+
 int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
 {
+	struct nic_policy p;
+	char what[512];
+	nic_policy_for(c, &d->cfg, &p);
+	nic_policy_describe(&p, what, sizeof what);
+	if (p.wanted & ~p.supported)
+		log_warning("%s", what);
+	else
+		log_info("%s", what);
 	struct registry reg;
 	if (registry_load(c, &reg, err, errlen) != INCUS_OK)
 		return -1;
@@ -258,6 +293,8 @@ int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, si
 		if (instance_destroy(c, a->instance, e2, sizeof e2) != INCUS_OK)
 			log_error("could not remove %s: %s", a->instance, e2);
 	}
+	nic_reconcile(d, c, &reg);
 	registry_free(&reg);
+	/* Read again: what was removed or changed above shows. */
 	return helperd_refresh(d, c, err, errlen);
 }

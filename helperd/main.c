@@ -147,8 +147,8 @@ static int sync_backend(struct helperd *d, int first)
 	if (!first && r == 0 && own_leftovers(d))
 		r = lifecycle_reconcile(d, c, err, sizeof err);
 	if (first && r == 0)
-		log_notice("connected to %s %s at %s; %zu containers", incus_server_kind(c) == INCUS_SERVER_INCUS
-			   ? "incus" : "lxd", incus_server_version(c), d->incus_socket, d->reg.count);
+		log_notice("connected to %s %s at %s; %zu containers", incus_server_name(c),
+			   incus_server_version(c), d->incus_socket, d->reg.count);
 	else if (r)
 		log_error("%s", err);
 	incus_close(c);

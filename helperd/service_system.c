@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 #include <time.h>
 
+#include "nic_policy.h"
 #include "operations.h"
 #include "service.h"
 #include "service_handlers.h"
@@ -24,10 +25,12 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 	struct incus_client *c = helperd_client(d, err, sizeof err);
 	json_object_object_add(backend, "socket", json_object_new_string(d->incus_socket));
 	if (c) {
-		json_object_object_add(backend, "server", json_object_new_string(
-			incus_server_kind(c) == INCUS_SERVER_INCUS ? "incus" : "lxd"));
+		json_object_object_add(backend, "server", json_object_new_string(incus_server_name(c)));
 		json_object_object_add(backend, "version", json_object_new_string(incus_server_version(c)));
 		json_object_object_add(backend, "available", json_object_new_boolean(1));
+		struct nic_policy nic;
+		nic_policy_for(c, &d->cfg, &nic);
+		json_object_object_add(o, "tenant_isolation", nic_policy_to_json(&nic, &d->cfg));
 		incus_close(c);
 	} else {
 		json_object_object_add(backend, "available", json_object_new_boolean(0));

@@ -14,7 +14,8 @@
 #   hd_create NAME USER PUBFILE [EXTRA-JSON] create and wait, timed
 # Everything the test makes is removed on exit (hd_cleanup): the helperds
 # (by PID), every instance whose name or user starts with HD_PREFIX or
-# whose owner is one of our helperds, the scratch dir.
+# whose owner is one of our helperds, what the test's own hd_cleanup_extra
+# removes (when it defines one), the scratch dir.
 
 HD_TESTDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR
@@ -113,6 +114,9 @@ hd_cleanup() {
 			wait "$n"
 		done
 	fi
+	# A test's own backend objects (a network, ...) go after its
+	# instances and before the backend may stop: hd_cleanup_extra.
+	if declare -F hd_cleanup_extra >/dev/null; then hd_cleanup_extra; fi
 	ctm_lxd_release
 	[ -n "${T_TMP:-}" ] && rm -rf "$T_TMP"
 }

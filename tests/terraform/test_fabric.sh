@@ -9,6 +9,8 @@
 #     the member's own host address (so it answers the right member);
 #   - a container's gateway is its own member (anycast gateway stays local);
 #   - a broadcast crosses the members (one L2), DHCP does not;
+#   - no container reaches a container on another member (tenants stay
+#     apart across the tunnel, as port isolation keeps them on one member);
 #   - `up` again changes nothing; `down` removes everything.
 # Only namespaces this test creates are touched.  Needs root.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -72,6 +74,7 @@ gateway_mac=$GWMAC
 subnet=10.200.0.0/16
 gateway=$GW
 host_address=10.200.0.$((1 + i))
+hosts=10.200.0.2-10.200.0.4
 local=192.0.2.$i
 peers=$(for j in 1 2 3; do [ "$j" = "$i" ] || printf '192.0.2.%s ' "$j"; done)
 mtu=1450
@@ -120,6 +123,18 @@ for m in 1 2 3; do
 		expect_eq "member $m's host reaches container $c, which sees host address 10.200.0.$((1 + m))" \
 			"c$c 10.200.0.$((1 + m))" "$got"
 	done
+done
+# Tenants on different members: no container reaches another member's
+# container through the tunnel (port isolation keeps apart the ones on one
+# member).  The controls above are the same probe, from a host address.
+# (Without the fabric's tunnel rules both answer: one L2 segment.)
+for c in 2 3; do
+	if got=$(nsx c1 timeout 5 python3 "$PROBE" ask 10.200.0.1$c 2222 2>/dev/null); then
+		fail "container 1 cannot reach container $c on member $c"
+		echo "#   it answered: $got"
+	else
+		ok "container 1 cannot reach container $c on member $c"
+	fi
 done
 for c in 1 2 3; do
 	got=$(nsx c$c timeout 5 python3 "$PROBE" ask $GW 2223 2>&1)

@@ -185,6 +185,9 @@ expect_eq "the guard's nft rules parse (nft -c)" 0 "$rc"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
 expect_eq "fabric.conf: the two peers, not this member" "peers=10.10.0.10 10.10.0.12" \
 	"$(grep '^peers=' "$ROOT/etc/containarium/fabric.conf")"
+expect_eq "fabric.conf: every member's host address (cidrhost 2, 3, 4), this one's among them" \
+	"host_address=10.200.0.3 hosts=10.200.0.2-10.200.0.4" \
+	"$(grep -E '^(hosts|host_address)=' "$ROOT/etc/containarium/fabric.conf" | sort | xargs)"
 expect_eq "deploy.conf is root's only (it holds keys)" "600" "$(stat -c %a "$ROOT/etc/containarium/deploy.conf")"
 check "the scripts on the server are the repository's, byte for byte" \
 	sh -c "cmp -s '$GCE/scripts/containarium-startup' '$ROOT/usr/local/lib/containarium-deploy/containarium-startup' &&
