@@ -27,6 +27,11 @@ else
 BUILD ?= build
 SAN_FLAGS :=
 endif
+# An absolute BUILD inside this tree (tests/run exports one, and tests run
+# `make install` with it) names the same files as the relative one: make it
+# relative, or objects built under it get .d files whose targets a plain
+# `make` never matches, and a changed header no longer rebuilds them.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 
 PKG_CONFIG ?= pkg-config
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
