@@ -32,7 +32,7 @@ cleanup() {
 	rm -rf "$T_TMP"
 }
 trap cleanup EXIT
-ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
+ctm_lxd_up || { fail "the test $CTM_BACKEND_NAME comes up"; summary; exit 1; }
 
 # ---- certificates ------------------------------------------------------------------
 P=$T_TMP/pki
