@@ -160,6 +160,9 @@ if [ "$CTM_LXD_STOPPED" -eq 1 ]; then
 		expect_eq "inotify limit restored" "$inotify_orig" "$(sysctl -n fs.inotify.max_user_instances)"
 	fi
 	check "no nftables chains left for the bridge" bash -c "! nft list ruleset | grep -qF '.$CTM_LXD_BRIDGE'"
+	# shellcheck disable=SC2016 # expanded by that bash
+	check "no empty nftables table of $CTM_BACKEND_NAME left (inet, bridge)" bash -c 'for f in inet bridge; do
+		t=$(nft list table "$f" "$1" 2>/dev/null) || continue; grep -q "^[[:space:]]*chain " <<<"$t" || exit 1; done' _ "$CTM_BACKEND"
 elif [ -e "$CTM_LXD_AUTO_MARK" ]; then
 	echo "# $CTM_BACKEND_NAME left up: another test still uses it and will stop it"
 else
