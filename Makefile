@@ -27,6 +27,11 @@ else
 BUILD ?= build
 SAN_FLAGS :=
 endif
+# An absolute BUILD inside this tree (tests/run exports one, and tests run
+# `make install` with it) names the same files as the relative one: make it
+# relative, or objects built under it get .d files whose targets a plain
+# `make` never matches, and a changed header no longer rebuilds them.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 
 # The version: debian/changelog's first line is its one source (epoch and
 # Debian revision dropped).  $(VERSION_H) defines CONTAINARIUM_VERSION for

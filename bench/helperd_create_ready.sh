@@ -38,7 +38,7 @@ case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 . "$SRC/tests/lxd/lxdlib.sh"
 
 [ "$(id -u)" = 0 ] || hd_die "create-ready needs root (LXD, a UTS namespace)"
-for t in lxd curl jq ssh ssh-keygen unshare; do
+for t in $(ctm_backend_tools) curl jq ssh ssh-keygen unshare; do
 	command -v "$t" >/dev/null || hd_die "create-ready needs $t (tests/install-deps)"
 done
 [ -x "$BUILD/helperd/containarium-helperd" ] || hd_die "build first: make BUILD=$BUILD"

@@ -67,7 +67,16 @@ struct request {
 	char *body;
 	size_t body_len, body_cap;
 	bool body_too_large;
+	unsigned long long declared_len; /* Content-Length of a body over the limit */
 };
+
+/* A body declared at most this much over max_body_bytes is read (and
+ * dropped) before the 413 goes out.  Answering at once and closing with
+ * the rest unread loses the answer: a unix socket closed with unread data
+ * fails the peer's next read with ECONNRESET, so the client saw a reset
+ * instead of the 413 whenever it had not read the answer yet.  Larger
+ * declared bodies are still answered at once. */
+#define DRAIN_MAX (1u << 20)
 
 /* ---- responses ---------------------------------------------------------- */
 
@@ -376,6 +385,15 @@ static bool is_json_type(const char *type)
 	return *type == '\0' || *type == ';';
 }
 
+/* 413 for a body whose Content-Length is n. */
+static enum MHD_Result refuse_declared(struct MHD_Connection *conn, struct request *rq,
+				       unsigned long long n, size_t limit)
+{
+	return respond_error(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+			     "the request body has %llu bytes; helperd takes at most %zu "
+			     "(max_body_bytes in helperd.conf)", n, limit);
+}
+
 static void take_body(struct request *rq, const char *data, size_t len, size_t limit)
 {
 	if (rq->body_too_large)
@@ -519,11 +537,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			char *end;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
+			if (errno == 0 && *end == '\0' && n > limit && n - limit <= DRAIN_MAX) {
+				rq->body_too_large = true;
+				rq->declared_len = n;
+				return MHD_YES;
+			}
 			if (errno == 0 && *end == '\0' && n > limit)
-				return respond_error(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
-						     "the request body has %llu bytes; helperd takes at most %zu "
-						     "(max_body_bytes in helperd.conf)",
-						     n, limit);
+				return refuse_declared(conn, rq, n, limit);
 			if (errno == 0 && *end == '\0' && n > 0 &&
 			    !is_json_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								      MHD_HTTP_HEADER_CONTENT_TYPE)))
@@ -541,6 +561,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 
 	/* The whole request is in. */
+	if (rq->body_too_large && rq->declared_len)
+		return refuse_declared(conn, rq, rq->declared_len, limit);
 	if (rq->body_too_large)
 		return respond_error(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
 				     "the request body is larger than %zu bytes, the most helperd takes "

@@ -196,6 +196,20 @@ static enum incus_status status_from_http(long code)
 	return INCUS_ERR_SERVER;
 }
 
+enum incus_status incus_error_status(long http, const char *message)
+{
+	/* The validators' words, the same in Incus 6.0 and LXD 5.0, also when
+	 * wrapped ("Failed creating instance record: Unknown configuration
+	 * key: security.devlxd"). */
+	static const char *const refused[] = { "Invalid config: ", "Invalid devices: ",
+					       "Unknown configuration key" };
+	enum incus_status s = status_from_http(http);
+	for (size_t i = 0; s == INCUS_ERR_SERVER && message && i < sizeof refused / sizeof refused[0]; i++)
+		if (strstr(message, refused[i]))
+			s = INCUS_ERR_REQUEST;
+	return s;
+}
+
 /* Parse a standard response; on an error response report its message. */
 static enum incus_status parse_response(const char *method, const char *path, long http,
 					struct buf *b, json_object **root, char *err, size_t errlen)
@@ -212,7 +226,8 @@ static enum incus_status parse_response(const char *method, const char *path, lo
 	}
 	if (strcmp(json_object_get_string(type), "error") == 0 || http >= 400) {
 		json_object_object_get_ex(j, "error", &msg);
-		enum incus_status s = status_from_http(http >= 400 ? http : 500);
+		enum incus_status s = incus_error_status(http >= 400 ? http : 500,
+							 msg ? json_object_get_string(msg) : NULL);
 		fail(s, err, errlen, "%s %s: %ld %s", method, path, http,
 		     msg ? json_object_get_string(msg) : "error");
 		json_object_put(j);
@@ -390,7 +405,8 @@ static enum incus_status wait_operation(struct incus_client *c, const char *op, 
 		const char *why = e ? json_object_get_string(e) : "";
 		s = strcmp(st, "Running") == 0 || strcmp(st, "Pending") == 0
 			? fail(INCUS_ERR_TIMEOUT, err, errlen, "operation %s still %s after %d s", op, st, timeout_s)
-			: fail(INCUS_ERR_SERVER, err, errlen, "operation %s: %s%s%s", op, st, *why ? ": " : "", why);
+			: fail(incus_error_status(500, why), err, errlen, "operation %s: %s%s%s", op, st,
+			       *why ? ": " : "", why);
 		json_object_put(root);
 		return s;
 	}

@@ -73,7 +73,11 @@ enum incus_status incus_get_each(struct incus_client *c, const char *path,
 				 char *err, size_t errlen);
 
 /* Any request; background operations are waited for (up to timeout_s) and
- * their failure reported as INCUS_ERR_SERVER with the operation's error. */
+ * their failure reported as INCUS_ERR_SERVER with the operation's error.  A
+ * request refused for what it asked (an unknown config key, a bad value or
+ * device) is INCUS_ERR_REQUEST on both backends, however it is answered:
+ * Incus and LXD say error_code 500 to such a PATCH, Incus also to such a
+ * create, which LXD fails as an operation instead. */
 enum incus_status incus_call(struct incus_client *c, const char *method, const char *path,
 			     json_object *body, const char *if_match, int timeout_s,
 			     json_object **metadata, char *err, size_t errlen);
@@ -100,5 +104,11 @@ enum incus_status incus_download(struct incus_client *c, const char *resource, c
 				 mode_t mode, char *err, size_t errlen);
 
 const char *incus_status_str(enum incus_status s);
+
+/* What an error answer means: INCUS_ERR_REQUEST for a validation refusal
+ * (message with "Invalid config: ", "Invalid devices: " or "Unknown
+ * configuration key"), else what the HTTP code says (500 and others:
+ * INCUS_ERR_SERVER). */
+enum incus_status incus_error_status(long http, const char *message);
 
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# containarium (the CLI) against a real helperd on real LXD containers:
+# containarium (the CLI) against a real helperd on real Incus (or LXD) containers:
 # every command and flag, --json parsed with jq, tables and export compared
 # with expected text, every exit code provoked, and bad arguments refused
 # before any request.
@@ -10,12 +10,11 @@
 need_root
 CLI=$BUILD/cli/containarium
 HELPERD=${CTM_HELPERD:-$BUILD/helperd/containarium-helperd}
-[ -x "$CLI" ] || skip_all "$CLI is not built (make BUILD=... all)"
-[ -x "$HELPERD" ] || skip_all "$HELPERD is not built"
-for tool in jq setpriv script ssh-keygen ssh unshare lxd; do
+. "$SRC/tests/lxd/lxdlib.sh"
+need_built "$CLI" "$HELPERD"
+for tool in jq setpriv script ssh-keygen ssh unshare $(ctm_backend_tools); do
 	command -v "$tool" >/dev/null || skip_all "$tool is not installed (tests/install-deps)"
 done
-. "$SRC/tests/lxd/lxdlib.sh"
 . "$SRC/tests/cli/clilib.sh"
 mk_scratch
 
@@ -195,9 +194,9 @@ HOST=$(hostname)
 
 cli system info
 expect_rc "system info" 0
-expect_match "system info: backend" '^Backend: lxd 5\.' "$OUT"
+expect_match "system info: backend" "^Backend: $CTM_BACKEND ${CTM_BACKEND_VERSION_RE#^}" "$OUT"
 cli --json system info
-jq_eq "system info --json: backend" '.backend.available and .backend.server == "lxd"' true "$OUT"
+jq_eq "system info --json: backend" ".backend.available and .backend.server == \"$CTM_BACKEND\"" true "$OUT"
 cli metrics
 expect_match "metrics: Prometheus text" '^containarium_backend_up 1$' "$OUT"
 cli --json metrics

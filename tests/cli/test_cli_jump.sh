@@ -18,19 +18,17 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 if [ "${1:-}" != --inside ]; then
 	need_root
-	for tool in /usr/sbin/sshd ssh ssh-keygen ssh-keyscan unshare lxd jq; do
+	for tool in /usr/sbin/sshd ssh ssh-keygen ssh-keyscan unshare $(ctm_backend_tools) jq; do
 		command -v "$tool" >/dev/null || skip_all "$tool is not installed (tests/install-deps)"
 	done
-	for f in cli/containarium helperd/containarium-helperd nss_containarium/libnss_containarium.so.2 \
-		authorized_keys/containarium-authorized-keys; do
-		[ -x "$BUILD/$f" ] || [ -f "$BUILD/$f" ] || skip_all "$BUILD/$f is not built"
-	done
+	need_built "$BUILD"/{cli/containarium,helperd/containarium-helperd,nss_containarium/libnss_containarium.so.2} \
+		"$BUILD/authorized_keys/containarium-authorized-keys"
 	U=cli$(tr -dc a-z0-9 </dev/urandom | head -c 5)j
 	# Inside, the container is removed by the test itself; this is for a
 	# test that died on the way.
 	trap 'ctm_lxd_api -f "/1.0/instances/$U-container" >/dev/null 2>&1 && ctm_lxd_delete "$U-container"
 		ctm_lxd_release' EXIT
-	ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
+	ctm_lxd_up || { fail "the test $CTM_BACKEND_NAME comes up"; summary; exit 1; }
 	# --kill-child: if unshare dies, the namespace's init and everything in
 	# it go too.
 	unshare --mount --pid --uts --fork --kill-child --mount-proc \

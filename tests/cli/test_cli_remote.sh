@@ -13,12 +13,11 @@
 need_root
 CLI=$BUILD/cli/containarium
 HELPERD=${CTM_HELPERD:-$BUILD/helperd/containarium-helperd}
-[ -x "$CLI" ] || skip_all "$CLI is not built (make BUILD=... all)"
-[ -x "$HELPERD" ] || skip_all "$HELPERD is not built"
-for tool in jq openssl curl ssh-keygen unshare lxd; do
+. "$SRC/tests/lxd/lxdlib.sh"
+need_built "$CLI" "$HELPERD"
+for tool in jq openssl curl ssh-keygen unshare $(ctm_backend_tools); do
 	command -v "$tool" >/dev/null || skip_all "$tool is not installed (tests/install-deps)"
 done
-. "$SRC/tests/lxd/lxdlib.sh"
 . "$SRC/tests/cli/clilib.sh"
 # shellcheck source=tests/lib/pki.sh
 . "$SRC/tests/lib/pki.sh"
@@ -35,7 +34,7 @@ cleanup() {
 	rm -rf "$T_TMP"
 }
 trap cleanup EXIT
-ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
+ctm_lxd_up || { fail "the test $CTM_BACKEND_NAME comes up"; summary; exit 1; }
 
 # ---- certificates ------------------------------------------------------------------
 P=$T_TMP/pki

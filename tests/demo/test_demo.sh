@@ -10,7 +10,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/testlib.sh"
 . "$SRC/tests/lxd/lxdlib.sh"
 need_root
-command -v lxd >/dev/null || skip_all "lxd is not installed (tests/install-deps)"
+for cmd in $(ctm_backend_tools); do
+	command -v "$cmd" >/dev/null || skip_all "$cmd is not installed (tests/install-deps)"
+done
 DEMO_DIR=/var/lib/containarium-demo-test.$$
 DEMO_USER=dt$(tr -dc a-z0-9 </dev/urandom | head -c 5)
 export CONTAINARIUM_DEMO_DIR=$DEMO_DIR CONTAINARIUM_DEMO_PORT=2025 CONTAINARIUM_DEMO_USER=$DEMO_USER
@@ -18,7 +20,7 @@ DEMO=$SRC/demo/containarium-demo
 # Holding the LXD (shared) keeps `down` from stopping it under other tests;
 # the last user out stops it.
 trap '"$DEMO" down >/dev/null 2>&1; ctm_lxd_release' EXIT
-ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
+ctm_lxd_up || { fail "the test $CTM_BACKEND_NAME comes up"; summary; exit 1; }
 
 auto_before=no
 [ -e "$CTM_LXD_AUTO_MARK" ] && auto_before=yes
@@ -28,7 +30,7 @@ if [ "$auto_before" = yes ]; then
 	# Or the LXD this test started would outlive the test run.
 	check "up leaves an LXD that tests started to the tests (its mark stays)" test -e "$CTM_LXD_AUTO_MARK"
 fi
-for s in "Installing Debian packages" "Building" "Starting a private LXD" "Making a private mount namespace" \
+for s in "Installing Debian packages" "Building" "Starting a private $CTM_BACKEND_NAME" "Making a private mount namespace" \
 	"containarium-host-setup install" "Starting helperd" "Starting the jump sshd" "Creating the user $DEMO_USER" \
 	"Exporting its SSH configuration" "Proving it: ssh -J $DEMO_USER@127.0.0.1:2025"; do
 	expect_match "up: prints the step \"$s\"" "^\[[0-9]+\] $s" "$OUT"

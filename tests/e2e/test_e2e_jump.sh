@@ -22,18 +22,16 @@ case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 
 if [ "${1:-}" != --inside ]; then
 	need_root
-	for tool in /usr/sbin/sshd ssh ssh-keygen unshare lxd jq useradd; do
+	for tool in /usr/sbin/sshd ssh ssh-keygen unshare $(ctm_backend_tools) jq useradd; do
 		command -v "$tool" >/dev/null || skip_all "$tool is not installed (tests/install-deps)"
 	done
-	for f in cli/containarium helperd/containarium-helperd nss_containarium/libnss_containarium.so.2 \
-		authorized_keys/containarium-authorized-keys pam_containarium/pam_containarium.so; do
-		[ -f "$BUILD/$f" ] || skip_all "$BUILD/$f is not built"
-	done
+	need_built "$BUILD"/{cli/containarium,helperd/containarium-helperd,nss_containarium/libnss_containarium.so.2} \
+		"$BUILD"/{authorized_keys/containarium-authorized-keys,pam_containarium/pam_containarium.so}
 	P=e2e$(tr -dc a-z0-9 </dev/urandom | head -c 4)
 	# Inside, the test deletes its containers; this is for a test that died.
 	trap 'for u in a b; do ctm_lxd_api -f "/1.0/instances/$P$u-container" >/dev/null 2>&1 &&
 		ctm_lxd_delete "$P$u-container"; done; ctm_lxd_release' EXIT
-	ctm_lxd_up || { fail "the test LXD comes up"; summary; exit 1; }
+	ctm_lxd_up || { fail "the test $CTM_BACKEND_NAME comes up"; summary; exit 1; }
 	unshare --mount --pid --uts --fork --kill-child --mount-proc \
 		env BUILD="$BUILD" SRC="$SRC" P="$P" bash "$HERE/$(basename "$0")" --inside
 	exit $?

@@ -2,8 +2,9 @@
 # Shared by the helperd tests (tests/helperd/test_*.sh); source it after
 # tests/lib/testlib.sh, with HD_TAG set to two letters naming the test.
 #
-# Runs containarium-helperd for real against the test LXD (tests/lxd):
-#   hd_setup                 root, tools, build, scratch dir, LXD up (else skip_all)
+# Runs containarium-helperd for real against the test backend (tests/lxd:
+# Incus, or LXD with CTM_BACKEND=lxd):
+#   hd_setup                 root, tools, build, scratch dir, backend up (else skip_all)
 #   hd_conf NAME [K=V...]    write $T_TMP/NAME/helperd.conf (test defaults + overrides)
 #   hd_start NAME [HOST]     start helperd NAME in its own mount+UTS namespace
 #   hd_stop NAME / hd_kill9 NAME
@@ -55,7 +56,7 @@ hd_free_id() {
 hd_setup() {
 	local cmd f
 	need_root
-	for cmd in lxd lxc jq curl setpriv unshare ssh ssh-keygen sha256sum gzip; do
+	for cmd in $(ctm_backend_tools) jq curl setpriv unshare ssh ssh-keygen sha256sum gzip; do
 		command -v "$cmd" >/dev/null || skip_all "$cmd missing (tests/install-deps)"
 	done
 	# A missing build is a failure, not a skip: a skip would hide it.
@@ -84,9 +85,9 @@ hd_setup() {
 	chmod 644 "$T_TMP/etc-group" "$T_TMP/etc-passwd"
 
 	if ! ctm_lxd_up; then
-		skip_all "the test LXD cannot be brought up: $(tail -n 3 "$CTM_LXD_LOG" 2>/dev/null | tr '\n' ' ')"
+		skip_all "the test $CTM_BACKEND_NAME cannot be brought up (tests/lxd/$CTM_BACKEND-up): $(tail -n 3 "$CTM_LXD_LOG" 2>/dev/null | tr '\n' ' ')"
 	fi
-	ctm_lxd_healthy || skip_all "the test LXD is up but not healthy (bridge, pool or image missing)"
+	ctm_lxd_healthy || skip_all "the test $CTM_BACKEND_NAME is up but not healthy (bridge, pool or image missing; see $CTM_LXD_LOG)"
 	hd_nss_setup
 }
 

@@ -177,12 +177,14 @@ count_agrees() {
 system_total_is() { hd_api a GET /v1/system; [ "$(hd_jq .containers.total)" = "$1" ]; }
 metrics_total_is() { hd_api a GET /v1/metrics; grep -qx "containarium_containers $1" <<<"$HD_BODY"; }
 check "GET /v1/system: containers.total equals LXD's managed instances" count_agrees system_total_is
-expect_eq "GET /v1/system: backend lxd available, state_dir and id ranges" \
-	"200 lxd true $STATE 70000 70001 99999" \
+expect_eq "GET /v1/system: backend $CTM_BACKEND available, state_dir and id ranges" \
+	"200 $CTM_BACKEND true $STATE 70000 70001 99999" \
 	"$HD_CODE $(hd_jq '"\(.backend.server) \(.backend.available) \(.registry.state_dir) \(.registry.gid) \(.registry.uid_min) \(.registry.uid_max)"')"
 expect_match "GET /v1/system: host is our host name (and this helperd's id)" "^${HD_HOST[a]}(/[0-9a-f]+)?\$" "$(hd_jq .host)"
 expect_eq "the instance's owner is that host" "$(hd_jq .host)" "$(hd_lxd_config "$I" user.containarium.helperd)"
-expect_match "GET /v1/system: backend version" '^5\.' "$(hd_jq .backend.version)"
+expect_match "GET /v1/system: backend version" "$CTM_BACKEND_VERSION_RE" "$(hd_jq .backend.version)"
+expect_match "helperd logged the backend and version it found at start" \
+	"connected to $CTM_BACKEND $(hd_jq .backend.version) at $(ctm_lxd_socket); [0-9]+ containers" "$(cat "$(hd_log a)")"
 check "GET /v1/metrics: containarium_containers equals LXD's managed instances" count_agrees metrics_total_is
 expect_match "GET /v1/metrics: Prometheus text content type" '^Content-Type: text/plain; version=0\.0\.4' "$HD_HEADERS"
 expect_eq "GET /v1/metrics: every line is a comment or 'name{labels} value'" "" \
@@ -252,17 +254,33 @@ echo "# nproc inside after the resize: $(nproc_becomes 2) ($(hd_ms_since "$t0") 
 hd_api a GET "/v1/containers/$U"
 expect_eq "GET shows cpu 2, memory 512MB" "2 512MB" "$(hd_jq '"\(.cpu) \(.memory)"')"
 
+# fill_1200m: writes 1200 MiB inside (more than the 1GB quota, less than
+# 2GB) and removes it again; prints what dd says.
+fill_1200m() {
+	inside sh -c 'dd if=/dev/zero of=/var/tmp/ctm-fill bs=1M count=1200 conv=fsync 2>&1; rm -f /var/tmp/ctm-fill; sync -f /var/tmp'
+}
+if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then
+	t0=$(date +%s%N)
+	expect_match "btrfs: writing 1200 MiB past the 1GB quota fails: Disk quota exceeded" \
+		'Disk quota exceeded' "$(fill_1200m)"
+	echo "# write past the quota: $(hd_ms_since "$t0") s"
+fi
 hd_json a PATCH "/v1/containers/$U" '{"disk":"2GB"}'
 hd_wait_op a "$(hd_jq .operation.id)"
 disk_status=$(hd_jq .status)
 disk_err=$(hd_jq -c '.error // empty')
 lxd_size=$(ctm_lxd_api -f "/1.0/instances/$I" | jq -r '.metadata.devices.root.size')
 df_size=$(inside df -B1 --output=size / | tail -n 1 | tr -d ' ')
-echo "# disk resize to 2GB on the dir pool: operation $disk_status${disk_err:+ ($disk_err)}; LXD root size now $lxd_size; df / inside: $df_size bytes"
+echo "# disk resize to 2GB on the $CTM_LXD_POOL_DRIVER pool: operation $disk_status${disk_err:+ ($disk_err)}; root size now $lxd_size; df / inside: $df_size bytes"
 if [ "$disk_status" = success ]; then
-	expect_eq "disk resize accepted: LXD root size and GET agree on 2GB" "2GB 2GB" \
+	expect_eq "disk resize accepted: $CTM_BACKEND_NAME root size and GET agree on 2GB" "2GB 2GB" \
 		"$lxd_size $(hd_api a GET "/v1/containers/$U"; hd_jq .disk)"
-	if [ "$df_size" -gt 2100000000 ] 2>/dev/null; then
+	if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then
+		t0=$(date +%s%N)
+		expect_match "btrfs: after the resize to 2GB the same 1200 MiB write succeeds" \
+			'^1258291200 bytes .* copied' "$(fill_1200m)"
+		echo "# the same write under the 2GB quota: $(hd_ms_since "$t0") s"
+	elif [ "$df_size" -gt 2100000000 ] 2>/dev/null; then
 		echo "# note: the dir pool does not enforce the quota (df shows the host filesystem)"
 	fi
 else

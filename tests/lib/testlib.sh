@@ -1,7 +1,11 @@
+# shellcheck shell=bash
 # Shared helpers for the shell tests (tests/*/test_*.sh).  Source it:
 #   . "$(dirname "$0")/../lib/testlib.sh"
-# Each test script calls ok/fail per check and ends with `summary`, which
-# prints the plain "N passed, N failed" line tests/run adds up.
+# Each test script calls ok/fail (or skip) per check and ends with `summary`,
+# which prints the plain "N passed, N failed" line tests/run adds up
+# ("N passed, N failed, N skipped" when something was skipped).  A test that
+# cannot run at all calls skip_all WHY; tests/run counts it as skipped, and
+# under CI=true a skip fails the run.
 #
 # Environment: BUILD (the build directory, default build), SRC (repo root).
 
@@ -11,6 +15,7 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 T_NAME=$(basename "$0" .sh)
 
 ok() { T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; }
@@ -27,8 +32,36 @@ expect_match() {
 	if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"; else
 		fail "$1"; printf '#   no line matches: %s\n#   in: %s\n' "$2" "$3" | head -20; fi
 }
-skip_all() { printf '# SKIP %s: %s\n' "$T_NAME" "$*"; printf '0 passed, 0 failed, 1 skipped\n'; exit 0; }
-summary() { printf '%d passed, %d failed\n' "$T_PASS" "$T_FAIL"; [ "$T_FAIL" -eq 0 ]; }
+# skip_all WHY: the rest of the test cannot run here; ends it (the checks
+# already made still count).
+skip_all() {
+	printf '# SKIP %s: %s\n' "$T_NAME" "$*"
+	T_SKIP=$((T_SKIP + 1))
+	summary
+	exit
+}
+# skip DESCRIPTION WHY: one check that cannot run here (counted as skipped).
+skip() { T_SKIP=$((T_SKIP + 1)); printf '# SKIP %s: %s\n' "$T_NAME" "$1: $2"; }
+summary() {
+	if [ "$T_SKIP" -gt 0 ]; then
+		printf '%d passed, %d failed, %d skipped\n' "$T_PASS" "$T_FAIL" "$T_SKIP"
+	else
+		printf '%d passed, %d failed\n' "$T_PASS" "$T_FAIL"
+	fi
+	[ "$T_FAIL" -eq 0 ]
+}
+
+# need_built FILE...: each file exists, or the test fails here.  A missing
+# build is a failure, not a skip: a skip would hide a broken build.
+need_built() {
+	local f
+	for f; do
+		[ -f "$f" ] && continue
+		fail "built: $f (run make BUILD=${BUILD#"$SRC"/} first)"
+		summary
+		exit 1
+	done
+}
 
 need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces)"; }
 

@@ -1,46 +1,95 @@
-# shellcheck shell=bash
-# Shared settings and helpers for tests that need a real LXD: source it.
+# shellcheck shell=bash disable=SC2034  # sourced: lxd-up, lxd-down and tests read the settings
+# Shared settings and helpers for tests that need a real container backend:
+# source it.  The backend is Incus 6.0 LTS (CTM_BACKEND=incus, the default)
+# or LXD 5.0 (CTM_BACKEND=lxd); both speak one REST API, and everything
+# below works on either.
 #
 #   . "$SRC/tests/lxd/lxdlib.sh"
-#   ctm_lxd_up                      # use our LXD, starting it if needed
+#   ctm_lxd_up                      # use our backend daemon, starting it if needed
 #   ctm_lxd_launch NAME [IPV4]      # create + start from containarium-base
 #   ip=$(ctm_lxd_ipv4 NAME)         # wait until RUNNING with an IPv4 on our bridge
 #   ctm_lxd_delete NAME             # force-delete, wait until gone
-#   ctm_lxd_release                 # the last test out stops an LXD tests started
+#   ctm_lxd_release                 # the last test out stops a daemon tests started
 #
-# Our LXD is a private instance: its own LXD_DIR, bridge, pool and client
-# config, so it never touches a system LXD or root's ~/.config/lxc.  Every
+# The functions and CTM_LXD_* settings keep their LXD-era names and mean
+# "the test backend's".  Our daemon is a private instance: its own
+# LXD_DIR/INCUS_DIR, bridge, pool and client config, so it never touches a
+# system LXD or Incus or root's ~/.config.  The two backends can run side by
+# side (their own files under CTM_LXD_HOME, bridges, subnets).  Every
 # setting below can be overridden from the environment.
 
 CTM_LXD_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CTM_BACKEND=${CTM_BACKEND:-incus}
 CTM_LXD_HOME=${CTM_LXD_HOME:-/var/lib/containarium-test}
-CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/lxd}
 CTM_TEST_CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
-CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-ctmtestbr0}
-# Bridge address/prefix: host side of the only network containers get.
-CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-10.213.77.1/24}
 CTM_LXD_POOL=${CTM_LXD_POOL:-ctmtest}
 CTM_LXD_IMAGE=${CTM_LXD_IMAGE:-containarium-base}
-# A closed port: LXD's image and instance-type fetches fail at once instead
-# of hanging on a network we do not have.
+# Per backend: its name; what GET /1.0's environment.server_version looks
+# like (Debian 12's LXD 5.0.2, backports' Incus 6.0.4); its directory under
+# CTM_LXD_HOME; the bridge and its address/prefix (host side of the only
+# network containers get); the pool driver (LXD: dir; Incus: btrfs on a
+# loop file it makes, DIR/disks/POOL.img, so quotas hold) and size; the
+# daemon, its socket group, the client and its admin command.
+case $CTM_BACKEND in
+lxd) _ctm_be="LXD ^5\. lxd ctmtestbr0 10.213.77.1/24 dir - lxd lxd lxc lxd" ;;
+incus) _ctm_be="Incus ^6\. incus ctmincbr0 10.213.78.1/24 btrfs 8GiB /usr/libexec/incus/incusd root incus incus+admin" ;;
+*)
+	echo "lxdlib.sh: CTM_BACKEND=$CTM_BACKEND: set it to incus or lxd" >&2
+	return 2 ;;
+esac
+read -r CTM_BACKEND_NAME CTM_BACKEND_VERSION_RE _ctm_dir _ctm_bridge _ctm_subnet CTM_LXD_POOL_DRIVER _ctm_size \
+	_ctm_daemon CTM_DAEMON_GROUP CTM_CLIENT _ctm_admin <<<"$_ctm_be"
+CTM_LXD_DIR=${CTM_LXD_DIR:-$CTM_LXD_HOME/$_ctm_dir}
+CTM_LXD_BRIDGE=${CTM_LXD_BRIDGE:-$_ctm_bridge}
+CTM_LXD_SUBNET=${CTM_LXD_SUBNET:-$_ctm_subnet}
+[ "$_ctm_size" = - ] && _ctm_size=
+CTM_LXD_POOL_SIZE=${CTM_LXD_POOL_SIZE:-$_ctm_size}
+CTM_DAEMON=${CTM_DAEMON:-$_ctm_daemon}
+IFS=+ read -r -a CTM_ADMIN <<<"$_ctm_admin"
+unset _ctm_be _ctm_dir _ctm_bridge _ctm_subnet _ctm_size _ctm_daemon _ctm_admin
+# A closed port: the daemon's image and instance-type fetches fail at once
+# instead of hanging on a network we do not have.
 CTM_LXD_PROXY=http://127.0.0.1:9
-CTM_LXD_PIDFILE=$CTM_LXD_HOME/lxd.pid
-CTM_LXD_LOG=$CTM_LXD_HOME/lxd.log
-# lxc keeps its client config (remotes, certs) here instead of ~/.config/lxc.
-CTM_LXD_CONF=$CTM_LXD_HOME/client
+# The LXD files keep the names they always had (lxd.pid, users.lock, ...);
+# Incus's carry its name (incus.pid, incus-users.lock, ...).
+if [ "$CTM_BACKEND" = lxd ]; then CTM_FILE_PREFIX='' CTM_FILE_TAG=lxd; else CTM_FILE_PREFIX=incus- CTM_FILE_TAG=incus; fi
+CTM_LXD_PIDFILE=$CTM_LXD_HOME/$CTM_FILE_TAG.pid
+CTM_LXD_LOG=$CTM_LXD_HOME/$CTM_FILE_TAG.log
+CTM_LXD_STDERR=$CTM_LXD_HOME/$CTM_FILE_TAG.stderr
+# The client keeps its config (remotes, certs) here instead of ~/.config.
+CTM_LXD_CONF=$CTM_LXD_HOME/${CTM_FILE_PREFIX}client
 # Present while the running daemon was started by a test (ctm_lxd_up)
 # rather than by a person running lxd-up; such a daemon is stopped again by
 # the last test that releases it.
-CTM_LXD_AUTO_MARK=$CTM_LXD_HOME/auto-started
-# Every test using our LXD holds a shared lock on $CTM_LXD_HOME/users.lock
+CTM_LXD_AUTO_MARK=$CTM_LXD_HOME/${CTM_FILE_PREFIX}auto-started
+# Every test using our daemon holds a shared lock on CTM_LXD_USERS_LOCK
 # through fd 7 (ctm_lxd_up); lxd-up keeps the daemon from inheriting it.
-export CTM_LXD_PROXY CTM_LXD_HOME CTM_LXD_DIR CTM_TEST_CACHE CTM_LXD_BRIDGE CTM_LXD_SUBNET \
+CTM_LXD_USERS_LOCK=$CTM_LXD_HOME/${CTM_FILE_PREFIX}users.lock
+# Serialises lxd-up and lxd-down of one backend.
+CTM_LXD_UPDOWN_LOCK=$CTM_LXD_HOME/.${CTM_FILE_PREFIX}lock
+export CTM_BACKEND CTM_LXD_PROXY CTM_LXD_HOME CTM_LXD_DIR CTM_TEST_CACHE CTM_LXD_BRIDGE CTM_LXD_SUBNET \
 	CTM_LXD_POOL CTM_LXD_IMAGE
+
+# The tools a test of this backend needs on PATH (or at their path).
+ctm_backend_tools() { printf '%s\n' "$CTM_DAEMON" "$CTM_CLIENT"; }
 
 ctm_lxd_socket() { printf '%s\n' "$CTM_LXD_DIR/unix.socket"; }
 
-# The lxc client, pointed at our instance.
-ctm_lxc() { LXD_DIR=$CTM_LXD_DIR LXD_CONF=$CTM_LXD_CONF lxc "$@"; }
+# The lxc or incus client, pointed at our instance.
+ctm_lxc() {
+	if [ "$CTM_BACKEND" = lxd ]; then
+		LXD_DIR=$CTM_LXD_DIR LXD_CONF=$CTM_LXD_CONF lxc "$@"
+	else
+		INCUS_DIR=$CTM_LXD_DIR INCUS_CONF=$CTM_LXD_CONF incus "$@"
+	fi
+}
+
+# ctm_admin SUBCOMMAND...: `lxd SUB` or `incus admin SUB` on our daemon
+# (waitready, init, shutdown); killed after CTM_ADMIN_TIMEOUT seconds if set.
+ctm_admin() {
+	env LXD_DIR="$CTM_LXD_DIR" INCUS_DIR="$CTM_LXD_DIR" LXD_CONF="$CTM_LXD_CONF" INCUS_CONF="$CTM_LXD_CONF" \
+		${CTM_ADMIN_TIMEOUT:+timeout "$CTM_ADMIN_TIMEOUT"} "${CTM_ADMIN[@]}" "$@"
+}
 
 # ctm_lxd_api [CURL-ARGS...] PATH: one REST call over the unix socket.
 ctm_lxd_api() {
@@ -62,7 +111,17 @@ ctm_lxd_pid() {
 	printf '%s\n' "$pid"
 }
 
-# Our lxd is running and answers on its socket.
+# ctm_other_backend_up: the daemon of the other backend (Incus for LXD, LXD
+# for Incus) that its up script started runs, with its default settings.
+ctm_other_backend_up() {
+	local other=lxd
+	[ "$CTM_BACKEND" = lxd ] && other=incus
+	# shellcheck disable=SC2016 # expanded by that bash
+	env -u CTM_LXD_DIR -u CTM_LXD_BRIDGE -u CTM_LXD_SUBNET CTM_BACKEND=$other \
+		bash -c '. "$1/lxdlib.sh" && ctm_lxd_pid >/dev/null' _ "$CTM_LXD_TOOLS"
+}
+
+# Our daemon is running and answers on its socket.
 ctm_lxd_alive() {
 	ctm_lxd_pid >/dev/null && [ -S "$CTM_LXD_DIR/unix.socket" ] &&
 		ctm_lxd_api -f --max-time 5 /1.0 >/dev/null 2>&1
@@ -85,9 +144,9 @@ ctm_lxd_healthy() {
 # Pair it with ctm_lxd_release in the test's EXIT trap.
 ctm_lxd_up() {
 	mkdir -p "$CTM_LXD_HOME"
-	exec 7>>"$CTM_LXD_HOME/users.lock"
+	exec 7>>"$CTM_LXD_USERS_LOCK"
 	flock -s 7
-	CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/lxd-up" >/dev/null
+	CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/$CTM_BACKEND-up" >/dev/null
 }
 
 # ctm_lxd_release: drops this shell's claim; when no other test holds one and
@@ -100,13 +159,13 @@ ctm_lxd_release() {
 	# holding it through lxd-down keeps a new user from starting meanwhile.
 	if flock -xn 7 && [ -e "$CTM_LXD_AUTO_MARK" ]; then
 		# shellcheck disable=SC2034 # read by the caller
-		"$CTM_LXD_TOOLS/lxd-down" && CTM_LXD_STOPPED=1
+		"$CTM_LXD_TOOLS/$CTM_BACKEND-down" && CTM_LXD_STOPPED=1
 	fi
 	exec 7>&-
 }
 
-# ctm_lxd_down [--purge]: stops our LXD whoever started it (lxd-down).
-ctm_lxd_down() { "$CTM_LXD_TOOLS/lxd-down" "$@"; }
+# ctm_lxd_down [--purge]: stops our daemon whoever started it (lxd-down).
+ctm_lxd_down() { "$CTM_LXD_TOOLS/$CTM_BACKEND-down" "$@"; }
 
 # ctm_lxd_launch NAME [IPV4]: create and start a container from our image.
 # With IPV4 the NIC is pinned to that address (a static DHCP lease), the way
@@ -186,9 +245,32 @@ ctm_lxd_delete() {
 	return 1
 }
 
-# Mount points under our LXD_DIR, deepest first.
+# Mount points under our daemon's directory, deepest first.
 ctm_lxd_mounts() {
 	findmnt -rn -o TARGET | awk -v d="$CTM_LXD_DIR/" 'index($0, d) == 1' | sort -r
+}
+
+# Loop devices backed by a file under our daemon's directory (a btrfs pool's
+# DIR/disks/POOL.img).
+ctm_lxd_loops() {
+	losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v d="$CTM_LXD_DIR/" 'index($2, d) == 1 { print $1 }'
+}
+
+# ctm_lxd_foreign_holders: PIDs of processes in other mount namespaces that
+# still see a mount under our directory: a namespace made while the daemon
+# ran (unshare --mount) copies its pool mount, which keeps the loop device
+# busy until that namespace goes.  One PID per namespace.
+ctm_lxd_foreign_holders() {
+	local self p ns
+	self=$(readlink /proc/self/ns/mnt)
+	local -A seen=()
+	for p in /proc/[0-9]*; do
+		ns=$(readlink "$p/ns/mnt" 2>/dev/null) || continue
+		if [ "$ns" = "$self" ] || [ -n "${seen[$ns]:-}" ]; then continue; fi
+		grep -qF " $CTM_LXD_DIR/" "$p/mountinfo" 2>/dev/null || continue
+		seen[$ns]=1
+		printf '%s\n' "${p#/proc/}"
+	done
 }
 
 # IPv4 dotted quad to integer.

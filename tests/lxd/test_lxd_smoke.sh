@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Smoke test of the LXD harness against a real LXD: bring it up, run two
+# Smoke test of the backend harness against a real Incus (CTM_BACKEND=incus,
+# the default) or LXD (CTM_BACKEND=lxd): bring it up, run two
 # containers from containarium-base, reach their sshd over our bridge, use
 # the REST API and exec, delete them.  Leaves the machine as it found it,
-# except the image cache: an LXD that tests started is stopped by the last
+# except the image cache: a daemon that tests started is stopped by the last
 # test using it (ctm_lxd_release); one a person started with
-# tests/lxd/lxd-up is left up.
+# tests/lxd/lxd-up (incus-up) is left up.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/../lib/testlib.sh"
 . "$(dirname "$0")/lxdlib.sh"
 
 need_root
-for cmd in lxd lxc debootstrap zstd nft jq curl; do
+for cmd in $(ctm_backend_tools) debootstrap zstd nft jq curl losetup; do
 	command -v "$cmd" >/dev/null || skip_all "$cmd missing (tests/install-deps)"
 done
 
@@ -36,32 +37,32 @@ ms_since() {
 forward_before=$(sysctl -n net.ipv4.ip_forward)
 if ctm_lxd_alive; then
 	if [ -e "$CTM_LXD_AUTO_MARK" ]; then
-		echo "# LXD already up (pid $(ctm_lxd_pid)), started by another test"
+		echo "# $CTM_BACKEND_NAME already up (pid $(ctm_lxd_pid)), started by another test"
 	else
-		echo "# LXD already up (pid $(ctm_lxd_pid)), started by lxd-up: leaving it up"
+		echo "# $CTM_BACKEND_NAME already up (pid $(ctm_lxd_pid)), started by $CTM_BACKEND-up: leaving it up"
 	fi
 fi
 
 t0=$(date +%s%N)
-ctm_lxd_up || { fail "lxd-up"; summary; exit 1; }
-echo "# bringing LXD up took $(ms_since "$t0") s"
-# What lxd-down must put back: the value from before any test raised it.
+ctm_lxd_up || { fail "$CTM_BACKEND-up"; summary; exit 1; }
+echo "# bringing $CTM_BACKEND_NAME up took $(ms_since "$t0") s"
+# What lxd-down (incus-down) must put back: the value from before any test raised it.
 inotify_orig=$(cat "$CTM_LXD_HOME/inotify.orig" 2>/dev/null) ||
 	inotify_orig=$(sysctl -n fs.inotify.max_user_instances)
-sock=$(CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/lxd-up")
-expect_eq "lxd-up prints our socket path" "$CTM_LXD_DIR/unix.socket" "$sock"
+sock=$(CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/$CTM_BACKEND-up")
+expect_eq "$CTM_BACKEND-up prints our socket path" "$CTM_LXD_DIR/unix.socket" "$sock"
 pid=$(ctm_lxd_pid)
-check "lxd-up records the daemon's PID" test -n "$pid"
+check "$CTM_BACKEND-up records the daemon's PID" test -n "$pid"
 t0=$(date +%s%N)
-CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/lxd-up" >/dev/null
-echo "# lxd-up on a healthy LXD took $(ms_since "$t0") s"
-expect_eq "lxd-up again keeps the same daemon" "$pid" "$(ctm_lxd_pid)"
+CTM_LXD_AUTO=1 "$CTM_LXD_TOOLS/$CTM_BACKEND-up" >/dev/null
+echo "# $CTM_BACKEND-up on a healthy $CTM_BACKEND_NAME took $(ms_since "$t0") s"
+expect_eq "$CTM_BACKEND-up again keeps the same daemon" "$pid" "$(ctm_lxd_pid)"
 check "inotify instances raised to at least 8192" test "$(sysctl -n fs.inotify.max_user_instances)" -ge 8192
 
 info=$(curl -sS --max-time 10 --unix-socket "$sock" http://lxd/1.0)
-expect_eq "GET /1.0 over the socket: environment.server" lxd \
+expect_eq "GET /1.0 over the socket: environment.server" "$CTM_BACKEND" \
 	"$(printf '%s' "$info" | jq -r '.metadata.environment.server')"
-expect_eq "GET /1.0: the LXD_DIR-local daemon is trusted" trusted \
+expect_eq "GET /1.0: the local socket of our daemon is trusted" trusted \
 	"$(printf '%s' "$info" | jq -r '.metadata.auth')"
 
 # Isolation: the bridge is the only network and leads nowhere.
@@ -71,9 +72,15 @@ expect_eq "bridge: NAT off, routing off, no IPv6" "false false none" \
 expect_eq "bridge: DHCP hands out the lower half only (upper half is for pinning)" "$(ctm_lxd_dhcp_range)" \
 	"$(printf '%s' "$net" | jq -r '.metadata.config."ipv4.dhcp.ranges"')"
 expect_match "bridge: forward hook rejects traffic into and out of the bridge" \
-	"iifname \"$CTM_LXD_BRIDGE\" reject" "$(nft list chain inet lxd "fwd.$CTM_LXD_BRIDGE" 2>&1)"
+	"iifname \"$CTM_LXD_BRIDGE\" reject" "$(nft list chain inet "$CTM_BACKEND" "fwd.$CTM_LXD_BRIDGE" 2>&1)"
 expect_eq "core.proxy_https points at a closed port" "$CTM_LXD_PROXY" \
 	"$(ctm_lxd_api -f /1.0 | jq -r '.metadata.config."core.proxy_https"')"
+pool=$(ctm_lxd_api -f "/1.0/storage-pools/$CTM_LXD_POOL")
+expect_eq "pool $CTM_LXD_POOL: driver and size" "$CTM_LXD_POOL_DRIVER ${CTM_LXD_POOL_SIZE:-null}" \
+	"$(printf '%s' "$pool" | jq -r '.metadata | "\(.driver) \(.config.size)"')"
+if [ -n "$CTM_LXD_POOL_SIZE" ]; then
+	check "pool $CTM_LXD_POOL is on a loop device backed by a file in our directory" test -n "$(ctm_lxd_loops)"
+fi
 expect_eq "image alias $CTM_LXD_IMAGE exists" "$CTM_LXD_IMAGE" \
 	"$(ctm_lxd_api -f "/1.0/images/aliases/$CTM_LXD_IMAGE" | jq -r '.metadata.name')"
 
@@ -106,7 +113,7 @@ for i in 0 1; do
 	banner=$(ctm_ssh_banner "${ips[$i]}" 30)
 	echo "# $name: sshd answered $(ms_since "$t0") s after the address appeared"
 	expect_match "$name: TCP 22 answers from the host with an SSH banner" '^SSH-2\.0-OpenSSH' "$banner"
-	expect_eq "$name: lxc exec id" "uid=0(root) gid=0(root) groups=0(root)" \
+	expect_eq "$name: $CTM_CLIENT exec id" "uid=0(root) gid=0(root) groups=0(root)" \
 		"$(ctm_lxc exec "$name" -- id 2>&1)"
 	expect_eq "$name: hostname comes from the image template" "$name" "$(ctm_lxc exec "$name" -- hostname 2>&1)"
 	expect_eq "$name: no default route (nothing beyond the bridge)" "" \
@@ -129,19 +136,36 @@ for name in "${NAMES[@]}"; do
 done
 expect_eq "no instance of ours is left" "" \
 	"$(ctm_lxd_api -f /1.0/instances | jq -r '.metadata[]' | grep -F "ctm-smoke-$$-")"
-expect_eq "LXD did not turn on IPv4 forwarding" "$forward_before" "$(sysctl -n net.ipv4.ip_forward)"
+expect_eq "$CTM_BACKEND_NAME did not turn on IPv4 forwarding" "$forward_before" "$(sysctl -n net.ipv4.ip_forward)"
 
 trap - EXIT
 ctm_lxd_release
 if [ "$CTM_LXD_STOPPED" -eq 1 ]; then
 	check "the daemon is gone" test -z "$(ctm_lxd_pid)"
 	check "the bridge is gone" bash -c "! ip link show dev '$CTM_LXD_BRIDGE' 2>/dev/null"
-	expect_eq "no mounts left under LXD_DIR" "" "$(ctm_lxd_mounts)"
-	expect_eq "inotify limit restored" "$inotify_orig" "$(sysctl -n fs.inotify.max_user_instances)"
+	expect_eq "no mounts left under $CTM_LXD_DIR" "" "$(ctm_lxd_mounts)"
+	if [ -n "$(ctm_lxd_loops)" ] && holders=$(ctm_lxd_foreign_holders) && [ -n "$holders" ]; then
+		# Not ours to end: a namespace someone made while the pool was mounted.
+		echo "# loop device $(ctm_lxd_loops) still held by mount namespaces of PIDs ${holders//$'\n'/ }"
+		check "the loop device left is autoclear (it goes with those namespaces)" \
+			test "$(losetup -n -O AUTOCLEAR "$(ctm_lxd_loops | head -n 1)" | tr -d ' ')" = 1
+	else
+		check "no loop device left for our pool" test -z "$(ctm_lxd_loops)"
+	fi
+	# Shared with the other backend: the last one down restores it.
+	if ctm_other_backend_up; then
+		check "inotify limit kept raised: the other backend's daemon still runs" \
+			test "$(sysctl -n fs.inotify.max_user_instances)" -ge 8192
+	else
+		expect_eq "inotify limit restored" "$inotify_orig" "$(sysctl -n fs.inotify.max_user_instances)"
+	fi
 	check "no nftables chains left for the bridge" bash -c "! nft list ruleset | grep -qF '.$CTM_LXD_BRIDGE'"
+	# shellcheck disable=SC2016 # expanded by that bash
+	check "no empty nftables table of $CTM_BACKEND_NAME left (inet, bridge)" bash -c 'for f in inet bridge; do
+		t=$(nft list table "$f" "$1" 2>/dev/null) || continue; grep -q "^[[:space:]]*chain " <<<"$t" || exit 1; done' _ "$CTM_BACKEND"
 elif [ -e "$CTM_LXD_AUTO_MARK" ]; then
-	echo "# LXD left up: another test still uses it and will stop it"
+	echo "# $CTM_BACKEND_NAME left up: another test still uses it and will stop it"
 else
-	check "an LXD started by lxd-up is left running" ctm_lxd_alive
+	check "a daemon started by $CTM_BACKEND-up is left running" ctm_lxd_alive
 fi
 summary

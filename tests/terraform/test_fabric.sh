@@ -39,6 +39,10 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$NS-net" || skip_all "cannot create network namespaces here"
 nsx() { local ns=$1; shift; ip netns exec "$NS-$ns" "$@"; }
+# nsx_bg NS CMD... &: the same for a background job, so that $! is the
+# command's own PID (ip netns exec execs it) and cleanup's kill reaches it;
+# with nsx, $! is a subshell whose death leaves the command running.
+nsx_bg() { local ns=$1; shift; exec ip netns exec "$NS-$ns" "$@"; }
 
 # The underlay: a switch in its own namespace, 192.0.2.i on member i.
 nsx net ip link add sw type bridge
@@ -106,9 +110,9 @@ expect_eq "each member floods to its two peers" "192.0.2.2 192.0.2.3" \
 # gateway address, port 2223.
 wait_ready() { local f=$1 n=50; while [ "$n" -gt 0 ] && ! grep -q ready "$f" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done; }
 for i in 1 2 3; do
-	nsx c$i python3 "$PROBE" serve 0.0.0.0 2222 c$i >"$T_TMP/srv-c$i" 2>&1 &
+	nsx_bg c$i python3 "$PROBE" serve 0.0.0.0 2222 c$i >"$T_TMP/srv-c$i" 2>&1 &
 	PIDS+=($!)
-	nsx m$i python3 "$PROBE" serve $GW 2223 m$i >"$T_TMP/srv-m$i" 2>&1 &
+	nsx_bg m$i python3 "$PROBE" serve $GW 2223 m$i >"$T_TMP/srv-m$i" 2>&1 &
 	PIDS+=($!)
 done
 for i in 1 2 3; do wait_ready "$T_TMP/srv-c$i"; wait_ready "$T_TMP/srv-m$i"; done
@@ -139,11 +143,11 @@ done
 
 # One L2: a broadcast from container 1 reaches member 3; DHCP does not
 # (but reaches member 1's own dnsmasq port, so the probe does send).
-nsx m3 python3 "$PROBE" listen-udp 5067 3 >"$T_TMP/bc-m3" 2>&1 &
+nsx_bg m3 python3 "$PROBE" listen-udp 5067 3 >"$T_TMP/bc-m3" 2>&1 &
 PIDS+=($!)
-nsx m3 python3 "$PROBE" listen-udp 67 3 >"$T_TMP/dhcp-m3" 2>&1 &
+nsx_bg m3 python3 "$PROBE" listen-udp 67 3 >"$T_TMP/dhcp-m3" 2>&1 &
 PIDS+=($!)
-nsx m1 python3 "$PROBE" listen-udp 67 3 >"$T_TMP/dhcp-m1" 2>&1 &
+nsx_bg m1 python3 "$PROBE" listen-udp 67 3 >"$T_TMP/dhcp-m1" 2>&1 &
 PIDS+=($!)
 for f in bc-m3 dhcp-m3 dhcp-m1; do wait_ready "$T_TMP/$f"; done
 nsx c1 python3 "$PROBE" broadcast 5067 hello-l2

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "api.h"
 #include "harness.h"
@@ -357,6 +358,34 @@ START_TEST(body_limit_is_413)
 	expect_error(&r, 413, "body_too_large");
 	ck_assert_ptr_nonnull(strstr(error_message(&r), "max_body_bytes"));
 	api_reply_free(&r);
+
+	/* A client that sends the whole oversized body (more than a socket
+	 * buffer holds), and only then reads, gets the 413, not a broken pipe
+	 * or a reset: the body is read before the answer. */
+	char head[128];
+	enum { BIG = 400000 };
+	int hn = snprintf(head, sizeof head, "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+			  "application/json\r\nContent-Length: %d\r\n\r\n", BIG);
+	static char pad[BIG];
+	memset(pad, ' ', sizeof pad);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock());
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(send(fd, head, (size_t)hn, MSG_NOSIGNAL), hn);
+	for (size_t off = 0; off < sizeof pad;) {
+		ssize_t w = send(fd, pad + off, sizeof pad - off, MSG_NOSIGNAL);
+		ck_assert_msg(w > 0, "sending the body, at %zu of %d bytes: %s", off, BIG, strerror(errno));
+		off += (size_t)w;
+	}
+	struct timespec pause = { 0, 200000000 }; /* the server answers (and closes) meanwhile */
+	nanosleep(&pause, NULL);
+	char buf[2048] = "";
+	ssize_t got = read(fd, buf, sizeof buf - 1);
+	ck_assert_msg(got > 0, "read: %s", got < 0 ? strerror(errno) : "end of stream");
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 413", 12) == 0, "%s", buf);
+	ck_assert_msg(strstr(buf, "has 400000 bytes"), "%s", buf);
+	close(fd);
 
 	/* The server is fine afterwards. */
 	ck_assert_int_eq(call("GET", "/v1/text", NULL, NULL, &r), 0);

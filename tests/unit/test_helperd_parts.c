@@ -544,6 +544,7 @@ struct fake_server {
 	const struct fake_reply *replies;
 	size_t count;
 	char request[8192];        /* the last request, head and body */
+	char heads[16][1024];      /* each request's head, by connection */
 	unsigned char heard[256];  /* what came after the request (fake_reply.after) */
 	size_t heard_len;
 };
@@ -569,6 +570,11 @@ static void *fake_serve(void *arg)
 			want = (size_t)(end + 4 - f->request) + (cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0);
 			if (len >= want)
 				break;
+		}
+		if (i < sizeof f->heads / sizeof f->heads[0]) {
+			char *end = strstr(f->request, "\r\n\r\n");
+			snprintf(f->heads[i], sizeof f->heads[i], "%.*s",
+				 (int)(end ? end - f->request : (ptrdiff_t)len), f->request);
 		}
 		if (!f->replies[i].no_reply) {
 			for (const char *const *p = f->replies[i].pieces; *p; p++) {
@@ -818,6 +824,117 @@ START_TEST(registry_from_a_streamed_list)
 }
 END_TEST
 
+/* The Incus/LXD differences helperd handles, against a fake of each
+ * backend: the file headers follow the backend GET /1.0 names; exec output
+ * is fetched (and removed) from the paths the operation returns, which
+ * differ (Incus: logs/exec-output/exec_ID.stdout, LXD: logs/exec_ID.stdout);
+ * a validation refusal is a request error however it comes (a sync 500,
+ * an operation's failure), any other 500 a server error. */
+static const char *reply(char *buf, size_t len, const char *status, const char *body)
+{
+	snprintf(buf, len, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		 status, strlen(body), body);
+	return buf;
+}
+
+START_TEST(backend_differences)
+{
+	static const struct {
+		const char *server, *version, *hdr, *other_hdr, *logs;
+		enum incus_server kind;
+	} be[] = {
+		{ "incus", "6.0.4", "X-Incus-", "X-LXD-", "/1.0/instances/u-container/logs/exec-output/exec_7", INCUS_SERVER_INCUS },
+		{ "lxd", "5.0.2", "X-LXD-", "X-Incus-", "/1.0/instances/u-container/logs/exec_7", INCUS_SERVER_LXD },
+	};
+	const int i = _i;
+	static char text[12][2048];
+	char body[1024];
+	snprintf(body, sizeof body, "{\"type\":\"sync\",\"metadata\":{\"environment\":{\"server\":\"%s\","
+		 "\"server_version\":\"%s\"}}}", be[i].server, be[i].version);
+	const char *hello[] = { reply(text[0], sizeof text[0], "200 OK", body), NULL };
+	const char *async[] = { reply(text[1], sizeof text[1], "202 Accepted",
+		"{\"type\":\"async\",\"operation\":\"/1.0/operations/op7\",\"metadata\":{}}"), NULL };
+	snprintf(body, sizeof body, "{\"type\":\"sync\",\"metadata\":{\"status\":\"Success\",\"metadata\":"
+		 "{\"return\":3,\"output\":{\"1\":\"%s.stdout\",\"2\":\"%s.stderr\"}}}}", be[i].logs, be[i].logs);
+	const char *done[] = { reply(text[2], sizeof text[2], "200 OK", body), NULL };
+	const char *out[] = { "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n", NULL };
+	const char *err_text[] = { "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\noops", NULL };
+	const char *deleted[] = { reply(text[3], sizeof text[3], "200 OK", "{\"type\":\"sync\",\"metadata\":{}}"), NULL };
+	const char *pushed[] = { reply(text[4], sizeof text[4], "200 OK", "{\"type\":\"sync\",\"metadata\":{}}"), NULL };
+	const char *bad_key[] = { reply(text[5], sizeof text[5], "500 Internal Server Error",
+		"{\"type\":\"error\",\"error_code\":500,\"error\":\"Invalid config: Unknown configuration key: "
+		"security.devlxd\",\"metadata\":null}"), NULL };
+	const char *broken[] = { reply(text[6], sizeof text[6], "500 Internal Server Error",
+		"{\"type\":\"error\",\"error_code\":500,\"error\":\"Failed to begin transaction: database is "
+		"locked\",\"metadata\":null}"), NULL };
+	const char *failed_op[] = { reply(text[7], sizeof text[7], "200 OK",
+		"{\"type\":\"sync\",\"metadata\":{\"status\":\"Failure\",\"err\":\"Failed creating instance "
+		"record: Unknown configuration key: bogus.key\"}}"), NULL };
+	const struct fake_reply replies[] = {
+		{ hello, 0, NULL }, { async, 0, NULL }, { done, 0, NULL }, { out, 0, NULL }, { deleted, 0, NULL },
+		{ err_text, 0, NULL }, { deleted, 0, NULL }, { pushed, 0, NULL }, { bad_key, 0, NULL },
+		{ broken, 0, NULL }, { async, 0, NULL }, { failed_op, 0, NULL },
+	};
+	struct fake_server f;
+	fake_start(&f, replies, sizeof replies / sizeof replies[0]);
+	struct incus_client *c = NULL;
+	char err[512];
+	ck_assert_msg(incus_open(f.path, &c, err, sizeof err) == INCUS_OK, "%s", err);
+	ck_assert_int_eq(incus_server_kind(c), be[i].kind);
+	ck_assert_str_eq(incus_server_version(c), be[i].version);
+
+	const char *argv[] = { "true", NULL };
+	int code = 0;
+	char *o = NULL, *e = NULL;
+	ck_assert_int_eq(incus_exec(c, "u-container", argv, 10, &code, &o, &e, err, sizeof err), INCUS_ERR_COMMAND);
+	ck_assert_int_eq(code, 3);
+	ck_assert_str_eq(o, "hello\n");
+	ck_assert_str_eq(e, "oops");
+	ck_assert_msg(strstr(err, "status 3: oops"), "%s", err);
+	free(o);
+	free(e);
+	ck_assert_msg(strncmp(f.heads[1], "POST /1.0/instances/u-container/exec ", 37) == 0, "%s", f.heads[1]);
+	ck_assert_msg(strncmp(f.heads[2], "GET /1.0/operations/op7/wait?timeout=", 37) == 0, "%s", f.heads[2]);
+	static const char *const method[] = { "GET", "DELETE", "GET", "DELETE" };
+	static const char *const suffix[] = { "stdout", "stdout", "stderr", "stderr" };
+	for (int k = 0; k < 4; k++) {
+		char want[256];
+		snprintf(want, sizeof want, "%s %s.%s ", method[k], be[i].logs, suffix[k]);
+		ck_assert_msg(strncmp(f.heads[3 + k], want, strlen(want)) == 0, "%s: %s", want, f.heads[3 + k]);
+	}
+
+	ck_assert_msg(incus_file_push(c, "u-container", "/etc/x", "x", 1, 1000, 1000, 0644, err, sizeof err) ==
+		      INCUS_OK, "%s", err);
+	char h[64];
+	snprintf(h, sizeof h, "\r\n%suid: 1000\r\n", be[i].hdr);
+	ck_assert_msg(strstr(f.heads[7], h), "%s", f.heads[7]);
+	snprintf(h, sizeof h, "\r\n%swrite: overwrite\r\n", be[i].hdr);
+	ck_assert_msg(strstr(f.heads[7], h), "%s", f.heads[7]);
+	ck_assert_msg(!strstr(f.heads[7], be[i].other_hdr), "%s", f.heads[7]);
+	ck_assert_msg(strstr(f.heads[7], "\r\nContent-Type: application/octet-stream\r\n"), "%s", f.heads[7]);
+
+	json_object *cfg = json_tokener_parse("{\"config\":{\"security.devlxd\":\"false\"}}"), *md = NULL;
+	ck_assert_int_eq(incus_call(c, "PATCH", "/1.0/instances/u-container", cfg, NULL, 10, &md, err, sizeof err),
+			 INCUS_ERR_REQUEST);
+	ck_assert_msg(strstr(err, "Unknown configuration key: security.devlxd"), "%s", err);
+	ck_assert_int_eq(incus_call(c, "PATCH", "/1.0/instances/u-container", cfg, NULL, 10, &md, err, sizeof err),
+			 INCUS_ERR_SERVER);
+	ck_assert_msg(strstr(err, "database is locked"), "%s", err);
+	ck_assert_int_eq(incus_call(c, "POST", "/1.0/instances", cfg, NULL, 10, &md, err, sizeof err),
+			 INCUS_ERR_REQUEST);
+	ck_assert_msg(strstr(err, "Failure: Failed creating instance record: Unknown configuration key"), "%s", err);
+	json_object_put(cfg);
+	incus_close(c);
+	fake_stop(&f);
+
+	ck_assert_int_eq(incus_error_status(500, "Invalid devices: Device validation failed for \"root\""),
+			 INCUS_ERR_REQUEST);
+	ck_assert_int_eq(incus_error_status(500, NULL), INCUS_ERR_SERVER);
+	ck_assert_int_eq(incus_error_status(404, "Invalid config: x"), INCUS_ERR_NOT_FOUND);
+	ck_assert_int_eq(incus_error_status(409, "IP address already defined on another NIC"), INCUS_ERR_CONFLICT);
+}
+END_TEST
+
 /* ---- the trusted snapshot build ---- */
 
 START_TEST(snapshot_build_canonical)
@@ -942,6 +1059,7 @@ int main(void)
 	tcase_add_test(tc, http_transport);
 	tcase_add_test(tc, events_stream);
 	tcase_add_test(tc, registry_from_a_streamed_list);
+	tcase_add_loop_test(tc, backend_differences, 0, 2);
 	tcase_add_test(tc, snapshot_build_canonical);
 	suite_add_tcase(s, tc);
 	Suite *all[] = { s, NULL };

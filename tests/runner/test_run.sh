@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Self-test of tests/run: a copy of it in a scratch tree with fake suites
+# (shell tests built on the real testlib.sh, fake unit programs) must add up
+# passes, failures and skips, break on a unit test that was not built, and
+# fail a run that skipped anything when CI=true.
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/testlib.sh"
+mk_scratch
+
+# fake_tree DIR: a source tree with tests/run, testlib.sh and two unit
+# sources, and a build dir (DIR/build) with their programs.
+fake_tree() {
+	local d=$1
+	mkdir -p "$d/tests/lib" "$d/tests/unit" "$d/build/tests/unit"
+	cp "$SRC/tests/run" "$d/tests/run"
+	cp "$SRC/tests/lib/testlib.sh" "$d/tests/lib/"
+	for u in test_a test_b; do
+		: >"$d/tests/unit/$u.c"
+		printf '#!/bin/sh\necho "Running suite"\necho "3 passed, 0 failed"\n' >"$d/build/tests/unit/$u"
+		chmod +x "$d/build/tests/unit/$u"
+	done
+}
+
+# suite DIR NAME BODY: tests/NAME/test_NAME.sh sourcing testlib.sh, then BODY.
+suite() {
+	mkdir -p "$1/tests/$2"
+	# shellcheck disable=SC2016 # the suite expands it
+	printf '. "$(dirname "$0")/../lib/testlib.sh"\n%s\n' "$3" >"$1/tests/$2/test_$2.sh"
+}
+
+# run DIR [GROUPS...]: tests/run of the tree; OUT, RC, LAST (its last line).
+run() {
+	local d=$1
+	shift
+	OUT=$(cd "$d" && env -u CI "${RUN_ENV[@]}" tests/run build "$@" 2>&1)
+	RC=$?
+	LAST=$(printf '%s\n' "$OUT" | tail -n 1)
+}
+RUN_ENV=()
+
+t=$T_TMP/one
+fake_tree "$t"
+suite "$t" good 'ok one; ok two; summary'
+suite "$t" skipper 'ok before; skip_all "frobnicator missing (tests/install-deps)"'
+suite "$t" partial 'ok a; skip "needs a tape drive" "no /dev/st0"; summary'
+run "$t" unit shell
+expect_eq "totals count passes and skips (2 unit x 3, 2 + 1 + 1 shell; 2 skipped)" \
+	"10 passed, 0 failed, 2 skipped" "$LAST"
+expect_eq "a run with skips but no failure succeeds outside CI" 0 "$RC"
+expect_match "the skipping suite says why" '^# SKIP test_skipper: frobnicator missing' "$OUT"
+
+RUN_ENV=(CI=true)
+run "$t" unit shell
+expect_eq "under CI=true the totals are the same" "10 passed, 0 failed, 2 skipped" "$LAST"
+check "under CI=true a skip fails the run" test "$RC" -ne 0
+expect_match "under CI=true a broken line names the skipping suite and why" \
+	'^# broken: skipper/test_skipper\.sh skipped 1 under CI=true: frobnicator missing' "$OUT"
+expect_match "... and the partly skipping one" \
+	'^# broken: partial/test_partial\.sh skipped 1 under CI=true: needs a tape drive: no /dev/st0' "$OUT"
+rm "$t/tests/skipper/test_skipper.sh" "$t/tests/partial/test_partial.sh"
+run "$t" unit shell
+expect_eq "under CI=true a run without skips succeeds" "0 8 passed, 0 failed, 0 skipped" "$RC $LAST"
+RUN_ENV=()
+
+rm "$t/build/tests/unit/test_b"
+run "$t" unit
+expect_eq "a unit test that was not built is a failure" "3 passed, 1 failed, 0 skipped" "$LAST"
+check "... which fails the run" test "$RC" -ne 0
+expect_match "... and is named" "^# broken: unit/test_b \\(not built: (.*/)?build/tests/unit/test_b" "$OUT"
+
+suite "$t" bad 'ok x; fail y; summary'
+suite "$t" silent 'echo nothing to see'
+suite "$t" liar 'ok x; summary; exit 3'
+fake_tree "$t"
+run "$t" shell
+expect_eq "failures, a missing summary and a non-zero exit with 0 failed all count" \
+	"4 passed, 3 failed, 0 skipped" "$LAST"
+expect_match "a suite without a summary line is broken" '^# broken: silent/test_silent\.sh \(exit 0, no summary line\)' "$OUT"
+expect_match "a suite exiting non-zero with nothing failed is broken" '^# broken: liar/test_liar\.sh \(exit 3\)' "$OUT"
+check "the run fails" test "$RC" -ne 0
+# shellcheck disable=SC2016 # bash -c expands it
+check "the total line is alone on the last line" \
+	bash -c 'printf "%s\n" "$1" | grep -cxE "[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" | grep -qx 1' _ "$OUT"
+# The lxd group: the backend-dependent suites again, with CTM_BACKEND=lxd.
+t=$T_TMP/two
+fake_tree "$t"
+for f in $(sed -n '/^BACKEND_SUITES="/,/"$/p' "$SRC/tests/run" | tr -d '"' | sed 's/^BACKEND_SUITES=//'); do
+	# shellcheck disable=SC2016 # the suite expands it
+	suite "$t" "${f%%/*}" 'expect_eq "on lxd" lxd "${CTM_BACKEND:-}"; summary'
+	[ -f "$t/tests/$f" ] || mv "$t/tests/${f%%/*}/test_${f%%/*}.sh" "$t/tests/$f"
+done
+n=$(find "$t/tests" -name 'test_*.sh' | wc -l)
+run "$t" lxd
+expect_eq "lxd group: every backend suite runs once, with CTM_BACKEND=lxd" "$n passed, 0 failed, 0 skipped" "$LAST"
+rm "$t/tests/helperd/test_helperd_api.sh"
+run "$t" lxd
+expect_match "lxd group: a backend suite that is missing is broken" \
+	'^# broken: lxd:helperd/test_helperd_api\.sh \(exit 127, no summary line\)' "$OUT"
+summary
