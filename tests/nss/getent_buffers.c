@@ -5,7 +5,7 @@
  * (files would answer ERANGE first for its own long lines).
  *
  *   getent_buffers passwd|group NAME
- *   -> "passwd alice: ERANGE below 53 bytes; alice:*:70010:70000:...", exit 0 */
+ *   -> "passwd alice: ERANGE below 42 bytes; alice:*:70010:70000:...", exit 0 */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>

@@ -88,7 +88,7 @@ vg_check "corrupt (garbage): id alice" 1 "" ns_run env "$T_TMP/bad/garbage" "${V
 if nss_cc "$T_TMP/getent_buffers" "$NSS_TESTDIR/getent_buffers.c" &&
 	nss_cc "$T_TMP/lookup_stages" "$NSS_TESTDIR/lookup_stages.c"; then
 	NSS_NSSWITCH=$T_TMP/nsswitch-only.conf
-	vg_check "getpwnam_r with every buffer size" 0 "passwd alice: ERANGE below 53 bytes; $NSS_PW_ALICE" \
+	vg_check "getpwnam_r with every buffer size" 0 "passwd alice: ERANGE below 42 bytes; $NSS_PW_ALICE" \
 		ns_run env "$db" "${VG[@]}" "$T_TMP/getent_buffers" passwd alice
 	vg_check "getgrnam_r with every buffer size" 0 \
 		"group containarium-users: ERANGE below 29 bytes; $NSS_GR 0 members" \
