@@ -240,8 +240,11 @@ done:
 
 /* Containers created before helperd set the NIC options (or by a helperd
  * with other settings) get them now, live: same NIC, same address, same
- * keys.  Only settled accounts: a create in progress sets them itself.
- */
+ * keys.  Only settled accounts (a create in progress sets them itself),
+ * and only those inside this helperd's uid_min/uid_max: one outside may
+ * belong to another deployment on the same Incus, with its own policy, and
+ * two policies would undo each other at every start (as publishing skips
+ * such accounts too). */
 static void nic_reconcile(struct helperd *d, struct incus_client *c, const struct registry *reg)
 {
 	struct nic_policy p;
@@ -251,6 +254,7 @@ static void nic_reconcile(struct helperd *d, struct incus_client *c, const struc
 		unsigned changed;
 		char e2[512], what[160];
 		if (a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) ||
+		    a->uid < d->cfg.uid_min || a->uid > d->cfg.uid_max ||
 		    nic_policy_target(&p, a->nic_options) == a->nic_options)
 			continue;
 		if (nic_apply_to_instance(c, &p, a->instance, &changed, e2, sizeof e2) != INCUS_OK) {
