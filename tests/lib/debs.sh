@@ -8,6 +8,8 @@
 #                            packages, fetched through apt on this host once
 #                            into $CTM_TEST_CACHE/pkg-debs (then offline)
 # On failure CTM_DEBS_ERR says why (with the log's last lines).
+# shellcheck disable=SC2034 # read by the caller
+CTM_DEBS_ERR=
 CTM_DEBS_PACKAGES="containarium containarium-helperd containarium-host libnss-containarium libpam-containarium"
 CTM_DEBS_CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
 
