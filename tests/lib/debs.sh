@@ -13,6 +13,8 @@ CTM_DEBS_ERR=
 CTM_DEBS_PACKAGES="containarium containarium-helperd containarium-host libnss-containarium libpam-containarium"
 CTM_DEBS_CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
 
+# The state is that of the files the build reads: not the shell tests, not
+# the .md files.
 # The tree's files as git sees them (tracked and new, not ignored), or all
 # but build/ outside a checkout.
 ctm_debs_tree_files() {
@@ -25,7 +27,7 @@ ctm_debs_tree_files() {
 
 ctm_debs_build() {
 	local state dir tmp log
-	state=$(cd "$SRC" && ctm_debs_tree_files | LC_ALL=C sort | tr '\n' '\0' | xargs -0 sha256sum | sha256sum | cut -c1-16)
+	state=$(cd "$SRC" && ctm_debs_tree_files | grep -Ev '^tests/.*\.sh$|\.md$' | LC_ALL=C sort | tr '\n' '\0' | xargs -0 sha256sum | sha256sum | cut -c1-16)
 	dir=$CTM_DEBS_CACHE/debs-build/$state
 	mkdir -p "$CTM_DEBS_CACHE/debs-build"
 	# One build at a time; a second test of the same state waits and reuses it.
