@@ -111,6 +111,16 @@ table inet $NFT {
 EOF
 CTM_LXD_SUBNET=$BRNET.1/24
 in_jh() { ctm_lxc exec "$JH" -- env DEBIAN_FRONTEND=noninteractive "$@"; }
+# jh_ok DESCRIPTION COMMAND...: ok when the command succeeds in jh; else its
+# last lines are shown.  Its output is in $out.
+jh_ok() {
+	local d=$1 rc
+	shift
+	out=$(in_jh "$@" 2>&1)
+	rc=$?
+	expect_eq "$d" 0 "$rc"
+	[ "$rc" -eq 0 ] || printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+}
 if ! { ctm_lxc init -q "$CTM_LXD_IMAGE" "$JH" && ctm_lxc config device override -q "$JH" eth0 "network=$BR" >/dev/null &&
 	ctm_lxc start -q "$JH"; } || ! JIP=$(ctm_lxd_ipv4 "$JH" 60); then
 	setup_fail "jh ($JH) boots with an address on $BR"
@@ -134,9 +144,8 @@ BEFORE=$(edited)
 # ---- install -----------------------------------------------------------------------------
 in_jh mkdir /root/debs
 for f in "$T_TMP"/debs/*.deb; do ctm_lxc file push -q "$f" "$JH/root/debs/"; done
-out=$(in_jh sh -c 'cd /root/debs && apt-get install -y -q --no-install-recommends ./*.deb' 2>&1)
-expect_eq "apt-get install ./*.deb in jh (local files only)" 0 "$?" ||
-	printf '%s\n' "$out" | tail -n 20 | sed 's/^/#   /'
+jh_ok "apt-get install ./*.deb in jh (local files only)" \
+	sh -c 'cd /root/debs && apt-get install -y -q --no-install-recommends ./*.deb'
 for p in $CTM_DEBS_PACKAGES; do
 	# shellcheck disable=SC2016 # a dpkg-query format
 	expect_eq "$p is installed in jh" "ii " "$(in_jh dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>&1)"
@@ -194,8 +203,7 @@ H=$T_TMP/home
 mkdir -m 0700 "$H"
 for k in "$U" "$U-other" "$F"; do ssh-keygen -q -t ed25519 -N '' -C "$k@laptop" -f "$H/$k" </dev/null; done
 ctm_lxc file push -q "$H/$U.pub" "$JH/root/$U.pub"
-out=$(in_jh containarium create "$U" --ssh-key "/root/$U.pub" 2>&1)
-expect_eq "containarium create $U in jh" 0 "$?" || printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+jh_ok "containarium create $U in jh" containarium create "$U" --ssh-key "/root/$U.pub"
 CIP=$(in_jh containarium --json info "$U" | jq -r '.ipv4 // empty')
 expect_match "$U's container has a pinned IPv4 on the test bridge ($CIP)" '^[0-9.]+$' "$CIP"
 expect_match "jh's NSS resolves $U in helperd's uid range" "^$U:\\*:881[0-9][0-9]:" "$(in_jh getent passwd "$U")"
@@ -247,8 +255,7 @@ expect_match "sshd's journal: that key was not accepted" "(Connection closed by 
 timing "ssh -J"
 
 # ---- wake-on-SSH ------------------------------------------------------------------------------
-out=$(in_jh containarium stop "$U" 2>&1)
-expect_eq "containarium stop $U" 0 "$?" || printf '%s\n' "$out" | sed 's/^/#   /'
+jh_ok "containarium stop $U" containarium stop "$U"
 expect_eq "$U's container is stopped" Stopped "$(ctm_lxd_state "$U-container")"
 expect_eq "ssh -J to the stopped container: the login wakes it" "$U" "$(jump "$U" "$U" 'id -un' | tr -d '\r')"
 expect_match "helperd's journal: waking $U-container" "^waking $U-container for an SSH session of $U\$" "$(hd_journal)"
@@ -293,8 +300,7 @@ in_jh install -d -m 0700 -o "$F" -g "$F" "/home/$F/.ssh"
 ctm_lxc file push -q --uid 0 --gid 0 --mode 0644 "$H/$F.pub" "$JH/home/$F/.ssh/authorized_keys"
 in_jh chown "$F:$F" "/home/$F/.ssh/authorized_keys"
 expect_eq "files user $F logs in to jh with the packages installed" "$F" "$(direct "$F" "$F" id -un | tr -d '\r')"
-out=$(in_jh apt-get remove -y -q "${PKGS[@]}" 2>&1)
-expect_eq "apt-get remove of the five packages" 0 "$?" || printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+jh_ok "apt-get remove of the five packages" apt-get remove -y -q "${PKGS[@]}"
 f0=$(accepted_count "$F")
 expect_eq "after remove, $F still logs in" "$F" "$(direct "$F" "$F" id -un | tr -d '\r')"
 expect_eq "sshd's journal: Accepted publickey for $F" $((f0 + 1)) "$(accepted_count "$F")"
@@ -302,8 +308,7 @@ out=$(direct "$U" "$U" true)
 # No Match block now: sshd's own defaults offer passwords too.
 expect_match "after remove, the jump user $U is gone from jh: Permission denied (publickey,password)" \
 	"$U@$JIP: Permission denied \\(publickey,password\\)" "$out"
-out=$(in_jh apt-get purge -y -q "${PKGS[@]}" 2>&1)
-expect_eq "apt-get purge of the five packages" 0 "$?" || printf '%s\n' "$out" | tail -n 15 | sed 's/^/#   /'
+jh_ok "apt-get purge of the five packages" apt-get purge -y -q "${PKGS[@]}"
 expect_eq "after purge, $F still logs in" "$F" "$(direct "$F" "$F" id -un | tr -d '\r')"
 expect_eq "sshd's journal: Accepted publickey for $F again" $((f0 + 2)) "$(accepted_count "$F")"
 expect_eq "after purge: nsswitch.conf, pam.d/sshd, sshd_config.d have their original bytes" "$BEFORE" "$(edited)"
