@@ -19,6 +19,8 @@
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lib/testlib.sh
 . "$HERE/../lib/testlib.sh"
+# shellcheck source=tests/lib/debs.sh
+. "$HERE/../lib/debs.sh"
 CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
 PACKAGES="containarium containarium-helperd containarium-host libnss-containarium libpam-containarium"
 # The inner half (--inside) goes on counting from the outer half's results.
@@ -144,28 +146,18 @@ if [ "${1:-}" != --inside ]; then
 	trap 'rm -rf "$T_TMP"; rm -rf --one-file-system "$T"' EXIT
 	zstd -dcq "$tarball" | tar -x --numeric-owner --xattrs --xattrs-include='*' -C "$T" rootfs ||
 		{ fail "unpack the Debian tree"; summary; exit 1; }
-	mkdir -p "$CACHE/pkg-debs/partial" "$T/rootfs/root/debs"
+	mkdir "$T/rootfs/root/debs"
 	for p in $PACKAGES; do cp "$D/${p}_${VERSION}_$ARCH.deb" "$T/rootfs/root/debs/"; done
 	# apt on this host resolves against the tree's dpkg status and fetches
 	# what the tree lacks (or finds it in the cache, offline).
-	if apt-get -q -y --download-only --no-install-recommends -o Debug::NoLocking=1 \
-		-o APT::Sandbox::User=root -o Dir::State::status="$T/rootfs/var/lib/dpkg/status" \
-		-o Dir::Cache::archives="$CACHE/pkg-debs" install "$T"/rootfs/root/debs/*.deb >"$T_TMP/deps.log" 2>&1; then
+	if ctm_debs_deps "$T/rootfs/var/lib/dpkg/status" "$T/rootfs/root/deps" "$T/rootfs/root/debs"; then
 		ok "the packages' dependencies are at hand (Debian's mirror or $CACHE/pkg-debs)"
 	else
 		fail "the packages' dependencies are at hand (Debian's mirror or $CACHE/pkg-debs)"
-		tail -n 15 "$T_TMP/deps.log" | sed 's/^/#   /'
+		printf '%s\n' "$CTM_DEBS_ERR" | sed 's/^/#   /'
 		summary
 		exit 1
 	fi
-	deps=$(sed -n 's/^Inst \([^ ]*\) .*/\1/p' <(apt-get -s -q --no-install-recommends -o Debug::NoLocking=1 \
-		-o Dir::State::status="$T/rootfs/var/lib/dpkg/status" install "$T"/rootfs/root/debs/*.deb 2>/dev/null))
-	mkdir "$T/rootfs/root/deps"
-	for p in $deps; do
-		case " $PACKAGES " in *" $p "*) continue ;; esac
-		f=$(find "$CACHE/pkg-debs" -maxdepth 1 -name "${p}_*.deb" | sort -V | tail -n 1)
-		[ -n "$f" ] && cp "$f" "$T/rootfs/root/deps/"
-	done
 	unshare --mount --propagation private --fork env SRC="$SRC" BUILD="$BUILD" T="$T" MA="$MA" \
 		CTM_PASS0="$T_PASS" CTM_FAIL0="$T_FAIL" bash "$HERE/$(basename "$0")" --inside
 	rc=$?
