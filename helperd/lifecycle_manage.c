@@ -245,19 +245,18 @@ done:
  * belong to another deployment on the same Incus, with its own policy, and
  * two policies would undo each other at every start (as publishing skips
  * such accounts too). */
-static void nic_reconcile(struct helperd *d, struct incus_client *c, const struct registry *reg)
+static void nic_reconcile(struct helperd *d, struct incus_client *c, const struct registry *reg,
+			  const struct nic_policy *p)
 {
-	struct nic_policy p;
-	nic_policy_for(c, &d->cfg, &p);
 	for (size_t i = 0; i < reg->count; i++) {
 		const struct account *a = &reg->accounts[i];
 		unsigned changed;
 		char e2[512], what[160];
 		if (a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) ||
 		    a->uid < d->cfg.uid_min || a->uid > d->cfg.uid_max ||
-		    nic_policy_target(&p, a->nic_options) == a->nic_options)
+		    nic_policy_target(p, a->nic_options) == a->nic_options)
 			continue;
-		if (nic_apply_to_instance(c, &p, a->instance, &changed, e2, sizeof e2) != INCUS_OK) {
+		if (nic_apply_to_instance(c, p, a->instance, &changed, e2, sizeof e2) != INCUS_OK) {
 			log_error("cannot bring the NIC of %s to the isolation policy (%s); helperd tries again "
 				  "at its next start", a->instance, e2);
 			continue;
@@ -297,7 +296,7 @@ int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, si
 		if (instance_destroy(c, a->instance, e2, sizeof e2) != INCUS_OK)
 			log_error("could not remove %s: %s", a->instance, e2);
 	}
-	nic_reconcile(d, c, &reg);
+	nic_reconcile(d, c, &reg, &p);
 	registry_free(&reg);
 	/* Read again: what was removed or changed above shows. */
 	return helperd_refresh(d, c, err, errlen);

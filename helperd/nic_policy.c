@@ -17,14 +17,6 @@ static const struct {
 	{ NIC_PORT_ISOLATION, "security.port_isolation" },
 };
 
-const char *nic_option_key(enum nic_option o)
-{
-	for (size_t i = 0; i < NIC_OPTION_COUNT; i++)
-		if (options[i].bit == o)
-			return options[i].key;
-	return "";
-}
-
 void nic_policy_for(const struct incus_client *c, const struct helperd_config *cfg, struct nic_policy *p)
 {
 	p->wanted = NIC_MAC_FILTERING | NIC_IPV4_FILTERING | NIC_IPV6_FILTERING |
@@ -43,10 +35,12 @@ unsigned nic_options_of(json_object *dev)
 {
 	unsigned bits = 0;
 	json_object *v;
-	for (size_t i = 0; i < NIC_OPTION_COUNT; i++)
-		if (json_object_object_get_ex(dev, options[i].key, &v) &&
-		    strcmp(json_object_get_string(v), "true") == 0)
+	for (size_t i = 0; i < NIC_OPTION_COUNT; i++) {
+		/* A JSON null gets v == NULL, whose string is NULL. */
+		const char *s = json_object_object_get_ex(dev, options[i].key, &v) ? json_object_get_string(v) : NULL;
+		if (s && strcmp(s, "true") == 0)
 			bits |= options[i].bit;
+	}
 	return bits;
 }
 

@@ -33,9 +33,6 @@ enum nic_option {
 };
 #define NIC_OPTION_COUNT 4
 
-/* The Incus device key of one option ("security.mac_filtering"). */
-const char *nic_option_key(enum nic_option o);
-
 /* The options helperd wants on every NIC (config), and the subset this
  * backend can enforce (extensions): wanted & ~supported is what it cannot. */
 struct nic_policy {

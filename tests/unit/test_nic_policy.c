@@ -81,7 +81,8 @@ START_TEST(isolate_tenants_no_removes_only_port_isolation)
 	p.supported = 0;
 	ck_assert_uint_eq(nic_policy_target(&p, SPOOF), SPOOF);
 	/* A "false" value is not an option set. */
-	nic = json_tokener_parse("{\"security.mac_filtering\": \"false\", \"security.ipv4_filtering\": \"yes\"}");
+	nic = json_tokener_parse("{\"security.mac_filtering\": \"false\", \"security.ipv4_filtering\": \"yes\", "
+				 "\"security.port_isolation\": null}");
 	ck_assert_uint_eq(nic_options_of(nic), 0);
 	json_object_put(nic);
 }
