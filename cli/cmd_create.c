@@ -37,7 +37,8 @@ static void print_details(json_object *r)
 	printf("  IP: %s\n", *ip ? ip : "-");
 	printf("  CPU: %s\n", json_str(r, "cpu", "-"));
 	printf("  Memory: %s\n", json_str(r, "memory", "-"));
-	printf("  Disk: %s\n", json_str(r, "disk", "-"));
+	const char *disk = json_str(r, "disk", "");
+	printf("  Disk: %s\n", *disk ? disk : "no quota (the storage pool cannot enforce one)");
 	printf("  Auto-start: %s\n", json_flag(r, "autostart") ? "enabled" : "disabled");
 	printf("  Docker: %s\n", json_flag(r, "docker") ? "enabled" : "disabled");
 	printf("\nJump Server Account (proxy-only):\n");

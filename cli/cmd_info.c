@@ -9,6 +9,29 @@
 
 static const struct opt opts[] = { { NULL, 0, false, 0 } };
 
+/* "Disk: 412.3 MiB used of 20GB", or why there is no limit: the pool's
+ * driver says whether a root disk size is enforced (helperd's "storage"). */
+static void print_disk(json_object *o, json_object *usage)
+{
+	json_object *storage = NULL, *v;
+	char used[64] = "";
+	if (usage && json_object_object_get_ex(usage, "disk_bytes", &v))
+		out_bytes((unsigned long long)json_object_get_int64(v), used, sizeof used);
+	const char *limit = json_str(o, "disk", "");
+	int enforced = !json_object_object_get_ex(o, "storage", &storage) || json_flag(storage, "quota_enforced");
+	printf("Disk: ");
+	if (*used)
+		printf("%s used%s", used, enforced && *limit ? " of " : "");
+	if (enforced && *limit)
+		printf("%s", limit);
+	else if (!enforced)
+		printf("%sno quota (the %s pool \"%s\" cannot enforce one)", *used ? "; " : "",
+		       json_str(storage, "driver", "?"), json_str(storage, "pool", "?"));
+	else if (!*used)
+		printf("no quota");
+	printf("\n");
+}
+
 static int run(struct cli *c, const struct args *a)
 {
 	int rc = args_positional(a, 1, 1, "info", "USER");
@@ -45,11 +68,7 @@ static int run(struct cli *c, const struct args *a)
 		printf("%s used of ", buf);
 	}
 	printf("%s\n", json_str(o, "memory", "-"));
-	printf("Disk Quota: %s\n", json_str(o, "disk", "-"));
-	if (usage && json_object_object_get_ex(usage, "disk_bytes", &v)) {
-		out_bytes((unsigned long long)json_object_get_int64(v), buf, sizeof buf);
-		printf("Disk Used: %s\n", buf);
-	}
+	print_disk(o, usage);
 	if (usage && json_object_object_get_ex(usage, "processes", &v))
 		printf("Processes: %lld\n", (long long)json_object_get_int64(v));
 	printf("Auto-start: %s\n", json_flag(o, "autostart") ? "enabled" : "disabled");
@@ -68,7 +87,8 @@ const struct command cmd_info = {
 	"info", "USER",
 	"show one container's details and usage",
 	"Shows USER's container: status, jump account state, address, limits and\n"
-	"what it uses now (CPU time, memory, disk where the storage reports it,\n"
-	"processes), auto-start, image, creation time and the number of keys.\n",
+	"what it uses now (CPU time, memory, processes, and disk used of its quota,\n"
+	"or why the storage pool has none), auto-start, image, creation time and\n"
+	"the number of keys.\n",
 	opts, run,
 };

@@ -206,8 +206,9 @@ static int run_resize(struct cli *c, const struct args *a)
 	rc = progress_run(c, "PATCH", target, body, NULL, &result);
 	json_object_put(body);
 	char now[160];
+	const char *now_disk = json_str(result, "disk", "");
 	snprintf(now, sizeof now, "now has CPU %s, memory %s, disk %s", json_str(result, "cpu", "-"),
-		 json_str(result, "memory", "-"), json_str(result, "disk", "-"));
+		 json_str(result, "memory", "-"), *now_disk ? now_disk : "without quota");
 	return finish(c, rc, result, now, 0);
 }
 

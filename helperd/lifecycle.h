@@ -20,7 +20,8 @@ struct create_spec {
 	char image[128];
 	char cpu[16];
 	char memory[32];
-	char disk[32];
+	char disk[32];         /* "" = no size on the root disk (a pool that cannot enforce one) */
+	int disk_given;        /* the request named a disk size (not helperd.conf's default) */
 	int autostart;
 	int docker;
 };

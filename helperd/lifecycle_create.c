@@ -116,13 +116,15 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 		BAD("invalid_cpu", "cpu \"%.20s\" must be a whole number of CPUs from 1 to 1024", cpu);
 	snprintf(s->cpu, sizeof s->cpu, "%ld", ncpu);
 
-	const char *mem = field_str(body, "memory", num, sizeof num), *disk = field_str(body, "disk", num, sizeof num);
+	char num2[32]; /* memory and disk may both be numbers */
+	const char *mem = field_str(body, "memory", num, sizeof num), *disk = field_str(body, "disk", num2, sizeof num2);
 	unsigned long long bytes;
 	mem = mem ? mem : d->cfg.default_memory;
 	if (helperd_parse_size(mem, &bytes) || bytes < (64ULL << 20) ||
 	    helperd_size_for_incus(mem, s->memory, sizeof s->memory))
 		BAD("invalid_memory", "memory \"%.20s\" must be a size of at least 64MiB, written like 4GB "
 		    "or 512MiB", mem);
+	s->disk_given = disk != NULL;
 	disk = disk ? disk : d->cfg.default_disk;
 	if (helperd_parse_size(disk, &bytes) || bytes < (512ULL << 20) ||
 	    helperd_size_for_incus(disk, s->disk, sizeof s->disk))
@@ -227,7 +229,8 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	json_object_object_add(root, "type", json_object_new_string("disk"));
 	json_object_object_add(root, "path", json_object_new_string("/"));
 	json_object_object_add(root, "pool", json_object_new_string(d->cfg.storage_pool));
-	json_object_object_add(root, "size", json_object_new_string(s->disk));
+	if (*s->disk)
+		json_object_object_add(root, "size", json_object_new_string(s->disk));
 	json_object_object_add(devs, "root", root);
 	json_object_object_add(devs, ACCT_NIC, nic_device_new(&d->cfg, nic, ipbuf));
 	json_object_object_add(b, "devices", devs);

@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "service.h"
 #include "service_handlers.h"
+#include "storage_pool.h"
 #include "username.h"
 
 void answer_operation(struct api_response *resp, const char *id)
@@ -121,6 +122,10 @@ void handle_get(struct helperd *d, const struct api_request *req, struct api_res
 			json_object_object_add(usage, "processes", json_object_new_int64(json_object_get_int64(v)));
 		json_object_object_add(resp->body, "usage", usage);
 	}
+	/* Whether "disk" is a limit: the pool's driver decides (storage_pool.h). */
+	struct storage_pool_info pool;
+	if (storage_pool_probe(c, d->cfg.storage_pool, &pool, err, sizeof err) == INCUS_OK)
+		json_object_object_add(resp->body, "storage", storage_pool_to_json(&pool));
 	json_object *created;
 	if (json_object_object_get_ex(inst, "last_used_at", &created))
 		json_object_object_add(resp->body, "last_started", json_object_get(created));
@@ -170,6 +175,37 @@ static void start_op(struct helperd *d, const struct api_request *req, struct ap
 	answer_operation(resp, id);
 }
 
+/* Whether helperd's storage pool enforces a root disk size: 1 yes, 0 no,
+ * -1 after answering (the backend is down, the pool is missing, or a disk
+ * size was asked for and the pool cannot enforce it: storage_pool.h). */
+static int pool_enforces_quota(struct helperd *d, int asked, struct api_response *resp)
+{
+	char err[512], msg[512];
+	struct storage_pool_info pool;
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (!c) {
+		answer_backend_down(d, resp, err);
+		return -1;
+	}
+	enum incus_status st = storage_pool_probe(c, d->cfg.storage_pool, &pool, err, sizeof err);
+	incus_close(c);
+	if (st == INCUS_ERR_NOT_FOUND) {
+		api_error(resp, 500, "storage_pool_missing", "%s", err);
+		return -1;
+	}
+	if (st != INCUS_OK) {
+		answer_incus_error(d, resp, st, err);
+		return -1;
+	}
+	if (asked && !pool.quota_enforced) {
+		storage_pool_quota_refusal(&pool, msg, sizeof msg);
+		api_error(resp, 400, "disk_quota_unsupported", "%s", msg);
+		json_object_object_add(resp->body, "storage", storage_pool_to_json(&pool));
+		return -1;
+	}
+	return pool.quota_enforced;
+}
+
 void handle_create(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	struct lifecycle_job *job = new_job(d, "", resp);
@@ -184,6 +220,13 @@ void handle_create(struct helperd *d, const struct api_request *req, struct api_
 		api_error(resp, status, code, "%s", msg);
 		return;
 	}
+	int enforced = pool_enforces_quota(d, job->spec.disk_given, resp);
+	if (enforced < 0) {
+		lifecycle_job_free(job);
+		return;
+	}
+	if (!enforced)
+		job->spec.disk[0] = '\0'; /* helperd.conf's default_disk: not a limit this pool can keep */
 	snprintf(job->user, sizeof job->user, "%s", job->spec.name);
 	start_op(d, req, resp, "create", job->user, CREATE_STEPS, lifecycle_create, job);
 }
@@ -279,6 +322,8 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 		api_error(resp, 400, "invalid_request", "nothing to change: give cpu, memory or disk");
 		goto bad;
 	}
+	if (*job->disk && pool_enforces_quota(d, 1, resp) < 0)
+		goto bad;
 	start_op(d, req, resp, "resize", job->user, 1, lifecycle_resize, job);
 	return;
 bad:

@@ -9,6 +9,7 @@
 #include "operations.h"
 #include "service.h"
 #include "service_handlers.h"
+#include "storage_pool.h"
 
 #include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
 
@@ -29,6 +30,11 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 		struct nic_policy nic;
 		nic_policy_for(c, &d->cfg, &nic);
 		json_object_object_add(o, "tenant_isolation", nic_policy_to_json(&nic, &d->cfg));
+		struct storage_pool_info pool;
+		if (storage_pool_probe(c, d->cfg.storage_pool, &pool, err, sizeof err) == INCUS_OK)
+			json_object_object_add(o, "storage", storage_pool_to_json(&pool));
+		else
+			json_object_object_add(backend, "storage_error", json_object_new_string(err));
 		incus_close(c);
 	} else {
 		json_object_object_add(backend, "available", json_object_new_boolean(0));

@@ -205,8 +205,22 @@ jq_eq "metrics --json: labels" \
 	'[.metrics[] | select(.name == "containarium_accounts") | .labels.state] | sort | join(",")' \
 	active,provisioning,suspended "$OUT"
 
+# The pool's driver decides whether a disk quota is a limit (helperd's
+# storage_pool.h): Incus's btrfs pool keeps one; the LXD pass's dir pool
+# cannot, and helperd refuses it with a sentence instead of storing it.
+if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then
+	QUOTA_ARGS=(--disk-quota 1GB) DISK=1GB DISK_SHOWN=1GB
+else
+	QUOTA_ARGS=() DISK='' DISK_SHOWN='no quota (the storage pool cannot enforce one)'
+	cli create "$U1" --ssh-key "$K/k1.pub" --disk-quota 1GB
+	expect_rc "create --disk-quota on the $CTM_LXD_POOL_DRIVER pool: refused" 2
+	expect_eq "create --disk-quota on the $CTM_LXD_POOL_DRIVER pool: the sentence" \
+		"containarium: storage pool \"$CTM_LXD_POOL\" uses the $CTM_LXD_POOL_DRIVER driver, which cannot enforce a disk quota; leave out the disk quota, or point helperd.conf storage_pool at a btrfs, zfs or lvm pool" "$ERR"
+	expect_eq "create --disk-quota refused: no container was made" "" \
+		"$(ctm_lxc list --format csv -c n "^$U1-container\$" 2>&1)"
+fi
 # create U1: two keys from a file, one from stdin, every limit.
-cli -v create "$U1" --ssh-key "$K/two.pub" --ssh-key - --cpu 1 --memory 256MB --disk-quota 1GB --no-autostart \
+cli -v create "$U1" --ssh-key "$K/two.pub" --ssh-key - --cpu 1 --memory 256MB "${QUOTA_ARGS[@]}" --no-autostart \
 	<"$K/k3.pub"
 expect_rc "create $U1" 0
 CREATE_OUT=$OUT CREATE_ERR=$ERR
@@ -230,7 +244,7 @@ Container Details:
   IP: $IP1
   CPU: 1
   Memory: 256MB
-  Disk: 1GB
+  Disk: $DISK_SHOWN
   Auto-start: disabled
   Docker: disabled
 
@@ -247,7 +261,7 @@ expect_match "create -v: the operation followed" '^> GET /v1/operations/[0-9a-f]
 check "IPv4 is in the bridge's subnet" ctm_lxd_in_subnet "$IP1"
 jq_eq "info --json: three keys" '.ssh_keys | length' 3 "$INFO"
 jq_eq "info --json: limits" '[.cpu, .memory, .disk, .autostart, .state, .status] | map(tostring) | join(" ")' \
-	"1 256MB 1GB false active Running" "$INFO"
+	"1 256MB $DISK false active Running" "$INFO"
 jq_eq "info --json: usage" '.usage.memory_bytes > 0 and .usage.processes > 0' true "$INFO"
 check "helperd is alive after following a finished operation" helperd_alive main
 # The key really logs in to the container.
@@ -278,19 +292,19 @@ cli list
 expect_rc "list" 0
 LIST=$OUT
 expect_same "list: header and our rows" "NAME STATE IPV4 QUOTA AUTOSTART
-$U1-container Running $IP1 1GB No
-$U2-container Running $IP2 1GB Yes" \
+$U1-container Running $IP1 ${DISK:--} No
+$U2-container Running $IP2 ${DISK:--} Yes" \
 	"$(printf '%s\n' "$LIST" | grep -E "^(NAME|$U1-container|$U2-container) " | squeeze)"
 hdr=$(printf '%s\n' "$LIST" | head -n 1)
 row=$(printf '%s\n' "$LIST" | grep "^$U1-container ")
 col() { awk -v s="$2" '{ print index($0, s) }' <<<"$1"; }
 expect_eq "list: columns line up" \
 	"$(col "$hdr" STATE) $(col "$hdr" IPV4) $(col "$hdr" QUOTA) $(col "$hdr" AUTOSTART)" \
-	"$(col "$row" Running) $(col "$row" "$IP1") $(col "$row" 1GB) $(col "$row" No)"
+	"$(col "$row" Running) $(col "$row" "$IP1") $(($(col "$row" " ${DISK:--} ") + 1)) $(col "$row" No)"
 expect_match "list: no colour when not a terminal" '^[^[:cntrl:]]*$' "$(printf '%s' "$LIST" | tr '\n' ' ')"
 cli --json list
 jq_eq "list --json" ".containers[] | select(.name == \"$U1\") | [.container, .ipv4, .disk] | join(\" \")" \
-	"$U1-container $IP1 1GB" "$OUT"
+	"$U1-container $IP1 $DISK" "$OUT"
 cli --json list --state stopped
 jq_eq "list --state stopped: not $U1" "[.containers[] | select(.name == \"$U1\")] | length" 0 "$OUT"
 cli --json list --state running
@@ -300,11 +314,17 @@ jq_eq "list --state running: $U1" "[.containers[] | select(.name == \"$U1\")] | 
 cli info "$U1"
 expect_rc "info" 0
 for line in "Container: $U1-container" "Status: Running" "User: $U1 (uid $UID1)" "Jump account: active" \
-	"IP Address: $IP1" "Disk Quota: 1GB" "Auto-start: disabled" "Docker: disabled" \
+	"IP Address: $IP1" "Auto-start: disabled" "Docker: disabled" \
 	"Image: $CTM_LXD_IMAGE" "SSH keys: 3 (containarium key list $U1)"; do
 	expect_match "info: $line" "^$(printf '%s' "$line" | sed 's/[][\\.*^$+?(){}|]/\\&/g')$" "$OUT"
 done
 expect_match "info: memory in use" '^Memory: [0-9.]+ MiB used of 256MB$' "$OUT"
+if [ -n "$DISK" ]; then
+	expect_match "info: disk used of its quota" '^Disk: [0-9.]+ [KMG]iB used of 1GB$' "$OUT"
+else
+	expect_match "info: disk: why there is no quota" \
+		"^Disk: ([0-9.]+ [KMG]iB used; )?no quota \\(the $CTM_LXD_POOL_DRIVER pool \"$CTM_LXD_POOL\" cannot enforce one\\)\$" "$OUT"
+fi
 cli info "nosuch$RND"
 expect_rc "info of a user without a container" 3
 expect_eq "info: not found message" "containarium: user nosuch$RND has no container; list them with containarium list" "$ERR"
@@ -454,12 +474,18 @@ expect_match "stopped: message" 'start it \(containarium start' "$ERR"
 cli --json start "$U1"
 expect_rc "start --json" 0
 jq_eq "start --json: the result" '.status + " " + .ipv4' "Running $IP1" "$OUT"
-cli resize "$U1" --cpu 2 --memory 512MB --disk-quota 2GB
+if [ -n "$DISK" ]; then RESIZE_DISK=(--disk-quota 2GB) DISK2=2GB; else
+	cli resize "$U1" --disk-quota 2GB
+	expect_rc "resize --disk-quota on the $CTM_LXD_POOL_DRIVER pool: refused" 2
+	expect_match "resize --disk-quota refused: the sentence" "cannot enforce a disk quota" "$ERR"
+	RESIZE_DISK=() DISK2=''
+fi
+cli resize "$U1" --cpu 2 --memory 512MB "${RESIZE_DISK[@]}"
 expect_rc "resize" 0
 expect_same "resize: output" "[1/1] Applying new limits...
-Container $U1-container now has CPU 2, memory 512MB, disk 2GB" "$OUT"
+Container $U1-container now has CPU 2, memory 512MB, disk ${DISK2:-without quota}" "$OUT"
 cli --json info "$U1"
-jq_eq "resize took effect" '[.cpu, .memory, .disk] | join(" ")' "2 512MB 2GB" "$OUT"
+jq_eq "resize took effect" '[.cpu, .memory, .disk] | join(" ")' "2 512MB $DISK2" "$OUT"
 cli --json resize "$U1" --memory 384MiB
 jq_eq "resize --json" '.memory' 384MiB "$OUT"
 
