@@ -2,10 +2,11 @@
 # Runs helperd's benchmarks (bench/README.md, "helperd"); `make bench` runs
 # it after bench/run.sh.
 #
-#   bench/helperd_bench.sh BUILD [NAME...]     default: all three, in this order
+#   bench/helperd_bench.sh BUILD [NAME...]     default: all four, in this order
 #     publish-10k       bench/helperd_publish (in-process, scratch dir on disk)
 #     helperd-rss-10k   bench/helperd_rss_10k.sh (fake Incus server)
-#     create-ready      bench/helperd_create_ready.sh (the test LXD)
+#     create-ready      bench/helperd_create_ready.sh (the test Incus, btrfs pool)
+#     create-ready-dir  the same on the test LXD 5.0 and its dir pool
 #
 # Each prints comment lines, "# goal: ... (met|MISSED)" and its BENCH line
 # last.  Every benchmark runs even when an earlier one fails; the exit
@@ -18,7 +19,7 @@ B=${1:?usage: bench/helperd_bench.sh BUILD [NAME...]}
 shift
 case $B in /*) ;; *) B=$SRC/$B ;; esac
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(publish-10k helperd-rss-10k create-ready)
+[ ${#names[@]} -gt 0 ] || names=(publish-10k helperd-rss-10k create-ready create-ready-dir)
 
 publish_10k() {
 	local dir rc
@@ -37,8 +38,9 @@ for name in "${names[@]}"; do
 	case $name in
 	publish-10k) publish_10k ;;
 	helperd-rss-10k) "$SRC/bench/helperd_rss_10k.sh" "$B" ;;
-	create-ready) "$SRC/bench/helperd_create_ready.sh" "$B" ;;
-	*) echo "helperd bench: unknown benchmark $name (publish-10k, helperd-rss-10k, create-ready)" >&2; false ;;
+	create-ready) CTM_BACKEND=incus "$SRC/bench/helperd_create_ready.sh" "$B" ;;
+	create-ready-dir) CTM_BACKEND=lxd "$SRC/bench/helperd_create_ready.sh" "$B" ;;
+	*) echo "helperd bench: unknown benchmark $name (publish-10k, helperd-rss-10k, create-ready, create-ready-dir)" >&2; false ;;
 	esac || { echo "# $name: the measurement FAILED" >&2; status=1; }
 done
 exit "$status"

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # create-ready: seconds from POST /v1/containers until the user can SSH in
 # (ssh USER@IP true, with the user's own key, succeeds), against creating
-# and starting the same image through the same LXD socket with curl (POST
-# /1.0/instances with a pinned ipv4.address NIC, PUT state start) until GET
-# state shows the address and port 22 answers with an SSH banner.
+# and starting the same image through the same backend socket with curl
+# (POST /1.0/instances with a pinned ipv4.address NIC, PUT state start)
+# until GET state shows the address and port 22 answers with an SSH banner.
 #
 #   bench/helperd_create_ready.sh BUILD [--capture]
 #
-# Uses the test LXD (tests/lxd/README.md; started if it is down, released at
-# the end).  Each side creates the same container: no profiles, the root
-# disk on pool ctmtest with 1GB, eth0 on ctmtestbr0 with a pinned address,
-# 1 CPU, 256MB, from containarium-base.  The sides alternate ABBA
+# Uses the test backend (tests/lxd/README.md; started if it is down,
+# released at the end): Incus with its btrfs pool by default, where a
+# create is a copy-on-write snapshot of the image and the figure is
+# "create-ready"; with CTM_BACKEND=lxd, LXD 5.0 and its dir pool (every
+# create unpacks the image), "create-ready-dir".  Each side creates the same
+# container: no profiles, the root disk on pool ctmtest (1GB where the pool
+# enforces a size: helperd stores none on dir), eth0 on the test bridge
+# with a pinned address, 1 CPU, 256MB, from containarium-base.  The sides alternate ABBA
 # (ours raw raw ours ...) after one untimed raw warm-up, so a slow first
 # container or a load change hits both alike.  Both sides poll the same way
 # (every 0.1 s: LXD's state until the address shows, then port 22); ours
@@ -22,14 +26,14 @@
 # --capture also writes the live answers the fake server replays
 # (bench/fake_incus_{server,instance,network}.json).
 #
-# Environment: HD_RUNS (4 per side).
+# Environment: HD_RUNS (8 per side).
 set -euo pipefail
 
 SELF=$(readlink -f "$0")
 SRC=$(cd "$(dirname "$SELF")/.." && pwd)
 BUILD=${1:?usage: helperd_create_ready.sh BUILD [--capture]}
 CAPTURE=${2:-}
-RUNS=${HD_RUNS:-4}
+RUNS=${HD_RUNS:-8}
 GOAL=1.15
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 # shellcheck source=bench/helperd_lib.sh
@@ -44,6 +48,9 @@ done
 [ -x "$BUILD/helperd/containarium-helperd" ] || hd_die "build first: make BUILD=$BUILD"
 
 TAG=$(printf '%04d' $(($$ % 10000)))
+# The same container on both sides: a root disk size only where the pool
+# enforces one, as helperd does (helperd/storage_pool.h).
+if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then BENCH_NAME=create-ready ROOT_SIZE=1GB; else BENCH_NAME=create-ready-$CTM_LXD_POOL_DRIVER ROOT_SIZE=; fi
 S=$(mktemp -d /tmp/ctm-hdbench.XXXXXX)
 LXD_SOCK=$(ctm_lxd_socket)
 OURS_NAMES=() RAW_NAMES=()
@@ -161,11 +168,11 @@ free_pinned_ip() {
 raw_run() {
 	local name=$1 ip body t0 t1 t2 ready
 	ip=$(free_pinned_ip) || hd_die "no free pinned address on $CTM_LXD_BRIDGE"
-	body=$(jq -cn --arg n "$name" --arg ip "$ip" --arg img "$CTM_LXD_IMAGE" --arg pool "$CTM_LXD_POOL" \
+	body=$(jq -cn --arg n "$name" --arg ip "$ip" --arg img "$CTM_LXD_IMAGE" --arg pool "$CTM_LXD_POOL" --arg size "$ROOT_SIZE" \
 		--arg br "$CTM_LXD_BRIDGE" '{name: $n, type: "container", profiles: [],
 		source: {type: "image", alias: $img},
 		config: {"limits.cpu": "1", "limits.memory": "256MB", "boot.autostart": "true"},
-		devices: {root: {type: "disk", path: "/", pool: $pool, size: "1GB"},
+		devices: {root: ({type: "disk", path: "/", pool: $pool} + if $size == "" then {} else {size: $size} end),
 			  eth0: {type: "nic", network: $br, name: "eth0", "ipv4.address": $ip}}}')
 	t0=$EPOCHREALTIME
 	lxd_sync POST /1.0/instances "$body" || hd_die "raw create of $name failed"
@@ -285,7 +292,7 @@ hd_conf "$S/helperd.conf" "listen_socket=$S/helperd.sock" socket_mode=0600 "incu
 	"network=$CTM_LXD_BRIDGE" "storage_pool=$CTM_LXD_POOL" "image=$CTM_LXD_IMAGE" "state_dir=$S/state" \
 	admin_group= keys_group= default_memory=256MB default_disk=1GB default_cpu=1
 hd_helperd_start "$BUILD" "$S" "$S/helperd.conf" "$TAG"
-echo "# create-ready: helperd (hdbench-$TAG) and curl on $LXD_SOCK; image $CTM_LXD_IMAGE, pool $CTM_LXD_POOL," \
+echo "# $BENCH_NAME: helperd (hdbench-$TAG) and curl on $CTM_BACKEND_NAME at $LXD_SOCK; image $CTM_LXD_IMAGE, pool $CTM_LXD_POOL ($CTM_LXD_POOL_DRIVER)," \
 	"bridge $CTM_LXD_BRIDGE; $RUNS runs per side, ABBA order after one raw warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 RAW_NAMES+=("hdb${TAG}w")
@@ -351,4 +358,4 @@ echo "# with LXD's phases equal on both sides, ours' own additions ($extra s) al
 ratio=$(awk -v o="$ours" -v r="$raw" 'BEGIN { printf "%.3f", o / r }')
 met=$(awk -v x="$ratio" -v g="$GOAL" 'BEGIN { print (x <= g) ? "met" : "MISSED" }')
 echo "# goal: ratio <= $GOAL ($met)"
-printf 'BENCH create-ready ratio=%s ours=%.2f ref=%.2f unit=s\n' "$ratio" "$ours" "$raw"
+printf 'BENCH %s ratio=%s ours=%.2f ref=%.2f unit=s\n' "$BENCH_NAME" "$ratio" "$ours" "$raw"

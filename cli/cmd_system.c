@@ -46,6 +46,11 @@ static int run_info(struct cli *c, const struct args *a)
 	else
 		printf("Backend: %sunavailable%s at %s: %s\n", out_colour(OUT_RED), out_reset(),
 		       json_str(backend, "socket", "?"), json_str(backend, "error", "?"));
+	json_object *storage = NULL;
+	if (json_object_object_get_ex(o, "storage", &storage))
+		printf("Storage: pool %s (%s), disk quotas %s\n", json_str(storage, "pool", "?"),
+		       json_str(storage, "driver", "?"),
+		       json_flag(storage, "quota_enforced") ? "enforced" : "not enforced (refused on create and resize)");
 	printf("Containers: %lld (%lld running)\n", json_int(ct, "total", 0), json_int(ct, "running", 0));
 	printf("Registry: %s, group %s (gid %lld), uids %lld-%lld, %lld publishes\n", json_str(reg, "state_dir", "?"),
 	       json_str(reg, "group", "?"), json_int(reg, "gid", 0), json_int(reg, "uid_min", 0),

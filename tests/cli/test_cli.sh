@@ -195,6 +195,9 @@ HOST=$(hostname)
 cli system info
 expect_rc "system info" 0
 expect_match "system info: backend" "^Backend: $CTM_BACKEND ${CTM_BACKEND_VERSION_RE#^}" "$OUT"
+if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then quotas=enforced; else quotas='not enforced \(refused on create and resize\)'; fi
+expect_match "system info: the pool, its driver, whether quotas hold" \
+	"^Storage: pool $CTM_LXD_POOL \\($CTM_LXD_POOL_DRIVER\\), disk quotas $quotas\$" "$OUT"
 cli --json system info
 jq_eq "system info --json: backend" ".backend.available and .backend.server == \"$CTM_BACKEND\"" true "$OUT"
 cli metrics
