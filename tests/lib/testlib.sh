@@ -19,18 +19,20 @@ T_SKIP=0
 T_NAME=$(basename "$0" .sh)
 
 ok() { T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; }
-fail() { T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; }
+# fail returns 1, and so does every expect_* and check that failed, so that
+# `expect_eq ... || printf DIAGNOSTICS` prints them when it should.
+fail() { T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; return 1; }
 # check DESCRIPTION COMMAND...: ok when the command succeeds.
 check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 # expect_eq DESCRIPTION EXPECTED ACTUAL
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else
-		fail "$1"; printf '#   expected: %s\n#   actual:   %s\n' "$2" "$3"; fi
+		fail "$1"; printf '#   expected: %s\n#   actual:   %s\n' "$2" "$3"; return 1; fi
 }
 # expect_match DESCRIPTION REGEX TEXT (grep -E)
 expect_match() {
 	if printf '%s\n' "$3" | grep -Eq -- "$2"; then ok "$1"; else
-		fail "$1"; printf '#   no line matches: %s\n#   in: %s\n' "$2" "$3" | head -20; fi
+		fail "$1"; printf '#   no line matches: %s\n#   in: %s\n' "$2" "$3" | head -20; return 1; fi
 }
 # skip_all WHY: the rest of the test cannot run here; ends it (the checks
 # already made still count).
