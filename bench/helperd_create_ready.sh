@@ -51,6 +51,17 @@ TAG=$(printf '%04d' $(($$ % 10000)))
 # The same container on both sides: a root disk size only where the pool
 # enforces one, as helperd does (helperd/storage_pool.h).
 if [ "$CTM_LXD_POOL_DRIVER" = btrfs ]; then BENCH_NAME=create-ready ROOT_SIZE=1GB; else BENCH_NAME=create-ready-$CTM_LXD_POOL_DRIVER ROOT_SIZE=; fi
+# The same NIC too: helperd gives every NIC the tenant-isolation options
+# (helperd/nic_policy.h), whose nftables rules the backend sets up at start;
+# the raw side carries them as well, so the ratio is what helperd adds, not
+# what isolation costs.  HD_RAW_NIC_SECURITY=0 measures a raw NIC without
+# them (the ratio then includes isolation).
+if [ "${HD_RAW_NIC_SECURITY:-1}" = 1 ]; then
+	RAW_NIC_SECURITY='{"security.mac_filtering": "true", "security.ipv4_filtering": "true",
+		"security.ipv6_filtering": "true", "security.port_isolation": "true"}'
+else
+	RAW_NIC_SECURITY='{}'
+fi
 S=$(mktemp -d /tmp/ctm-hdbench.XXXXXX)
 LXD_SOCK=$(ctm_lxd_socket)
 OURS_NAMES=() RAW_NAMES=()
@@ -168,12 +179,12 @@ free_pinned_ip() {
 raw_run() {
 	local name=$1 ip body t0 t1 t2 ready
 	ip=$(free_pinned_ip) || hd_die "no free pinned address on $CTM_LXD_BRIDGE"
-	body=$(jq -cn --arg n "$name" --arg ip "$ip" --arg img "$CTM_LXD_IMAGE" --arg pool "$CTM_LXD_POOL" --arg size "$ROOT_SIZE" \
+	body=$(jq -cn --arg n "$name" --arg ip "$ip" --arg img "$CTM_LXD_IMAGE" --arg pool "$CTM_LXD_POOL" --arg size "$ROOT_SIZE" --argjson nicsec "$RAW_NIC_SECURITY" \
 		--arg br "$CTM_LXD_BRIDGE" '{name: $n, type: "container", profiles: [],
 		source: {type: "image", alias: $img},
 		config: {"limits.cpu": "1", "limits.memory": "256MB", "boot.autostart": "true"},
 		devices: {root: ({type: "disk", path: "/", pool: $pool} + if $size == "" then {} else {size: $size} end),
-			  eth0: {type: "nic", network: $br, name: "eth0", "ipv4.address": $ip}}}')
+			  eth0: ({type: "nic", network: $br, name: "eth0", "ipv4.address": $ip} + $nicsec)}}')
 	t0=$EPOCHREALTIME
 	lxd_sync POST /1.0/instances "$body" || hd_die "raw create of $name failed"
 	t1=$EPOCHREALTIME

@@ -17,7 +17,8 @@ enum incus_status instance_set_state(struct incus_client *c, const char *name, c
  * A start can report success while the container dies at boot: this is
  * the check that it did not.  INCUS_ERR_SERVER when it stopped;
  * INCUS_ERR_ADDRESS_HELD when DHCP gave it another address because a
- * stale lease holds the pinned one. */
+ * stale lease holds the pinned one.  The address is seen by a TCP probe
+ * of port 22 (accepted or refused) between state reads once a second. */
 /* Wait until ipv4:port accepts a TCP connection (the container's sshd
  * listens): what a session tunnel needs, a moment after the address. */
 enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err,
