@@ -1,15 +1,43 @@
 /* libFuzzer target: the body of POST /v1/containers, through the handler's
  * own validation (create_spec_parse), as the API server hands it over: a
- * JSON object.  Property: an accepted request names a valid user, has at
- * least one canonical key and limits Incus will take; a refused one says
- * why with a stable code. */
+ * JSON object.  Properties: an accepted request names a valid user; has 1
+ * to CTM_KEYS_PER_USER_MAX keys, each already canonical (parsing and
+ * formatting it again gives the same line) and none twice; a cpu count of
+ * 1..1024 written as plain digits; memory of at least 64MiB and a disk of
+ * at least 512MiB, both written in a unit Incus takes.  A refused one says
+ * why: a code of lowercase words and a sentence. */
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "fuzz.h"
 #include "lifecycle.h"
 #include "sshkey.h"
 #include "username.h"
+
+/* A size as Incus writes it ("4GB", "512MiB", "5kB", "100B") in bytes; -1
+ * when it is not one. */
+static int incus_size(const char *v, unsigned long long *bytes)
+{
+	static const struct { const char *unit; unsigned long long mult; } units[] = {
+		{ "B", 1 }, { "kB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
+		{ "TB", 1000000000000ULL }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 }, { "GiB", 1ULL << 30 },
+		{ "TiB", 1ULL << 40 },
+	};
+	size_t digits = strspn(v, "0123456789");
+	if (digits == 0 || digits > 20 || v[0] == '0')
+		return -1;
+	unsigned long long n = strtoull(v, NULL, 10);
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(v + digits, units[i].unit) == 0) {
+			if (n > ~0ULL / units[i].mult)
+				return -1;
+			*bytes = n * units[i].mult;
+			return 0;
+		}
+	return -1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,14 +63,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(s.key_count >= 1 && s.key_count <= CTM_KEYS_PER_USER_MAX);
 			for (size_t i = 0; i < s.key_count; i++) {
 				struct ctm_sshkey k;
+				char again[CTM_KEY_LINE_MAX + 1];
 				FUZZ_ASSERT(ctm_sshkey_parse(s.keys[i], strlen(s.keys[i]), &k, m, sizeof m) == CTM_KEY_OK);
+				ctm_sshkey_format(&k, again, sizeof again);
+				FUZZ_ASSERT(strcmp(again, s.keys[i]) == 0);
+				for (size_t j = 0; j < i; j++)
+					FUZZ_ASSERT(strcmp(s.keys[j], s.keys[i]) != 0);
 			}
-			FUZZ_ASSERT(helperd_parse_size(s.memory, &b) == 0 || strstr(s.memory, "iB") || strstr(s.memory, "kB") ||
-				    s.memory[strlen(s.memory) - 1] == 'B');
-			FUZZ_ASSERT(atoi(s.cpu) >= 1 && atoi(s.cpu) <= 1024);
+			FUZZ_ASSERT(incus_size(s.memory, &b) == 0 && b >= (64ULL << 20));
+			/* "" only where the pool cannot enforce a quota: not here
+			 * (create_spec_parse always sets one). */
+			FUZZ_ASSERT(incus_size(s.disk, &b) == 0 && b >= (512ULL << 20));
+			FUZZ_ASSERT(s.cpu[0] != '0' && strspn(s.cpu, "0123456789") == strlen(s.cpu) && atoi(s.cpu) >= 1 &&
+				    atoi(s.cpu) <= 1024);
 			create_spec_free(&s);
 		} else {
-			FUZZ_ASSERT(code && *code && msg[0]);
+			FUZZ_ASSERT(code && *code && strspn(code, "abcdefghijklmnopqrstuvwxyz_") == strlen(code));
+			FUZZ_ASSERT(strlen(msg) > 10);
 		}
 	}
 	json_object_put(o);

@@ -32,7 +32,12 @@ for t in $targets; do
 		work=$dir/work/$t
 		rm -rf "$work"
 		mkdir -p "$work"
-		cp "$src/corpus/$t"/* "$work"/
+		# An empty or missing seed corpus would fuzz from nothing and pass.
+		if ! cp "$src/corpus/$t"/* "$work"/ 2>/dev/null || [ -z "$(ls -A "$work")" ]; then
+			echo "FAIL $t: no seed corpus in $src/corpus/$t"
+			failed=$((failed + 1))
+			continue
+		fi
 		[ -f "$src/dict/$t.dict" ] && set -- "$@" -dict="$src/dict/$t.dict"
 		"$bin" "$@" -max_total_time="$secs" -print_final_stats=1 "$work" >"$log" 2>&1
 	else

@@ -123,6 +123,11 @@ int helperd_size_for_incus(const char *s, char *out, size_t outlen)
 		return -1;
 	size_t digits = strspn(s, "0123456789");
 	const char *unit = s + digits;
+	/* "0040GB" is 40GB: Incus gets the number without its leading zeros. */
+	while (digits > 1 && *s == '0') {
+		s++;
+		digits--;
+	}
 	static const struct { const char *in, *out; } map[] = {
 		{ "", "B" }, { "K", "KiB" }, { "M", "MiB" }, { "G", "GiB" }, { "T", "TiB" }, { "KB", "kB" },
 	};

@@ -113,3 +113,6 @@ helperd_alive() { kill -0 "$(cat "$T_TMP/$1/pid")" 2>/dev/null; }
 
 # The container of user U exists in our LXD.
 lxd_has() { ctm_lxd_api -f "/1.0/instances/$1-container" >/dev/null 2>&1; }
+# lxd_absent USER: the backend answered that USER's container does not
+# exist (404); an unreachable backend is not "absent".
+lxd_absent() { ctm_lxd_api "/1.0/instances/$1-container" 2>/dev/null | jq -e '.error_code == 404' >/dev/null 2>&1; }

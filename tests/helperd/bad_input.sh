@@ -163,9 +163,11 @@ bad_req "ssh-config, key path with a quote" 400 invalid_key_path \
 bad_req "ssh-config, jump_port 70000" 400 invalid_port GET "/v1/containers/$U/ssh-config?jump_ip=203.0.113.10&jump_port=70000"
 
 echo "# $BAD_COUNT bad requests in $(hd_ms_since "$bad_t0") s"
-check "at least 30 bad requests were tried" test "$BAD_COUNT" -ge 30
+# A guard, not a check: it fails only when the list above was cut short.
+[ "$BAD_COUNT" -ge 30 ] || fail "at least 30 bad requests were tried (only $BAD_COUNT)"
 sleep 1.5 # one poll of helperd: a change it would publish is visible by now
-expect_eq "after the bad requests: no new instance of ours in LXD" "$bad_before_ours" "$(hd_lxd_ours)"
+expect_eq "after the bad requests: no new instance of ours in LXD" "$bad_before_ours" \
+	"$(hd_lxd_ours || echo "(the backend did not answer)")"
 if [ "$bad_before_fp" = "$(hd_lxd_fingerprint)" ]; then
 	expect_eq "after the bad requests: snapshot generation unchanged" "$bad_before_gen" "$(hd_snap_generation "$STATE")"
 else

@@ -16,7 +16,10 @@ hd_lxd_managed() {
 
 # hd_lxd_ours: names of the instances this run made (by name, user or owner).
 hd_lxd_ours() {
-	ctm_lxd_api -f '/1.0/instances?recursion=1' | jq -r --arg p "$HD_PREFIX" --arg h "$HD_HOSTPREFIX" '
+	local all
+	# Fails when the backend does not answer: "none of ours" must be its answer.
+	all=$(ctm_lxd_api -f '/1.0/instances?recursion=1') || return 1
+	jq -r --arg p "$HD_PREFIX" --arg h "$HD_HOSTPREFIX" <<<"$all" '
 		.metadata[] | select((.name | startswith($p))
 			or ((.config["user.containarium.user"] // "") | startswith($p))
 			or ((.config["user.containarium.helperd"] // "") | startswith($h))) | .name'
@@ -104,3 +107,15 @@ hd_fp() { ssh-keygen -l -E sha256 -f "$1" | awk '{ print $2 }'; }
 
 # hd_not COMMAND...: succeeds when COMMAND fails (for check).
 hd_not() { ! "$@"; }
+
+# hd_ssh_refused KEY USER IP: ssh reached the container's sshd and it
+# refused the key, "Permission denied (publickey)"; not any other failure
+# (a timeout, sshd down, no route), which a negative check must not accept.
+hd_ssh_refused() {
+	local out rc
+	out=$(hd_ssh "$1" "$2" "$3" true 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" = 255 ] && [[ $out == *"Permission denied (publickey"* ]] && return 0
+	printf '#   ssh exit %s: %.200s\n' "$rc" "$out"
+	return 1
+}

@@ -50,14 +50,18 @@ hd_api_as "$NOBODY" a POST /v1/containers -H 'Content-Type: application/json' \
 	--data-binary "$(jq -cn --arg n "${HD_PREFIX}nope" --arg k "$(cat "$K/other.pub")" '{name: $n, ssh_keys: [$k]}')"
 hd_expect_error "uid 65534 may not create" 403 forbidden
 expect_match "the 403 names the admin group" "$HD_ADMIN_GROUP" "$(hd_jq .error.message)"
+PERM_CPU=$(hd_lxd_config "$I" limits.cpu)
+[ "$PERM_CPU" != 3 ] || fail "permissions: $U must not have 3 CPUs already (the refused PATCH asks for 3)"
 for what in "DELETE /v1/containers/$U?force=1" "PATCH /v1/containers/$U" "POST /v1/containers/$U/stop" \
 	"POST /v1/containers/$U/start" "POST /v1/containers/$U/keys" "DELETE /v1/containers/$U/keys?key=x" \
 	"GET /v1/audit" "POST /v1/sessions"; do
-	hd_api_as "$NOBODY" a "${what%% *}" "${what#* }" -H 'Content-Type: application/json' --data-binary '{"cpu":2}'
+	# cpu 3: a value $U does not have, so a PATCH that went through would show.
+	hd_api_as "$NOBODY" a "${what%% *}" "${what#* }" -H 'Content-Type: application/json' --data-binary '{"cpu":3}'
 	hd_expect_error "uid 65534: $what" 403 forbidden
 done
 hd_api_as "$NOBODY" a GET "/v1/containers/$U"
 expect_eq "after the refused requests $U is still Running" "200 Running" "$HD_CODE $(hd_jq .status)"
+expect_eq "after the refused PATCH $U keeps its CPUs ($PERM_CPU, not 3)" "$PERM_CPU" "$(hd_lxd_config "$I" limits.cpu)"
 chmod 0660 "$SOCK"
 expect_eq "no container was made for the refused create" "" \
 	"$(hd_lxd_ours | grep -x "${HD_PREFIX}nope-container")"

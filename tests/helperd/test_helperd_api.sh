@@ -111,7 +111,7 @@ banner=$(ctm_ssh_banner "$IP" 30)
 echo "# sshd of $I answered $(hd_ms_since "$t0") s after the create finished"
 expect_match "sshd answers on $IP:22" '^SSH-2\.0-' "$banner"
 expect_eq "ssh $U@$IP with the key: id -un" "$U" "$(hd_ssh "$K/main" "$U" "$IP" id -un 2>&1)"
-check "ssh with a key that was not given is refused" hd_not hd_ssh "$K/second" "$U" "$IP" true 2>/dev/null
+check "ssh with a key that was not given is refused: Permission denied (publickey)" hd_ssh_refused "$K/second" "$U" "$IP"
 
 # --- 2. reading -----------------------------------------------------------
 echo "# 2. read endpoints"
@@ -229,7 +229,7 @@ expect_eq "DELETE keys?key=$FP2: 200, one key left" "200 1" "$HD_CODE $(hd_jq '.
 expect_eq "inside: authorized_keys back to the first key" "$KEY_MAIN" "$(inside cat "/home/$U/.ssh/authorized_keys")"
 expect_eq "keys.db: authorized-keys prints one line" \
 	"restrict,port-forwarding,permitopen=\"$IP:22\" $KEY_MAIN" "$(hd_authkeys "$STATE" "$U")"
-check "ssh with the removed key is refused" hd_not hd_ssh "$K/second" "$U" "$IP" true 2>/dev/null
+check "ssh with the removed key is refused: Permission denied (publickey)" hd_ssh_refused "$K/second" "$U" "$IP"
 hd_api a DELETE "/v1/containers/$U/keys" -G --data-urlencode "key=$(hd_fp "$K/main.pub")"
 hd_expect_error "DELETE the last key" 409 last_key
 hd_api a DELETE "/v1/containers/$U/keys" -G --data-urlencode "key=$FP2"

@@ -143,6 +143,11 @@ START_TEST(sizes)
 	ck_assert_str_eq(out, "5kB");
 	ck_assert_int_eq(helperd_size_for_incus("1024", out, sizeof out), 0);
 	ck_assert_str_eq(out, "1024B");
+	/* Found by fuzz_api_create: leading zeros reached Incus as written. */
+	ck_assert_int_eq(helperd_size_for_incus("00000000000000000040TiB", out, sizeof out), 0);
+	ck_assert_str_eq(out, "40TiB");
+	ck_assert_int_eq(helperd_size_for_incus("0512M", out, sizeof out), 0);
+	ck_assert_str_eq(out, "512MiB");
 }
 END_TEST
 
