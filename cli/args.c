@@ -242,8 +242,9 @@ int check_image(const char *value)
 {
 	if (!*value || strlen(value) > 127 ||
 	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") != strlen(value)) {
-		out_error("--image \"%.60s\" is not an image alias or fingerprint (letters, digits, '-', '_', "
-			  "'.', '/', ':'; at most 127 characters)", value);
+		out_error("--image \"%.60s\" is not an image alias or fingerprint, optionally after a remote "
+			  "(\"containarium-base\", \"images:debian/12\"; letters, digits, '-', '_', '.', '/', ':'; at "
+			  "most 127 characters)", value);
 		return CLI_USAGE;
 	}
 	return CLI_OK;

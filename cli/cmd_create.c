@@ -120,7 +120,7 @@ const struct command cmd_create = {
 	"  --ssh-key FILE     public key file (.pub); - reads standard input.  May be\n"
 	"                     repeated; a file may hold several keys, one per line\n"
 	"                     (blank lines and # comments are skipped).  Required.\n"
-	"  --image IMAGE      image alias or fingerprint (default: helperd's image)\n"
+	"  --image IMAGE      [REMOTE:]ALIAS, such as images:debian/12 (default: helperd's image)\n"
 	"  --cpu N            CPU limit, 1-1024\n"
 	"  --memory SIZE      memory limit, such as 4GB or 512MiB (at least 64MiB)\n"
 	"  --disk-quota SIZE  root disk size, such as 50GB (at least 512MiB)\n"

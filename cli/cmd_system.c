@@ -51,6 +51,17 @@ static int run_info(struct cli *c, const struct args *a)
 		printf("Storage: pool %s (%s), disk quotas %s\n", json_str(storage, "pool", "?"),
 		       json_str(storage, "driver", "?"),
 		       json_flag(storage, "quota_enforced") ? "enforced" : "not enforced (refused on create and resize)");
+	json_object *images = NULL, *remotes = NULL;
+	if (json_object_object_get_ex(o, "images", &images)) {
+		printf("Images: default %s", json_str(images, "default", "?"));
+		if (json_object_object_get_ex(images, "remotes", &remotes) && json_object_is_type(remotes, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(remotes); i++) {
+				json_object *rm = json_object_array_get_idx(remotes, i);
+				printf("%s %s: %s (%s)", i ? "," : "; remotes", json_str(rm, "name", "?"),
+				       json_str(rm, "url", "?"), json_str(rm, "protocol", "?"));
+			}
+		printf("\n");
+	}
 	printf("Containers: %lld (%lld running)\n", json_int(ct, "total", 0), json_int(ct, "running", 0));
 	printf("Registry: %s, group %s (gid %lld), uids %lld-%lld, %lld publishes\n", json_str(reg, "state_dir", "?"),
 	       json_str(reg, "group", "?"), json_int(reg, "gid", 0), json_int(reg, "uid_min", 0),

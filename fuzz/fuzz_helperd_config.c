@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "image_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,6 +25,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(c.listen_socket[0] == '/');
 		FUZZ_ASSERT(helperd_parse_size(c.default_disk, &b) == 0 && helperd_parse_size(c.default_memory, &b) == 0);
 		FUZZ_ASSERT(c.poll_seconds >= 1 && c.poll_seconds <= 3600);
+		/* Remotes: named, unique, an http(s) URL, a known protocol; the
+		 * image setting names one of them (or the local store). */
+		FUZZ_ASSERT(c.remote_count >= 1 && c.remote_count <= HELPERD_REMOTES_MAX);
+		for (size_t i = 0; i < c.remote_count; i++) {
+			const struct image_remote *r = &c.remotes[i];
+			FUZZ_ASSERT(r->name[0] && !strchr(r->name, ':') && strcmp(r->name, "local") != 0);
+			FUZZ_ASSERT(strncmp(r->url, "https://", 8) == 0 || strncmp(r->url, "http://", 7) == 0);
+			FUZZ_ASSERT(!strpbrk(r->url, " \t\"'\\"));
+			FUZZ_ASSERT(strcmp(r->protocol, "simplestreams") == 0 || strcmp(r->protocol, "incus") == 0);
+			FUZZ_ASSERT(!r->certificate[0] || r->certificate[0] == '/');
+			for (size_t j = 0; j < i; j++)
+				FUZZ_ASSERT(strcmp(c.remotes[j].name, r->name) != 0);
+		}
+		struct image_ref ref;
+		char e2[512];
+		FUZZ_ASSERT(image_ref_parse(&c, c.image, &ref, e2, sizeof e2) == 0);
 	} else {
 		FUZZ_ASSERT(err[0] && strnlen(err, sizeof err) < sizeof err);
 	}

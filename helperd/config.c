@@ -8,6 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "image_source.h"
 #include "snapshot_writer.h"
 
 void helperd_config_defaults(struct helperd_config *c)
@@ -20,6 +21,11 @@ void helperd_config_defaults(struct helperd_config *c)
 	snprintf(c->network, sizeof c->network, "containariumbr0");
 	snprintf(c->storage_pool, sizeof c->storage_pool, "default");
 	snprintf(c->image, sizeof c->image, "containarium-base");
+	/* The server `incus launch images:debian/12` uses. */
+	c->remote_count = 1;
+	snprintf(c->remotes[0].name, sizeof c->remotes[0].name, "images");
+	snprintf(c->remotes[0].url, sizeof c->remotes[0].url, "https://images.linuxcontainers.org");
+	snprintf(c->remotes[0].protocol, sizeof c->remotes[0].protocol, "simplestreams");
 	snprintf(c->instance_suffix, sizeof c->instance_suffix, "-container");
 	snprintf(c->default_cpu, sizeof c->default_cpu, "2");
 	snprintf(c->default_memory, sizeof c->default_memory, "2GB");
@@ -148,9 +154,62 @@ static int name_ok(const char *v)
 	return 1;
 }
 
+/* "remote = NAME URL PROTOCOL [CERTIFICATE]": declares an image server,
+ * or replaces the one of that name (the built-in "images" too). */
+static int set_remote(struct helperd_config *c, const char *value, char *err, size_t errlen)
+{
+	static const char usage[] = "write it as \"remote = NAME URL PROTOCOL [CERTIFICATE]\", such as "
+				    "\"remote = images https://images.linuxcontainers.org simplestreams\"";
+	char copy[1024], *save = NULL;
+	if (strlen(value) >= sizeof copy)
+		return fail(err, errlen, "remote: value is too long");
+	if (strpbrk(value, "\"'\\"))
+		return fail(err, errlen, "remote: value must not contain quotes or backslashes");
+	snprintf(copy, sizeof copy, "%s", value);
+	char *f[5] = { 0 };
+	size_t n = 0;
+	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+		if (n < 5)
+			f[n++] = t;
+		else
+			n++;
+	if (n < 3 || n > 4)
+		return fail(err, errlen, "remote: \"%s\" has %zu fields; %s", value, n, usage);
+	struct image_remote r = { 0 };
+	if (strlen(f[0]) >= sizeof r.name || !name_ok(f[0]) || strchr(f[0], ':') || strcmp(f[0], "local") == 0)
+		return fail(err, errlen, "remote: \"%s\" is not a remote name (up to %zu letters, digits, '-', "
+			    "'_' or '.'; \"local\" means the backend's own images)", f[0], sizeof r.name - 1);
+	if ((strncmp(f[1], "https://", 8) != 0 && strncmp(f[1], "http://", 7) != 0) || strlen(f[1]) >= sizeof r.url ||
+	    strlen(f[1]) <= 8)
+		return fail(err, errlen, "remote %s: \"%s\" is not an https:// (or http://) URL of up to %zu "
+			    "characters", f[0], f[1], sizeof r.url - 1);
+	if (strcmp(f[2], "simplestreams") != 0 && strcmp(f[2], "incus") != 0)
+		return fail(err, errlen, "remote %s: protocol \"%s\" must be simplestreams (a static image "
+			    "server such as images.linuxcontainers.org) or incus (an Incus or LXD server)", f[0], f[2]);
+	if (f[3] && (*f[3] != '/' || strlen(f[3]) >= sizeof r.certificate))
+		return fail(err, errlen, "remote %s: certificate \"%s\" must be the absolute path of the "
+			    "server's PEM certificate", f[0], f[3]);
+	snprintf(r.name, sizeof r.name, "%s", f[0]);
+	snprintf(r.url, sizeof r.url, "%s", f[1]);
+	snprintf(r.protocol, sizeof r.protocol, "%s", f[2]);
+	if (f[3])
+		snprintf(r.certificate, sizeof r.certificate, "%s", f[3]);
+	for (size_t i = 0; i < c->remote_count; i++)
+		if (strcmp(c->remotes[i].name, r.name) == 0) {
+			c->remotes[i] = r;
+			return 0;
+		}
+	if (c->remote_count == HELPERD_REMOTES_MAX)
+		return fail(err, errlen, "remote %s: at most %d remotes may be declared", r.name, HELPERD_REMOTES_MAX);
+	c->remotes[c->remote_count++] = r;
+	return 0;
+}
+
 int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
 		       char *err, size_t errlen)
 {
+	if (strcmp(key, "remote") == 0)
+		return set_remote(c, value, err, errlen);
 	const struct key *k = NULL;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(keys[i].name, key) == 0)
@@ -279,6 +338,12 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 	if (ret == 0 && *c->https_listen && (!*c->https_cert || !*c->https_key || !*c->https_client_ca))
 		ret = fail(err, errlen, "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
 			   "that signs the clients' certificates)", path);
+	struct image_ref ref;
+	if (ret == 0 && image_ref_parse(c, c->image, &ref, msg, sizeof msg))
+		ret = fail(err, errlen, "%s: image: %s", path, msg);
+	for (size_t i = 0; ret == 0 && i < c->remote_count; i++)
+		if (image_remote_check(&c->remotes[i], msg, sizeof msg))
+			ret = fail(err, errlen, "%s: remote %s: %s", path, c->remotes[i].name, msg);
 	if (ret == 0 && c->uid_min > c->uid_max)
 		ret = fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
 	if (ret == 0 && c->gid >= c->uid_min && c->gid <= c->uid_max)

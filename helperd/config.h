@@ -12,6 +12,16 @@
 
 #define HELPERD_DEFAULT_CONFIG "/etc/containarium/helperd.conf"
 
+/* An image server for --image REMOTE:ALIAS ("remote = NAME URL PROTOCOL
+ * [CERTIFICATE]", image_source.h). */
+#define HELPERD_REMOTES_MAX 16
+struct image_remote {
+	char name[32];
+	char url[256];
+	char protocol[16];      /* "simplestreams" or "incus" */
+	char certificate[256];  /* PEM file of the server's certificate; "" = the system CAs */
+};
+
 struct helperd_config {
 	/* the API */
 	char listen_socket[108];   /* sun_path limit */
@@ -23,7 +33,9 @@ struct helperd_config {
 	char network[64];          /* bridge the containers' NIC attaches to */
 	int isolate_tenants;       /* 0/1: port isolation between containers (nic_policy.h) */
 	char storage_pool[64];
-	char image[128];           /* image alias or fingerprint */
+	char image[128];           /* [REMOTE:]alias or fingerprint */
+	struct image_remote remotes[HELPERD_REMOTES_MAX]; /* "images" is built in */
+	size_t remote_count;
 	char instance_suffix[32];  /* "<user><suffix>" is the instance name */
 	/* defaults for create */
 	char default_cpu[16];

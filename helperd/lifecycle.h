@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "image_source.h"
 #include "operations.h"
 #include "service.h"
 
@@ -17,7 +18,8 @@ struct create_spec {
 	char name[CTM_NAME_MAX + 1];
 	char **keys;           /* canonical key lines */
 	size_t key_count;
-	char image[128];
+	struct image_ref image; /* where the image comes from */
+	char image_text[160];   /* the same as written: "images:debian/12" */
 	char cpu[16];
 	char memory[32];
 	char disk[32];         /* "" = no size on the root disk (a pool that cannot enforce one) */

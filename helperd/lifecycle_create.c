@@ -100,12 +100,9 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 	}
 
 	const char *image = field_str(body, "image", num, sizeof num);
-	image = image ? image : d->cfg.image;
-	if (!*image || strlen(image) >= sizeof s->image || strspn(image, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") != strlen(image))
-		BAD("invalid_image", "image \"%.60s\" is not an image alias or fingerprint (letters, digits, "
-		    "'-', '_', '.', '/', ':')", image);
-	snprintf(s->image, sizeof s->image, "%s", image);
+	if (image_ref_parse(&d->cfg, image ? image : d->cfg.image, &s->image, m, sizeof m))
+		BAD("invalid_image", "%s", m);
+	image_ref_format(&s->image, s->image_text, sizeof s->image_text);
 
 	const char *cpu = field_str(body, "cpu", num, sizeof num);
 	cpu = cpu ? cpu : d->cfg.default_cpu;
@@ -188,13 +185,13 @@ static void now_rfc3339(char *buf, size_t len)
 
 /* The body of POST /1.0/instances. */
 static json_object *instance_body(struct helperd *d, const struct create_spec *s, const char *iname,
-				  uint32_t uid, uint32_t ip, const struct nic_policy *nic)
+				  uint32_t uid, uint32_t ip, const struct nic_policy *nic, json_object *src)
 {
 	char ipbuf[INET_ADDRSTRLEN], uidbuf[16], created[32];
 	ip_text(ip, ipbuf, sizeof ipbuf);
 	snprintf(uidbuf, sizeof uidbuf, "%u", uid);
 	now_rfc3339(created, sizeof created);
-	json_object *b = json_object_new_object(), *src = json_object_new_object();
+	json_object *b = json_object_new_object();
 	json_object *cfg = json_object_new_object(), *devs = json_object_new_object();
 	json_object *root = json_object_new_object();
 	json_object_object_add(b, "name", json_object_new_string(iname));
@@ -202,8 +199,6 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	/* No profiles: the instance carries all its devices, so a change to a
 	 * shared profile can never move a user's address or disk. */
 	json_object_object_add(b, "profiles", json_object_new_array());
-	json_object_object_add(src, "type", json_object_new_string("image"));
-	json_object_object_add(src, "alias", json_object_new_string(s->image));
 	json_object_object_add(b, "source", src);
 	json_object_object_add(cfg, ACCT_KEY_MANAGED, json_object_new_string("true"));
 	json_object_object_add(cfg, ACCT_KEY_USER, json_object_new_string(s->name));
@@ -215,7 +210,7 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	free(keys);
 	json_object_object_add(cfg, ACCT_KEY_CREATED, json_object_new_string(created));
 	json_object_object_add(cfg, ACCT_KEY_OWNER, json_object_new_string(d->host_id));
-	json_object_object_add(cfg, ACCT_KEY_IMAGE, json_object_new_string(s->image));
+	json_object_object_add(cfg, ACCT_KEY_IMAGE, json_object_new_string(s->image_text));
 	json_object_object_add(cfg, ACCT_KEY_DOCKER, json_object_new_string(s->docker ? "true" : "false"));
 	json_object_object_add(cfg, "limits.cpu", json_object_new_string(s->cpu));
 	json_object_object_add(cfg, "limits.memory", json_object_new_string(s->memory));
@@ -303,37 +298,65 @@ static int network_subnet(struct incus_client *c, struct helperd *d, struct subn
 	return 0;
 }
 
-/* Steps 4 and 5, done in two calls to Incus: one exec of a fixed script
+/* Steps 5 and 6, done in two calls to Incus: one exec of a fixed script
  * (useradd, the sudoers drop-in and visudo's check of it, the .ssh
- * directory, the uid), then the push of authorized_keys owned by that uid.
- * Each was a call of its own (four execs, two pushes), and an exec is a
- * round trip through Incus's exec machinery.
+ * directory, the docker group when asked, the uid), then the push of
+ * authorized_keys owned by that uid.  Each was a call of its own (four
+ * execs, two pushes), and an exec is a round trip through Incus's exec
+ * machinery.
+ *
+ * The script first checks that the image has what a user needs to log in
+ * (sshd, useradd, sudo, and docker when asked): without one of them it
+ * changes nothing, prints "missing: PACKAGE..." and exits 20, and step 4
+ * installs them once the container has its network (install_script).
  *
  * The script is a constant; the user's name reaches it as "$1" (and was
- * validated: [a-z0-9-]).  Key text never goes through a shell: it is the
- * pushed file's content.  Every command's exit status is checked, and the
- * script exits with a status that says which one failed.  It may run twice
- * (incus_exec retries an exec LXD reports as unattached, which can happen
- * after the command started): every line is idempotent.
+ * validated: [a-z0-9-]), "docker" or "-" as "$2".  Key text never goes
+ * through a shell: it is the pushed file's content.  Every command's exit
+ * status is checked, and the script exits with a status that says which
+ * one failed.  It may run twice (incus_exec retries an exec LXD reports as
+ * unattached, which can happen after the command started): every line is
+ * idempotent.
  *
- * They run as soon as the container has started, while it waits for its
- * address (an exec needs the container running, not its network): their
- * time hides inside the DHCP wait.  The steps are still reported in order
- * (4 and 5 once the address is there), each with its own outcome. */
+ * It runs as soon as the container has started, while it waits for its
+ * address (an exec needs the container running, not its network): its
+ * time hides inside the DHCP wait.  The steps are still reported in order,
+ * each with its own outcome. */
 static const char user_script[] =
+	"missing=\n"
+	"[ -x /usr/sbin/sshd ] || missing=\"$missing openssh-server\"\n"
+	"command -v useradd >/dev/null 2>&1 || missing=\"$missing passwd\"\n"
+	"command -v visudo >/dev/null 2>&1 || missing=\"$missing sudo\"\n"
+	"[ \"$2\" != docker ] || command -v docker >/dev/null 2>&1 || missing=\"$missing docker.io\"\n"
+	"if [ -n \"$missing\" ]; then echo \"missing:$missing\"; exit 20; fi\n"
 	"id -u \"$1\" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --user-group --groups sudo "
 	"--comment 'Containarium user' \"$1\" || exit 11\n"
 	"printf '%s ALL=(ALL) NOPASSWD:ALL\\n' \"$1\" >/etc/sudoers.d/containarium || exit 12\n"
 	"chmod 0440 /etc/sudoers.d/containarium || exit 12\n"
 	"visudo -c -q -f /etc/sudoers.d/containarium || exit 13\n"
 	"install -d -m 0700 -o \"$1\" -g \"$1\" \"/home/$1/.ssh\" || exit 14\n"
+	"if [ \"$2\" = docker ]; then\n"
+	"  getent group docker >/dev/null || groupadd --system docker || exit 16\n"
+	"  usermod -aG docker \"$1\" || exit 16\n"
+	"fi\n"
 	"id -u \"$1\" || exit 15\n";
+
+/* Step 4 when the image lacks something: install it with the container's
+ * own package manager and package sources ("$@": the missing packages).
+ * Exit 30: no apt-get; 31: no package index could be read; 32: the
+ * install failed. */
+static const char install_script[] =
+	"command -v apt-get >/dev/null 2>&1 || exit 30\n"
+	"export DEBIAN_FRONTEND=noninteractive\n"
+	"apt-get update -q -o APT::Update::Error-Mode=any >/dev/null || exit 31\n"
+	"apt-get install -y -q --no-install-recommends \"$@\" >/dev/null || exit 32\n";
 
 struct user_setup {
 	const struct create_spec *s;
 	bool ran;
-	int step;                 /* the step that failed: 4 or 5 (0: none) */
+	int step;                 /* the step that failed: 5 or 6 (0: none) */
 	enum incus_status st;
+	char missing[256];        /* the script's "missing:" list ("" when nothing is missing) */
 	char err[1024];
 };
 
@@ -341,15 +364,24 @@ static void user_setup_run(struct incus_client *c, const char *iname, struct use
 {
 	static const char *const what[] = { "useradd", "writing /etc/sudoers.d/containarium",
 					    "visudo -c of /etc/sudoers.d/containarium",
-					    "creating the .ssh directory", "id -u" };
+					    "creating the .ssh directory", "id -u", "adding the user to group docker" };
 	const struct create_spec *s = u->s;
 	u->ran = true;
-	u->step = 4;
-	const char *argv[] = { "sh", "-c", user_script, "containarium-user-setup", s->name, NULL };
+	u->step = 5;
+	u->missing[0] = '\0';
+	const char *argv[] = { "sh", "-c", user_script, "containarium-user-setup", s->name, s->docker ? "docker" : "-",
+			       NULL };
 	char *out = NULL, *errout = NULL;
 	int code = -1;
 	u->st = incus_exec(c, iname, argv, 120, &code, &out, &errout, u->err, sizeof u->err);
-	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 15)
+	if (u->st == INCUS_ERR_COMMAND && code == 20 && out && strncmp(out, "missing:", 8) == 0) {
+		snprintf(u->missing, sizeof u->missing, "%s", out + 8 + strspn(out + 8, " "));
+		u->missing[strcspn(u->missing, "\n")] = '\0';
+		free(out);
+		free(errout);
+		return; /* step 4 installs them and runs this again */
+	}
+	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 16)
 		snprintf(u->err, sizeof u->err, "%s for %s in %s failed%s%.300s", what[code - 11], s->name, iname,
 			 errout && *errout ? ": " : "", errout ? errout : "");
 	free(errout);
@@ -364,7 +396,7 @@ static void user_setup_run(struct incus_client *c, const char *iname, struct use
 	if (u->st != INCUS_OK)
 		return;
 
-	u->step = 5;
+	u->step = 6;
 	char ak[100];
 	snprintf(ak, sizeof ak, "/home/%s/.ssh/authorized_keys", s->name);
 	char *text = account_keys_join(s->keys, s->key_count);
@@ -383,6 +415,53 @@ static void user_setup_run(struct incus_client *c, const char *iname, struct use
 	free(file);
 	if (u->st == INCUS_OK)
 		u->step = 0;
+}
+
+/* Step 4: install what user_setup_run found missing.  0, or -1 with the
+ * API error code and a sentence that names the image and what it lacks. */
+static int install_missing(struct incus_client *c, const char *iname, const struct create_spec *s,
+			   const char *missing, int *http, const char **code, char *msg, size_t msglen)
+{
+	const char *argv[16] = { "sh", "-c", install_script, "containarium-install" };
+	size_t n = 4;
+	char list[256];
+	snprintf(list, sizeof list, "%s", missing);
+	char *save = NULL;
+	for (char *t = strtok_r(list, " ", &save); t && n < 15; t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	int rc = -1;
+	char *errout = NULL, err[1024];
+	enum incus_status st = incus_exec(c, iname, argv, 900, &rc, NULL, &errout, err, sizeof err);
+	/* Only docker.io missing: the request's own option failed, not the image. */
+	int docker_only = strcmp(missing, "docker.io") == 0;
+	*code = docker_only ? "docker_install_failed" : "image_not_ready";
+	*http = 502;
+	const char *advice = docker_only ? "use an image with Docker, or create without docker"
+					 : "use an image that has them (an SSH server, sudo and useradd), or make its "
+					   "package sources reachable from the container";
+	if (st == INCUS_ERR_COMMAND && rc == 30 && (*http = 422))
+		snprintf(msg, msglen, "image %s lacks %s and has no apt-get to install %s: %s", s->image_text, missing,
+			 strchr(missing, ' ') ? "them" : "it", advice);
+	else if (st == INCUS_ERR_COMMAND && (rc == 31 || rc == 32)) {
+		char tail[300] = "";
+		if (errout) {
+			size_t len = strlen(errout);
+			while (len && errout[len - 1] == '\n')
+				errout[--len] = '\0';
+			char *last = strrchr(errout, '\n');
+			snprintf(tail, sizeof tail, ": %.280s", last ? last + 1 : errout);
+		}
+		snprintf(msg, msglen, "%s %s not in image %s and could not be installed from its package sources "
+			 "(apt-get %s failed%s); %s", docker_only ? "Docker" : missing,
+			 docker_only || !strchr(missing, ' ') ? "is" : "are", s->image_text,
+			 rc == 31 ? "update" : "install", tail, advice);
+	} else if (st != INCUS_OK) {
+		*code = st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable" : "backend_error";
+		snprintf(msg, msglen, "installing %s in %s failed: %.700s", missing, iname, err);
+	}
+	free(errout);
+	return st == INCUS_OK ? 0 : -1;
 }
 
 /* Steps 2 and 3: settle races with other helperds on one Incus
@@ -471,6 +550,34 @@ static enum incus_status settle_start_wait(struct operation *op, struct incus_cl
 	}
 }
 
+/* What the backend said, without our client's frame ("GET
+ * /1.0/operations/ID/wait?timeout=N: 200 " from Incus, "operation
+ * /1.0/operations/ID: Failure: " from LXD). */
+static const char *backend_reason(const char *err)
+{
+	const char *p = strstr(err, " /1.0/");
+	if (!p || !(p = strstr(p, ": ")))
+		return err;
+	p += 2;
+	if (strspn(p, "0123456789") == 3 && p[3] == ' ')
+		p += 4;
+	if (strncmp(p, "Failure: ", 9) == 0) /* LXD's failed operation */
+		p += 9;
+	return p;
+}
+
+/* A create from a remote image failed while the backend fetched it: the
+ * server did not answer, refused its certificate, or has no such image. */
+static bool image_fetch_failed(const char *err)
+{
+	static const char *const signs[] = { "image", "Failed to connect to", "certificate", "x509",
+					     "tls:", "simple streams server" };
+	for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
+		if (strcasestr(err, signs[i]))
+			return true;
+	return false;
+}
+
 static int http_for(enum incus_status s)
 {
 	switch (s) {
@@ -523,8 +630,15 @@ void lifecycle_create(struct operation *op, void *arg)
 	registry_free(&reg);
 	struct nic_policy nic;
 	nic_policy_for(c, &d->cfg, &nic);
-	json_object *body = instance_body(d, s, iname, uid, ip, &nic);
-	st = incus_call(c, "POST", "/1.0/instances", body, NULL, 600, NULL, err, sizeof err);
+	json_object *src = image_source_json(&s->image, incus_server_kind(c), err, sizeof err);
+	if (!src) {
+		operation_fail(op, 500, "backend_misconfigured", "%s", err);
+		goto out;
+	}
+	json_object *body = instance_body(d, s, iname, uid, ip, &nic, src);
+	/* A remote image is pulled during this call (the first time only:
+	 * Incus keeps it cached), which can take minutes on a slow link. */
+	st = incus_call(c, "POST", "/1.0/instances", body, NULL, 1800, NULL, err, sizeof err);
 	json_object_put(body);
 	if (st == INCUS_ERR_CONFLICT) {
 		operation_fail(op, 409, "already_exists", "a container named %s already exists; delete it "
@@ -534,6 +648,14 @@ void lifecycle_create(struct operation *op, void *arg)
 	if (st != INCUS_OK) {
 		/* A create that failed part-way can leave an instance behind. */
 		created = 1;
+		if (s->image.remote_given && st != INCUS_ERR_UNAVAILABLE && image_fetch_failed(err)) {
+			const struct image_remote *r = &s->image.remote;
+			operation_fail(op, 502, "image_unavailable", "image %s could not be fetched from %s (%s): %s; "
+				       "check the alias, and remote %s's URL and certificate in helperd.conf, and that "
+				       "the backend reaches the server (its core.proxy_https applies)", s->image_text,
+				       r->url, r->protocol, backend_reason(err), r->name);
+			goto rollback;
+		}
 		goto incus_fail;
 	}
 	created = 1;
@@ -541,44 +663,54 @@ void lifecycle_create(struct operation *op, void *arg)
 	if ((st = settle_start_wait(op, c, d, s->name, iname, &sn, &uid, &ip, &setup, err, sizeof err)) != INCUS_OK)
 		goto incus_fail;
 
+	/* Step 4: what the image lacks, installed now that the container has
+	 * its network; the user's setup then runs (again). */
+	if (setup.missing[0]) {
+		operation_step(op, 4, "Installing Docker, SSH, and tools...");
+		log_info("create %s: image %s lacks %s; installing from the container's package sources", s->name,
+			 s->image_text, setup.missing);
+		int http = 502;
+		const char *code = "image_not_ready";
+		if (install_missing(c, iname, s, setup.missing, &http, &code, msg, sizeof msg)) {
+			operation_fail(op, http, code, "%s", msg);
+			goto rollback;
+		}
+		char was[sizeof setup.missing];
+		snprintf(was, sizeof was, "%s", setup.missing);
+		user_setup_run(c, iname, &setup);
+		if (setup.missing[0]) {
+			operation_fail(op, 502, "image_not_ready", "image %s still lacks %s after installing %s: use an "
+				       "image with an SSH server (openssh-server), sudo and useradd", s->image_text,
+				       setup.missing, was);
+			goto rollback;
+		}
+	} else {
+		operation_step(op, 4, s->docker ? "Docker, SSH, and tools: already in the image..."
+						: "SSH and tools: already in the image...");
+	}
+
 	/* Done while the address came (user_setup_run): each step reports
 	 * its own outcome, in order. */
 	snprintf(msg, sizeof msg, "Creating user %s...", s->name);
-	operation_step(op, 4, msg);
-	if (setup.step == 4) {
-		st = setup.st;
-		snprintf(err, sizeof err, "%s", setup.err);
-		goto incus_fail;
-	}
-	operation_step(op, 5, "Adding SSH keys...");
+	operation_step(op, 5, msg);
 	if (setup.step == 5) {
 		st = setup.st;
 		snprintf(err, sizeof err, "%s", setup.err);
 		goto incus_fail;
 	}
-
-	if (s->docker) {
-		operation_step(op, 6, "Installing Docker...");
-		const char *check[] = { "sh", "-c", "command -v docker", NULL };
-		char *path = NULL;
-		if (instance_run(c, iname, check, &path, err, sizeof err) != INCUS_OK) {
-			free(path);
-			const char *install[] = { "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y",
-						  "-q", "docker.io", NULL };
-			if ((st = instance_run(c, iname, install, NULL, err, sizeof err)) != INCUS_OK) {
-				operation_fail(op, 502, "docker_install_failed", "Docker is not in image %s and could "
-					       "not be installed (%s); use an image with Docker, or create without "
-					       "docker", s->image, err);
-				goto rollback;
-			}
-		} else {
-			free(path);
-		}
-		const char *group[] = { "usermod", "-aG", "docker", s->name, NULL };
-		if ((st = instance_run(c, iname, group, NULL, err, sizeof err)) != INCUS_OK)
-			goto incus_fail;
-	} else {
-		operation_step(op, 6, "Skipping Docker (not requested)...");
+	operation_step(op, 6, "Adding SSH keys...");
+	if (setup.step == 6) {
+		st = setup.st;
+		snprintf(err, sizeof err, "%s", setup.err);
+		goto incus_fail;
+	}
+	/* The login must work before the account is: an sshd that an image
+	 * has but does not start, or one that failed, would otherwise make a
+	 * "created" user who cannot log in.  Usually at once (the probe of
+	 * step 3 saw it). */
+	if ((st = instance_wait_port(iname, ip, 22, 30, err, sizeof err)) != INCUS_OK) {
+		operation_fail(op, 502, "image_not_ready", "%s (image %s)", err, s->image_text);
+		goto rollback;
 	}
 
 	operation_step(op, 7, "Activating jump account...");

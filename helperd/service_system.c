@@ -41,6 +41,20 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 		json_object_object_add(backend, "error", json_object_new_string(err));
 	}
 	json_object_object_add(o, "backend", backend);
+	/* Where new containers' images come from (image_source.h). */
+	json_object *images = json_object_new_object(), *remotes = json_object_new_array();
+	json_object_object_add(images, "default", json_object_new_string(d->cfg.image));
+	for (size_t i = 0; i < d->cfg.remote_count; i++) {
+		const struct image_remote *r = &d->cfg.remotes[i];
+		json_object *ro = json_object_new_object();
+		json_object_object_add(ro, "name", json_object_new_string(r->name));
+		json_object_object_add(ro, "url", json_object_new_string(r->url));
+		json_object_object_add(ro, "protocol", json_object_new_string(r->protocol));
+		json_object_object_add(ro, "certificate", *r->certificate ? json_object_new_string(r->certificate) : NULL);
+		json_object_array_add(remotes, ro);
+	}
+	json_object_object_add(images, "remotes", remotes);
+	json_object_object_add(o, "images", images);
 	pthread_mutex_lock(&d->lock);
 	size_t running = 0, total = d->reg.count;
 	for (size_t i = 0; i < d->reg.count; i++)
