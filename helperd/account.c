@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nic_policy.h"
+#include "reservation.h"
 #include "sshkey.h"
 #include "username.h"
 
@@ -43,7 +44,7 @@ static const char empty[] = "";
 static void strings_clear(struct account *a)
 {
 	a->instance = a->created = a->status = a->cpu = a->memory = a->disk = empty;
-	a->image = a->owner = a->incus_created = empty;
+	a->image = a->owner = a->incus_created = a->location = empty;
 }
 
 void account_free(struct account *a)
@@ -74,10 +75,11 @@ char *account_keys_join(char *const *keys, size_t n)
 
 /* The instance's strings for one account, gathered before they are packed
  * into one allocation. */
-enum { S_INSTANCE, S_CREATED, S_STATUS, S_CPU, S_MEMORY, S_DISK, S_IMAGE, S_OWNER, S_INCUS_CREATED, S_COUNT };
+enum { S_INSTANCE, S_CREATED, S_STATUS, S_CPU, S_MEMORY, S_DISK, S_IMAGE, S_OWNER, S_INCUS_CREATED, S_LOCATION,
+       S_COUNT };
 
 /* Longest kept value of each (the sizes of the arrays these once were, less the NUL). */
-static const size_t string_max[S_COUNT] = { 63, 31, 15, 15, 31, 31, 127, 127, 47 };
+static const size_t string_max[S_COUNT] = { 63, 31, 15, 15, 31, 31, 127, 127, 47, 63 };
 
 static int strings_pack(struct account *a, const char *const v[S_COUNT])
 {
@@ -93,7 +95,7 @@ static int strings_pack(struct account *a, const char *const v[S_COUNT])
 	if (!p)
 		return -1;
 	const char **dst[S_COUNT] = { &a->instance, &a->created, &a->status, &a->cpu, &a->memory,
-				      &a->disk, &a->image, &a->owner, &a->incus_created };
+				      &a->disk, &a->image, &a->owner, &a->incus_created, &a->location };
 	for (int i = 0; i < S_COUNT; i++) {
 		if (!len[i])
 			continue;
@@ -199,6 +201,21 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 		root = NULL;
 	if (devices && json_object_object_get_ex(devices, ACCT_NIC, &nic) && json_object_is_type(nic, json_type_object))
 		a->nic_options = nic_options_of(nic);
+	/* Its reservations (reservation.h): the profiles named after its
+	 * uid and address. */
+	json_object *profiles = NULL;
+	if (json_object_object_get_ex(inst, "profiles", &profiles) && json_object_is_type(profiles, json_type_array)) {
+		char uid_res[RESERVATION_NAME_MAX], ip_res[RESERVATION_NAME_MAX];
+		reservation_uid_name(a->uid, uid_res, sizeof uid_res);
+		reservation_ipv4_name(account_ipv4(a), ip_res, sizeof ip_res);
+		for (size_t i = 0; i < json_object_array_length(profiles); i++) {
+			const char *p = json_object_get_string(json_object_array_get_idx(profiles, i));
+			if (p && strcmp(p, uid_res) == 0)
+				a->reservations |= ACCT_RESERVED_UID;
+			else if (p && strcmp(p, ip_res) == 0)
+				a->reservations |= ACCT_RESERVED_IPV4;
+		}
+	}
 	const char *v[S_COUNT] = {
 		[S_INSTANCE] = iname,
 		[S_CREATED] = cfg(config, ACCT_KEY_CREATED),
@@ -209,6 +226,8 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 		[S_IMAGE] = cfg(config, ACCT_KEY_IMAGE),
 		[S_OWNER] = cfg(config, ACCT_KEY_OWNER),
 		[S_INCUS_CREATED] = member_string(inst, "created_at"),
+		/* The cluster member it runs on; "none" outside a cluster. */
+		[S_LOCATION] = member_string(inst, "location"),
 	};
 	if (strings_pack(a, v)) {
 		snprintf(why, whylen, "instance %s: out of memory", iname);
@@ -238,6 +257,7 @@ json_object *account_to_json(const struct account *a)
 	json_object_object_add(o, "docker", json_object_new_boolean(a->docker));
 	json_object_object_add(o, "image", json_object_new_string(a->image));
 	json_object_object_add(o, "created", json_object_new_string(a->created));
+	json_object_object_add(o, "location", json_object_new_string(*a->location ? a->location : "none"));
 	for (size_t i = 0; i < a->key_count; i++)
 		json_object_array_add(keys, json_object_new_string(a->keys[i]));
 	json_object_object_add(o, "ssh_keys", keys);

@@ -25,6 +25,10 @@
 
 #define ACCT_NIC "eth0"
 
+/* The reservations of its uid and address (reservation.h) it carries. */
+#define ACCT_RESERVED_UID 1u
+#define ACCT_RESERVED_IPV4 2u
+
 struct account {
 	char name[CTM_NAME_MAX + 1];
 	uint32_t uid;
@@ -33,6 +37,7 @@ struct account {
 	int autostart;
 	int docker;
 	unsigned nic_options;      /* enum nic_option bits set on its eth0 (nic_policy.h) */
+	unsigned reservations;     /* ACCT_RESERVED_* profiles it carries (reservation.h) */
 	char **keys;               /* canonical key lines, each malloc'd */
 	size_t key_count;
 	/* From the instance itself.  Never NULL ("" when Incus has no value);
@@ -47,7 +52,8 @@ struct account {
 	const char *memory, *disk; /* <= 31 each */
 	const char *image;         /* <= 127 */
 	const char *owner;         /* host_id of the helperd that created it; <= 127 */
-	const char *incus_created; /* the instance's created_at: orders allocation races; <= 47 */
+	const char *incus_created; /* the instance's created_at: orders duplicates (registry.c); <= 47 */
+	const char *location;      /* the cluster member it is on ("" outside a cluster); <= 63 */
 	char *text;                /* owns the strings above (NULL: all are static "") */
 };
 

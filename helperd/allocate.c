@@ -130,20 +130,44 @@ void allocate_avoid(uint32_t ip)
 	pthread_mutex_unlock(&reserve_lock);
 }
 
+static int in_list(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+int allocate_skip_uid(struct alloc_skip *k, uint32_t uid)
+{
+	if (k->n_uid == ALLOC_SKIP_MAX)
+		return -1;
+	k->uid[k->n_uid++] = uid;
+	return 0;
+}
+
+int allocate_skip_ip(struct alloc_skip *k, uint32_t ip)
+{
+	if (k->n_ip == ALLOC_SKIP_MAX)
+		return -1;
+	k->ip[k->n_ip++] = ip;
+	return 0;
+}
+
 static int uid_used(const struct registry *r, uint32_t uid)
 {
 	return registry_find_uid(r, uid) != NULL || reserved(reserved_uid, uid);
 }
 
-uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip)
+uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct alloc_skip *skip)
 {
 	for (uint64_t u = uid_min; u <= uid_max; u++)
-		if ((uint32_t)u != skip && !uid_used(r, (uint32_t)u))
+		if (!(skip && in_list(skip->uid, skip->n_uid, (uint32_t)u)) && !uid_used(r, (uint32_t)u))
 			return (uint32_t)u;
 	return 0;
 }
 
-uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip)
+uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, const struct alloc_skip *skip)
 {
 	uint32_t broadcast = s->network | ~s->mask;
 	/* First pass outside the DHCP pool, second pass anywhere. */
@@ -151,20 +175,21 @@ uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_
 		for (uint32_t ip = s->network + 10; ip < broadcast; ip++) {
 			unsigned char b[4] = { (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
 					       (unsigned char)(ip >> 8), (unsigned char)ip };
-			if (ip != s->gateway && ip != skip && (pass || !in_dhcp(s, ip)) && !leased(s, ip) &&
-			    !is_avoided(ip) && !registry_ipv4_used(r, b) && !reserved(reserved_ip, ip))
+			if (ip != s->gateway && !(skip && in_list(skip->ip, skip->n_ip, ip)) &&
+			    (pass || !in_dhcp(s, ip)) && !leased(s, ip) && !is_avoided(ip) &&
+			    !registry_ipv4_used(r, b) && !reserved(reserved_ip, ip))
 				return ip;
 		}
 	return 0;
 }
 
 int allocate_pick(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct subnet *s,
-		  int need_uid, int need_ip, uint32_t *uid, uint32_t *ip)
+		  const struct alloc_skip *skip, int need_uid, int need_ip, uint32_t *uid, uint32_t *ip)
 {
 	pthread_mutex_lock(&reserve_lock);
 	uint32_t old_uid = *uid, old_ip = *ip;
-	uint32_t nu = need_uid ? allocate_uid(r, uid_min, uid_max, old_uid) : old_uid;
-	uint32_t ni = need_ip ? allocate_ipv4(r, s, old_ip) : old_ip;
+	uint32_t nu = need_uid ? allocate_uid(r, uid_min, uid_max, skip) : old_uid;
+	uint32_t ni = need_ip ? allocate_ipv4(r, s, skip) : old_ip;
 	int ok = nu && ni && n_reserved < 256;
 	if (ok) {
 		for (size_t i = 0; i < n_reserved; i++)
@@ -216,25 +241,4 @@ int rfc3339_cmp(const char *a, const char *b)
 	normalise(a, x);
 	normalise(b, y);
 	return strcmp(x, y);
-}
-
-/* o was created before me (ties broken by instance name). */
-static int earlier(const struct account *o, const struct account *me)
-{
-	int c = rfc3339_cmp(o->incus_created, me->incus_created);
-	return c < 0 || (c == 0 && strcmp(o->instance, me->instance) < 0);
-}
-
-void allocate_conflicts(const struct registry *r, const struct account *me, int *uid_taken, int *ip_taken)
-{
-	*uid_taken = *ip_taken = 0;
-	for (size_t i = 0; i < r->count; i++) {
-		const struct account *o = &r->accounts[i];
-		if (strcmp(o->instance, me->instance) == 0 || !earlier(o, me))
-			continue;
-		if (o->uid == me->uid)
-			*uid_taken = 1;
-		if (memcmp(o->ipv4, me->ipv4, 4) == 0)
-			*ip_taken = 1;
-	}
 }

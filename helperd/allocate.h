@@ -1,12 +1,8 @@
-/* Choosing a new account's uid and pinned IPv4 address so that several
- * helperds on one Incus never hand out the same one, without a lock.
- *
- * Each create picks the lowest free uid and address it can see, creates
- * its instance carrying them, then looks again: if an instance created
- * earlier (Incus's created_at; the name breaks ties) holds the same uid or
- * address, the later one moves to another and looks again.  Every helperd
- * sees the same instances and applies the same order, so exactly one keeps
- * each value, and the earliest never has to move. */
+/* Choosing a candidate uid and pinned IPv4 address for a new account: the
+ * lowest ones no account holds, no create of this helperd holds, and this
+ * create has not found reserved already.  A candidate is only a guess: it
+ * is the account's once reservation_claim (reservation.h) got it from
+ * Incus, atomically across every helperd and cluster member. */
 #ifndef CONTAINARIUM_HELPERD_ALLOCATE_H
 #define CONTAINARIUM_HELPERD_ALLOCATE_H
 
@@ -41,30 +37,39 @@ int subnet_parse_dhcp(const char *ranges, struct subnet *s);
 void subnet_set_leased(struct subnet *s, uint32_t *ips, size_t n);
 void subnet_free(struct subnet *s);
 
-/* Lowest uid in [uid_min, uid_max] no account holds (skip: one more to
- * avoid, 0 for none).  0 when the range is full. */
-uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, uint32_t skip);
+/* Values one create must not pick (their reservation belongs to someone
+ * else, or the address is held otherwise).  Zero-initialise it. */
+#define ALLOC_SKIP_MAX 64
+struct alloc_skip {
+	uint32_t uid[ALLOC_SKIP_MAX], ip[ALLOC_SKIP_MAX];
+	size_t n_uid, n_ip;
+};
+/* Add a value; -1 when the list is full (the create gives up then). */
+int allocate_skip_uid(struct alloc_skip *k, uint32_t uid);
+int allocate_skip_ip(struct alloc_skip *k, uint32_t ip);
+
+/* Lowest uid in [uid_min, uid_max] no account holds and not in skip (may
+ * be NULL).  0 when the range is full. */
+uint32_t allocate_uid(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct alloc_skip *skip);
 
 /* Lowest address in the subnet (after the first ten, which admins often
  * use by hand) that no NIC pins and no DHCP lease holds, not the gateway,
- * network or broadcast, outside the DHCP pool if possible.  0 when the subnet is full. */
-uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, uint32_t skip);
+ * network or broadcast, not in skip, outside the DHCP pool if possible.
+ * 0 when the subnet is full. */
+uint32_t allocate_ipv4(const struct registry *r, const struct subnet *s, const struct alloc_skip *skip);
 
-/* Pick a free uid and address (not in r, not reserved by another create
- * of this helperd still running) and reserve both; skip_*: values to avoid
- * too (the ones being moved away from).  0 on success, -1 when a range is
- * full.  Release with allocate_release once the instance carries them. */
+/* Pick a candidate uid (need_uid) and/or address (need_ip) that is in
+ * neither r nor skip nor held by another create of this helperd still
+ * running, and hold them in this helperd: *uid and *ip are replaced (the
+ * old values are given up).  0 on success, -1 when a range is full.
+ * allocate_release gives the pair up when the create ends. */
 int allocate_pick(const struct registry *r, uint32_t uid_min, uint32_t uid_max, const struct subnet *s,
-		  int need_uid, int need_ip, uint32_t *uid, uint32_t *ip);
+		  const struct alloc_skip *skip, int need_uid, int need_ip, uint32_t *uid, uint32_t *ip);
 void allocate_release(uint32_t uid, uint32_t ip);
 
 /* Keep ip out of allocate_ipv4's answers for an hour (LXD's and Incus's
  * default DHCP lease time): a stale lease holds it (instance.h). */
 void allocate_avoid(uint32_t ip);
-
-/* Whether account `me` must move its uid (*uid_taken) or address
- * (*ip_taken) because an earlier instance holds the same one. */
-void allocate_conflicts(const struct registry *r, const struct account *me, int *uid_taken, int *ip_taken);
 
 /* Compare two RFC 3339 timestamps as times (LXD trims trailing zeros of
  * the fraction, so plain string order is wrong). */

@@ -670,3 +670,16 @@ enum incus_status incus_download(struct incus_client *c, const char *resource, c
 		unlink(tmp);
 	return s;
 }
+
+const char *incus_error_reason(const char *err)
+{
+	const char *p = strstr(err, " /1.0/");
+	if (!p || !(p = strstr(p, ": ")))
+		return err;
+	p += 2;
+	if (strspn(p, "0123456789") == 3 && p[3] == ' ')
+		p += 4;
+	if (strncmp(p, "Failure: ", 9) == 0) /* LXD's failed operation */
+		p += 9;
+	return p;
+}

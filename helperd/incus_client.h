@@ -105,6 +105,12 @@ enum incus_status incus_download(struct incus_client *c, const char *resource, c
 
 const char *incus_status_str(enum incus_status s);
 
+/* What the server said in an err this client wrote, without the client's
+ * own frame ("GET /1.0/operations/ID/wait?timeout=N: 200 " from Incus,
+ * "operation /1.0/operations/ID: Failure: " from LXD): for messages a
+ * person reads.  err itself when it has no such frame. */
+const char *incus_error_reason(const char *err);
+
 /* What an error answer means: INCUS_ERR_REQUEST for a validation refusal
  * (message with "Invalid config: ", "Invalid devices: " or "Unknown
  * configuration key"), else what the HTTP code says (500 and others:

@@ -15,6 +15,7 @@
 #include "key_fingerprint.h"
 #include "lifecycle.h"
 #include "nic_policy.h"
+#include "reservation.h"
 #include "sshkey.h"
 #include "username.h"
 
@@ -184,9 +185,28 @@ static void now_rfc3339(char *buf, size_t len)
 }
 
 /* The body of POST /1.0/instances. */
-static json_object *instance_body(struct helperd *d, const struct create_spec *s, const char *iname,
-				  uint32_t uid, uint32_t ip, const struct nic_policy *nic, json_object *src)
+/* The uid and address one create holds: candidates in this helperd
+ * (allocate.h) and, once claimed, reservations in Incus (reservation.h),
+ * which the instance carries as its only two profiles. */
+struct claim {
+	uint32_t uid, ip;
+	char uid_res[RESERVATION_NAME_MAX], ip_res[RESERVATION_NAME_MAX]; /* "" until claimed */
+	struct alloc_skip skip;
+	int tries;
+};
+
+static json_object *claim_profiles(const struct claim *cl)
 {
+	json_object *p = json_object_new_array();
+	json_object_array_add(p, json_object_new_string(cl->uid_res));
+	json_object_array_add(p, json_object_new_string(cl->ip_res));
+	return p;
+}
+
+static json_object *instance_body(struct helperd *d, const struct create_spec *s, const char *iname,
+				  const struct claim *cl, const struct nic_policy *nic, json_object *src)
+{
+	uint32_t uid = cl->uid, ip = cl->ip;
 	char ipbuf[INET_ADDRSTRLEN], uidbuf[16], created[32];
 	ip_text(ip, ipbuf, sizeof ipbuf);
 	snprintf(uidbuf, sizeof uidbuf, "%u", uid);
@@ -196,9 +216,10 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	json_object *root = json_object_new_object();
 	json_object_object_add(b, "name", json_object_new_string(iname));
 	json_object_object_add(b, "type", json_object_new_string("container"));
-	/* No profiles: the instance carries all its devices, so a change to a
-	 * shared profile can never move a user's address or disk. */
-	json_object_object_add(b, "profiles", json_object_new_array());
+	/* No shared profile: the instance carries all its devices, so a change
+	 * to a shared profile can never move a user's address or disk.  Its
+	 * two reservations are empty profiles of its own. */
+	json_object_object_add(b, "profiles", claim_profiles(cl));
 	json_object_object_add(b, "source", src);
 	json_object_object_add(cfg, ACCT_KEY_MANAGED, json_object_new_string("true"));
 	json_object_object_add(cfg, ACCT_KEY_USER, json_object_new_string(s->name));
@@ -232,27 +253,97 @@ static json_object *instance_body(struct helperd *d, const struct create_spec *s
 	return b;
 }
 
-/* Move this instance's uid and/or address (before it first starts).  The
- * NIC is given whole (a PATCH replaces a device), with its options. */
-static enum incus_status move_allocation(struct incus_client *c, struct helperd *d, const char *iname,
-					 uint32_t uid, uint32_t ip, char *err, size_t errlen)
+/* Move this instance to the address cl holds now (it is stopped).  The
+ * NIC is given whole (a PATCH replaces a device), with its options, and
+ * the profiles with the new reservation. */
+static enum incus_status move_address(struct incus_client *c, struct helperd *d, const char *iname,
+				      const struct claim *cl, char *err, size_t errlen)
 {
-	char path[256], ipbuf[INET_ADDRSTRLEN], uidbuf[16];
+	char path[256], ipbuf[INET_ADDRSTRLEN];
 	struct nic_policy nic;
 	nic_policy_for(c, &d->cfg, &nic);
-	ip_text(ip, ipbuf, sizeof ipbuf);
-	snprintf(uidbuf, sizeof uidbuf, "%u", uid);
+	ip_text(cl->ip, ipbuf, sizeof ipbuf);
 	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
 	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
 	json_object *devs = json_object_new_object();
-	json_object_object_add(cfg, ACCT_KEY_UID, json_object_new_string(uidbuf));
 	json_object_object_add(cfg, ACCT_KEY_IPV4, json_object_new_string(ipbuf));
 	json_object_object_add(b, "config", cfg);
 	json_object_object_add(devs, ACCT_NIC, nic_device_new(&d->cfg, &nic, ipbuf));
 	json_object_object_add(b, "devices", devs);
+	json_object_object_add(b, "profiles", claim_profiles(cl));
 	enum incus_status s = incus_call(c, "PATCH", path, b, NULL, 60, NULL, err, errlen);
 	json_object_put(b);
 	return s;
+}
+
+/* Reserve a uid (need_uid) and/or an address (need_ip) for user: take the
+ * lowest candidates, claim them in Incus, and take the next ones while a
+ * claim finds its value reserved already (another helperd's create, or a
+ * reservation a crash left).  Bounded; the user never sees the retries.
+ * A value replaced here is given up in this helperd, not in Incus: the
+ * caller releases a reservation it no longer wants. */
+static enum incus_status claim_values(struct incus_client *c, struct helperd *d, const char *user,
+				      const struct subnet *sn, struct claim *cl, int need_uid, int need_ip,
+				      char *err, size_t errlen)
+{
+	struct registry reg;
+	enum incus_status st;
+	if ((st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
+		return st;
+	for (;;) {
+		if (allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, sn, &cl->skip, need_uid, need_ip, &cl->uid,
+				  &cl->ip)) {
+			registry_free(&reg);
+			snprintf(err, errlen, "no free %s left", need_uid ? "uid" : "IPv4 address");
+			return INCUS_ERR_CONFLICT;
+		}
+		char name[RESERVATION_NAME_MAX];
+		if (need_uid) {
+			reservation_uid_name(cl->uid, name, sizeof name);
+			st = reservation_claim(c, name, user, d->host_id, err, errlen);
+			if (st == INCUS_OK) {
+				snprintf(cl->uid_res, sizeof cl->uid_res, "%s", name);
+				need_uid = 0;
+			} else if (st != INCUS_ERR_CONFLICT || allocate_skip_uid(&cl->skip, cl->uid)) {
+				break;
+			}
+		}
+		if (need_ip) {
+			reservation_ipv4_name(cl->ip, name, sizeof name);
+			st = reservation_claim(c, name, user, d->host_id, err, errlen);
+			if (st == INCUS_OK) {
+				snprintf(cl->ip_res, sizeof cl->ip_res, "%s", name);
+				need_ip = 0;
+			} else if (st != INCUS_ERR_CONFLICT || allocate_skip_ip(&cl->skip, cl->ip)) {
+				break;
+			}
+		}
+		if (!need_uid && !need_ip) {
+			st = INCUS_OK;
+			break;
+		}
+		if (++cl->tries == ALLOC_SKIP_MAX) {
+			st = INCUS_ERR_CONFLICT;
+			break;
+		}
+		log_debug("create %s: %s reserved already; trying the next", user, name);
+	}
+	registry_free(&reg);
+	if (st == INCUS_ERR_CONFLICT)
+		snprintf(err, errlen, "could not reserve a uid and an address: %d candidates in a row were "
+			 "reserved already", cl->tries);
+	return st;
+}
+
+/* Give up what cl holds, in Incus and in this helperd. */
+static void claim_release(struct incus_client *c, struct claim *cl)
+{
+	char e2[512];
+	for (char *res = cl->uid_res; res; res = res == cl->uid_res ? cl->ip_res : NULL)
+		if (*res && reservation_release(c, res, e2, sizeof e2) != INCUS_OK)
+			log_warning("could not remove reservation %s (%s); the next helperd start removes it", res,
+				    e2);
+	allocate_release(cl->uid, cl->ip);
 }
 
 static int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn, char *err, size_t errlen)
@@ -464,65 +555,20 @@ static int install_missing(struct incus_client *c, const char *iname, const stru
 	return st == INCUS_OK ? 0 : -1;
 }
 
-/* Steps 2 and 3: settle races with other helperds on one Incus
- * (allocate.h), start, and wait until the container runs with its pinned
- * address.  LXD refuses to start a container whose address another NIC
- * holds: that is a race the settling has not seen yet (two later creates
- * moving to the same new address), so settle again and retry.  A container
- * that gets another address from DHCP lost its pinned one to a stale lease:
- * stop it, move it to another address and start it again. */
-static enum incus_status settle_start_wait(struct operation *op, struct incus_client *c, struct helperd *d,
-					   const char *user, const char *iname, const struct subnet *sn,
-					   uint32_t *uid, uint32_t *ip, struct user_setup *setup,
-					   char *err, size_t errlen)
+/* Steps 2 and 3: start, and wait until the container runs with its pinned
+ * address.  A container that gets another address from DHCP lost its
+ * pinned one to a stale lease: stop it, reserve another address, move it
+ * there, release the old one and start it again. */
+static enum incus_status start_and_wait(struct operation *op, struct incus_client *c, struct helperd *d,
+					const char *user, const char *iname, const struct subnet *sn,
+					struct claim *cl, struct user_setup *setup, char *err, size_t errlen)
 {
 	enum incus_status st;
-	struct registry reg;
 	for (int moves = 0;; moves++) {
-		for (int attempt = 0;; attempt++) {
-			for (int round = 0;; round++) {
-				if ((st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
-					return st;
-				const struct account *me = registry_find(&reg, user);
-				int uid_taken = 0, ip_taken = 0;
-				if (me && strcmp(me->instance, iname) == 0)
-					allocate_conflicts(&reg, me, &uid_taken, &ip_taken);
-				if (!uid_taken && !ip_taken) {
-					registry_free(&reg);
-					break;
-				}
-				if (round == 20) {
-					registry_free(&reg);
-					snprintf(err, errlen, "could not settle on a free uid and address after 20 tries");
-					return INCUS_ERR_CONFLICT;
-				}
-				int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, sn, uid_taken, ip_taken,
-							   uid, ip);
-				registry_free(&reg);
-				if (picked) {
-					snprintf(err, errlen, "no free uid or address left");
-					return INCUS_ERR_CONFLICT;
-				}
-				log_info("create %s: uid or address taken by an earlier container; moving to uid %u",
-					 user, *uid);
-				/* Refused (another create took the new address
-				 * meanwhile): look again on the next round. */
-				if ((st = move_allocation(c, d, iname, *uid, *ip, err, errlen)) != INCUS_OK &&
-				    st != INCUS_ERR_REQUEST && st != INCUS_ERR_SERVER)
-					return st;
-			}
-
-			if (attempt == 0 && moves == 0)
-				operation_step(op, 2, "Starting container...");
-			st = instance_set_state(c, iname, "start", 0, 60, err, errlen);
-			if (st == INCUS_OK)
-				break;
-			if (attempt == 30 || !strstr(err, "already defined"))
-				return st;
-			struct timespec pause = { 0, 300000000 + (long)(*ip % 7) * 100000000 };
-			nanosleep(&pause, NULL);
-		}
-
+		if (moves == 0)
+			operation_step(op, 2, "Starting container...");
+		if ((st = instance_set_state(c, iname, "start", 0, 60, err, errlen)) != INCUS_OK)
+			return st;
 		if (moves == 0)
 			operation_step(op, 3, "Waiting for network...");
 		/* Its failure is reported at its own step, once the address is
@@ -530,40 +576,29 @@ static enum incus_status settle_start_wait(struct operation *op, struct incus_cl
 		 * and the wait below says so better. */
 		if (!setup->ran)
 			user_setup_run(c, iname, setup);
-		st = instance_wait_ready(c, iname, *ip, 90, err, errlen);
+		st = instance_wait_ready(c, iname, cl->ip, 90, err, errlen);
 		if (st != INCUS_ERR_ADDRESS_HELD || moves == 3)
 			return st;
 		log_warning("create %s: %s; moving it to another address", user, err);
-		allocate_avoid(*ip);
+		allocate_avoid(cl->ip);
 		if ((st = instance_set_state(c, iname, "stop", 1, 30, err, errlen)) != INCUS_OK)
 			return st;
-		if ((st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
+		char old[RESERVATION_NAME_MAX];
+		snprintf(old, sizeof old, "%s", cl->ip_res);
+		if ((st = claim_values(c, d, user, sn, cl, 0, 1, err, errlen)) != INCUS_OK) {
+			snprintf(cl->ip_res, sizeof cl->ip_res, "%s", old); /* still held: released on rollback */
 			return st;
-		int picked = allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, sn, 0, 1, uid, ip);
-		registry_free(&reg);
-		if (picked) {
-			snprintf(err, errlen, "no free address left");
-			return INCUS_ERR_CONFLICT;
 		}
-		/* Refused: the settling above sorts it out. */
-		move_allocation(c, d, iname, *uid, *ip, err, errlen);
+		if ((st = move_address(c, d, iname, cl, err, errlen)) != INCUS_OK) {
+			char e2[512];
+			reservation_release(c, cl->ip_res, e2, sizeof e2);
+			snprintf(cl->ip_res, sizeof cl->ip_res, "%s", old);
+			return st;
+		}
+		char e2[512];
+		if (reservation_release(c, old, e2, sizeof e2) != INCUS_OK)
+			log_warning("could not remove reservation %s (%s); the next helperd start removes it", old, e2);
 	}
-}
-
-/* What the backend said, without our client's frame ("GET
- * /1.0/operations/ID/wait?timeout=N: 200 " from Incus, "operation
- * /1.0/operations/ID: Failure: " from LXD). */
-static const char *backend_reason(const char *err)
-{
-	const char *p = strstr(err, " /1.0/");
-	if (!p || !(p = strstr(p, ": ")))
-		return err;
-	p += 2;
-	if (strspn(p, "0123456789") == 3 && p[3] == ' ')
-		p += 4;
-	if (strncmp(p, "Failure: ", 9) == 0) /* LXD's failed operation */
-		p += 9;
-	return p;
 }
 
 /* A create from a remote image failed while the backend fetched it: the
@@ -597,7 +632,8 @@ void lifecycle_create(struct operation *op, void *arg)
 	char err[1024], iname[64], msg[1200];
 	enum incus_status st = INCUS_OK;
 	int created = 0;
-	uint32_t uid = 0, ip = 0; /* reserved (allocate_pick) until out: */
+	struct claim cl = { 0 }; /* held until out: released there unless the account is made */
+	int made = 0;
 	struct subnet sn = { 0 };
 	helperd_instance_name(d, s->name, iname, sizeof iname);
 	struct incus_client *c = helperd_client(d, err, sizeof err);
@@ -621,25 +657,41 @@ void lifecycle_create(struct operation *op, void *arg)
 		operation_fail(op, 500, "backend_misconfigured", "%s", err);
 		goto out;
 	}
-	if (allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, &sn, 1, 1, &uid, &ip)) {
-		registry_free(&reg);
-		operation_fail(op, 507, "no_capacity", "no free uid or IPv4 address left: widen uid_min/uid_max "
-			       "in helperd.conf or use a larger subnet on %s", d->cfg.network);
+	registry_free(&reg);
+	if ((st = claim_values(c, d, s->name, &sn, &cl, 1, 1, err, sizeof err)) == INCUS_ERR_CONFLICT) {
+		operation_fail(op, 507, "no_capacity", "no free uid or IPv4 address left (%s): widen "
+			       "uid_min/uid_max in helperd.conf or use a larger subnet on %s", err, d->cfg.network);
 		goto out;
 	}
-	registry_free(&reg);
+	if (st != INCUS_OK)
+		goto incus_fail;
 	struct nic_policy nic;
 	nic_policy_for(c, &d->cfg, &nic);
-	json_object *src = image_source_json(&s->image, incus_server_kind(c), err, sizeof err);
-	if (!src) {
-		operation_fail(op, 500, "backend_misconfigured", "%s", err);
-		goto out;
+	for (int tries = 0;; tries++) {
+		json_object *src = image_source_json(&s->image, incus_server_kind(c), err, sizeof err);
+		if (!src) {
+			operation_fail(op, 500, "backend_misconfigured", "%s", err);
+			goto out;
+		}
+		json_object *body = instance_body(d, s, iname, &cl, &nic, src);
+		/* A remote image is pulled during this call (the first time only:
+		 * Incus keeps it cached), which can take minutes on a slow link. */
+		st = incus_call(c, "POST", "/1.0/instances", body, NULL, 1800, NULL, err, sizeof err);
+		json_object_put(body);
+		/* An instance helperd does not manage pins this address (Incus
+		 * checks a managed network's addresses at create): take another. */
+		if (st != INCUS_ERR_REQUEST || !strstr(err, "already defined") || tries == 3)
+			break;
+		char old[RESERVATION_NAME_MAX], e2[512];
+		snprintf(old, sizeof old, "%s", cl.ip_res);
+		log_info("create %s: %s; taking another address", s->name, incus_error_reason(err));
+		if (allocate_skip_ip(&cl.skip, cl.ip) ||
+		    (st = claim_values(c, d, s->name, &sn, &cl, 0, 1, err, sizeof err)) != INCUS_OK) {
+			snprintf(cl.ip_res, sizeof cl.ip_res, "%s", old);
+			goto incus_fail;
+		}
+		reservation_release(c, old, e2, sizeof e2);
 	}
-	json_object *body = instance_body(d, s, iname, uid, ip, &nic, src);
-	/* A remote image is pulled during this call (the first time only:
-	 * Incus keeps it cached), which can take minutes on a slow link. */
-	st = incus_call(c, "POST", "/1.0/instances", body, NULL, 1800, NULL, err, sizeof err);
-	json_object_put(body);
 	if (st == INCUS_ERR_CONFLICT) {
 		operation_fail(op, 409, "already_exists", "a container named %s already exists; delete it "
 			       "first or choose another name", iname);
@@ -653,14 +705,14 @@ void lifecycle_create(struct operation *op, void *arg)
 			operation_fail(op, 502, "image_unavailable", "image %s could not be fetched from %s (%s): %s; "
 				       "check the alias, and remote %s's URL and certificate in helperd.conf, and that "
 				       "the backend reaches the server (its core.proxy_https applies)", s->image_text,
-				       r->url, r->protocol, backend_reason(err), r->name);
+				       r->url, r->protocol, incus_error_reason(err), r->name);
 			goto rollback;
 		}
 		goto incus_fail;
 	}
 	created = 1;
 	struct user_setup setup = { .s = s };
-	if ((st = settle_start_wait(op, c, d, s->name, iname, &sn, &uid, &ip, &setup, err, sizeof err)) != INCUS_OK)
+	if ((st = start_and_wait(op, c, d, s->name, iname, &sn, &cl, &setup, err, sizeof err)) != INCUS_OK)
 		goto incus_fail;
 
 	/* Step 4: what the image lacks, installed now that the container has
@@ -708,7 +760,7 @@ void lifecycle_create(struct operation *op, void *arg)
 	 * has but does not start, or one that failed, would otherwise make a
 	 * "created" user who cannot log in.  Usually at once (the probe of
 	 * step 3 saw it). */
-	if ((st = instance_wait_port(iname, ip, 22, 30, err, sizeof err)) != INCUS_OK) {
+	if ((st = instance_wait_port(iname, cl.ip, 22, 30, err, sizeof err)) != INCUS_OK) {
 		operation_fail(op, 502, "image_not_ready", "%s (image %s)", err, s->image_text);
 		goto rollback;
 	}
@@ -734,13 +786,15 @@ void lifecycle_create(struct operation *op, void *arg)
 	const struct account *a = registry_find(&d->reg, s->name);
 	json_object *result = a ? account_to_json(a) : json_object_new_object();
 	pthread_mutex_unlock(&d->lock);
-	log_notice("created %s (%s, uid %u)", s->name, iname, uid);
+	log_notice("created %s (%s, uid %u)", s->name, iname, cl.uid);
 	operation_succeed(op, result); /* the operation owns result now */
+	made = 1;
 	goto out;
 
 incus_fail:
 	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable" : "backend_error",
-		       "creating %s failed: %s", iname, err);
+		       "creating %s failed: %s%s", iname, incus_error_reason(err) != err ? "the backend said: " : "",
+		       incus_error_reason(err));
 rollback:
 	if (created) {
 		char e2[512];
@@ -751,8 +805,12 @@ rollback:
 			log_error("publishing after a failed create: %s", e2);
 	}
 out:
-	if (uid || ip)
-		allocate_release(uid, ip);
+	/* A made account keeps its reservations (attached to its instance);
+	 * a failed create gives them back once its instance is gone. */
+	if (made)
+		allocate_release(cl.uid, cl.ip);
+	else
+		claim_release(c, &cl);
 	subnet_free(&sn);
 	incus_close(c);
 }

@@ -12,6 +12,7 @@
 #include "instance.h"
 #include "lifecycle.h"
 #include "nic_policy.h"
+#include "reservation.h"
 #include "snapshot_writer.h"
 
 static int http_for(enum incus_status s)
@@ -27,9 +28,10 @@ static int http_for(enum incus_status s)
 
 static void fail_incus(struct operation *op, enum incus_status st, const char *what, const char *err)
 {
+	const char *reason = incus_error_reason(err);
 	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable"
 					 : st == INCUS_ERR_NOT_FOUND ? "not_found" : "backend_error",
-		       "%s: %s", what, err);
+		       "%s: %s%s", what, reason != err ? "the backend said: " : "", reason);
 }
 
 static void succeed_with_account(struct operation *op, struct helperd *d, const char *user)
@@ -152,6 +154,22 @@ static enum incus_status backup(struct incus_client *c, struct helperd *d, const
 	return st;
 }
 
+/* After its instance is gone, a's uid and address are free again
+ * (reservation.h).  Incus refuses to delete a reservation another instance
+ * still carries, so a value two accounts held stays reserved. */
+static void release_reservations(struct incus_client *c, const struct account *a, const char *done)
+{
+	char res[RESERVATION_NAME_MAX], e2[512];
+	for (int k = 0; k < 2; k++) {
+		if (k == 0)
+			reservation_uid_name(a->uid, res, sizeof res);
+		else
+			reservation_ipv4_name(account_ipv4(a), res, sizeof res);
+		if (reservation_release(c, res, e2, sizeof e2) != INCUS_OK)
+			log_warning("%s %s but not its reservation %s: %s", done, a->instance, res, e2);
+	}
+}
+
 void lifecycle_delete(struct operation *op, void *arg)
 {
 	struct lifecycle_job *job = arg;
@@ -185,6 +203,7 @@ void lifecycle_delete(struct operation *op, void *arg)
 		fail_incus(op, st, "deleting", err);
 		goto done;
 	}
+	release_reservations(c, &a, "deleted");
 	refresh_or_log(d, c);
 	json_object *result = json_object_new_object();
 	json_object_object_add(result, "name", json_object_new_string(job->user));
@@ -267,6 +286,99 @@ static void nic_reconcile(struct helperd *d, struct incus_client *c, const struc
 	}
 }
 
+/* Who carries reservation name: 1 when no instance, 0 when exactly
+ * instance, -1 when another (its name in other), -2 when it cannot be read. */
+static int reservation_holder(struct incus_client *c, const char *name, const char *instance, char *other,
+			      size_t otherlen)
+{
+	char path[128], e2[256];
+	json_object *md = NULL, *used = NULL;
+	snprintf(path, sizeof path, "/1.0/profiles/%s", name);
+	if (incus_get(c, path, &md, NULL, e2, sizeof e2) != INCUS_OK)
+		return -2;
+	int r = 1;
+	size_t n = json_object_object_get_ex(md, "used_by", &used) && json_object_is_type(used, json_type_array)
+			   ? json_object_array_length(used) : 0;
+	for (size_t i = 0; i < n; i++) {
+		/* "/1.0/instances/NAME" (with "?project=..." outside the default) */
+		const char *u = json_object_get_string(json_object_array_get_idx(used, i));
+		const char *last = u ? strrchr(u, '/') : NULL;
+		size_t len = last ? strcspn(last + 1, "?") : 0;
+		if (last && len == strlen(instance) && strncmp(last + 1, instance, len) == 0) {
+			r = r == 1 ? 0 : r;
+		} else {
+			snprintf(other, otherlen, "%.*s", (int)len, last ? last + 1 : "?");
+			r = -1;
+		}
+	}
+	json_object_put(md);
+	return r;
+}
+
+/* Accounts made before reservations existed (or whose reservation was
+ * lost) get theirs: claimed, or adopted when it exists and nobody carries
+ * it, then attached.  A value two accounts hold (what the old protocol
+ * could leave) is reported, not changed: one of them must be re-created. */
+static void reservations_reconcile(struct helperd *d, struct incus_client *c, const struct registry *reg)
+{
+	for (size_t i = 0; i < reg->count; i++) {
+		const struct account *a = &reg->accounts[i];
+		if (a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) || a->uid < d->cfg.uid_min ||
+		    a->uid > d->cfg.uid_max || a->reservations == (ACCT_RESERVED_UID | ACCT_RESERVED_IPV4))
+			continue;
+		char names[2][RESERVATION_NAME_MAX], e2[512], other[128];
+		reservation_uid_name(a->uid, names[0], sizeof names[0]);
+		reservation_ipv4_name(account_ipv4(a), names[1], sizeof names[1]);
+		int ok = 1;
+		for (int k = 0; k < 2 && ok; k++) {
+			if (a->reservations & (k ? ACCT_RESERVED_IPV4 : ACCT_RESERVED_UID))
+				continue;
+			enum incus_status st = reservation_claim(c, names[k], a->name, d->host_id, e2, sizeof e2);
+			if (st == INCUS_ERR_CONFLICT) {
+				int h = reservation_holder(c, names[k], a->instance, other, sizeof other);
+				if (h == -1)
+					log_error("%s and %s both hold %s %s: re-create one of them (delete with "
+						  "--backup, create again)", a->instance, other, k ? "address" : "uid",
+						  names[k] + strlen(k ? "ctm-ipv4-" : "ctm-uid-"));
+				ok = h >= 0;
+			} else if (st != INCUS_OK) {
+				log_error("cannot reserve %s for %s (%s); helperd tries again at its next start",
+					  names[k], a->instance, e2);
+				ok = 0;
+			}
+		}
+		if (!ok)
+			continue;
+		/* Attach both to what the instance carries now. */
+		char path[256], *etag = NULL;
+		json_object *inst = NULL, *profiles = NULL;
+		snprintf(path, sizeof path, "/1.0/instances/%s", a->instance);
+		if (incus_get(c, path, &inst, &etag, e2, sizeof e2) != INCUS_OK) {
+			log_error("cannot read %s to attach its reservations: %s", a->instance, e2);
+			continue;
+		}
+		json_object *now = json_object_new_array();
+		if (json_object_object_get_ex(inst, "profiles", &profiles) && json_object_is_type(profiles, json_type_array))
+			for (size_t j = 0; j < json_object_array_length(profiles); j++) {
+				const char *p = json_object_get_string(json_object_array_get_idx(profiles, j));
+				if (p && strcmp(p, names[0]) != 0 && strcmp(p, names[1]) != 0)
+					json_object_array_add(now, json_object_new_string(p));
+			}
+		json_object_array_add(now, json_object_new_string(names[0]));
+		json_object_array_add(now, json_object_new_string(names[1]));
+		json_object *b = json_object_new_object();
+		json_object_object_add(b, "profiles", now);
+		if (incus_call(c, "PATCH", path, b, etag, 60, NULL, e2, sizeof e2) == INCUS_OK)
+			log_notice("%s: reserved its uid and address (%s, %s)", a->instance, names[0], names[1]);
+		else
+			log_error("cannot attach the reservations of %s (%s); helperd tries again at its next start",
+				  a->instance, e2);
+		json_object_put(b);
+		json_object_put(inst);
+		free(etag);
+	}
+}
+
 int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
 {
 	struct nic_policy p;
@@ -293,11 +405,21 @@ int lifecycle_reconcile(struct helperd *d, struct incus_client *c, char *err, si
 			continue;
 		char e2[512];
 		log_warning("removing %s: its create did not finish (helperd stopped part-way)", a->instance);
-		if (instance_destroy(c, a->instance, e2, sizeof e2) != INCUS_OK)
+		if (instance_destroy(c, a->instance, e2, sizeof e2) != INCUS_OK) {
 			log_error("could not remove %s: %s", a->instance, e2);
+			continue;
+		}
+		release_reservations(c, a, "removed");
 	}
 	nic_reconcile(d, c, &reg, &p);
+	reservations_reconcile(d, c, &reg);
 	registry_free(&reg);
+	/* Reservations nobody carries: a create that died before its
+	 * instance existed, or whose instance was removed above.  An hour:
+	 * a create may hold them that long while its image is pulled. */
+	char e2[512];
+	if (reservation_reap(c, 3600, e2, sizeof e2) < 0)
+		log_warning("cannot list the reservations to remove unused ones: %s", e2);
 	/* Read again: what was removed or changed above shows. */
 	return helperd_refresh(d, c, err, errlen);
 }

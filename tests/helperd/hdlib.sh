@@ -113,6 +113,14 @@ hd_cleanup() {
 		for n in ${pids[@]+"${pids[@]}"}; do
 			wait "$n"
 		done
+		# Reservations of our users' uids and addresses (helperd's
+		# reservation.h) that a failed run left.
+		for n in $(ctm_lxd_api -f "/1.0/profiles?recursion=1" 2>/dev/null | jq -r --arg p " for $HD_PREFIX" \
+			'.metadata[] | select((.name | startswith("ctm-")) and (.description | contains($p)) and
+				(.used_by | length) == 0) | .name'); do
+			echo "# cleanup: deleting reservation $n"
+			ctm_lxd_api -X DELETE "/1.0/profiles/$n" >/dev/null 2>&1
+		done
 	fi
 	# A test's own backend objects (a network, ...) go after its
 	# instances and before the backend may stop: hd_cleanup_extra.

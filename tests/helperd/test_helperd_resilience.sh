@@ -178,27 +178,96 @@ if hd_create a "$CR" "$PUB"; then ok "$CR, whose create was cut off, can be crea
 	fail "$CR, whose create was cut off, can be created again"; fi
 
 # --- 12. two helperds on one LXD ----------------------------------------------
-echo "# 12. two helperds on one LXD"
+# What a new user tried (issue 11): two helperds each creating 5 users at
+# once.  Each uid and address is reserved in the backend before it is used
+# (helperd/reservation.h), so no two creates ever hold one.
+echo "# 12. two helperds on one backend, 5 creates each at once"
 hd_conf b
-check "helperd b (own socket and state_dir, same LXD) starts" hd_start b
-VIA_A=("${HD_PREFIX}a1" "${HD_PREFIX}a2")
-VIA_B=("${HD_PREFIX}b1" "${HD_PREFIX}b2")
+check "helperd b (own socket and state_dir, same backend) starts" hd_start b
+VIA_A=() VIA_B=()
+for i in 1 2 3 4 5; do VIA_A+=("${HD_PREFIX}a$i"); VIA_B+=("${HD_PREFIX}b$i"); done
 t0=$(date +%s%N)
-bg_create a "${VIA_A[0]}" "$T_TMP/two.${VIA_A[0]}"
-bg_create b "${VIA_B[0]}" "$T_TMP/two.${VIA_B[0]}"
-bg_create a "${VIA_A[1]}" "$T_TMP/two.${VIA_A[1]}"
-bg_create b "${VIA_B[1]}" "$T_TMP/two.${VIA_B[1]}"
+for i in 0 1 2 3 4; do
+	bg_create a "${VIA_A[$i]}" "$T_TMP/two.${VIA_A[$i]}"
+	bg_create b "${VIA_B[$i]}" "$T_TMP/two.${VIA_B[$i]}"
+done
 bg_wait
-echo "# 2+2 creates through two helperds at once: $(hd_ms_since "$t0") s in all"
+echo "# 5+5 creates through two helperds at once: $(hd_ms_since "$t0") s in all"
 for u in "${VIA_A[@]}" "${VIA_B[@]}"; do echo "#   $u: $(bg_results "$T_TMP/two.$u")"; done
-f0=$T_FAIL
-expect_eq "all 4 creates through the two helperds succeed" 4 "$(bg_results "$T_TMP"/two.* | grep -c '^202 success ')"
-hd_bug "$f0" "racing creates clash on a pinned address (see the errors above)"
+expect_eq "all 10 creates through the two helperds succeed" 10 "$(bg_results "$T_TMP"/two.* | grep -c '^202 success ')"
+expect_eq "they got 10 distinct uids" 10 "$(bg_results "$T_TMP"/two.* | awk '{ print $4 }' | sort -u | grep -c '^[0-9]')"
+expect_eq "they got 10 distinct IPv4 addresses" 10 \
+	"$(bg_results "$T_TMP"/two.* | awk '{ print $5 }' | sort -u | grep -c '^[0-9]')"
+# Each carries its two reservations, which name its uid and address.
+want_res=$(for f in "$T_TMP"/two.*; do
+	read -r _ _ _ uid ip _ <"$f"
+	printf '%s ctm-uid-%s ctm-ipv4-%s\n' "$(basename "$f" | sed 's/^two\.//')-container" "$uid" "${ip//./-}"
+done | sort)
+expect_eq "each instance carries the reservations of its uid and address, and only them" "$want_res" \
+	"$(for u in "${VIA_A[@]}" "${VIA_B[@]}"; do
+		ctm_lxd_api -f "/1.0/instances/$u-container" | jq -r '.metadata | "\(.name) \(.profiles | join(" "))"'
+	done | sort)"
+hd_api a DELETE /v1/containers/"${VIA_A[0]}"?force=1
+hd_wait_op a "$(hd_jq '.operation.id // empty')"
+uid0=$(awk '{ print $4 }' "$T_TMP/two.${VIA_A[0]}")
+expect_eq "a delete releases its reservations (the backend answers 404)" "404" \
+	"$(ctm_lxd_api -o /dev/null -w '%{http_code}' "/1.0/profiles/ctm-uid-$uid0" 2>/dev/null)"
 
-# Every user whose create succeeded in parts 10 to 12.
+# --- 13. reservations at start -------------------------------------------------
+# An account made before reservations existed gets them when helperd
+# starts; a reservation nobody carries is removed once an hour old (a create
+# may hold one that long while its image is pulled), not before.
+echo "# 13. reservations at start"
+OLDACC=${VIA_B[1]}-container
+ctm_lxd_api -X PATCH -H 'Content-Type: application/json' -d '{"profiles": []}' "/1.0/instances/$OLDACC" >/dev/null
+expect_eq "$OLDACC carries no profile (as an account made before reservations)" "" \
+	"$(ctm_lxd_api -f "/1.0/instances/$OLDACC" | jq -r '.metadata.profiles | join(" ")')"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for r in "ctm-uid-99990 2026-01-01T00:00:00Z" "ctm-uid-99991 $now"; do
+	ctm_lxd_api -X POST -H 'Content-Type: application/json' -d "$(jq -cn --arg n "${r% *}" \
+		--arg d "containarium: uid ${r% *} for ${HD_PREFIX}orphan by nowhere at ${r#* }" \
+		'{name: $n, description: $d}')" /1.0/profiles >/dev/null
+done
+hd_stop b
+check "helperd b starts again" hd_start b
+read -r _ _ _ uid1 ip1 _ <"$T_TMP/two.${VIA_B[1]}"
+wantp="ctm-uid-$uid1 ctm-ipv4-${ip1//./-}"
+expect_eq "at start helperd b reserved $OLDACC's uid and address and attached them" "$wantp" \
+	"$(ctm_lxd_api -f "/1.0/instances/$OLDACC" | jq -r '.metadata.profiles | join(" ")')"
+expect_match "the log says so" "$OLDACC: reserved its uid and address" "$(cat "$(hd_log b)")"
+expect_eq "an unused reservation from an hour ago is gone; one just made is kept" "404 200" \
+	"$(ctm_lxd_api -o /dev/null -w '%{http_code}' /1.0/profiles/ctm-uid-99990 2>/dev/null) $(ctm_lxd_api -o /dev/null -w '%{http_code}' /1.0/profiles/ctm-uid-99991 2>/dev/null)"
+ctm_lxd_api -X DELETE /1.0/profiles/ctm-uid-99991 >/dev/null 2>&1
+
+# A value found reserved is skipped, never taken: helperd c's uid range
+# is 95001-95003, and 95001 is reserved by someone else.
+hd_conf c uid_min=95001 uid_max=95003
+check "helperd c (uids 95001-95003) starts" hd_start c
+reserve() {
+	ctm_lxd_api -X POST -H 'Content-Type: application/json' -d "$(jq -cn --arg n "ctm-uid-$1" \
+		--arg d "containarium: uid $1 for ${HD_PREFIX}other by elsewhere at $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		'{name: $n, description: $d}')" /1.0/profiles >/dev/null
+}
+reserve 95001
+U95=${HD_PREFIX}c95
+if hd_create c "$U95" "$PUB"; then ok "a create next to a reserved uid succeeds"; else fail "a create next to a reserved uid succeeds"; fi
+expect_eq "it got the next uid, 95002" 95002 "$(hd_jq '.result.uid // empty')"
+expect_eq "the other reservation is untouched" "containarium: uid 95001 for ${HD_PREFIX}other" \
+	"$(ctm_lxd_api -f /1.0/profiles/ctm-uid-95001 | jq -r '.metadata.description' | sed 's/ by elsewhere.*//')"
+reserve 95003
+hd_json c POST /v1/containers "$(jq -cn --arg n "${HD_PREFIX}c96" --arg k "$(cat "$PUB")" '{name: $n, ssh_keys: [$k]}')"
+hd_expect_error "with every uid of the range reserved, a create is refused" 507 no_capacity c
+expect_match "the refusal says what to widen" "no free uid or IPv4 address left .*widen uid_min/uid_max" \
+	"$(hd_jq .error.message)"
+hd_api c DELETE "/v1/containers/$U95?force=1"
+hd_wait_op c "$(hd_jq '.operation.id // empty')"
+for u in 95001 95003; do ctm_lxd_api -X DELETE "/1.0/profiles/ctm-uid-$u" >/dev/null 2>&1; done
+hd_stop c
+
+# Every user whose create succeeded in parts 10 to 13.
 CREATED=()
 grep -qs '^202 success ' "$T_TMP"/same.* && CREATED+=("$SAME")
-for u in "${MANY[@]}" "${VIA_A[@]}" "${VIA_B[@]}"; do
+for u in "${MANY[@]}" "${VIA_A[@]:1}" "${VIA_B[@]}"; do
 	grep -qs '^202 success ' "$T_TMP"/*."$u" && CREATED+=("$u")
 done
 [ "$(hd_lxd_config "$CR-container" user.containarium.state 2>/dev/null)" = active ] && CREATED+=("$CR")
@@ -208,8 +277,8 @@ ours=$(jq -c --arg p "$HD_PREFIX" '[.[] | select(.user | startswith($p))]' <<<"$
 expect_eq "LXD: every user created is there and active" \
 	"$(printf '%s active\n' "${CREATED[@]}" | sort)" \
 	"$(jq -r '.[] | select(.state == "active") | "\(.user) \(.state)"' <<<"$ours" | sort)"
-# Other tests may be creating on this LXD right now (a create settles a
-# clash after making its instance), so only clashes involving ours count.
+# Other tests may be creating on this backend right now, so only clashes
+# involving ours count.
 clashes() {
 	jq -r --arg p "$HD_PREFIX" --arg f "$1" '
 		group_by(.[$f])[] | select(length > 1 and any(.[]; .user | startswith($p)))
@@ -235,16 +304,11 @@ for ((i = 0; i < 25; i++)); do
 done
 expect_eq "both helperds publish the same users, uids, addresses and states (within 5 s)" \
 	"$(our_entries a)" "$(our_entries b)"
-# A clash between two creates is settled by moving the later instance
-# before it starts; meanwhile LXD holds two instances with one uid, and a
-# publish that sees them must not fail (it would leave every user's
-# snapshot stale, and fail a create that is activating at that moment).
-f0=$T_FAIL
+# No two instances ever hold one uid, so no publish ever meets a clash.
 for h in a b; do
 	expect_eq "helperd $h never failed to publish during the racing creates" "" \
 		"$(grep -E 'publishing .* failed|both have uid|both have (the )?(address|IPv4)' "$(hd_log "$h")" | head -n 3)"
 done
-hd_bug "$f0" "while a clash is being settled the registry holds two accounts with one uid and every publish fails (stale snapshots; a create activating then fails with publish_failed)"
 
 # Delete through a what b created, and the rest; b notices by polling.
 t0=$(date +%s%N)
@@ -264,6 +328,9 @@ done
 echo "# ${#ALL[@]} deletes at once through helperd a: $(hd_ms_since "$t0") s"
 expect_eq "all ${#ALL[@]} deletes through helperd a succeed (b's users too)" "${#ALL[@]}" "$ndone"
 expect_eq "LXD: none of our instances is left" "" "$(hd_lxd_ours)"
+expect_eq "no reservation of our users is left (deletes and the reconcile after the crash released them)" "" \
+	"$(ctm_lxd_api -f "/1.0/profiles?recursion=1" | jq -r --arg p " for $HD_PREFIX" \
+		'.metadata[] | select((.name | startswith("ctm-")) and (.description | contains($p))) | .name')"
 check "helperd b's snapshot drops them within 5 s" hd_wait_snap "$(hd_state b)" 5 \
 	"[.users[] | select(.name | startswith(\"$HD_PREFIX\"))] == []"
 check "helperd a is still running" hd_alive a

@@ -34,6 +34,7 @@
 #include "incus_http.h"
 #include "json_list.h"
 #include "registry.h"
+#include "reservation.h"
 #include "snapshot_reader.h"
 #include "snapshot_writer.h"
 #include "sshkey.h"
@@ -226,7 +227,24 @@ START_TEST(account_mapping)
 	json_object *j = account_to_json(&a);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "ipv4")), "10.0.3.200");
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "state")), "active");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(j, "location")), "none");
 	json_object_put(j);
+	ck_assert_uint_eq(a.reservations, 0); /* made before reservations */
+	account_free(&a);
+	/* Its cluster member, and the reservations it carries (only the ones
+	 * named after its own uid and address count). */
+	json_object_object_add(o, "location", json_object_new_string("m2"));
+	json_object *profiles = json_object_new_array();
+	json_object_array_add(profiles, json_object_new_string("ctm-uid-70010"));
+	json_object_array_add(profiles, json_object_new_string("ctm-ipv4-10-0-3-201"));
+	json_object_object_add(o, "profiles", profiles);
+	ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), 1);
+	ck_assert_str_eq(a.location, "m2");
+	ck_assert_uint_eq(a.reservations, ACCT_RESERVED_UID);
+	account_free(&a);
+	json_object_array_put_idx(profiles, 1, json_object_new_string("ctm-ipv4-10-0-3-200"));
+	ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), 1);
+	ck_assert_uint_eq(a.reservations, ACCT_RESERVED_UID | ACCT_RESERVED_IPV4);
 	account_free(&a);
 	json_object_put(o);
 
@@ -282,11 +300,35 @@ START_TEST(allocation)
 	};
 	struct registry r;
 	registry_of(&r, insts, 2);
-	ck_assert_uint_eq(allocate_uid(&r, 70001, 99999, 0), 70003);
-	ck_assert_uint_eq(allocate_uid(&r, 70001, 99999, 70003), 70004);
-	ck_assert_uint_eq(allocate_uid(&r, 70001, 70002, 0), 0);
-	/* First address outside the DHCP pool, after the used ones. */
-	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 130);
+	struct alloc_skip skip = { 0 };
+	ck_assert_uint_eq(allocate_uid(&r, 70001, 99999, NULL), 70003);
+	ck_assert_int_eq(allocate_skip_uid(&skip, 70003), 0);
+	ck_assert_uint_eq(allocate_uid(&r, 70001, 99999, &skip), 70004);
+	ck_assert_int_eq(allocate_skip_uid(&skip, 70004), 0);
+	ck_assert_uint_eq(allocate_uid(&r, 70001, 99999, &skip), 70005);
+	ck_assert_uint_eq(allocate_uid(&r, 70001, 70002, NULL), 0);
+	/* First address outside the DHCP pool, after the used ones; one
+	 * found reserved is skipped. */
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, NULL), (10u << 24) | (3u << 8) | 130);
+	ck_assert_int_eq(allocate_skip_ip(&skip, (10u << 24) | (3u << 8) | 130), 0);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, &skip), (10u << 24) | (3u << 8) | 131);
+	/* Two creates of one helperd never start from the same candidates,
+	 * and a candidate given up is free again. */
+	uint32_t u1 = 0, i1 = 0, u2 = 0, i2 = 0;
+	ck_assert_int_eq(allocate_pick(&r, 70001, 99999, &sn, NULL, 1, 1, &u1, &i1), 0);
+	ck_assert_int_eq(allocate_pick(&r, 70001, 99999, &sn, NULL, 1, 1, &u2, &i2), 0);
+	ck_assert_uint_eq(u1, 70003);
+	ck_assert_uint_eq(u2, 70004);
+	ck_assert_uint_ne(i1, i2);
+	ck_assert_int_eq(allocate_pick(&r, 70001, 99999, &sn, &skip, 1, 0, &u1, &i1), 0); /* u1 moves on */
+	ck_assert_uint_eq(u1, 70005);
+	allocate_release(u1, i1);
+	allocate_release(u2, i2);
+	ck_assert_uint_eq(allocate_uid(&r, 70001, 99999, NULL), 70003);
+	struct alloc_skip full = { 0 };
+	for (int k = 0; k < ALLOC_SKIP_MAX; k++)
+		ck_assert_int_eq(allocate_skip_uid(&full, (uint32_t)k), 0);
+	ck_assert_int_eq(allocate_skip_uid(&full, 99), -1);
 	/* A lease the DHCP server still holds (a deleted container's, not
 	 * released) keeps its address out of reach until it expires. */
 	uint32_t *held = malloc(2 * sizeof *held);
@@ -294,22 +336,23 @@ START_TEST(allocation)
 	held[0] = (10u << 24) | (3u << 8) | 131;
 	held[1] = (10u << 24) | (3u << 8) | 130;
 	subnet_set_leased(&sn, held, 2);
-	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 132);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, NULL), (10u << 24) | (3u << 8) | 132);
 	subnet_free(&sn);
-	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 130);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, NULL), (10u << 24) | (3u << 8) | 130);
 	/* An address a container lost to a stale lease is avoided too. */
 	allocate_avoid((10u << 24) | (3u << 8) | 130);
-	ck_assert_uint_eq(allocate_ipv4(&r, &sn, 0), (10u << 24) | (3u << 8) | 131);
+	ck_assert_uint_eq(allocate_ipv4(&r, &sn, NULL), (10u << 24) | (3u << 8) | 131);
+	/* The reservations' names (reservation.h). */
+	char res[RESERVATION_NAME_MAX];
+	reservation_uid_name(70001, res, sizeof res);
+	ck_assert_str_eq(res, "ctm-uid-70001");
+	reservation_ipv4_name((10u << 24) | (213u << 16) | (78u << 8) | 130, res, sizeof res);
+	ck_assert_str_eq(res, "ctm-ipv4-10-213-78-130");
+	reservation_ipv4_name(0xffffffffu, res, sizeof res);
+	ck_assert_str_eq(res, "ctm-ipv4-255-255-255-255"); /* the longest fits */
 	/* rfc3339: .1 is later than .12?  No: 0.1 s < 0.12 s. */
 	ck_assert_int_lt(rfc3339_cmp("2026-01-01T00:00:00.1Z", "2026-01-01T00:00:00.12Z"), 0);
 	ck_assert_int_gt(rfc3339_cmp("2026-01-01T00:00:01Z", "2026-01-01T00:00:00.999999999Z"), 0);
-	/* b (later) holding a's uid must move; a (earlier) never. */
-	r.accounts[1].uid = 70001;
-	int uid_taken, ip_taken;
-	allocate_conflicts(&r, &r.accounts[1], &uid_taken, &ip_taken);
-	ck_assert(uid_taken && !ip_taken);
-	allocate_conflicts(&r, &r.accounts[0], &uid_taken, &ip_taken);
-	ck_assert(!uid_taken && !ip_taken);
 	registry_free(&r);
 	for (size_t i = 0; i < 2; i++)
 		json_object_put(insts[i]);
