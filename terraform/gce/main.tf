@@ -26,7 +26,10 @@ locals {
   # GCE's VPC MTU is 1460; the cluster fabric's VXLAN takes 50 of it.
   bridge_mtu = local.cluster ? 1410 : 1460
 
-  source_local = var.containarium_source == "local"
+  # containarium: a release's .debs, or built on each server from the
+  # source (this checkout uploaded, or a git repository).
+  release      = var.containarium_release_url != ""
+  source_local = !local.release && var.containarium_source == "local"
 }
 
 # ---- network ----------------------------------------------------------------------
@@ -100,10 +103,10 @@ resource "google_project_iam_member" "jump_monitoring" {
 }
 
 # ---- the containarium source --------------------------------------------------------
-# containarium_source = "local": this checkout, zipped (without build
-# output, git data and Terraform state) into a private bucket the jump
-# servers read; each builds and installs it (make install) when its sha256
-# changes.
+# containarium_source = "local" (and no containarium_release_url): this
+# checkout, zipped (without build output, git data and Terraform state)
+# into a private bucket the jump servers read; each builds its Debian
+# packages from it and installs them with apt when its sha256 changes.
 
 data "archive_file" "containarium" {
   count       = local.source_local ? 1 : 0
@@ -144,6 +147,6 @@ resource "google_storage_bucket_iam_member" "source_reader" {
 }
 
 locals {
-  source_url    = local.source_local ? "gs://${google_storage_bucket.source[0].name}/${google_storage_bucket_object.source[0].name}" : var.containarium_source
+  source_url    = local.release ? "" : local.source_local ? "gs://${google_storage_bucket.source[0].name}/${google_storage_bucket_object.source[0].name}" : var.containarium_source
   source_sha256 = local.source_local ? data.archive_file.containarium[0].output_sha256 : ""
 }

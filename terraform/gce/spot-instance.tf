@@ -115,6 +115,8 @@ locals {
     CTM_SOURCE            = local.source_url
     CTM_SOURCE_REF        = var.containarium_ref
     CTM_SOURCE_SHA256     = local.source_sha256
+    CTM_RELEASE_URL       = var.containarium_release_url
+    CTM_RELEASE_SHA256    = var.containarium_release_sha256
     CTM_ADMIN_USERS       = join(" ", sort(keys(var.admin_ssh_keys)))
     CTM_CLUSTER_CERT      = local.cluster ? tls_self_signed_cert.incus_cluster[0].cert_pem : ""
   }
@@ -212,6 +214,10 @@ resource "google_compute_instance" "jump_server" {
     precondition {
       condition     = startswith(var.zone, "${var.region}-")
       error_message = "zone must be in region."
+    }
+    precondition {
+      condition     = (var.containarium_release_url == "") == (var.containarium_release_sha256 == "")
+      error_message = "containarium_release_url and containarium_release_sha256 go together: set both (the release and the sha256 of its SHA256SUMS) or neither (build from containarium_source)."
     }
   }
 

@@ -255,7 +255,7 @@ variable "container_image" {
 }
 
 variable "containarium_source" {
-  description = "Where the jump servers get containarium: \"local\" (this checkout, zipped and uploaded to a private bucket by terraform apply) or a git repository URL (with containarium_ref)."
+  description = "Where the jump servers build containarium's Debian packages from (dpkg-buildpackage on each server), unless containarium_release_url is set: \"local\" (this checkout, zipped and uploaded to a private bucket by terraform apply) or a git repository URL (with containarium_ref)."
   type        = string
   default     = "local"
 
@@ -273,5 +273,27 @@ variable "containarium_ref" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._/-]*$", var.containarium_ref))
     error_message = "containarium_ref must be a commit, tag or branch name."
+  }
+}
+
+variable "containarium_release_url" {
+  description = "Install a containarium release instead of building containarium_source on each server: the URL of a directory holding its five .deb packages (containarium, containarium-helperd, containarium-host, libnss-containarium, libpam-containarium) and a SHA256SUMS file listing them, e.g. https://example.org/containarium/0.1.0/ (file:///DIR: a directory on the boot image). Empty: build from containarium_source."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.containarium_release_url == "" || can(regex("^(https://[A-Za-z0-9.-]+(:[0-9]+)?|file://)/[A-Za-z0-9._~%+@=/-]*$", var.containarium_release_url))
+    error_message = "containarium_release_url must be empty or the https:// (or file:///) URL of a directory, without spaces, quotes or a query string."
+  }
+}
+
+variable "containarium_release_sha256" {
+  description = "The sha256 of the release's SHA256SUMS (`sha256sum SHA256SUMS`), required with containarium_release_url: it pins exactly what the servers install, since SHA256SUMS pins each .deb. A new value installs that release at the next boot."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([0-9a-f]{64})?$", var.containarium_release_sha256))
+    error_message = "containarium_release_sha256 must be empty or 64 lowercase hex digits (the output of sha256sum SHA256SUMS)."
   }
 }

@@ -7,6 +7,8 @@
 #                            dpkg status file STATUS lacks to install those
 #                            packages, fetched through apt on this host once
 #                            into $CTM_TEST_CACHE/pkg-debs (then offline)
+#   ctm_debs_build_deps STATUS DIR   the same for building them: build-essential
+#                            and debian/control's Build-Depends
 # On failure CTM_DEBS_ERR says why (with the log's last lines).
 # shellcheck disable=SC2034 # read by the caller
 CTM_DEBS_ERR=
@@ -14,7 +16,8 @@ CTM_DEBS_PACKAGES="containarium containarium-helperd containarium-host libnss-co
 CTM_DEBS_CACHE=${CTM_TEST_CACHE:-/var/cache/containarium-test}
 
 # The state is that of the files the build reads: not the shell tests, not
-# the .md files.
+# the .md files, not the Terraform deployment (terraform/, tests/terraform/:
+# it installs these packages, the build never reads it).
 # The tree's files as git sees them (tracked and new, not ignored), or all
 # but build/ outside a checkout.
 ctm_debs_tree_files() {
@@ -27,7 +30,7 @@ ctm_debs_tree_files() {
 
 ctm_debs_build() {
 	local state dir tmp log
-	state=$(cd "$SRC" && ctm_debs_tree_files | grep -Ev '^tests/.*\.sh$|\.md$' | LC_ALL=C sort | tr '\n' '\0' | xargs -0 sha256sum | sha256sum | cut -c1-16)
+	state=$(cd "$SRC" && ctm_debs_tree_files | grep -Ev '^tests/.*\.sh$|\.md$|^terraform/|^tests/terraform/' | LC_ALL=C sort | tr '\n' '\0' | xargs -0 sha256sum | sha256sum | cut -c1-16)
 	dir=$CTM_DEBS_CACHE/debs-build/$state
 	mkdir -p "$CTM_DEBS_CACHE/debs-build"
 	# One build at a time; a second test of the same state waits and reuses it.
@@ -59,15 +62,26 @@ ctm_debs_build() {
 }
 
 ctm_debs_deps() {
-	local status=$1 dest=$2 debs=$3 p f deps
+	ctm_debs_fetch "$1" "$2" install "$3"/*.deb
+}
+
+ctm_debs_build_deps() {
+	ctm_debs_fetch "$1" "$2" build-dep "$SRC"
+}
+
+# ctm_debs_fetch STATUS DEST APT-ARGS...: the .debs `apt-get APT-ARGS`
+# would install on a system with dpkg status STATUS (ours left out) into DEST.
+ctm_debs_fetch() {
+	local status=$1 dest=$2 p f deps out
+	shift 2
 	mkdir -p "$CTM_DEBS_CACHE/pkg-debs/partial" "$dest"
 	local aptopts=(-q -o Debug::NoLocking=1 -o APT::Sandbox::User=root -o Dir::State::status="$status"
 		-o Dir::Cache::archives="$CTM_DEBS_CACHE/pkg-debs")
-	if ! out=$(apt-get "${aptopts[@]}" -y --download-only --no-install-recommends install "$debs"/*.deb 2>&1); then
-		CTM_DEBS_ERR="apt-get --download-only failed: $(tail -n 15 <<<"$out")"
+	if ! out=$(apt-get "${aptopts[@]}" -y --download-only --no-install-recommends "$@" 2>&1); then
+		CTM_DEBS_ERR="apt-get --download-only $1 failed: $(tail -n 15 <<<"$out")"
 		return 1
 	fi
-	deps=$(apt-get "${aptopts[@]}" -s --no-install-recommends install "$debs"/*.deb 2>/dev/null |
+	deps=$(apt-get "${aptopts[@]}" -s --no-install-recommends "$@" 2>/dev/null |
 		sed -n 's/^Inst \([^ ]*\) .*/\1/p')
 	for p in $deps; do
 		case " $CTM_DEBS_PACKAGES " in *" $p "*) continue ;; esac

@@ -167,6 +167,14 @@ for m in "${MUTANTS[@]}"; do
 		fail "caught: $desc"; printf '%s\n' "$section" | grep '^not ok\|^#' | head -5 | sed 's/^/#   /'; fi
 done
 
+# The settings Terraform writes into deploy.conf (spot-instance.tf) are
+# exactly those containarium-startup reads (its SETTINGS): one missing on
+# either side would stop every boot ("setting ... is missing" / "unknown").
+tf_keys=$(grep -oE '^ *CTM_[A-Z0-9_]+ *=' "$GCE/spot-instance.tf" | tr -d ' =' | sort -u | xargs)
+sh_keys=$(sed -n '/^SETTINGS=(/,/^)/p' "$GCE/scripts/containarium-startup" | grep -oE 'CTM_[A-Z0-9_]+' | sort -u | xargs)
+expect_eq "the settings spot-instance.tf writes are those containarium-startup reads ($(wc -w <<<"$sh_keys"))" \
+	"$sh_keys" "$tf_keys"
+
 # Shellcheck the scripts the deployment runs, the rendered startup script,
 # the host installer it calls, and these tests.
 python3 "$HERE/render_startup.py" "$GCE/scripts/startup.sh.tftpl" settings=/dev/null \

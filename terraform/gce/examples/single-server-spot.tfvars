@@ -26,5 +26,9 @@ admin_ssh_keys = {
 # Who may reach SSH at all (0.0.0.0/0: everyone; fail2ban still bans).
 allowed_ssh_sources = ["0.0.0.0/0"]
 
-# Build containarium from this checkout (uploaded by terraform apply).
+# Build containarium's Debian packages on the server from this checkout
+# (uploaded by terraform apply).
 containarium_source = "local"
+# Or install a release's .debs instead (README.md, "Installing a release"):
+# containarium_release_url    = "https://example.org/containarium/0.1.0/"
+# containarium_release_sha256 = "the output of: sha256sum SHA256SUMS"
