@@ -388,7 +388,11 @@ static enum incus_status wait_operation(struct incus_client *c, const char *op, 
 					json_object **opmd, char *err, size_t errlen)
 {
 	char path[512];
-	if (snprintf(path, sizeof path, "%s/wait?timeout=%d", op, timeout_s) >= (int)sizeof path)
+	/* An operation another cluster member runs comes with a query
+	 * ("/1.0/operations/ID?project=default"): /wait goes before it. */
+	size_t base = strcspn(op, "?");
+	if (snprintf(path, sizeof path, "%.*s/wait?timeout=%d%s%s", (int)base, op, timeout_s, op[base] ? "&" : "",
+		     op[base] ? op + base + 1 : "") >= (int)sizeof path)
 		return fail(INCUS_ERR_PROTOCOL, err, errlen, "operation path too long");
 	json_object *root = NULL, *md, *status = NULL, *e = NULL;
 	enum incus_status s = request(c, "GET", path, NULL, NULL, timeout_s + 10, &root, NULL, err, errlen);

@@ -915,13 +915,16 @@ START_TEST(backend_differences)
 	const char *broken[] = { reply(text[6], sizeof text[6], "500 Internal Server Error",
 		"{\"type\":\"error\",\"error_code\":500,\"error\":\"Failed to begin transaction: database is "
 		"locked\",\"metadata\":null}"), NULL };
+	/* An operation another cluster member runs: its URL has a query. */
+	const char *async_remote[] = { reply(text[8], sizeof text[8], "202 Accepted",
+		"{\"type\":\"async\",\"operation\":\"/1.0/operations/op8?project=default\",\"metadata\":{}}"), NULL };
 	const char *failed_op[] = { reply(text[7], sizeof text[7], "200 OK",
 		"{\"type\":\"sync\",\"metadata\":{\"status\":\"Failure\",\"err\":\"Failed creating instance "
 		"record: Unknown configuration key: bogus.key\"}}"), NULL };
 	const struct fake_reply replies[] = {
 		{ hello, 0, NULL }, { async, 0, NULL }, { done, 0, NULL }, { out, 0, NULL }, { deleted, 0, NULL },
 		{ err_text, 0, NULL }, { deleted, 0, NULL }, { pushed, 0, NULL }, { bad_key, 0, NULL },
-		{ broken, 0, NULL }, { async, 0, NULL }, { failed_op, 0, NULL },
+		{ broken, 0, NULL }, { async_remote, 0, NULL }, { failed_op, 0, NULL },
 	};
 	struct fake_server f;
 	fake_start(&f, replies, sizeof replies / sizeof replies[0]);
@@ -971,6 +974,10 @@ START_TEST(backend_differences)
 	ck_assert_int_eq(incus_call(c, "POST", "/1.0/instances", cfg, NULL, 10, &md, err, sizeof err),
 			 INCUS_ERR_REQUEST);
 	ck_assert_msg(strstr(err, "Failure: Failed creating instance record: Unknown configuration key"), "%s", err);
+	/* /wait went before the query, and the query came along. */
+	ck_assert_msg(strncmp(f.heads[11], "GET /1.0/operations/op8/wait?timeout=", 37) == 0, "%s", f.heads[11]);
+	ck_assert_msg(strstr(f.heads[11], "&project=default HTTP/1.1\r\n"), "%s", f.heads[11]);
+	ck_assert_str_eq(incus_error_reason(err), "Failed creating instance record: Unknown configuration key: bogus.key");
 	json_object_put(cfg);
 	incus_close(c);
 	fake_stop(&f);
