@@ -107,6 +107,7 @@ locals {
     CTM_BRIDGE_HWADDR     = local.bridge_hwaddr
     CTM_BRIDGE_MTU        = tostring(local.bridge_mtu)
     CTM_DHCP_RANGE        = local.dhcp_range
+    CTM_STORAGE_DRIVER    = "zfs"
     CTM_ZPOOL             = "incus-pool"
     CTM_DATA_DEVICE       = var.use_persistent_disk ? "/dev/disk/by-id/google-containarium-data" : "file:/var/lib/containarium-zfs/pool.img"
     CTM_DATA_FILE_SIZE_GB = tostring(var.data_disk_size_gb)

@@ -139,6 +139,7 @@ settings() {
 	setting CTM_BRIDGE_MTU 1410
 	setting CTM_DHCP_RANGE 10.200.255.1-10.200.255.254
 	setting CTM_HOST_ADDRESS 10.200.0.3
+	setting CTM_STORAGE_DRIVER zfs
 	setting CTM_ZPOOL incus-pool
 	setting CTM_DATA_DEVICE /dev/disk/by-id/google-containarium-data
 	setting CTM_DATA_FILE_SIZE_GB 100
