@@ -250,6 +250,18 @@ int check_image(const char *value)
 	return CLI_OK;
 }
 
+int check_member(const char *value)
+{
+	size_t n = strlen(value);
+	if (!n || n > 63 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != n ||
+	    value[0] == '-' || value[0] == '.') {
+		out_error("--target \"%.60s\" is not a cluster member's name (letters, digits, '-' and '.'; "
+			  "`incus cluster list` shows them)", value);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 int check_host(const char *flag, const char *value)
 {
 	struct in_addr a4;

@@ -59,6 +59,8 @@ int check_size(const char *flag, const char *value, unsigned long long min, cons
 int check_cpu(const char *flag, const char *value);
 int check_username(const char *value);
 int check_image(const char *value);
+/* --target: a cluster member's name. */
+int check_member(const char *value);
 /* A host name or IPv4/IPv6 address for the jump server. */
 int check_host(const char *flag, const char *value);
 int check_port(const char *flag, const char *value);

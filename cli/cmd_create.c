@@ -10,7 +10,7 @@
 #include "output.h"
 #include "progress.h"
 
-enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER };
+enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER, O_TARGET };
 
 static const struct opt opts[] = {
 	{ "ssh-key", 0, true, O_SSH_KEY },
@@ -21,6 +21,7 @@ static const struct opt opts[] = {
 	{ "autostart", 0, false, O_AUTOSTART },
 	{ "no-autostart", 0, false, O_NO_AUTOSTART },
 	{ "docker", 0, false, O_DOCKER },
+	{ "target", 0, true, O_TARGET },
 	{ NULL, 0, false, 0 },
 };
 
@@ -35,6 +36,9 @@ static void print_details(json_object *r)
 	printf("  Name: %s\n", json_str(r, "container", "?"));
 	printf("  User: %s\n", user);
 	printf("  IP: %s\n", *ip ? ip : "-");
+	const char *location = json_str(r, "location", "none");
+	if (strcmp(location, "none") != 0)
+		printf("  Location: %s (cluster member)\n", location);
 	printf("  CPU: %s\n", json_str(r, "cpu", "-"));
 	printf("  Memory: %s\n", json_str(r, "memory", "-"));
 	const char *disk = json_str(r, "disk", "");
@@ -59,7 +63,7 @@ static int run(struct cli *c, const struct args *a)
 		return rc;
 	struct key_list keys = { 0 };
 	int autostart = -1, docker = 0;
-	const char *image = NULL, *cpu = NULL, *memory = NULL, *disk = NULL;
+	const char *image = NULL, *cpu = NULL, *memory = NULL, *disk = NULL, *target = NULL;
 	for (int i = 0; i < a->nopts && !rc; i++) {
 		const char *v = a->opts[i].value;
 		switch (a->opts[i].id) {
@@ -70,6 +74,7 @@ static int run(struct cli *c, const struct args *a)
 		case O_AUTOSTART: autostart = 1; break;
 		case O_NO_AUTOSTART: autostart = 0; break;
 		case O_DOCKER: docker = 1; break;
+		case O_TARGET: rc = check_member(target = v); break;
 		}
 	}
 	if (rc || (rc = keyfile_read_options(a, O_SSH_KEY, "create: --ssh-key FILE is required: the user's public "
@@ -93,6 +98,8 @@ static int run(struct cli *c, const struct args *a)
 		json_object_object_add(body, "autostart", json_object_new_boolean(autostart));
 	if (docker)
 		json_object_object_add(body, "docker", json_object_new_boolean(1));
+	if (target)
+		json_object_object_add(body, "target", json_object_new_string(target));
 
 	char headline[80];
 	snprintf(headline, sizeof headline, "Creating container for user %s", user);
@@ -126,6 +133,8 @@ const struct command cmd_create = {
 	"  --disk-quota SIZE  root disk size, such as 50GB (at least 512MiB)\n"
 	"  --autostart        start the container when the host boots\n"
 	"  --no-autostart     do not\n"
-	"  --docker           install Docker in the container and allow nesting\n",
+	"  --docker           install Docker in the container and allow nesting\n"
+	"  --target MEMBER    on an Incus cluster, the member to put the container on\n"
+	"                     (default: the one Incus's scheduler picks)\n",
 	opts, run,
 };

@@ -59,6 +59,9 @@ static int run(struct cli *c, const struct args *a)
 	printf("User: %s (uid %lld)\n", json_str(o, "name", "?"), json_int(o, "uid", 0));
 	printf("Jump account: %s\n", json_str(o, "state", "?"));
 	printf("IP Address: %s\n", *ip ? ip : "-");
+	const char *location = json_str(o, "location", "none");
+	if (strcmp(location, "none") != 0)
+		printf("Location: %s (cluster member)\n", location);
 	printf("CPU: %s", json_str(o, "cpu", "-"));
 	if (usage && json_object_object_get_ex(usage, "cpu_seconds", &v))
 		printf(" (%.1f s used)", json_object_get_double(v));

@@ -63,8 +63,12 @@ static int run(struct cli *c, const struct args *a)
 		api_reply_free(&r);
 		return CLI_OK;
 	}
-	static const char *const headers[] = { "NAME", "STATE", "IPV4", "QUOTA", "AUTOSTART" };
-	struct table *t = table_new(5, headers);
+	/* LOCATION (the cluster member) only on a cluster: "none" elsewhere. */
+	int clustered = 0;
+	for (size_t i = 0; i < n; i++)
+		clustered |= strcmp(json_str(json_object_array_get_idx(arr, i), "location", "none"), "none") != 0;
+	static const char *const headers[] = { "NAME", "STATE", "IPV4", "QUOTA", "AUTOSTART", "LOCATION" };
+	struct table *t = table_new(clustered ? 6 : 5, headers);
 	table_colour(t, 1, state_colour);
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
@@ -78,7 +82,7 @@ static int run(struct cli *c, const struct args *a)
 			snprintf(st, sizeof st, "%s (%s)", *status ? status : "Unknown", acct);
 		const char *ip = json_str(o, "ipv4", ""), *disk = json_str(o, "disk", "");
 		const char *cells[] = { json_str(o, "container", "?"), st, *ip ? ip : "-", *disk ? disk : "-",
-					json_flag(o, "autostart") ? "Yes" : "No" };
+					json_flag(o, "autostart") ? "Yes" : "No", json_str(o, "location", "-") };
 		table_add(t, cells);
 	}
 	table_print(t, stdout);
@@ -92,7 +96,8 @@ const struct command cmd_list = {
 	"list the containers",
 	"Lists every container helperd manages: NAME (the container), STATE (its\n"
 	"status, and the jump account's state when that is not active), IPV4,\n"
-	"QUOTA (root disk size) and AUTOSTART.\n"
+	"QUOTA (root disk size), AUTOSTART and, on an Incus cluster, LOCATION (the\n"
+	"member the container runs on).\n"
 	"\n"
 	"Options:\n"
 	"  --state STATE   only containers in STATE: running, stopped (the\n"

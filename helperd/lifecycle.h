@@ -26,6 +26,7 @@ struct create_spec {
 	int disk_given;        /* the request named a disk size (not helperd.conf's default) */
 	int autostart;
 	int docker;
+	char target[64];        /* cluster member to place it on ("" = Incus's scheduler) */
 };
 
 /* Validate a POST /v1/containers body.  0, or -1 with an API error code

@@ -20,7 +20,7 @@
 #include "username.h"
 
 static const char *const create_fields[] = { "name", "ssh_keys", "image", "cpu", "memory", "disk",
-					     "autostart", "docker", NULL };
+					     "autostart", "docker", "target", NULL };
 
 void create_spec_free(struct create_spec *s)
 {
@@ -61,7 +61,7 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 			known |= strcmp(*f, key) == 0;
 		if (!known)
 			BAD("invalid_request", "unknown field \"%.40s\"; the fields are name, ssh_keys, image, "
-			    "cpu, memory, disk, autostart, docker", key);
+			    "cpu, memory, disk, autostart, docker, target", key);
 	}
 	json_object *v;
 	if (!json_object_object_get_ex(body, "name", &v) || !json_object_is_type(v, json_type_string))
@@ -138,6 +138,15 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 		if (!json_object_is_type(v, json_type_boolean))
 			BAD("invalid_request", "\"docker\" must be true or false");
 		s->docker = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(body, "target", &v)) {
+		const char *t = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		size_t tl = strlen(t);
+		if (!tl || tl >= sizeof s->target || t[0] == '-' || t[0] == '.' ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != tl)
+			BAD("invalid_target", "\"target\" must name a cluster member (letters, digits, '-' and '.'; "
+			    "`incus cluster list` shows them)");
+		memcpy(s->target, t, tl + 1);
 	}
 
 	/* The name must not belong to anyone else on this host: root, sshd,
@@ -676,7 +685,10 @@ void lifecycle_create(struct operation *op, void *arg)
 		json_object *body = instance_body(d, s, iname, &cl, &nic, src);
 		/* A remote image is pulled during this call (the first time only:
 		 * Incus keeps it cached), which can take minutes on a slow link. */
-		st = incus_call(c, "POST", "/1.0/instances", body, NULL, 1800, NULL, err, sizeof err);
+		char path[128] = "/1.0/instances";
+		if (*s->target)
+			snprintf(path, sizeof path, "/1.0/instances?target=%s", s->target);
+		st = incus_call(c, "POST", path, body, NULL, 1800, NULL, err, sizeof err);
 		json_object_put(body);
 		/* An instance helperd does not manage pins this address (Incus
 		 * checks a managed network's addresses at create): take another. */
@@ -696,6 +708,13 @@ void lifecycle_create(struct operation *op, void *arg)
 		operation_fail(op, 409, "already_exists", "a container named %s already exists; delete it "
 			       "first or choose another name", iname);
 		goto out;
+	}
+	if (*s->target && st != INCUS_OK && st != INCUS_ERR_UNAVAILABLE &&
+	    (strcasestr(err, "member") || strcasestr(err, "clustered") || strcasestr(err, "not found"))) {
+		operation_fail(op, 400, "invalid_target", "cannot place %s on cluster member \"%s\": %s; "
+			       "`incus cluster list` names the members", iname, s->target, incus_error_reason(err));
+		created = 1; /* in case the backend made part of it */
+		goto rollback;
 	}
 	if (st != INCUS_OK) {
 		/* A create that failed part-way can leave an instance behind. */
