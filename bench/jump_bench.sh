@@ -203,9 +203,13 @@ port22_accepts() {
 		sleep 0.1
 	done
 }
+# stopped: the container is stopped, and has been for a second, so that
+# neither side's start meets the backend still tidying up after the stop
+# (ours used to get the jump hop's handshake as a head start).
 stopped() {
 	"$CLI" stop "$P" >/dev/null 2>&1
 	[ "$(ctm_lxd_state "$P-container")" = Stopped ] || die "$P-container did not stop"
+	sleep 1
 }
 
 # wake_ours: one whole run of ours, the login to the stopped container.
