@@ -20,6 +20,12 @@
 # (every 0.1 s: LXD's state until the address shows, then port 22); ours
 # then also polls ssh until the login works.
 #
+# A run that fails (the backend or helperd fails the create or the start,
+# or the container never becomes reachable) is handled alike on both
+# sides: counted, not timed, its container removed, and tried again under
+# a new name, 3 times at most per run before the benchmark gives up.  The
+# BENCH line carries each side's failed/attempted runs beside the ratio.
+#
 # Every container is deleted: ours with helperd's DELETE ?force=1, raw ones
 # with LXD's DELETE; the EXIT trap force-deletes whatever is left.
 #
@@ -175,10 +181,11 @@ free_pinned_ip() {
 	return 1
 }
 
-# One raw run: prints "T0 T_CREATED T_STARTED T_ADDRESS T_BANNER".
+# raw_run NAME IP: one raw run; prints "T0 T_CREATED T_STARTED T_ADDRESS
+# T_BANNER", or fails (saying why) when the backend's create or start
+# failed or the container never became reachable.
 raw_run() {
-	local name=$1 ip body t0 t1 t2 ready
-	ip=$(free_pinned_ip) || hd_die "no free pinned address on $CTM_LXD_BRIDGE"
+	local name=$1 ip=$2 body t0 t1 t2 ready
 	body=$(jq -cn --arg n "$name" --arg ip "$ip" --arg img "$CTM_LXD_IMAGE" --arg pool "$CTM_LXD_POOL" --arg size "$ROOT_SIZE" --argjson nicsec "$RAW_NIC_SECURITY" \
 		--arg br "$CTM_LXD_BRIDGE" '{name: $n, type: "container", profiles: [],
 		source: {type: "image", alias: $img},
@@ -186,11 +193,12 @@ raw_run() {
 		devices: {root: ({type: "disk", path: "/", pool: $pool} + if $size == "" then {} else {size: $size} end),
 			  eth0: ({type: "nic", network: $br, name: "eth0", "ipv4.address": $ip} + $nicsec)}}')
 	t0=$EPOCHREALTIME
-	lxd_sync POST /1.0/instances "$body" || hd_die "raw create of $name failed"
+	lxd_sync POST /1.0/instances "$body" || { echo "create-ready: raw create of $name failed" >&2; return 1; }
 	t1=$EPOCHREALTIME
-	lxd_sync PUT "/1.0/instances/$name/state" '{"action":"start","timeout":60}' || hd_die "raw start of $name failed"
+	lxd_sync PUT "/1.0/instances/$name/state" '{"action":"start","timeout":60}' ||
+		{ echo "create-ready: raw start of $name failed" >&2; return 1; }
 	t2=$EPOCHREALTIME
-	ready=$(wait_ready "$name" "$ip") || hd_die "raw $name never became reachable"
+	ready=$(wait_ready "$name" "$ip") || { echo "create-ready: raw $name never became reachable" >&2; return 1; }
 	echo "$t0 $t1 $t2 $ready"
 }
 
@@ -306,41 +314,76 @@ hd_helperd_start "$BUILD" "$S" "$S/helperd.conf" "$TAG"
 echo "# $BENCH_NAME: helperd (hdbench-$TAG) and curl on $CTM_BACKEND_NAME at $LXD_SOCK; image $CTM_LXD_IMAGE, pool $CTM_LXD_POOL ($CTM_LXD_POOL_DRIVER)," \
 	"bridge $CTM_LXD_BRIDGE; $RUNS runs per side, ABBA order after one raw warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-RAW_NAMES+=("hdb${TAG}w")
-w=$(raw_run "hdb${TAG}w") || exit 1
-read -r a _ _ _ e <<<"$w"
-echo "# warm-up raw: $(awk -v a="$a" -v e="$e" 'BEGIN { printf "%.2f", e - a }') s (not counted)"
-raw_delete "hdb${TAG}w"
+# try_run SIDE NAME: one run of SIDE (ours or raw) with a container named
+# NAME; its line in RUN.  A run that fails leaves its container behind:
+# the caller removes it.
+try_run() {
+	local ip
+	if [ "$1" = ours ]; then
+		OURS_NAMES+=("$2")
+		RUN=$(ours_run "$2")
+	else
+		ip=$(free_pinned_ip) || hd_die "no free pinned address on $CTM_LXD_BRIDGE"
+		RAW_NAMES+=("$2")
+		RUN=$(raw_run "$2" "$ip")
+	fi
+}
+
+# run_slot SIDE I: the I-th timed run of SIDE, named SLOT_NAME (the user
+# on ours' side, the container on raw's).  Both sides treat a failed
+# run alike: it is counted (FAILED), its container is removed, it is not
+# timed, and it is tried again under a new name, TRIES times at most; a
+# slot that fails TRIES times ends the benchmark.  ATTEMPTS counts every
+# try, so FAILED/ATTEMPTS is each side's failure rate.
+TRIES=3 TRY_LETTERS=abc
+declare -A ATTEMPTS=([ours]=0 [raw]=0) FAILED=([ours]=0 [raw]=0)
+run_slot() {
+	local side=$1 i=$2 try container
+	for ((try = 1; try <= TRIES; try++)); do
+		SLOT_NAME=hdb$TAG${side:0:1}$i${TRY_LETTERS:try-1:1}
+		ATTEMPTS[$side]=$((ATTEMPTS[$side] + 1))
+		if try_run "$side" "$SLOT_NAME"; then
+			return 0
+		fi
+		FAILED[$side]=$((FAILED[$side] + 1))
+		echo "# $side $i: try $try of $TRIES failed (above); not timed, counted as a failure"
+		container=$SLOT_NAME
+		[ "$side" = raw ] || container=$SLOT_NAME-container
+		ctm_lxd_delete "$container" >/dev/null 2>&1 || hd_die "cannot remove $container"
+		forget OURS_NAMES "$SLOT_NAME"
+		forget RAW_NAMES "$SLOT_NAME"
+	done
+	hd_die "$side $i failed $TRIES times in a row"
+}
+
+# The warm-up is not timed; a failed one is retried but not counted.
+WARMUP_FAILED=0
+for ((try = 1; try <= TRIES; try++)); do
+	warm=hdb${TAG}w${TRY_LETTERS:try-1:1}
+	try_run raw "$warm" && break
+	WARMUP_FAILED=$((WARMUP_FAILED + 1))
+	[ "$try" -lt "$TRIES" ] || hd_die "the raw warm-up failed $TRIES times"
+	ctm_lxd_delete "$warm" >/dev/null 2>&1 || hd_die "cannot remove $warm"
+	forget RAW_NAMES "$warm"
+done
+read -r a _ _ _ e <<<"$RUN"
+echo "# warm-up raw: $(awk -v a="$a" -v e="$e" 'BEGIN { printf "%.2f", e - a }') s (not counted; $WARMUP_FAILED failed before it)"
+raw_delete "$warm"
 
 : >"$S/ours.t" && : >"$S/raw.t"
-failed_creates=0
 for ((i = 0; i < RUNS; i++)); do
 	if ((i % 2 == 0)); then order="ours raw"; else order="raw ours"; fi
 	for side in $order; do
+		run_slot "$side" "$i"
 		if [ "$side" = ours ]; then
-			# A create that helperd fails (for example when another test's
-			# uid clash on the shared LXD blocks its publish; README) is
-			# reported and retried under a new name, twice at most.
-			for try in a b c; do
-				user="hdb${TAG}o$i$try"
-				OURS_NAMES+=("$user")
-				r=$(ours_run "$user") && break
-				[ "$try" != c ] || exit 1
-				echo "# ours $i: helperd's create of $user failed (above); not counted, retrying"
-				ctm_lxd_delete "$user-container" >/dev/null 2>&1 || hd_die "cannot remove $user-container"
-				forget OURS_NAMES "$user"
-				failed_creates=$((failed_creates + 1))
-			done
-			echo "$r" >>"$S/ours.t"
-			[ "$i" -gt 0 ] || capture_check "$user"
-			ours_delete "$user"
-			awk '{ printf "# ours %d: %.2f s (helperd op done at %.2f s, banner %.2f s)\n", n, $12 - $1, $9 - $1, $11 - $1 }' n="$i" <<<"$r"
+			echo "$RUN" >>"$S/ours.t"
+			[ "$i" -gt 0 ] || capture_check "$SLOT_NAME"
+			ours_delete "$SLOT_NAME"
+			awk '{ printf "# ours %d: %.2f s (helperd op done at %.2f s, banner %.2f s)\n", n, $12 - $1, $9 - $1, $11 - $1 }' n="$i" <<<"$RUN"
 		else
-			RAW_NAMES+=("hdb${TAG}r$i")
-			r=$(raw_run "hdb${TAG}r$i") || exit 1
-			echo "$r" >>"$S/raw.t"
-			raw_delete "hdb${TAG}r$i"
-			awk '{ printf "# raw  %d: %.2f s (created %.2f, started %.2f, address %.2f)\n", n, $5 - $1, $2 - $1, $3 - $1, $4 - $1 }' n="$i" <<<"$r"
+			echo "$RUN" >>"$S/raw.t"
+			raw_delete "$SLOT_NAME"
+			awk '{ printf "# raw  %d: %.2f s (created %.2f, started %.2f, address %.2f)\n", n, $5 - $1, $2 - $1, $3 - $1, $4 - $1 }' n="$i" <<<"$RUN"
 		fi
 	done
 done
@@ -365,8 +408,11 @@ extra=$(awk '{ print ($2 - $1) + ($12 - $10) }' "$S/ours.t" | hd_median | awk '{
 echo "# with LXD's phases equal on both sides, ours' own additions ($extra s) alone would make the ratio" \
 	"$(awk -v r="$raw" -v x="$extra" -v b="$(med 5 4 "$S/raw.t")" 'BEGIN { printf "%.3f", (r - b + x) / r }')" \
 	"at this run's raw median; the rest of ours - raw is the LXD phases' spread between runs"
-[ "$failed_creates" = 0 ] || echo "# helperd failed $failed_creates create(s) during this run (retried; see above)"
+# rate SIDE: "FAILED/ATTEMPTS" of SIDE's timed runs.
+rate() { echo "${FAILED[$1]}/${ATTEMPTS[$1]}"; }
+echo "# failed runs (not timed, tried again; the same rule on both sides): ours $(rate ours), raw $(rate raw)"
 ratio=$(awk -v o="$ours" -v r="$raw" 'BEGIN { printf "%.3f", o / r }')
 met=$(awk -v x="$ratio" -v g="$GOAL" 'BEGIN { print (x <= g) ? "met" : "MISSED" }')
 echo "# goal: ratio <= $GOAL ($met)"
-printf 'BENCH %s ratio=%s ours=%.2f ref=%.2f unit=s\n' "$BENCH_NAME" "$ratio" "$ours" "$raw"
+printf 'BENCH %s ratio=%s ours=%.2f ref=%.2f unit=s failed_ours=%s failed_ref=%s\n' "$BENCH_NAME" "$ratio" "$ours" "$raw" \
+	"$(rate ours)" "$(rate raw)"

@@ -11,8 +11,11 @@
 # over HD_WINDOW seconds twice: idle (nothing changes; helperd follows the
 # fake's event stream and reads nothing), then busy (the fake sends an
 # "instance-updated" event every 2 s, so helperd reads all 10,000 again,
-# as often as poll_seconds allows).  The busy median is the figure.
-# The reference is the goal itself, 16 MiB.  With gdb installed, also asks
+# as often as poll_seconds allows).  The busy median is the figure; the
+# busy window's peak (VmHWM, reset when the window starts) is printed
+# beside it, on the BENCH line too.  The measurement fails when the busy
+# window did not read the instances again (at least once per event but
+# the last).  The reference is the goal itself, 16 MiB.  With gdb installed, also asks
 # glibc (malloc_stats, then malloc_trim) how much of that memory is in use.
 #
 # Environment: HD_USERS (10000), HD_WINDOW (6), PYTHON (/usr/bin/python3).
@@ -140,17 +143,27 @@ grep -q ' 101 0$' "$S/fake.log" || follows=no
 
 # window MODE: VmRSS every 0.5 s over WINDOW s into $S/rss.MODE; "busy"
 # also tells helperd "an instance changed" (a lifecycle event) every 2 s,
-# as a host where something changes all the time.  Sets CPU_PCT, READS.
+# as a host where something changes all the time.  Sets CPU_PCT, READS
+# (answers to the instance list the fake wrote whole to helperd: it logs
+# one only after the last byte went into the socket), EVENTS, and PEAK:
+# VmHWM after the kernel reset it to VmRSS at the window's start (clear_refs
+# 5), the peak between samples included.
 window() {
 	local mode=$1 ticks0 ticks1 lists0 i
+	echo 5 >"/proc/$pid/clear_refs" || hd_die "cannot reset helperd's VmHWM (/proc/$pid/clear_refs)"
 	ticks0=$(hd_cpu_ticks "$pid")
 	lists0=$(list_reads)
+	EVENTS=0
 	: >"$S/rss.$mode"
 	for ((i = 0; i < WINDOW * 2; i++)); do
-		[ "$mode" != busy ] || [ $((i % 4)) != 0 ] || kill -USR1 "$FAKE_PID"
+		if [ "$mode" = busy ] && [ $((i % 4)) = 0 ]; then
+			kill -USR1 "$FAKE_PID"
+			EVENTS=$((EVENTS + 1))
+		fi
 		hd_kib "$pid" VmRSS >>"$S/rss.$mode"
 		sleep 0.5
 	done
+	PEAK=$(hd_kib "$pid" VmHWM)
 	ticks1=$(hd_cpu_ticks "$pid")
 	READS=$(($(list_reads) - lists0))
 	CPU_PCT=$(awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v w="$WINDOW" 'BEGIN { printf "%.0f", 100 * t / hz / w }')
@@ -158,16 +171,22 @@ window() {
 
 # Idle first (nothing changes: no reads while helperd follows events), then busy.
 quiet
+hwm=$(hd_kib "$pid" VmHWM) # the windows reset it
 window idle
-idle_cpu=$CPU_PCT idle_reads=$READS
+idle_cpu=$CPU_PCT idle_reads=$READS idle_peak=$PEAK
 window busy
-busy_cpu=$CPU_PCT busy_reads=$READS
+busy_cpu=$CPU_PCT busy_reads=$READS busy_events=$EVENTS busy_peak=$PEAK
 hd_helperd_alive || hd_die "helperd died while being measured"
+# The busy figure holds only if helperd really read all the instances again
+# in the window: one read per event, less the last, which may still be
+# under way when the window ends (and no fewer than one).
+min_reads=$((busy_events > 1 ? busy_events - 1 : 1))
+[ "$busy_reads" -ge "$min_reads" ] ||
+	hd_die "the busy window is not busy: helperd read the $USERS instances $busy_reads times after $busy_events events (at least $min_reads expected)"
 [ "$(snapshot_users)" = "$USERS" ] || hd_die "passwd.db no longer lists $USERS users"
 rss_med=$(hd_median <"$S/rss.busy")
 rss_max=$(sort -n "$S/rss.busy" | tail -n 1)
 idle_med=$(hd_median <"$S/rss.idle")
-hwm=$(hd_kib "$pid" VmHWM)
 fake_rss=$(hd_kib "$FAKE_PID" VmRSS)
 
 echo "# helperd-rss-10k: FAKE Incus server (bench/fake_incus.py; a real LXD cannot hold $USERS containers here)" \
@@ -176,11 +195,12 @@ echo "# helperd-rss-10k: FAKE Incus server (bench/fake_incus.py; a real LXD cann
 echo "# helperd with 0 containers: VmRSS $(mib "$floor") MiB"
 echo "# passwd.db listed $USERS users ${t_listed} s after helperd started; helperd follows the event stream: $follows"
 echo "# busy (an instance-updated event every 2 s): VmRSS over ${WINDOW} s, every 0.5 s: median $(mib "$rss_med") MiB," \
-	"max $(mib "$rss_max") MiB; CPU ${busy_cpu}% of one core; it re-read all $USERS instances $busy_reads times" \
+	"max sampled $(mib "$rss_max") MiB, peak $(mib "$busy_peak") MiB (VmHWM reset at the window's start);" \
+	"CPU ${busy_cpu}% of one core; it re-read all $USERS instances $busy_reads times after $busy_events events" \
 	"(no more often than poll_seconds = 2)"
-echo "# idle (no events) over ${WINDOW} s: VmRSS median $(mib "$idle_med") MiB; CPU ${idle_cpu}% of one core;" \
-	"it re-read the instances $idle_reads times"
-echo "# VmHWM $(mib "$hwm") MiB (the peak since start, the first read and publish included)"
+echo "# idle (no events) over ${WINDOW} s: VmRSS median $(mib "$idle_med") MiB, peak $(mib "$idle_peak") MiB;" \
+	"CPU ${idle_cpu}% of one core; it re-read the instances $idle_reads times"
+echo "# VmHWM $(mib "$hwm") MiB before the windows (the peak since start: the first read and publish)"
 echo "# fake server's own VmRSS (context, not compared): $(mib "$fake_rss") MiB"
 if command -v gdb >/dev/null; then
 	# malloc_stats prints to helperd's stderr (its log); malloc_trim(0)
@@ -202,7 +222,9 @@ else
 	echo "# analysis skipped: install gdb to see glibc's in-use vs held heap"
 fi
 ours=$(mib "$rss_med")
+peak=$(mib "$busy_peak")
 ratio=$(awk -v o="$ours" -v g="$GOAL_MIB" 'BEGIN { printf "%.3f", o / g }')
 met=$(awk -v x="$ratio" 'BEGIN { print (x <= 1) ? "met" : "MISSED" }')
-echo "# goal: ours <= $GOAL_MIB MiB, ratio <= 1.0 ($met)"
-echo "BENCH helperd-rss-10k ratio=$ratio ours=$ours ref=$GOAL_MIB unit=MiB"
+echo "# goal: ours (the busy median) <= $GOAL_MIB MiB, ratio <= 1.0 ($met); the busy peak is" \
+	"$(awk -v p="$peak" -v g="$GOAL_MIB" 'BEGIN { printf "%.3f", p / g }') of it"
+echo "BENCH helperd-rss-10k ratio=$ratio ours=$ours ref=$GOAL_MIB unit=MiB peak=$peak"

@@ -9,13 +9,16 @@
 # Prints one line per target and then "N passed, N failed"; exits 1 when a
 # target crashed, leaked, timed out or broke a property.  Crashing inputs go
 # to FUZZDIR/artifacts/, full output to FUZZDIR/logs/TARGET.MODE.log.
-# FUZZ_TARGETS (space-separated) limits the run to some targets.
+# FUZZ_TARGETS (space-separated) limits the run to some targets; by default
+# every fuzz/fuzz_*.c.
 set -u
 mode=${1:?usage: fuzz/run.sh fuzz|regress FUZZDIR [SECONDS]}
 dir=${2:?usage: fuzz/run.sh fuzz|regress FUZZDIR [SECONDS]}
 secs=${3:-20}
 src=$(cd "$(dirname "$0")" && pwd)
-targets=${FUZZ_TARGETS:-"fuzz_snapshot_passwd fuzz_snapshot_keys fuzz_sshkey fuzz_username fuzz_mksnapshot_json fuzz_helperd_config fuzz_incus_instance fuzz_api_create fuzz_pam_answer fuzz_incus_http"}
+# Every fuzz/fuzz_*.c is a target: one the Makefile does not build fails
+# as "not built" instead of being left out unnoticed.
+targets=${FUZZ_TARGETS:-$(for f in "$src"/fuzz_*.c; do basename "$f" .c; done)}
 case $mode in fuzz|regress) ;; *) echo "fuzz/run.sh: unknown mode $mode" >&2; exit 2 ;; esac
 
 mkdir -p "$dir/logs" "$dir/artifacts"
@@ -27,30 +30,41 @@ for t in $targets; do
 		failed=$((failed + 1))
 		continue
 	fi
+	# An empty or missing seed corpus would fuzz from nothing, or regress
+	# over nothing, and pass.
+	if [ -z "$(ls -A "$src/corpus/$t" 2>/dev/null)" ]; then
+		echo "FAIL $t: no seed corpus in $src/corpus/$t"
+		failed=$((failed + 1))
+		continue
+	fi
 	set -- -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$dir/artifacts/$t-"
 	if [ "$mode" = fuzz ]; then
 		work=$dir/work/$t
 		rm -rf "$work"
 		mkdir -p "$work"
-		# An empty or missing seed corpus would fuzz from nothing and pass.
-		if ! cp "$src/corpus/$t"/* "$work"/ 2>/dev/null || [ -z "$(ls -A "$work")" ]; then
-			echo "FAIL $t: no seed corpus in $src/corpus/$t"
-			failed=$((failed + 1))
-			continue
-		fi
+		cp "$src/corpus/$t"/* "$work"/
 		[ -f "$src/dict/$t.dict" ] && set -- "$@" -dict="$src/dict/$t.dict"
 		"$bin" "$@" -max_total_time="$secs" -print_final_stats=1 "$work" >"$log" 2>&1
 	else
 		"$bin" "$@" "$src/corpus/$t"/* >"$log" 2>&1
 	fi
 	rc=$?
-	if [ "$rc" -eq 0 ]; then
+	# A target that exits 0 must also say it ran inputs (libFuzzer's final
+	# stats; one "Executed" line per seed), or nothing was tested.
+	if [ "$mode" = fuzz ]; then
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	else
+		runs=$(grep -c '^Executed ' "$log")
+	fi
+	if [ "$rc" -eq 0 ] && [ "${runs:-0}" -eq 0 ]; then
+		echo "FAIL $t: exit 0 but no input was run (log: $log)"
+		failed=$((failed + 1))
+	elif [ "$rc" -eq 0 ]; then
 		if [ "$mode" = fuzz ]; then
-			runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 			cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
-			echo "ok   $t: ${runs:-?} runs in $secs s, ${cov:-cov: ?}, corpus $(find "$work" -type f | wc -l) inputs"
+			echo "ok   $t: $runs runs in $secs s, ${cov:-cov: ?}, corpus $(find "$work" -type f | wc -l) inputs"
 		else
-			echo "ok   $t: $(grep -c '^Executed ' "$log") seed inputs"
+			echo "ok   $t: $runs seed inputs"
 		fi
 		passed=$((passed + 1))
 	else
