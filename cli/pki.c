@@ -292,6 +292,9 @@ static int make_dirs(const char *dir, mode_t mode)
 {
 	char buf[PKI_PATH_MAX];
 	snprintf(buf, sizeof buf, "%s", dir);
+	size_t n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0'; /* "certs/" is certs, made with mode */
 	for (char *s = buf + 1; *s; s++) {
 		if (*s != '/')
 			continue;
