@@ -255,6 +255,9 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 	case TRANSPORT_FAILED:
 		out_error("request to helperd at %s failed: %s", where(c), err);
 		return CLI_FAILED;
+	case TRANSPORT_REFUSED:
+		out_error("%s", err);
+		return CLI_DENIED;
 	}
 	r->status = tr.status;
 	r->text = tr.body;

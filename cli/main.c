@@ -11,11 +11,12 @@
 
 static const struct command *const commands[] = {
 	&cmd_create, &cmd_list, &cmd_info, &cmd_delete, &cmd_start, &cmd_stop, &cmd_resize, &cmd_export,
-	&cmd_key_list, &cmd_key_add, &cmd_key_remove, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit, NULL,
+	&cmd_key_list, &cmd_key_add, &cmd_key_remove, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit,
+	&cmd_cert_generate, &cmd_cert_revoke, &cmd_cert_list, NULL,
 };
 
-/* Commands of two words: "key add", "system info". */
-static const char *const groups[] = { "key", "system", NULL };
+/* Commands of two words: "key add", "system info", "cert generate". */
+static const char *const groups[] = { "key", "system", "cert", NULL };
 
 static const char global_help[] =
 	"Global options (before or after the command):\n"

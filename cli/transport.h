@@ -13,6 +13,7 @@ enum transport_status {
 	TRANSPORT_DENIED,          /* not allowed to connect (EACCES) */
 	TRANSPORT_TIMEOUT,
 	TRANSPORT_FAILED,
+	TRANSPORT_REFUSED,         /* the server refused our client certificate (TLS alert) */
 };
 
 struct transport_reply {

@@ -101,6 +101,14 @@ static enum transport_status curl_request(struct transport *t, const char *metho
 	transport_reply_free(reply);
 	long os_errno = 0;
 	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+	/* helperd's handshake refuses a revoked certificate with an alert;
+	 * under TLS 1.3 it arrives at the first read, under 1.2 at connect. */
+	if (u->cert[0] && strstr(u->errbuf, "alert certificate revoked")) {
+		snprintf(err, errlen, "helperd refused the client certificate %s during the TLS handshake: it has "
+			 "been revoked; ask an admin for a new one (containarium cert generate --client NAME on the "
+			 "jump host)", u->cert);
+		return TRANSPORT_REFUSED;
+	}
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 		if (os_errno == EACCES || os_errno == EPERM) {

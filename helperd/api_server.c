@@ -193,12 +193,13 @@ out:
 }
 
 /* A caller of the remote API: an admin named by its client certificate
- * (api_tls.h), or -1 with why. */
+ * (api_tls.h), or -1 with why (-2: the certificate is revoked). */
 static int identify_tls(struct MHD_Connection *conn, struct request *rq, char *why, size_t whylen)
 {
-	if (api_tls_peer(conn, rq->client_cn, sizeof rq->client_cn, why, whylen) != 0) {
+	int r = api_tls_peer(conn, rq->client_cn, sizeof rq->client_cn, why, whylen);
+	if (r != 0) {
 		rq->client_cn[0] = '\0';
-		return -1;
+		return r;
 	}
 	rq->peer.uid = (uid_t)-1;
 	rq->peer.gid = (gid_t)-1;
@@ -520,9 +521,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		copy_for_log(rq->log_path, sizeof rq->log_path, url);
 		const union MHD_ConnectionInfo *di = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
 		if (s->mhd_tls && di && di->daemon == s->mhd_tls) {
-			char why[300];
-			if (identify_tls(conn, rq, why, sizeof why) < 0)
-				return respond_error(conn, rq, MHD_HTTP_FORBIDDEN, "client_certificate_required",
+			char why[400];
+			int r = identify_tls(conn, rq, why, sizeof why);
+			if (r < 0)
+				return respond_error(conn, rq, MHD_HTTP_FORBIDDEN,
+						     r == -2 ? "client_certificate_revoked" : "client_certificate_required",
 						     "%s", why);
 		} else if (identify(conn, s->d, rq) < 0) {
 			return respond_error(conn, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
@@ -803,14 +806,17 @@ static int start_tls(struct api_server *s, char *err, size_t errlen)
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, m.cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, m.key },
 		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, m.client_ca },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)api_tls_on_connection, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	s->mhd_tls = start_mhd(s, MHD_USE_TLS | (m.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), own);
 	api_tls_free(&m);  /* GnuTLS has its own copies */
-	if (!s->mhd_tls)
+	if (!s->mhd_tls) {
+		api_tls_stop();
 		return fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
 			    "machine's, or the certificate and key do not match (see the log above)",
 			    s->d->cfg.https_listen);
+	}
 	log_info("remote API (HTTPS, client certificates) listening on %s", s->d->cfg.https_listen);
 	return 0;
 }
@@ -855,8 +861,10 @@ void api_server_stop(struct api_server *s)
 	if (!s)
 		return;
 	/* Waits for every connection's thread; MHD closes the listen socket. */
-	if (s->mhd_tls)
+	if (s->mhd_tls) {
 		MHD_stop_daemon(s->mhd_tls);
+		api_tls_stop();
+	}
 	MHD_stop_daemon(s->mhd);
 	remove_socket_file(s);
 	free(s);

@@ -93,6 +93,7 @@ static const struct key {
 	S("https_cert", https_cert, OPT_PATH),
 	S("https_key", https_key, OPT_PATH),
 	S("https_client_ca", https_client_ca, OPT_PATH),
+	S("https_crl", https_crl, OPT_PATH),
 #undef S
 #undef U
 };

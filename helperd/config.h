@@ -53,11 +53,12 @@ struct helperd_config {
 	uint32_t poll_seconds;     /* how often to look for other helperds' changes */
 	int log_level;             /* syslog priority: LOG_ERR..LOG_DEBUG */
 	/* The remote API (api_tls.h): "ADDRESS:PORT", "" = off, and the PEM
-	 * files it needs then. */
+	 * files it needs then (https_crl optional). */
 	char https_listen[64];
 	char https_cert[256];
 	char https_key[256];
 	char https_client_ca[256];
+	char https_crl[256];       /* the client CA's revocation list; "" = none */
 };
 
 void helperd_config_defaults(struct helperd_config *c);
