@@ -147,12 +147,14 @@ _cl_member_up() {
 	mkdir -p "$d"
 	rm -f "$d/ready"
 	[ -d "$d/etc" ] || cp -a /etc "$d/etc"
-	unshare --mount --net --uts --propagation private --fork -- \
-		bash "$CL_TOOLS/member_init.sh" "$d" "m$i" "$CL_HOME/inst/usr/local" >"$d/init.log" 2>&1 </dev/null 7>&- 8>&- &
-	echo $! >"$d/holder.pid"
+	rm -f "$d/holder.pid"
+	# --kill-child: the member goes with unshare whichever is killed.
+	unshare --mount --net --uts --propagation private --fork --kill-child -- \
+		bash "$CL_TOOLS/member_init.sh" "$d" "m$i" "$CL_HOME/inst/usr/local" >"$d/init.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
+	echo $! >"$d/unshare.pid"
 	for ((k = 0; k < 100; k++)); do
 		[ -e "$d/ready" ] && break
-		_cl_alive "$(cl_pid "$i")" || break
+		_cl_alive "$(cat "$d/unshare.pid")" || break
 		sleep 0.05
 	done
 	[ -e "$d/ready" ] || { CL_ERR="member m$i's namespaces: $(tail -n 3 "$d/init.log")"; return 1; }
@@ -179,7 +181,7 @@ _cl_incusd_start() {
 	# through Go's proxy settings).
 	cl_exec "$i" env HTTP_PROXY="$CTM_LXD_PROXY" HTTPS_PROXY="$CTM_LXD_PROXY" NO_PROXY="$CL_NET.0/24" \
 		setsid /usr/libexec/incus/incusd --group root --logfile=/var/lib/incus/incusd.log \
-		>"$d/incusd.stderr" 2>&1 </dev/null 7>&- 8>&- &
+		>"$d/incusd.stderr" 2>&1 </dev/null 7>&- 8>&- 9>&- &
 	echo $! >"$d/incusd.pid"
 	if ! cl_in "$i" timeout 30 incus admin waitready --timeout 25 >/dev/null 2>&1; then
 		CL_ERR="incusd in m$i is not ready: $(tail -n 3 "$d/incusd.stderr")"
@@ -225,7 +227,7 @@ _cl_jump_up() {
 	_cl_helperd_start "$i" || return 1
 	rm -f "$d/sshd.pid"
 	cl_exec "$i" /usr/sbin/sshd -D -o ListenAddress="$(cl_addr "$i")" -o LogLevel=VERBOSE \
-		-o PidFile=/run/sshd.pid -E /var/log/containarium/sshd.log </dev/null >/dev/null 2>&1 7>&- 8>&- &
+		-o PidFile=/run/sshd.pid -E /var/log/containarium/sshd.log </dev/null >/dev/null 2>&1 7>&- 8>&- 9>&- &
 	echo $! >"$d/sshd.pid"
 	for ((k = 0; k < 100; k++)); do
 		timeout 1 bash -c "exec 3<>/dev/tcp/$(cl_addr "$i")/22" 2>/dev/null && return 0
@@ -239,7 +241,7 @@ _cl_jump_up() {
 _cl_helperd_start() {
 	local i=$1 d=$CL_HOME/m$1 k
 	cl_exec "$i" /usr/local/sbin/containarium-helperd -c /etc/containarium/helperd.conf \
-		>>"$d/log/helperd.log" 2>&1 </dev/null 7>&- 8>&- &
+		>>"$d/log/helperd.log" 2>&1 </dev/null 7>&- 8>&- 9>&- &
 	echo $! >"$d/helperd.pid"
 	for ((k = 0; k < 200; k++)); do
 		cl_helperd "$i" GET /v1/system -o /dev/null 2>/dev/null && return 0
@@ -338,6 +340,7 @@ cl_down() {
 			# the mounts with it, the loop device is detached below.
 		fi
 		_cl_stop_pidfile "$d/holder.pid"
+		_cl_stop_pidfile "$d/unshare.pid"
 		ip link del "ctmclv$i" 2>/dev/null
 	done
 	ip link del "$CL_UNDERLAY" 2>/dev/null

@@ -13,7 +13,8 @@
 #   /var/lib/incus         DIR/incus (the member's Incus)
 #   /var/lib/containarium  DIR/state (helperd's snapshots)
 #   /var/log/containarium  DIR/log
-# The host name is NAME.  DIR/ready appears when all is in place.
+# The host name is NAME.  DIR/holder.pid names this process (sleep, once
+# everything is in place), and DIR/ready appears then.
 set -euo pipefail
 dir=$1 name=$2 install=$3
 mkdir -p /mnt
@@ -50,5 +51,7 @@ hostname "$name"
 printf '%s\n' "$name" >/etc/hostname
 printf '127.0.0.1 localhost\n127.0.1.1 %s\n' "$name" >/etc/hosts
 ip link set lo up
+# This process holds the namespaces: its PID is the member's.
+echo "$$" >"$dir/holder.pid"
 : >"$dir/ready"
 exec sleep infinity
