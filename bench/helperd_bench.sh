@@ -7,6 +7,8 @@
 #     helperd-rss-10k   bench/helperd_rss_10k.sh (fake Incus server)
 #     create-ready      bench/helperd_create_ready.sh (the test Incus, btrfs pool)
 #     create-ready-dir  the same on the test LXD 5.0 and its dir pool
+#     cluster           cluster-converge and cluster-create-ready on a real
+#                       3-member Incus cluster (bench/cluster_bench.sh)
 #
 # Each prints comment lines, "# goal: ... (met|MISSED)" and its BENCH line
 # last.  Every benchmark runs even when an earlier one fails; the exit
@@ -19,7 +21,7 @@ B=${1:?usage: bench/helperd_bench.sh BUILD [NAME...]}
 shift
 case $B in /*) ;; *) B=$SRC/$B ;; esac
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(publish-10k helperd-rss-10k create-ready create-ready-dir)
+[ ${#names[@]} -gt 0 ] || names=(publish-10k helperd-rss-10k create-ready create-ready-dir cluster)
 
 publish_10k() {
 	local dir rc
@@ -40,7 +42,8 @@ for name in "${names[@]}"; do
 	helperd-rss-10k) "$SRC/bench/helperd_rss_10k.sh" "$B" ;;
 	create-ready) CTM_BACKEND=incus "$SRC/bench/helperd_create_ready.sh" "$B" ;;
 	create-ready-dir) CTM_BACKEND=lxd "$SRC/bench/helperd_create_ready.sh" "$B" ;;
-	*) echo "helperd bench: unknown benchmark $name (publish-10k, helperd-rss-10k, create-ready, create-ready-dir)" >&2; false ;;
+	cluster) "$SRC/bench/cluster_bench.sh" "$B" ;;
+	*) echo "helperd bench: unknown benchmark $name (publish-10k, helperd-rss-10k, create-ready, create-ready-dir, cluster)" >&2; false ;;
 	esac || { echo "# $name: the measurement FAILED" >&2; status=1; }
 done
 exit "$status"

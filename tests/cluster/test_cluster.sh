@@ -147,6 +147,18 @@ expect_eq "ssh -J $U2@m1 reaches her container on m3" "$U2-container" "$(jump "$
 expect_match "list shows LOCATION" "^NAME +STATE +IPV4 +QUOTA +AUTOSTART +LOCATION" "$(cli 2 list)"
 expect_match "list: $U2's container on m3" "^$U2-container +Running +$IP2 .* m3$" "$(cli 2 list)"
 expect_match "info shows the member" "^Location: m3 \(cluster member\)$" "$(cli 3 info "$U2")"
+# An address given again right after its container is deleted (another
+# MAC): every member's host re-learns it (the fabric's neighbour timers).
+cli 1 delete "$U2" --force >/dev/null 2>&1
+U2B=erin
+out=$(cli 1 create "$U2B" --ssh-key /etc/containarium/test-user.pub --target m3 2>&1)
+expect_eq "a create on m3 right after a delete there succeeds" 0 $? || printf '%s\n' "$out" | tail -n 3 | sed 's/^/#   /'
+IP2B=$(cli 1 --json info "$U2B" | jq -r .ipv4)
+expect_eq "it got the deleted container's address again (the case this checks)" "$IP2" "$IP2B"
+for m in 1 2; do
+	expect_eq "ssh -J $U2B@m$m reaches her container at the reused address at once" "$U2B" \
+		"$(jump "$U2B" "$m" "$IP2B" id -un)"
+done
 out=$(cli 1 create carol --ssh-key /etc/containarium/test-user.pub --target m9 2>&1)
 expect_match "create --target a member that does not exist: a sentence, not the backend's raw error" \
 	"cannot place carol-container on cluster member \"m9\": .*incus cluster list" "$out"
