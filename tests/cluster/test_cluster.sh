@@ -238,6 +238,8 @@ wait "$(cat "$CL_HOME/m3/incusd.pid")" 2>/dev/null
 for m in 1 2 3; do
 	expect_eq "with m3's Incus gone, $U1 still logs in through m$m" "$U1" "$(jump "$U1" "$m" "$IP1" id -un)"
 done
+expect_eq "$U2B, whose container is on m3, still logs in through m1 (a killed Incus leaves its containers running)" \
+	"$U2B" "$(jump "$U2B" 1 "$IP2B" id -un)"
 out=$(cl_helperd 3 GET /v1/containers -w '\n%{http_code}')
 expect_eq "m3's helperd answers 503 backend_unavailable" "503 backend_unavailable" \
 	"$(tail -n 1 <<<"$out") $(head -n -1 <<<"$out" | jq -r .error.code)"
