@@ -33,12 +33,15 @@ void answer_backend_down(struct helperd *d, struct api_response *resp, const cha
 
 void answer_incus_error(struct helperd *d, struct api_response *resp, enum incus_status st, const char *err)
 {
+	/* What the backend said, without the client's "METHOD /1.0/...: CODE"
+	 * frame: a sentence for a person, not a raw answer. */
+	const char *reason = incus_error_reason(err);
 	if (st == INCUS_ERR_UNAVAILABLE)
 		answer_backend_down(d, resp, err);
 	else if (st == INCUS_ERR_NOT_FOUND)
-		api_error(resp, 404, "not_found", "%s", err);
+		api_error(resp, 404, "not_found", "%s", reason);
 	else
-		api_error(resp, 502, "backend_error", "%s", err);
+		api_error(resp, 502, "backend_error", "the container backend refused or failed the request: %s", reason);
 }
 
 /* The user path parameter, validated (never passed to Incus unchecked). */
