@@ -124,8 +124,10 @@ if [ "${1:-}" != --inside ]; then
 	expect_eq "helperd.conf is a conffile" /etc/containarium/helperd.conf "$(cat "$T_TMP/helperd.ctl/conffiles")"
 	conf=$X/etc/containarium/helperd.conf
 	# Every key helperd's parser knows (its table in config.c) is in the file.
-	known=$(sed -n 's/^\t[SU]("\([a-z_0-9]*\)".*/\1/p; s/^\t{ "\([a-z_0-9]*\)", .*/\1/p' "$SRC/helperd/config.c" | sort)
-	shown=$(sed -n 's/^#\([a-z_0-9]*\) =.*/\1/p' "$conf" | sort)
+	# (and the keys it parses before the table: strcmp(key, "remote")).
+	known=$(sed -n 's/^\t[SU]("\([a-z_0-9]*\)".*/\1/p; s/^\t{ "\([a-z_0-9]*\)", .*/\1/p
+		s/.*strcmp(key, "\([a-z_0-9]*\)") == 0.*/\1/p' "$SRC/helperd/config.c" | sort -u)
+	shown=$(sed -n 's/^#\([a-z_0-9]*\) =.*/\1/p' "$conf" | sort -u)
 	check "config.c's key table was read" test "$(printf '%s\n' "$known" | wc -l)" -gt 20
 	expect_eq "helperd.conf shows every key helperd knows" "$known" "$shown"
 	expect_eq "helperd.conf sets nothing (every setting commented out)" "" "$(grep -Ev '^(#|$)' "$conf")"
