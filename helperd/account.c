@@ -8,6 +8,7 @@
 
 #include "nic_policy.h"
 #include "reservation.h"
+#include "snapshot_reader.h"
 #include "sshkey.h"
 #include "username.h"
 
@@ -263,4 +264,55 @@ json_object *account_to_json(const struct account *a)
 	json_object_object_add(o, "ssh_keys", keys);
 	json_object_object_add(o, "network_security", nic_options_json(a->nic_options));
 	return o;
+}
+
+int account_carry(struct account *dst, const struct account *src)
+{
+	*dst = *src;
+	dst->keys = NULL;
+	dst->key_count = 0;
+	dst->text = NULL;
+	strings_clear(dst);
+	dst->carried = 1;
+	if (src->key_count && !(dst->keys = calloc(src->key_count, sizeof *dst->keys)))
+		return -1;
+	for (size_t i = 0; i < src->key_count; i++)
+		if (!(dst->keys[dst->key_count++] = strdup(src->keys[i]))) {
+			account_free(dst);
+			return -1;
+		}
+	const char *v[S_COUNT] = {
+		[S_INSTANCE] = src->instance, [S_CREATED] = src->created, [S_STATUS] = "Unknown",
+		[S_CPU] = src->cpu, [S_MEMORY] = src->memory, [S_DISK] = src->disk, [S_IMAGE] = src->image,
+		[S_OWNER] = src->owner, [S_INCUS_CREATED] = src->incus_created, [S_LOCATION] = src->location,
+	};
+	if (strings_pack(dst, v)) {
+		account_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int account_from_snapshot(struct account *dst, const struct ctm_keys *k, const char *instance, const char *location)
+{
+	memset(dst, 0, sizeof *dst);
+	strings_clear(dst);
+	dst->carried = 1;
+	snprintf(dst->name, sizeof dst->name, "%s", k->name);
+	dst->uid = k->uid;
+	dst->state = k->state;
+	memcpy(dst->ipv4, k->ipv4, 4);
+	if (k->key_count && !(dst->keys = calloc(k->key_count, sizeof *dst->keys)))
+		return -1;
+	for (const char *line = ctm_keys_next(k, NULL); line; line = ctm_keys_next(k, line))
+		if (dst->key_count < k->key_count && !(dst->keys[dst->key_count++] = strdup(line))) {
+			account_free(dst);
+			return -1;
+		}
+	const char *v[S_COUNT] = { [S_INSTANCE] = instance, [S_STATUS] = "Unknown", [S_LOCATION] = location };
+	if (strings_pack(dst, v)) {
+		account_free(dst);
+		return -1;
+	}
+	return 0;
 }

@@ -54,6 +54,7 @@ struct account {
 	const char *owner;         /* host_id of the helperd that created it; <= 127 */
 	const char *incus_created; /* the instance's created_at: orders duplicates (registry.c); <= 47 */
 	const char *location;      /* the cluster member it is on ("" outside a cluster); <= 63 */
+	int carried;               /* its member is unreachable: kept as last known (registry.h) */
 	char *text;                /* owns the strings above (NULL: all are static "") */
 };
 
@@ -66,6 +67,17 @@ struct account {
 int account_from_instance(json_object *inst, struct account *a, char *why, size_t whylen);
 
 void account_free(struct account *a);
+
+/* A copy of src (its own allocations) with status "Unknown": the account
+ * of an instance whose cluster member does not answer, as last read.
+ * 0, or -1 when out of memory. */
+int account_carry(struct account *dst, const struct account *src);
+
+/* The same from what the last published keys.db holds of the user (after
+ * a restart, when nothing was read yet): name, uid, state, address, keys.
+ * 0, or -1 (out of memory, or a key keys.db should never have held). */
+struct ctm_keys;
+int account_from_snapshot(struct account *dst, const struct ctm_keys *k, const char *instance, const char *location);
 
 /* The state name stored in Incus and shown by the API. */
 const char *account_state_name(uint32_t state);

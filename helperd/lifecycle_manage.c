@@ -271,7 +271,7 @@ static void nic_reconcile(struct helperd *d, struct incus_client *c, const struc
 		const struct account *a = &reg->accounts[i];
 		unsigned changed;
 		char e2[512], what[160];
-		if (a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) ||
+		if (a->carried || a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) ||
 		    a->uid < d->cfg.uid_min || a->uid > d->cfg.uid_max ||
 		    nic_policy_target(p, a->nic_options) == a->nic_options)
 			continue;
@@ -323,8 +323,9 @@ static void reservations_reconcile(struct helperd *d, struct incus_client *c, co
 {
 	for (size_t i = 0; i < reg->count; i++) {
 		const struct account *a = &reg->accounts[i];
-		if (a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) || a->uid < d->cfg.uid_min ||
-		    a->uid > d->cfg.uid_max || a->reservations == (ACCT_RESERVED_UID | ACCT_RESERVED_IPV4))
+		if (a->carried || a->state == CTM_STATE_PROVISIONING || operation_busy(a->name) ||
+		    a->uid < d->cfg.uid_min || a->uid > d->cfg.uid_max ||
+		    a->reservations == (ACCT_RESERVED_UID | ACCT_RESERVED_IPV4))
 			continue;
 		char names[2][RESERVATION_NAME_MAX], e2[512], other[128];
 		reservation_uid_name(a->uid, names[0], sizeof names[0]);

@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "snapshot_reader.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,7 @@
 
 #include "allocate.h"
 #include "helperd_log.h"
+#include "snapshot_reader.h"
 #include "snapshot_writer.h"
 
 static int by_name(const void *a, const void *b)
@@ -106,6 +109,23 @@ static int load_instance(json_object *inst, void *arg)
 		l->cap = nc;
 	}
 	char why[512];
+	json_object *config = NULL, *v = NULL;
+	if (!json_object_object_get_ex(inst, "config", &config) || !json_object_is_type(config, json_type_object)) {
+		/* A member that does not answer: Incus lists its instances with
+		 * status Error, their location, and no config. */
+		const char *name = json_object_object_get_ex(inst, "name", &v) ? json_object_get_string(v) : NULL;
+		const char *loc = json_object_object_get_ex(inst, "location", &v) ? json_object_get_string(v) : "";
+		if (name && strlen(name) < sizeof r->unreachable->instance) {
+			struct registry_unreachable *g = realloc(r->unreachable, (r->n_unreachable + 1) * sizeof *g);
+			if (!g)
+				return -1;
+			r->unreachable = g;
+			snprintf(g[r->n_unreachable].instance, sizeof g->instance, "%s", name);
+			snprintf(g[r->n_unreachable].location, sizeof g->location, "%s", loc ? loc : "");
+			r->n_unreachable++;
+		}
+		return 0;
+	}
 	collect_ipv4(inst, &r->used_ipv4, &r->used_ipv4_count, &l->ipcap);
 	int got = account_from_instance(inst, &r->accounts[r->count], why, sizeof why);
 	if (got > 0) {
@@ -161,7 +181,63 @@ void registry_free(struct registry *r)
 		account_free(&r->accounts[i]);
 	free(r->accounts);
 	free(r->used_ipv4);
+	free(r->unreachable);
 	memset(r, 0, sizeof *r);
+}
+
+static int has_name(const struct registry *r, const char *name)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (strcmp(r->accounts[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+size_t registry_carry_over(struct registry *r, const struct registry *old, const char *keys_db,
+			   const char *suffix)
+{
+	size_t put = 0;
+	struct ctm_db db;
+	int db_open = -1;
+	for (size_t u = 0; u < r->n_unreachable; u++) {
+		const struct registry_unreachable *ur = &r->unreachable[u];
+		struct account *g = realloc(r->accounts, (r->count + 1) * sizeof *g);
+		if (!g)
+			break;
+		r->accounts = g;
+		struct account *a = &r->accounts[r->count];
+		int got = 0;
+		for (size_t i = 0; old && i < old->count && !got; i++)
+			if (strcmp(old->accounts[i].instance, ur->instance) == 0 && !has_name(r, old->accounts[i].name))
+				got = account_carry(a, &old->accounts[i]) == 0;
+		size_t il = strlen(ur->instance), sl = strlen(suffix);
+		if (!got && il > sl && strcmp(ur->instance + il - sl, suffix) == 0) {
+			char user[CTM_NAME_MAX + 1];
+			struct ctm_keys k;
+			snprintf(user, sizeof user, "%.*s", (int)(il - sl), ur->instance);
+			if (db_open < 0)
+				db_open = ctm_db_open(&db, keys_db, CTM_DB_KEYS);
+			if (db_open == CTM_OK && !has_name(r, user) && ctm_keys_by_name(&db, user, &k) == CTM_OK)
+				got = account_from_snapshot(a, &k, ur->instance, ur->location) == 0;
+		}
+		if (!got)
+			continue;
+		r->count++;
+		put++;
+		uint32_t ip = account_ipv4(a);
+		uint32_t *ips = realloc(r->used_ipv4, (r->used_ipv4_count + 1) * sizeof *ips);
+		if (ips) {
+			r->used_ipv4 = ips;
+			r->used_ipv4[r->used_ipv4_count++] = ip;
+		}
+	}
+	if (db_open == CTM_OK)
+		ctm_db_close(&db);
+	if (put) {
+		qsort(r->accounts, r->count, sizeof *r->accounts, by_name);
+		qsort(r->used_ipv4, r->used_ipv4_count, sizeof *r->used_ipv4, by_u32);
+	}
+	return put;
 }
 
 const struct account *registry_find(const struct registry *r, const char *name)

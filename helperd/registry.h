@@ -22,10 +22,28 @@ struct registry {
 	uint32_t *used_ipv4;      /* host order, sorted */
 	size_t used_ipv4_count;
 	size_t skipped;           /* instances marked ours but unreadable (logged) */
+	/* Instances Incus listed without their config: on a cluster member
+	 * that does not answer (Incus gives status Error, location, no
+	 * config).  Their accounts are not in accounts until
+	 * registry_carry_over puts them back. */
+	struct registry_unreachable {
+		char instance[64], location[64];
+	} *unreachable;
+	size_t n_unreachable;
 };
 
 enum incus_status registry_load(struct incus_client *c, struct registry *r, char *err, size_t errlen);
 void registry_free(struct registry *r);
+
+/* A member that does not answer must not lock its users out of every
+ * other member: put back the accounts of r's unreachable instances as
+ * last known, from old (the registry before this read) or, for those old
+ * lacks (a helperd started while the member was down), from the last
+ * published keys.db (keys_db; the user is the instance name less
+ * suffix).  Their status is "Unknown"; their uids and addresses count as
+ * used.  Returns how many were put back. */
+size_t registry_carry_over(struct registry *r, const struct registry *old, const char *keys_db,
+			   const char *suffix);
 
 const struct account *registry_find(const struct registry *r, const char *name);
 const struct account *registry_find_uid(const struct registry *r, uint32_t uid);

@@ -74,6 +74,14 @@ static int refresh(struct helperd *d, struct incus_client *c, int force, char *e
 		return -1;
 	}
 	struct registry old = d->reg;
+	if (fresh.n_unreachable) {
+		char keys_db[300];
+		snprintf(keys_db, sizeof keys_db, "%s/keys.db", d->cfg.state_dir);
+		size_t put = registry_carry_over(&fresh, &old, keys_db, d->cfg.instance_suffix);
+		log_warning("%zu containers are on a cluster member that does not answer (%s first); their %zu "
+			    "users stay as last published until it is back", fresh.n_unreachable,
+			    fresh.unreachable[0].location, put);
+	}
 	d->reg = fresh;
 	if (!force && d->publishes && same_snapshot(&old, &d->reg)) {
 		pthread_mutex_unlock(&d->lock);

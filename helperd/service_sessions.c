@@ -31,13 +31,28 @@ static const char *str_field(json_object *body, const char *key, size_t max)
 }
 
 /* Start the container if it is stopped and wait until it answers on its
- * address.  *state: "running", "started" or "stopped" (could not). */
+ * address.  *state: "running", "started", "stopped" (could not), or
+ * "unreachable" (its cluster member does not answer: not tried). */
 static enum incus_status wake(struct helperd *d, const char *user, const char **state, char *ip,
 			      size_t iplen, char *err, size_t errlen)
 {
 	char iname[64], path[128], why[256];
 	helperd_instance_name(d, user, iname, sizeof iname);
 	snprintf(path, sizeof path, "/1.0/instances/%s", iname);
+	/* Its cluster member does not answer (registry_carry_over): Incus
+	 * would take seconds to say so, and the container may well be running
+	 * (a member whose Incus died keeps its containers).  Let the login go
+	 * on at once; the tunnel reaches it or is refused. */
+	pthread_mutex_lock(&d->lock);
+	const struct account *known = registry_find(&d->reg, user);
+	int unreachable = known && known->carried;
+	if (unreachable)
+		inet_ntop(AF_INET, known->ipv4, ip, (socklen_t)iplen);
+	pthread_mutex_unlock(&d->lock);
+	if (unreachable) {
+		*state = "unreachable";
+		return INCUS_OK;
+	}
 	struct incus_client *c = helperd_client(d, err, errlen);
 	if (!c)
 		return INCUS_ERR_UNAVAILABLE;

@@ -302,6 +302,25 @@ cl_up() {
 	for ((i = 1; i <= n; i++)); do _cl_jump_up "$i" || return 1; done
 }
 
+# _cl_sweep I: end every process still in member I's network namespace
+# (a killed incusd leaves its dnsmasq and its containers' lxc monitors
+# behind), a monitor's container first: killing a monitor alone leaves its
+# container running.
+_cl_sweep() {
+	local holder ns p c
+	holder=$(cl_pid "$1")
+	if [ -z "$holder" ] || ! _cl_alive "$holder"; then return 0; fi
+	ns=$(readlink "/proc/$holder/ns/net") || return 0
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		if [ "$p" = "$holder" ] || [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$ns" ]; then
+			continue
+		fi
+		for c in $(pgrep -P "$p"); do kill -KILL "$c" 2>/dev/null; done
+		kill -KILL "$p" 2>/dev/null
+	done
+}
+
 cl_down() {
 	local i d pid
 	for d in "$CL_HOME"/m*; do
@@ -314,7 +333,17 @@ cl_down() {
 		fi
 	done
 	# Containers first (a killed lxc monitor leaves its container running),
-	# while every member is still up.
+	# while every member is up: a member whose incusd a test killed gets
+	# it back for that.
+	for d in "$CL_HOME"/m*; do
+		[ -d "$d" ] || continue
+		i=${d##*/m}
+		pid=$(cl_pid "$i")
+		if [ -n "$pid" ] && _cl_alive "$pid" && [ -e "$d/incus/unix.socket" ] &&
+			! _cl_alive "$(cat "$d/incusd.pid" 2>/dev/null || echo 0)"; then
+			_cl_incusd_start "$i" || true
+		fi
+	done
 	for d in "$CL_HOME"/m*; do
 		i=${d##*/m}
 		pid=$(cl_pid "$i")
@@ -336,6 +365,7 @@ cl_down() {
 			_cl_alive "$(cat "$d/incusd.pid" 2>/dev/null || echo 0)" &&
 				cl_in "$i" timeout 60 incus admin shutdown >/dev/null 2>&1
 			_cl_stop_pidfile "$d/incusd.pid"
+			_cl_sweep "$i"
 			# Incus leaves its pool mounted; the namespace going takes
 			# the mounts with it, the loop device is detached below.
 		fi

@@ -990,6 +990,88 @@ START_TEST(backend_differences)
 }
 END_TEST
 
+
+/* A cluster member that does not answer: Incus lists its instances with
+ * status Error, their location and no config.  Their users stay published
+ * as last known (from the registry before, or from keys.db after a
+ * restart), never dropped: dropping them locked them out of every member. */
+START_TEST(registry_keeps_an_unreachable_members_users)
+{
+	static const char hello_body[] = "{\"type\":\"sync\",\"metadata\":{\"environment\":{\"server\":\"incus\","
+					 "\"server_version\":\"6.0.4\"}}}";
+	char hello[256], list[8192], listed[9000];
+	snprintf(hello, sizeof hello, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(hello_body),
+		 hello_body);
+	json_object *a = instance("a-container", "a", "70001", "10.0.3.128", "2026-01-01T00:00:00Z", "");
+	json_object *erin = instance("erin-container", "erin", "70005", "10.0.3.133", "2026-01-01T00:00:00Z", alice_key);
+	snprintf(list, sizeof list, "{\"type\":\"sync\",\"status\":\"Success\",\"metadata\":[%s,"
+		 "{\"name\":\"erin-container\",\"status\":\"Error\",\"location\":\"m3\",\"config\":null}]}",
+		 json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	snprintf(listed, sizeof listed, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(list), list);
+	const char *hello_pieces[] = { hello, NULL }, *list_pieces[] = { listed, NULL };
+	const struct fake_reply replies[] = { { hello_pieces, 0, NULL }, { list_pieces, 0, NULL }, { list_pieces, 0, NULL } };
+	struct fake_server f;
+	fake_start(&f, replies, 3);
+	struct incus_client *c = NULL;
+	char err[512];
+	ck_assert_msg(incus_open(f.path, &c, err, sizeof err) == INCUS_OK, "%s", err);
+
+	/* Before: a and erin.  Now erin's member is down. */
+	json_object *both[] = { a, erin };
+	struct registry old, r;
+	registry_of(&old, both, 2);
+	ck_assert_msg(registry_load(c, &r, err, sizeof err) == INCUS_OK, "%s", err);
+	ck_assert_uint_eq(r.count, 1);
+	ck_assert_uint_eq(r.n_unreachable, 1);
+	ck_assert_str_eq(r.unreachable[0].instance, "erin-container");
+	ck_assert_str_eq(r.unreachable[0].location, "m3");
+	ck_assert_uint_eq(registry_carry_over(&r, &old, "/nonexistent/keys.db", "-container"), 1);
+	ck_assert_uint_eq(r.count, 2);
+	const struct account *e = registry_find(&r, "erin");
+	ck_assert_ptr_nonnull(e);
+	ck_assert(e->carried);
+	ck_assert_uint_eq(e->uid, 70005);
+	ck_assert_str_eq(e->status, "Unknown");
+	ck_assert_str_eq(e->keys[0], alice_key);
+	unsigned char ip[4] = { 10, 0, 3, 133 };
+	ck_assert(registry_ipv4_used(&r, ip)); /* never handed out again meanwhile */
+
+	/* Published with erin; helperd restarts with erin's member still down. */
+	char dir[] = "/tmp/ctm-carryXXXXXX", keys_db[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct helperd_config cfg;
+	helperd_config_defaults(&cfg);
+	snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", dir);
+	ck_assert_msg(registry_publish(&r, &cfg, (gid_t)-1, err, sizeof err) == 0, "%s", err);
+	registry_free(&r);
+	ck_assert_msg(registry_load(c, &r, err, sizeof err) == INCUS_OK, "%s", err);
+	snprintf(keys_db, sizeof keys_db, "%s/keys.db", dir);
+	ck_assert_uint_eq(registry_carry_over(&r, NULL, keys_db, "-container"), 1);
+	e = registry_find(&r, "erin");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->uid, 70005);
+	ck_assert_uint_eq(e->state, CTM_STATE_ACTIVE);
+	ck_assert_uint_eq(e->key_count, 1);
+	ck_assert_str_eq(e->keys[0], alice_key);
+	ck_assert_str_eq(e->instance, "erin-container");
+	ck_assert_str_eq(e->location, "m3");
+	ck_assert_int_eq(memcmp(e->ipv4, ip, 4), 0);
+	/* A name the registry has already is not put back twice. */
+	ck_assert_uint_eq(registry_carry_over(&r, &old, keys_db, "-container"), 0);
+	registry_free(&r);
+	registry_free(&old);
+	char path[128];
+	snprintf(path, sizeof path, "%s/passwd.db", dir);
+	unlink(path);
+	unlink(keys_db);
+	rmdir(dir);
+	incus_close(c);
+	fake_stop(&f);
+	json_object_put(a);
+	json_object_put(erin);
+}
+END_TEST
+
 /* ---- the trusted snapshot build ---- */
 
 START_TEST(snapshot_build_canonical)
@@ -1114,6 +1196,7 @@ int main(void)
 	tcase_add_test(tc, http_transport);
 	tcase_add_test(tc, events_stream);
 	tcase_add_test(tc, registry_from_a_streamed_list);
+	tcase_add_test(tc, registry_keeps_an_unreachable_members_users);
 	tcase_add_loop_test(tc, backend_differences, 0, 2);
 	tcase_add_test(tc, snapshot_build_canonical);
 	suite_add_tcase(s, tc);
