@@ -292,15 +292,18 @@ static enum incus_status move_address(struct incus_client *c, struct helperd *d,
  * A value replaced here is given up in this helperd, not in Incus: the
  * caller releases a reservation it no longer wants. */
 static enum incus_status claim_values(struct incus_client *c, struct helperd *d, const char *user,
-				      const struct subnet *sn, struct claim *cl, int need_uid, int need_ip,
-				      char *err, size_t errlen)
+				      const struct subnet *sn, const struct registry *known, struct claim *cl,
+				      int need_uid, int need_ip, char *err, size_t errlen)
 {
-	struct registry reg;
+	/* known: the registry the caller has just read (one read of every
+	 * instance less per create); NULL: read it now. */
+	struct registry reg = { 0 };
 	enum incus_status st;
-	if ((st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
+	if (!known && (st = registry_load(c, &reg, err, errlen)) != INCUS_OK)
 		return st;
+	const struct registry *r = known ? known : &reg;
 	for (;;) {
-		if (allocate_pick(&reg, d->cfg.uid_min, d->cfg.uid_max, sn, &cl->skip, need_uid, need_ip, &cl->uid,
+		if (allocate_pick(r, d->cfg.uid_min, d->cfg.uid_max, sn, &cl->skip, need_uid, need_ip, &cl->uid,
 				  &cl->ip)) {
 			registry_free(&reg);
 			snprintf(err, errlen, "no free %s left", need_uid ? "uid" : "IPv4 address");
@@ -594,7 +597,7 @@ static enum incus_status start_and_wait(struct operation *op, struct incus_clien
 			return st;
 		char old[RESERVATION_NAME_MAX];
 		snprintf(old, sizeof old, "%s", cl->ip_res);
-		if ((st = claim_values(c, d, user, sn, cl, 0, 1, err, errlen)) != INCUS_OK) {
+		if ((st = claim_values(c, d, user, sn, NULL, cl, 0, 1, err, errlen)) != INCUS_OK) {
 			snprintf(cl->ip_res, sizeof cl->ip_res, "%s", old); /* still held: released on rollback */
 			return st;
 		}
@@ -666,8 +669,9 @@ void lifecycle_create(struct operation *op, void *arg)
 		operation_fail(op, 500, "backend_misconfigured", "%s", err);
 		goto out;
 	}
+	st = claim_values(c, d, s->name, &sn, &reg, &cl, 1, 1, err, sizeof err);
 	registry_free(&reg);
-	if ((st = claim_values(c, d, s->name, &sn, &cl, 1, 1, err, sizeof err)) == INCUS_ERR_CONFLICT) {
+	if (st == INCUS_ERR_CONFLICT) {
 		operation_fail(op, 507, "no_capacity", "no free uid or IPv4 address left (%s): widen "
 			       "uid_min/uid_max in helperd.conf or use a larger subnet on %s", err, d->cfg.network);
 		goto out;
@@ -698,7 +702,7 @@ void lifecycle_create(struct operation *op, void *arg)
 		snprintf(old, sizeof old, "%s", cl.ip_res);
 		log_info("create %s: %s; taking another address", s->name, incus_error_reason(err));
 		if (allocate_skip_ip(&cl.skip, cl.ip) ||
-		    (st = claim_values(c, d, s->name, &sn, &cl, 0, 1, err, sizeof err)) != INCUS_OK) {
+		    (st = claim_values(c, d, s->name, &sn, NULL, &cl, 0, 1, err, sizeof err)) != INCUS_OK) {
 			snprintf(cl.ip_res, sizeof cl.ip_res, "%s", old);
 			goto incus_fail;
 		}
