@@ -103,6 +103,11 @@ static int tcp_probe(uint32_t ipv4, int port, int ms)
 
 static int tcp_accepts(uint32_t ipv4, int port, int ms) { return tcp_probe(ipv4, port, ms) == 1; }
 
+bool instance_port_open(uint32_t ipv4, int port, int ms)
+{
+	return tcp_accepts(ipv4, port, ms);
+}
+
 enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
 				      int timeout_s, char *err, size_t errlen)
 {

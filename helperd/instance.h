@@ -5,6 +5,7 @@
 #define CONTAINARIUM_HELPERD_INSTANCE_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "incus_client.h"
@@ -21,6 +22,9 @@ enum incus_status instance_set_state(struct incus_client *c, const char *name, c
  * of port 22 (accepted or refused) between state reads once a second. */
 /* Wait until ipv4:port accepts a TCP connection (the container's sshd
  * listens): what a session tunnel needs, a moment after the address. */
+/* One TCP connect to ipv4:port within ms: true when something accepts. */
+bool instance_port_open(uint32_t ipv4, int port, int ms);
+
 enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err,
 				     size_t errlen);
 

@@ -46,11 +46,20 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	pthread_mutex_lock(&d->lock);
 	const struct account *known = registry_find(&d->reg, user);
 	int unreachable = known && known->carried;
-	if (unreachable)
+	int running = known && strcmp(known->status, "Running") == 0;
+	uint32_t known_ip = known ? account_ipv4(known) : 0;
+	if (unreachable || running)
 		inet_ntop(AF_INET, known->ipv4, ip, (socklen_t)iplen);
 	pthread_mutex_unlock(&d->lock);
 	if (unreachable) {
 		*state = "unreachable";
+		return INCUS_OK;
+	}
+	/* Running as last read, and its sshd accepts: nothing to wake, and
+	 * no round trip through Incus on this login (on a cluster, one to
+	 * the container's member, which may not answer). */
+	if (running && known_ip && instance_port_open(known_ip, 22, 300)) {
+		*state = "running";
 		return INCUS_OK;
 	}
 	struct incus_client *c = helperd_client(d, err, errlen);
