@@ -395,13 +395,13 @@ raw=$(med 5 1 "$S/raw.t")
 # Where the time goes.  Ours' steps come from GET /v1/operations/ID
 # (fields 2..8 = steps 1..7 start, 9 = op finished); raw's from curl.
 echo "# LXD-bound phases, medians in s, ours / raw: create $(med 3 2 "$S/ours.t") / $(med 2 1 "$S/raw.t")" \
-	"(ours: step 1 = registry read, network, POST /1.0/instances, settle); start $(med 4 3 "$S/ours.t") /" \
+	"(ours: step 1 = registry read, network, two reservations, POST /1.0/instances); start $(med 4 3 "$S/ours.t") /" \
 	"$(med 3 2 "$S/raw.t"); until the address shows (this script's poll, on both sides) $(med 10 4 "$S/ours.t") /" \
 	"$(med 4 3 "$S/raw.t") (helperd's own poll saw it after $(med 5 4 "$S/ours.t"))"
 echo "# what only ours does, medians in s (step times from GET /v1/operations/ID): POST /v1/containers to step 1 $(med 2 1 "$S/ours.t");" \
-	"steps 4+5 (user, sudoers, keys: done during step 3, while the address comes; reported after it)" \
+	"steps 4+5 (what the image lacks: nothing here; the user: done during step 3, while the address comes; reported after it)" \
 	"$(med 7 5 "$S/ours.t");" \
-	"6 docker (skipped) $(med 8 7 "$S/ours.t"); 7 activate+publish $(med 9 8 "$S/ours.t");" \
+	"6 keys and sshd accepting $(med 8 7 "$S/ours.t"); 7 activate+publish $(med 9 8 "$S/ours.t");" \
 	"op done to the first ssh login $(med 12 9 "$S/ours.t"); in all, address to login $(med 12 10 "$S/ours.t")" \
 	"(raw: address to banner $(med 5 4 "$S/raw.t"))"
 extra=$(awk '{ print ($2 - $1) + ($12 - $10) }' "$S/ours.t" | hd_median | awk '{ printf "%.2f", $1 }')
