@@ -273,10 +273,10 @@ int registry_publish(const struct registry *r, const struct helperd_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Two instances with one uid: a create racing another helperd holds
-	 * it until it moves (allocate.h; the settling needs to see both, so
-	 * the registry keeps both).  Publish only the earliest, never both:
-	 * the writer would refuse the whole snapshot. */
+	/* Two instances with one uid: never from a create (reservation.h),
+	 * but accounts made before reservations existed, or instances edited
+	 * by hand, can hold one (reconcile reports them).  Publish only the
+	 * earliest, never both: the writer would refuse the whole snapshot. */
 	unsigned char *later = later_duplicates(r);
 	size_t n = 0;
 	for (size_t i = 0; i < r->count; i++) {
