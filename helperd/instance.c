@@ -120,9 +120,18 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 	 * come up within 50 ms: an accept or a reset means a host holds it, and
 	 * only this container may (nic_policy.h: ipv4_filtering). */
 	double deadline = now_s() + timeout_s;
+	int state_errors = 0;
 	for (;;) {
 		json_object *st = NULL, *status = NULL;
 		enum incus_status s = instance_state(c, name, &st, err, errlen);
+		/* A container that dies while Incus 6.0 renders its state makes
+		 * that read fail ("Invalid PID": the status said Running, the
+		 * init PID was gone by the next line).  The read after says
+		 * Stopped, which is the answer worth giving. */
+		if (s == INCUS_ERR_SERVER && ++state_errors <= 3 && now_s() <= deadline) {
+			sleep_ms(200);
+			continue;
+		}
 		if (s != INCUS_OK)
 			return s;
 		char stat[32];
@@ -146,7 +155,8 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 		}
 		if (dead) {
 			snprintf(err, errlen, "container %s stopped while booting (status %s); its console log "
-				 "says why: lxc info --show-log %s", name, stat, name);
+				 "says why: %s info --show-log %s", name, stat,
+				 incus_server_kind(c) == INCUS_SERVER_INCUS ? "incus" : "lxc", name);
 			return INCUS_ERR_SERVER;
 		}
 		if (now_s() > deadline) {

@@ -272,6 +272,8 @@ cl_up() {
 	CL_N=$n
 	[ "$(id -u)" -eq 0 ] || { CL_ERR="needs root"; return 1; }
 	mkdir -p "$CL_HOME/certs"
+	# 30 containers on one host die at boot without (lxdlib.sh).
+	ctm_inotify_raise
 	chmod 0700 "$CL_HOME"
 	# One install of the tree, shared (read-only below each member's own
 	# writable layer).
@@ -378,4 +380,5 @@ cl_down() {
 	losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v h="$CL_HOME/" 'index($2, h) == 1 { print $1 }' |
 		while read -r dev; do losetup -d "$dev" 2>/dev/null; done
 	rm -rf "$CL_HOME"
+	ctm_inotify_restore
 }

@@ -111,14 +111,52 @@ ctm_lxd_pid() {
 	printf '%s\n' "$pid"
 }
 
-# ctm_other_backend_up: the daemon of the other backend (Incus for LXD, LXD
-# for Incus) that its up script started runs, with its default settings.
-ctm_other_backend_up() {
-	local other=lxd
-	[ "$CTM_BACKEND" = lxd ] && other=incus
+# ctm_backend_up B: the daemon of backend B (incus or lxd) that its up
+# script started runs, with its default settings.
+ctm_backend_up() {
 	# shellcheck disable=SC2016 # expanded by that bash
-	env -u CTM_LXD_DIR -u CTM_LXD_BRIDGE -u CTM_LXD_SUBNET CTM_BACKEND=$other \
+	env -u CTM_LXD_DIR -u CTM_LXD_BRIDGE -u CTM_LXD_SUBNET CTM_BACKEND="$1" \
 		bash -c '. "$1/lxdlib.sh" && ctm_lxd_pid >/dev/null' _ "$CTM_LXD_TOOLS"
+}
+
+# ctm_other_backend_up: the other backend's daemon (Incus for LXD, LXD for
+# Incus) runs.
+ctm_other_backend_up() {
+	if [ "$CTM_BACKEND" = lxd ]; then ctm_backend_up incus; else ctm_backend_up lxd; fi
+}
+
+# A member of the test cluster (tests/cluster) runs.
+ctm_cluster_up() {
+	local f st
+	for f in "${CL_HOME:-$CTM_LXD_HOME/cluster}"/m*/holder.pid; do
+		[ -r "$f" ] || continue
+		st=$(awk '{ print $3 }' "/proc/$(cat "$f")/stat" 2>/dev/null) || continue
+		[ -n "$st" ] && [ "$st" != Z ] && return 0
+	done
+	return 1
+}
+
+# The host's inotify limit is shared by both test backends and the test
+# cluster: with the default of 128 instances, containers beyond ~14 die at
+# boot while their start reports success (every container's root is the
+# same host uid, and each systemd takes several).  The first user raises
+# it, keeping the old value; the last one down puts it back.
+ctm_inotify_raise() {
+	local cur
+	cur=$(sysctl -n fs.inotify.max_user_instances)
+	if [ "$cur" -lt 8192 ]; then
+		mkdir -p "$CTM_LXD_HOME"
+		[ -e "$CTM_LXD_HOME/inotify.orig" ] || echo "$cur" >"$CTM_LXD_HOME/inotify.orig"
+		sysctl -q -w fs.inotify.max_user_instances=8192
+	fi
+}
+
+# ctm_inotify_restore: called once the caller's own daemons are down.
+ctm_inotify_restore() {
+	[ -r "$CTM_LXD_HOME/inotify.orig" ] || return 0
+	if ctm_backend_up incus || ctm_backend_up lxd || ctm_cluster_up; then return 0; fi
+	sysctl -q -w fs.inotify.max_user_instances="$(cat "$CTM_LXD_HOME/inotify.orig")"
+	rm -f "$CTM_LXD_HOME/inotify.orig"
 }
 
 # Our daemon is running and answers on its socket.
