@@ -335,8 +335,11 @@ int main(int argc, char **argv)
 			else
 				sync_backend(&d, 0);
 		}
-		if (poll_due)
+		if (poll_due) {
+			/* After a read, which may have published: its marks. */
+			helperd_repair_snapshots(&d);
 			sessions_stop_idle(&d);
+		}
 	}
 	incus_events_close(ev);
 	close(sfd);

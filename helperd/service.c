@@ -2,11 +2,13 @@
  * (Incus -> registry -> snapshots), instance names. */
 #include "service.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "helperd_log.h"
@@ -95,6 +97,7 @@ static int refresh(struct helperd *d, struct incus_client *c, int force, char *e
 	if (r == 0) {
 		d->publishes++;
 		clock_gettime(CLOCK_REALTIME, &d->last_publish);
+		snapshot_marks_take(&d->marks, d->cfg.state_dir);
 	} else {
 		d->publish_failures++;
 	}
@@ -114,6 +117,47 @@ int helperd_refresh(struct helperd *d, struct incus_client *c, char *err, size_t
 int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *err, size_t errlen)
 {
 	return refresh(d, c, 0, err, errlen);
+}
+
+int helperd_repair_snapshots(struct helperd *d)
+{
+	char what[320], err[512];
+	int r = 0;
+	pthread_mutex_lock(&publish_lock);
+	/* Before the first publish there is nothing to keep as it was. */
+	if (!d->publishes || !snapshot_marks_check(&d->marks, d->cfg.state_dir, what, sizeof what)) {
+		d->repair_failed[0] = '\0';
+		pthread_mutex_unlock(&publish_lock);
+		return 0;
+	}
+	/* The directory itself may be what went. */
+	if (mkdir(d->cfg.state_dir, 0755) != 0 && errno != EEXIST)
+		log_warning("cannot create state_dir %s again: %s", d->cfg.state_dir, strerror(errno));
+	pthread_mutex_lock(&d->lock);
+	r = registry_publish(&d->reg, &d->cfg, d->keys_gid, err, sizeof err);
+	if (r == 0) {
+		d->publishes++;
+		d->snapshot_repairs++;
+		clock_gettime(CLOCK_REALTIME, &d->last_publish);
+		snapshot_marks_take(&d->marks, d->cfg.state_dir);
+	} else {
+		d->publish_failures++;
+	}
+	size_t users = d->reg.count;
+	pthread_mutex_unlock(&d->lock);
+	if (r == 0) {
+		log_warning("%s/%s; published both snapshots again (%zu users, from the registry helperd holds)",
+			    d->cfg.state_dir, what, users);
+		d->repair_failed[0] = '\0';
+		r = 1;
+	} else if (strcmp(d->repair_failed, what) != 0) {
+		/* Once per cause, not at every poll while it lasts. */
+		log_error("%s/%s, and publishing it again failed: %s (helperd retries at every poll)",
+			  d->cfg.state_dir, what, err);
+		snprintf(d->repair_failed, sizeof d->repair_failed, "%s", what);
+	}
+	pthread_mutex_unlock(&publish_lock);
+	return r;
 }
 
 enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user,

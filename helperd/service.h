@@ -11,6 +11,7 @@
 #include "config.h"
 #include "incus_client.h"
 #include "registry.h"
+#include "snapshot_guard.h"
 
 struct helperd {
 	struct helperd_config cfg;
@@ -29,6 +30,11 @@ struct helperd {
 	char backend_error[256];  /* why not, for 503 answers */
 	unsigned long publishes, publish_failures;
 	struct timespec last_publish;
+	/* The files as last published, and how often helperd had to put
+	 * them back (snapshot_guard.h).  Guarded by the publish lock. */
+	struct snapshot_marks marks;
+	unsigned long snapshot_repairs;
+	char repair_failed[320]; /* the last repair that failed, not to log it at every poll */
 };
 
 /* A new Incus client for the calling thread (each operation has its own). */
@@ -40,6 +46,13 @@ int helperd_refresh(struct helperd *d, struct incus_client *c, char *err, size_t
 /* The same, but publish only when what the snapshots hold has changed
  * (the watcher's poll). */
 int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *err, size_t errlen);
+
+/* Publish both snapshot files again from the registry held (not asking
+ * Incus) when one of them is not as helperd published it: removed,
+ * truncated, rewritten, or with another mode or owner.  The watcher calls
+ * it at every poll.  1 when it republished, 0 when nothing was wrong, -1
+ * when the republish failed. */
+int helperd_repair_snapshots(struct helperd *d);
 
 /* The account of user as Incus has it now (not the cached registry), and
  * its instance's ETag when etag is not NULL.  INCUS_ERR_NOT_FOUND when the

@@ -59,7 +59,7 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 	size_t running = 0, total = d->reg.count;
 	for (size_t i = 0; i < d->reg.count; i++)
 		running += strcmp(d->reg.accounts[i].status, "Running") == 0;
-	unsigned long publishes = d->publishes;
+	unsigned long publishes = d->publishes, repairs = d->snapshot_repairs;
 	pthread_mutex_unlock(&d->lock);
 	json_object *ct = json_object_new_object();
 	json_object_object_add(ct, "total", json_object_new_int64((int64_t)total));
@@ -72,6 +72,7 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 	json_object_object_add(reg, "uid_min", json_object_new_int64(d->cfg.uid_min));
 	json_object_object_add(reg, "uid_max", json_object_new_int64(d->cfg.uid_max));
 	json_object_object_add(reg, "publishes", json_object_new_int64((int64_t)publishes));
+	json_object_object_add(reg, "repairs", json_object_new_int64((int64_t)repairs));
 	json_object_object_add(o, "registry", reg);
 	struct sysinfo si;
 	if (sysinfo(&si) == 0) {
@@ -98,7 +99,7 @@ void handle_metrics(struct helperd *d, const struct api_request *req, struct api
 			by_state[d->reg.accounts[i].state]++;
 	}
 	int up = d->backend_up;
-	unsigned long pubs = d->publishes, pubfail = d->publish_failures;
+	unsigned long pubs = d->publishes, pubfail = d->publish_failures, repairs = d->snapshot_repairs;
 	double last = (double)d->last_publish.tv_sec + (double)d->last_publish.tv_nsec / 1e9;
 	pthread_mutex_unlock(&d->lock);
 	char *text = NULL;
@@ -126,6 +127,9 @@ void handle_metrics(struct helperd *d, const struct api_request *req, struct api
 		     "# HELP containarium_snapshot_last_publish_seconds Time of the last publish.\n"
 		     "# TYPE containarium_snapshot_last_publish_seconds gauge\n"
 		     "containarium_snapshot_last_publish_seconds %.3f\n"
+		     "# HELP containarium_snapshot_repairs_total Publishes because a snapshot file was removed, damaged or changed by another process.\n"
+		     "# TYPE containarium_snapshot_repairs_total counter\n"
+		     "containarium_snapshot_repairs_total %lu\n"
 		     "# HELP containarium_operations_running Operations in progress.\n"
 		     "# TYPE containarium_operations_running gauge\n"
 		     "containarium_operations_running %u\n"
@@ -134,7 +138,7 @@ void handle_metrics(struct helperd *d, const struct api_request *req, struct api
 		     "containarium_operations_total{result=\"success\"} %lu\n"
 		     "containarium_operations_total{result=\"failure\"} %lu\n",
 		     total, running, by_state[CTM_STATE_ACTIVE], by_state[CTM_STATE_SUSPENDED],
-		     by_state[CTM_STATE_PROVISIONING], up, pubs, pubfail, last, running_ops, ok_ops, failed_ops) < 0) {
+		     by_state[CTM_STATE_PROVISIONING], up, pubs, pubfail, last, repairs, running_ops, ok_ops, failed_ops) < 0) {
 		api_error(resp, 500, "internal_error", "out of memory");
 		return;
 	}
