@@ -54,6 +54,13 @@ static struct incus_client *begin(struct operation *op, struct lifecycle_job *jo
 		return NULL;
 	}
 	enum incus_status st = helperd_load_account(c, job->d, job->user, a, NULL, err, errlen);
+	if (st == INCUS_ERR_NOT_FOUND) {
+		/* The sentence info gives, whatever the command. */
+		operation_fail(op, 404, "not_found", "user %s has no container; list them with containarium list",
+			       job->user);
+		incus_close(c);
+		return NULL;
+	}
 	if (st != INCUS_OK) {
 		fail_incus(op, st, what, err);
 		incus_close(c);

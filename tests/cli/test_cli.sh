@@ -333,6 +333,30 @@ expect_rc "info of a user without a container" 3
 expect_eq "info: not found message" "containarium: user nosuch$RND has no container; list them with containarium list" "$ERR"
 cli --json info "nosuch$RND"
 jq_eq "info --json: the error object" '.error.code + " " + (.error.status | tostring)' "not_found 404" "$OUT"
+# Every command answers an unknown user as info does: the same sentence,
+# the same exit status, nothing of the backend's own answer.
+ssh-keygen -q -t ed25519 -N '' -C nosuch -f "$T_TMP/nosuch" </dev/null
+unknown_user() { # unknown_user ARGS...: USER among them stands for the unknown user
+	local x args=() label=
+	for x in "$@"; do
+		[ "$x" = USER ] && { label=${args[*]}; x=nosuch$RND; }
+		args+=("$x")
+	done
+	cli "${args[@]}"
+	expect_eq "$label of a user without a container: exit 3 and info's sentence" \
+		"3 containarium: user nosuch$RND has no container; list them with containarium list" "$RC $ERR"
+	cli --json "${args[@]}"
+	jq_eq "$label --json of a user without a container: not_found 404" \
+		'.error.code + " " + (.error.status | tostring)' "not_found 404" "$OUT"
+}
+unknown_user start USER
+unknown_user stop USER
+unknown_user delete USER --force
+unknown_user resize USER --memory 512MB
+unknown_user key list USER
+unknown_user key add USER --ssh-key "$T_TMP/nosuch.pub"
+unknown_user key remove USER nosuch
+unknown_user export USER --jump-ip 127.0.0.1
 
 # keys
 cli key list "$U1"
