@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # Shared helpers for the shell tests (tests/*/test_*.sh).  Source it:
 #   . "$(dirname "$0")/../lib/testlib.sh"
-# Each test script calls ok/fail (or skip) per check and ends with `summary`,
-# which prints the plain "N passed, N failed" line tests/run adds up
-# ("N passed, N failed, N skipped" when something was skipped).  A test that
-# cannot run at all calls skip_all WHY; tests/run counts it as skipped, and
-# under CI=true a skip fails the run.
+# Each test script calls ok/fail (or skip) per check and ends with `summary`.
+# The output is TAP ("ok N - ...", "not ok N - ...", a skip as
+# "ok N # SKIP ...", the plan "1..N" at the end, as TAP allows), followed by
+# the plain "N passed, N failed" line tests/run adds up ("N passed, N
+# failed, N skipped" when something was skipped).  A test that cannot run
+# at all calls skip_all WHY; tests/run counts it as skipped, and under
+# CI=true a skip fails the run.
 #
 # Environment: BUILD (the build directory, default build), SRC (repo root).
 
@@ -18,10 +20,10 @@ T_FAIL=0
 T_SKIP=0
 T_NAME=$(basename "$0" .sh)
 
-ok() { T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; }
+ok() { T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' $((T_PASS + T_FAIL + T_SKIP)) "$*"; }
 # fail returns 1, and so does every expect_* and check that failed, so that
 # `expect_eq ... || printf DIAGNOSTICS` prints them when it should.
-fail() { T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' $((T_PASS + T_FAIL)) "$*"; return 1; }
+fail() { T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' $((T_PASS + T_FAIL + T_SKIP)) "$*"; return 1; }
 # check DESCRIPTION COMMAND...: ok when the command succeeds.
 check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 # expect_eq DESCRIPTION EXPECTED ACTUAL
@@ -37,14 +39,15 @@ expect_match() {
 # skip_all WHY: the rest of the test cannot run here; ends it (the checks
 # already made still count).
 skip_all() {
-	printf '# SKIP %s: %s\n' "$T_NAME" "$*"
 	T_SKIP=$((T_SKIP + 1))
+	printf 'ok %d # SKIP %s: %s\n' $((T_PASS + T_FAIL + T_SKIP)) "$T_NAME" "$*"
 	summary
 	exit
 }
 # skip DESCRIPTION WHY: one check that cannot run here (counted as skipped).
-skip() { T_SKIP=$((T_SKIP + 1)); printf '# SKIP %s: %s\n' "$T_NAME" "$1: $2"; }
+skip() { T_SKIP=$((T_SKIP + 1)); printf 'ok %d # SKIP %s: %s\n' $((T_PASS + T_FAIL + T_SKIP)) "$T_NAME" "$1: $2"; }
 summary() {
+	printf '1..%d\n' $((T_PASS + T_FAIL + T_SKIP))
 	if [ "$T_SKIP" -gt 0 ]; then
 		printf '%d passed, %d failed, %d skipped\n' "$T_PASS" "$T_FAIL" "$T_SKIP"
 	else

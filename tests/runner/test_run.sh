@@ -47,7 +47,12 @@ run "$t" unit shell
 expect_eq "totals count passes and skips (2 unit x 3, 2 + 1 + 1 shell; 2 skipped)" \
 	"10 passed, 0 failed, 2 skipped" "$LAST"
 expect_eq "a run with skips but no failure succeeds outside CI" 0 "$RC"
-expect_match "the skipping suite says why" '^# SKIP test_skipper: frobnicator missing' "$OUT"
+expect_match "the skipping suite says why" '^ok 2 # SKIP test_skipper: frobnicator missing' "$OUT"
+expect_eq "a suite's output is TAP: its plan comes last, before the summary line" \
+	"ok 1 - one|ok 2 - two|1..2|2 passed, 0 failed" "$(printf '%s\n' "$OUT" | grep -A3 -x 'ok 1 - one' | head -n 4 | paste -sd '|')"
+expect_eq "a skip is a TAP test line, counted in the plan" \
+	"ok 1 - a|ok 2 # SKIP test_partial: needs a tape drive: no /dev/st0|1..2|1 passed, 0 failed, 1 skipped" \
+	"$(printf '%s\n' "$OUT" | grep -A3 -x 'ok 1 - a' | head -n 4 | paste -sd '|')"
 
 RUN_ENV=(CI=true)
 run "$t" unit shell
