@@ -1,4 +1,5 @@
-/* helperd's pure parts: configuration, id range checks, allocation, the
+/* helperd's pure parts, one Check case per module: configuration, id range
+ * checks, allocation, the audit log, the session table, the
  * mapping between Incus instances and accounts, the streaming list reader,
  * the HTTP transport and the trusted snapshot build.  The daemon itself is
  * tested on real containers in tests/helperd/.
@@ -359,9 +360,9 @@ START_TEST(allocation)
 }
 END_TEST
 
-/* ---- audit log and sessions ---- */
+/* ---- audit log; sessions ---- */
 
-START_TEST(audit_and_sessions)
+START_TEST(audit_log)
 {
 	char dir[] = "/tmp/ctm-auditXXXXXX", path[128], moved[140], err[256];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -392,7 +393,14 @@ START_TEST(audit_and_sessions)
 	ck_assert_uint_eq(json_object_array_length(all), 2);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(all, 1), "user")), "carol");
 	json_object_put(all);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
 
+START_TEST(session_table)
+{
 	sessions_open("s1", "alice", 1000);
 	sessions_open("s2", "alice", 1010);
 	ck_assert_uint_eq(sessions_count("alice"), 2);
@@ -402,9 +410,6 @@ START_TEST(audit_and_sessions)
 	ck_assert_uint_eq(sessions_count("alice"), 1);
 	ck_assert_int_eq(sessions_last_activity("alice"), 1100);
 	ck_assert_int_eq(sessions_last_activity("nobody"), 0);
-	char cmd[160];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -1178,28 +1183,39 @@ START_TEST(snapshot_build_canonical)
 }
 END_TEST
 
+/* One Check case per module, so a failure names the module. */
+static TCase *module(Suite *s, const char *name)
+{
+	TCase *tc = tcase_create(name);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
 int main(void)
 {
 	Suite *s = suite_create("helperd_parts");
-	TCase *tc = tcase_create("parts");
+	TCase *tc = module(s, "config");
 	tcase_add_test(tc, config_defaults_and_settings);
 	tcase_add_test(tc, config_errors_name_line_and_problem);
 	tcase_add_test(tc, config_file_missing);
 	tcase_add_test(tc, sizes);
-	tcase_add_test(tc, id_ranges);
+	tcase_add_test(module(s, "id_ranges"), id_ranges);
+	tc = module(s, "account");
 	tcase_add_test(tc, account_mapping);
-	tcase_add_test(tc, allocation);
-	tcase_add_test(tc, audit_and_sessions);
 	tcase_add_test(tc, account_strings);
+	tcase_add_test(module(s, "allocate"), allocation);
+	tcase_add_test(module(s, "audit"), audit_log);
+	tcase_add_test(module(s, "sessions"), session_table);
+	tc = module(s, "json_list");
 	tcase_add_test(tc, json_list_chunks);
 	tcase_add_test(tc, json_list_edges);
-	tcase_add_test(tc, http_transport);
-	tcase_add_test(tc, events_stream);
+	tcase_add_test(module(s, "incus_http"), http_transport);
+	tcase_add_test(module(s, "incus_events"), events_stream);
+	tc = module(s, "registry");
 	tcase_add_test(tc, registry_from_a_streamed_list);
 	tcase_add_test(tc, registry_keeps_an_unreachable_members_users);
-	tcase_add_loop_test(tc, backend_differences, 0, 2);
-	tcase_add_test(tc, snapshot_build_canonical);
-	suite_add_tcase(s, tc);
+	tcase_add_loop_test(module(s, "incus_client"), backend_differences, 0, 2);
+	tcase_add_test(module(s, "snapshot_writer"), snapshot_build_canonical);
 	Suite *all[] = { s, NULL };
 	return ctm_run_suites(all);
 }
