@@ -291,15 +291,16 @@ int check_port(const char *flag, const char *value)
 
 int check_key_path(const char *flag, const char *value)
 {
-	if (!*value || strlen(value) > 255 || strpbrk(value, " \t\"'\\")) {
-		out_error("%s \"%.60s\" must be a path without spaces or quotes, such as ~/.ssh/containarium_alice",
-			  flag, value);
-		return CLI_USAGE;
-	}
+	/* Control characters first: the message below would echo them. */
 	for (const char *p = value; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			out_error("%s must not contain control characters", flag);
 			return CLI_USAGE;
 		}
+	if (!*value || strlen(value) > 255 || strpbrk(value, " \"'\\")) {
+		out_error("%s \"%.60s\" must be a path without spaces or quotes, such as ~/.ssh/containarium_alice",
+			  flag, value);
+		return CLI_USAGE;
+	}
 	return CLI_OK;
 }
