@@ -23,6 +23,10 @@ struct wanted {
 	uint32_t old_uid, old_ip;     /* what the backup had */
 	char uid_res[RESERVATION_NAME_MAX], ip_res[RESERVATION_NAME_MAX]; /* claimed by us ("" = none) */
 	char note[2][256];            /* why a value changed */
+	/* The candidate pair this helperd holds while the restore runs
+	 * (allocate.h keeps pairs; a value not picked is a placeholder). */
+	uint32_t held_uid, held_ip;
+	int held;
 };
 
 static void ip_text(uint32_t ip, char *buf, size_t len)
@@ -82,8 +86,8 @@ static enum incus_status claim_one(struct incus_client *c, struct helperd *d, co
 		allocate_skip_ip(&skip, old);
 	else
 		allocate_skip_uid(&skip, old);
+	uint32_t uid = w->held ? w->held_uid : w->uid ? w->uid : 1, ip = w->held ? w->held_ip : 1;
 	for (int tries = 0; tries < ALLOC_SKIP_MAX - 1; tries++) {
-		uint32_t uid = 0, ip = 0;
 		if (allocate_pick(reg, d->cfg.uid_min, d->cfg.uid_max, sn, &skip, !k, k, &uid, &ip)) {
 			snprintf(err, errlen, "no free %s left", k ? "IPv4 address" : "uid");
 			return INCUS_ERR_CONFLICT;
@@ -92,13 +96,15 @@ static enum incus_status claim_one(struct incus_client *c, struct helperd *d, co
 			reservation_ipv4_name(ip, name, sizeof name);
 		else
 			reservation_uid_name(uid, name, sizeof name);
+		w->held = 1;
+		w->held_uid = uid;
+		w->held_ip = ip;
 		st = reservation_claim(c, name, user, d->host_id, err, errlen);
 		if (st == INCUS_OK) {
 			snprintf(k ? w->ip_res : w->uid_res, RESERVATION_NAME_MAX, "%s", name);
 			*(k ? &w->ip : &w->uid) = k ? ip : uid;
 			return INCUS_OK;
 		}
-		allocate_release(uid, ip);
 		if (st != INCUS_ERR_CONFLICT || (k ? allocate_skip_ip(&skip, ip) : allocate_skip_uid(&skip, uid)))
 			return st;
 	}
@@ -270,7 +276,8 @@ rollback:
 out:
 	if (!done)
 		release_claims(c, &w);
-	allocate_release(w.uid, w.ip);
+	if (w.held)
+		allocate_release(w.held_uid, w.held_ip);
 	if (!done) {
 		registry_unhold(job->user);
 		char e2[512];

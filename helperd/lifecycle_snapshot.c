@@ -109,6 +109,15 @@ void lifecycle_snapshot_create(struct operation *op, void *arg)
 		strftime(job->snapshot, sizeof job->snapshot, "snap-%Y%m%d-%H%M%S", &tm);
 	}
 	operation_step(op, 1, "Taking snapshot...");
+	json_object *md = NULL;
+	/* Asked first: Incus 6.0 answers a taken name with a database error. */
+	snapshot_path(path, sizeof path, a.instance, job->snapshot);
+	enum incus_status st = incus_get(c, path, NULL, NULL, err, sizeof err);
+	if (st == INCUS_OK) {
+		operation_fail(op, 409, "already_exists", "user %s has a snapshot named %s already; choose another "
+			       "name or delete it first", job->user, job->snapshot);
+		goto done;
+	}
 	snapshot_path(path, sizeof path, a.instance, "");
 	json_object *b = json_object_new_object();
 	json_object_object_add(b, "name", json_object_new_string(job->snapshot));
@@ -116,10 +125,9 @@ void lifecycle_snapshot_create(struct operation *op, void *arg)
 	/* A snapshot someone asked for is kept until deleted: snapshots.expiry
 	 * is for the scheduled ones (Incus would apply it to both). */
 	json_object_object_add(b, "expires_at", json_object_new_string("0001-01-01T00:00:00Z"));
-	enum incus_status st = incus_call(c, "POST", path, b, NULL, 600, NULL, err, sizeof err);
+	st = incus_call(c, "POST", path, b, NULL, 600, NULL, err, sizeof err);
 	json_object_put(b);
-	json_object *md = NULL;
-	if (st == INCUS_ERR_CONFLICT || (st != INCUS_OK && strstr(err, "already exists"))) {
+	if (st == INCUS_ERR_CONFLICT || (st != INCUS_OK && (strstr(err, "already exists") || strstr(err, "UNIQUE")))) {
 		operation_fail(op, 409, "already_exists", "user %s has a snapshot named %s already; choose another "
 			       "name or delete it first", job->user, job->snapshot);
 		goto done;
