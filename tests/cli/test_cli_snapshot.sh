@@ -62,7 +62,7 @@ expect_rc "restore without NAME is a usage error" 2
 cli_run -v --socket /nonexistent snapshot schedule alice
 expect_rc "schedule with nothing to change is a usage error" 2
 expect_no_request "schedule without options"
-if grep -q '^\.SS snapshot' "$SRC/cli/containarium.1" && grep -q '^\.SS restore' "$SRC/cli/containarium.1"; then
+if grep -q "snapshot restore" "$SRC/cli/containarium.1" && grep -q "^\.BI \"restore " "$SRC/cli/containarium.1"; then
 	ok "containarium(1) documents snapshot and restore"
 else fail "containarium(1) documents snapshot and restore"; fi
 
