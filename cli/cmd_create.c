@@ -10,7 +10,8 @@
 #include "output.h"
 #include "progress.h"
 
-enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER, O_TARGET };
+enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER, O_TARGET, O_SNAP_SCHEDULE,
+       O_SNAP_EXPIRY };
 
 static const struct opt opts[] = {
 	{ "ssh-key", 0, true, O_SSH_KEY },
@@ -22,6 +23,8 @@ static const struct opt opts[] = {
 	{ "no-autostart", 0, false, O_NO_AUTOSTART },
 	{ "docker", 0, false, O_DOCKER },
 	{ "target", 0, true, O_TARGET },
+	{ "snapshot-schedule", 0, true, O_SNAP_SCHEDULE },
+	{ "snapshot-expiry", 0, true, O_SNAP_EXPIRY },
 	{ NULL, 0, false, 0 },
 };
 
@@ -100,6 +103,11 @@ static int run(struct cli *c, const struct args *a)
 		json_object_object_add(body, "docker", json_object_new_boolean(1));
 	if (target)
 		json_object_object_add(body, "target", json_object_new_string(target));
+	/* Checked by helperd, which names what is wrong with either. */
+	if (args_last(a, O_SNAP_SCHEDULE))
+		json_object_object_add(body, "snapshot_schedule", json_object_new_string(args_last(a, O_SNAP_SCHEDULE)));
+	if (args_last(a, O_SNAP_EXPIRY))
+		json_object_object_add(body, "snapshot_expiry", json_object_new_string(args_last(a, O_SNAP_EXPIRY)));
 
 	char headline[80];
 	snprintf(headline, sizeof headline, "Creating container for user %s", user);
@@ -135,6 +143,12 @@ const struct command cmd_create = {
 	"  --no-autostart     do not\n"
 	"  --docker           install Docker in the container and allow nesting\n"
 	"  --target MEMBER    on an Incus cluster, the member to put the container on\n"
-	"                     (default: the one Incus's scheduler picks)\n",
+	"                     (default: the one Incus's scheduler picks)\n"
+	"  --snapshot-schedule CRON\n"
+	"                     snapshots on a schedule, such as \"0 3 * * *\" or @daily\n"
+	"                     (default: helperd.conf's snapshot_schedule; \"\" none)\n"
+	"  --snapshot-expiry DURATION\n"
+	"                     how long scheduled snapshots are kept, such as 7d or 2w\n"
+	"                     (default: helperd.conf's snapshot_expiry)\n",
 	opts, run,
 };

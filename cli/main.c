@@ -11,12 +11,14 @@
 
 static const struct command *const commands[] = {
 	&cmd_create, &cmd_list, &cmd_info, &cmd_delete, &cmd_start, &cmd_stop, &cmd_resize, &cmd_export,
-	&cmd_key_list, &cmd_key_add, &cmd_key_remove, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit,
+	&cmd_key_list, &cmd_key_add, &cmd_key_remove, &cmd_snapshot_create, &cmd_snapshot_list,
+	&cmd_snapshot_restore, &cmd_snapshot_delete, &cmd_snapshot_schedule, &cmd_restore, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit,
 	&cmd_cert_generate, &cmd_cert_revoke, &cmd_cert_list, NULL,
 };
 
-/* Commands of two words: "key add", "system info", "cert generate". */
-static const char *const groups[] = { "key", "system", "cert", NULL };
+/* Commands of two words: "key add", "system info", "cert generate",
+ * "snapshot create". */
+static const char *const groups[] = { "key", "system", "cert", "snapshot", NULL };
 
 static const char global_help[] =
 	"Global options (before or after the command):\n"
@@ -30,8 +32,9 @@ static const char global_help[] =
 	"  --server-ca FILE  the CA that signed helperd's certificate (default:\n"
 	"                  $CONTAINARIUM_SERVER_CA, else ~/.config/containarium/\n"
 	"                  server-ca.crt if present, else the system's CAs)\n"
-	"  --json          print helperd's JSON (for create, delete, start, stop and\n"
-	"                  resize: the finished operation's result); on failure the\n"
+	"  --json          print helperd's JSON (for create, delete, start, stop,\n"
+	"                  resize, snapshot and restore: the finished operation's\n"
+	"                  result); on failure the\n"
 	"                  error object {\"error\": {...}} from helperd\n"
 	"  -v, --verbose   show each request to helperd and its status on stderr\n"
 	"  -h, --help      this help; containarium help COMMAND for one command\n"

@@ -9,6 +9,7 @@
 #include <syslog.h>
 
 #include "image_source.h"
+#include "snapshot_policy.h"
 #include "snapshot_writer.h"
 
 void helperd_config_defaults(struct helperd_config *c)
@@ -54,7 +55,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-enum kind { STR, PATH, OPT_PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU };
+enum kind { STR, PATH, OPT_PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU, SCHEDULE, EXPIRY };
 
 static const struct key {
 	const char *name;
@@ -78,6 +79,8 @@ static const struct key {
 	S("default_memory", default_memory, SIZE),
 	S("default_disk", default_disk, SIZE),
 	{ "default_autostart", BOOL, offsetof(struct helperd_config, default_autostart), 0, 0, 0 },
+	S("snapshot_schedule", snapshot_schedule, SCHEDULE),
+	S("snapshot_expiry", snapshot_expiry, EXPIRY),
 	S("state_dir", state_dir, PATH),
 	S("keys_group", keys_group, NAME),
 	S("group_name", group_name, NAME),
@@ -233,6 +236,14 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 			return fail(err, errlen, "%s: value must not contain quotes or backslashes", key);
 		strcpy(field, value);
 		return 0;
+	case SCHEDULE:
+	case EXPIRY: {
+		char msg[256];
+		if ((k->kind == SCHEDULE ? snapshot_schedule_check : snapshot_expiry_check)(value, msg, sizeof msg))
+			return fail(err, errlen, "%s: %s", key, msg);
+		snprintf(field, k->cap, "%s", value);
+		return 0;
+	}
 	case NAME:
 		if (strlen(value) >= k->cap)
 			return fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);

@@ -42,6 +42,10 @@ struct helperd_config {
 	char default_memory[16];
 	char default_disk[16];
 	int default_autostart;     /* 0/1 */
+	/* Scheduled snapshots of a new container (snapshot_policy.h): Incus's
+	 * snapshots.schedule and snapshots.expiry; "" = none, kept forever. */
+	char snapshot_schedule[128];
+	char snapshot_expiry[64];
 	/* the registry and the host modules */
 	char state_dir[256];       /* passwd.db, keys.db */
 	char keys_group[64];       /* group of sshd's AuthorizedKeysCommandUser */

@@ -103,6 +103,12 @@ enum incus_status incus_file_pull(struct incus_client *c, const char *instance, 
 enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path,
 				 mode_t mode, char *err, size_t errlen);
 
+/* Import a backup tarball (incus export, or delete --backup) as instance
+ * name on pool, and wait for it: POST /1.0/instances with the file as an
+ * application/octet-stream body.  The instance comes back stopped. */
+enum incus_status incus_import_backup(struct incus_client *c, const char *file, const char *name, const char *pool,
+				      int timeout_s, char *err, size_t errlen);
+
 const char *incus_status_str(enum incus_status s);
 
 /* What the server said in an err this client wrote, without the client's

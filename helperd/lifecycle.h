@@ -27,6 +27,8 @@ struct create_spec {
 	int autostart;
 	int docker;
 	char target[64];        /* cluster member to place it on ("" = Incus's scheduler) */
+	char snap_schedule[128]; /* snapshots.schedule at activation ("" = none; snapshot_policy.h) */
+	char snap_expiry[64];    /* snapshots.expiry ("" = kept until deleted) */
 };
 
 /* Validate a POST /v1/containers body.  0, or -1 with an API error code
@@ -45,6 +47,11 @@ struct lifecycle_job {
 	struct create_spec spec;   /* create */
 	int force, backup;         /* delete, stop */
 	char cpu[16], memory[32], disk[32]; /* resize ("" = unchanged) */
+	/* resize: the snapshot schedule and expiry, when *_set ("" = off) */
+	int snap_schedule_set, snap_expiry_set;
+	char snap_schedule[128], snap_expiry[64];
+	char snapshot[64];         /* snapshot create ("" = a name by the time), restore, delete */
+	char backup_file[512];     /* restore from a backup: the tarball (inside backup_dir) */
 };
 void lifecycle_job_free(void *job);
 
@@ -52,6 +59,22 @@ void lifecycle_delete(struct operation *op, void *arg);
 void lifecycle_start(struct operation *op, void *arg);
 void lifecycle_stop(struct operation *op, void *arg);
 void lifecycle_resize(struct operation *op, void *arg);
+
+/* Snapshots of a user's container (lifecycle_snapshot.c). */
+void lifecycle_snapshot_create(struct operation *op, void *arg);
+void lifecycle_snapshot_delete(struct operation *op, void *arg);
+void lifecycle_snapshot_restore(struct operation *op, void *arg);
+#define SNAPSHOT_RESTORE_STEPS 5
+/* Snapshot names and times as the API shows them. */
+json_object *snapshot_to_json(json_object *incus_snapshot);
+
+/* A user back from a delete --backup tarball (lifecycle_import.c). */
+void lifecycle_import(struct operation *op, void *arg);
+#define IMPORT_STEPS 5
+
+/* The bridge's subnet and the DHCP server's leases (lifecycle_create.c). */
+struct subnet;
+int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn, char *err, size_t errlen);
 
 /* Remove what a crash left: instances still "provisioning" that no running
  * operation owns (this host's at once, other hosts' after 15 minutes). */

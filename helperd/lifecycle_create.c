@@ -16,11 +16,12 @@
 #include "lifecycle.h"
 #include "nic_policy.h"
 #include "reservation.h"
+#include "snapshot_policy.h"
 #include "sshkey.h"
 #include "username.h"
 
 static const char *const create_fields[] = { "name", "ssh_keys", "image", "cpu", "memory", "disk",
-					     "autostart", "docker", "target", NULL };
+					     "autostart", "docker", "target", "snapshot_schedule", "snapshot_expiry", NULL };
 
 void create_spec_free(struct create_spec *s)
 {
@@ -61,7 +62,7 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 			known |= strcmp(*f, key) == 0;
 		if (!known)
 			BAD("invalid_request", "unknown field \"%.40s\"; the fields are name, ssh_keys, image, "
-			    "cpu, memory, disk, autostart, docker, target", key);
+			    "cpu, memory, disk, autostart, docker, target, snapshot_schedule, snapshot_expiry", key);
 	}
 	json_object *v;
 	if (!json_object_object_get_ex(body, "name", &v) || !json_object_is_type(v, json_type_string))
@@ -148,6 +149,10 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 			    "`incus cluster list` shows them)");
 		memcpy(s->target, t, tl + 1);
 	}
+
+	if (snapshot_fields_parse(d, body, s->snap_schedule, sizeof s->snap_schedule, s->snap_expiry,
+				  sizeof s->snap_expiry, m, sizeof m))
+		BAD("invalid_snapshot_policy", "%s", m);
 
 	/* The name must not belong to anyone else on this host: root, sshd,
 	 * a local, LDAP or OS Login user.  Our own NSS module never does IPC,
@@ -358,7 +363,7 @@ static void claim_release(struct incus_client *c, struct claim *cl)
 	allocate_release(cl->uid, cl->ip);
 }
 
-static int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn, char *err, size_t errlen)
+int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn, char *err, size_t errlen)
 {
 	char path[160];
 	snprintf(path, sizeof path, "/1.0/networks/%s", d->cfg.network);
@@ -794,6 +799,8 @@ void lifecycle_create(struct operation *op, void *arg)
 		snprintf(path, sizeof path, "/1.0/instances/%s", iname);
 		json_object *b = json_object_new_object(), *cfg = json_object_new_object();
 		json_object_object_add(cfg, ACCT_KEY_STATE, json_object_new_string("active"));
+		/* Scheduled snapshots from now on, not of a half-made container. */
+		snapshot_policy_to_config(cfg, s->snap_schedule, s->snap_expiry);
 		json_object_object_add(b, "config", cfg);
 		st = incus_call(c, "PATCH", path, b, NULL, 60, NULL, err, sizeof err);
 		json_object_put(b);

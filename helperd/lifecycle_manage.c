@@ -13,6 +13,7 @@
 #include "lifecycle.h"
 #include "nic_policy.h"
 #include "reservation.h"
+#include "snapshot_policy.h"
 #include "snapshot_writer.h"
 
 static int http_for(enum incus_status s)
@@ -241,6 +242,8 @@ void lifecycle_resize(struct operation *op, void *arg)
 		json_object_object_add(cfg, "limits.cpu", json_object_new_string(job->cpu));
 	if (*job->memory)
 		json_object_object_add(cfg, "limits.memory", json_object_new_string(job->memory));
+	snapshot_policy_to_config(cfg, job->snap_schedule_set ? job->snap_schedule : NULL,
+				  job->snap_expiry_set ? job->snap_expiry : NULL);
 	json_object_object_add(b, "config", cfg);
 	if (*job->disk) {
 		json_object *devs = json_object_new_object(), *root = json_object_new_object();
@@ -258,6 +261,23 @@ void lifecycle_resize(struct operation *op, void *arg)
 		goto done;
 	}
 	refresh_or_log(job->d, c);
+	if (job->snap_schedule_set || job->snap_expiry_set) {
+		/* The schedule is not part of the account: answer with it. */
+		pthread_mutex_lock(&job->d->lock);
+		const struct account *now = registry_find(&job->d->reg, job->user);
+		json_object *result = now ? account_to_json(now) : json_object_new_object();
+		pthread_mutex_unlock(&job->d->lock);
+		json_object *m = NULL, *cf, *v;
+		if (incus_get(c, path, &m, NULL, err, sizeof err) == INCUS_OK && json_object_object_get_ex(m, "config", &cf)) {
+			json_object_object_add(result, "snapshot_schedule", json_object_new_string(
+				json_object_object_get_ex(cf, "snapshots.schedule", &v) ? json_object_get_string(v) : ""));
+			json_object_object_add(result, "snapshot_expiry", json_object_new_string(
+				json_object_object_get_ex(cf, "snapshots.expiry", &v) ? json_object_get_string(v) : ""));
+		}
+		json_object_put(m);
+		operation_succeed(op, result);
+		goto done;
+	}
 	succeed_with_account(op, job->d, job->user);
 done:
 	account_free(&a);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "helperd_log.h"
+#include "registry_hold.h"
 
 struct incus_client *helperd_client(struct helperd *d, char *err, size_t errlen)
 {
@@ -84,6 +85,8 @@ static int refresh(struct helperd *d, struct incus_client *c, int force, char *e
 			    "users stay as last published until it is back", fresh.n_unreachable,
 			    fresh.unreachable[0].location, put);
 	}
+	if (registry_apply_holds(&fresh, &old))
+		log_error("out of memory keeping an account being restored as it was");
 	d->reg = fresh;
 	if (!force && d->publishes && same_snapshot(&old, &d->reg)) {
 		pthread_mutex_unlock(&d->lock);

@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "service.h"
 #include "service_handlers.h"
+#include "snapshot_policy.h"
 #include "storage_pool.h"
 #include "username.h"
 
@@ -314,15 +315,28 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 					  "written like 50GB", s);
 				goto bad;
 			}
+		} else if (strcmp(key, "snapshot_schedule") == 0 || strcmp(key, "snapshot_expiry") == 0) {
+			int sched = key[9] == 's';
+			char msg[512];
+			if (!json_object_is_type(val, json_type_string) ||
+			    (sched ? snapshot_schedule_check : snapshot_expiry_check)(s, msg, sizeof msg)) {
+				api_error(resp, 400, "invalid_snapshot_policy", "%s", json_object_is_type(val, json_type_string)
+					  ? msg : "snapshot_schedule and snapshot_expiry are strings (\"\" turns them off)");
+				goto bad;
+			}
+			snprintf(sched ? job->snap_schedule : job->snap_expiry,
+				 sched ? sizeof job->snap_schedule : sizeof job->snap_expiry, "%s", s);
+			*(sched ? &job->snap_schedule_set : &job->snap_expiry_set) = 1;
 		} else {
-			api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; resize takes cpu, memory "
-				  "and disk", key);
+			api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; resize takes cpu, memory, "
+				  "disk, snapshot_schedule and snapshot_expiry", key);
 			goto bad;
 		}
 		any = 1;
 	}
 	if (!any) {
-		api_error(resp, 400, "invalid_request", "nothing to change: give cpu, memory or disk");
+		api_error(resp, 400, "invalid_request", "nothing to change: give cpu, memory, disk, snapshot_schedule or "
+			  "snapshot_expiry");
 		goto bad;
 	}
 	if (*job->disk && pool_enforces_quota(d, 1, resp) < 0)

@@ -19,6 +19,12 @@ void handle_start(struct helperd *d, const struct api_request *req, struct api_r
 void handle_stop(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_resize(struct helperd *d, const struct api_request *req, struct api_response *resp);
 
+void handle_snapshots_list(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_snapshot_create(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_snapshot_delete(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_snapshot_restore(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_backup_restore(struct helperd *d, const struct api_request *req, struct api_response *resp);
+
 void handle_keys_list(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_keys_add(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_keys_remove(struct helperd *d, const struct api_request *req, struct api_response *resp);
