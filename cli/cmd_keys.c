@@ -1,4 +1,4 @@
-/* containarium key list|add|remove: a user's SSH keys (helperd changes the
+/* containarium key list|add|remove|replace: a user's SSH keys (helperd changes the
  * container's authorized_keys, the registry and keys.db together). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +148,53 @@ static int run_remove(struct cli *c, const struct args *a)
 	return CLI_OK;
 }
 
+static int run_replace(struct cli *c, const struct args *a)
+{
+	int rc = user_arg(a, 2, "key replace", "USER FINGERPRINT|COMMENT --ssh-key FILE");
+	if (rc)
+		return rc;
+	const char *which = a->pos[1];
+	if (!*which || strlen(which) > 1024 || strpbrk(which, "\r\n")) {
+		out_error("key replace: give the old key's SHA256:... fingerprint (containarium key list %s shows "
+			  "it) or its comment", a->pos[0]);
+		return CLI_USAGE;
+	}
+	struct key_list keys = { 0 };
+	if ((rc = keyfile_read_options(a, O_SSH_KEY, "key replace: --ssh-key FILE is required: the new public key "
+				       "(.pub)", &keys)))
+		return rc;
+	if (keys.count != 1) {
+		out_error("key replace: --ssh-key gave %zu keys; a key is replaced by exactly one (add the others "
+			  "with key add)", keys.count);
+		key_list_free(&keys);
+		return CLI_USAGE;
+	}
+	char *ew = url_escape(which), *target = NULL;
+	if (asprintf(&target, "/v1/containers/%s/keys?key=%s", a->pos[0], ew) < 0) {
+		free(ew);
+		key_list_free(&keys);
+		out_error("out of memory");
+		return CLI_FAILED;
+	}
+	free(ew);
+	json_object *body = json_object_new_object();
+	json_object_object_add(body, "key", json_object_new_string(keys.keys[0]));
+	struct api_reply r;
+	rc = api_call(c, "PUT", target, body, API_TIMEOUT_SECONDS, &r);
+	json_object_put(body);
+	free(target);
+	if (rc == CLI_OK) {
+		if (c->json)
+			out_json(r.json);
+		else
+			printf("%sReplaced the key %s of %s with %s\n", out_ok_mark(), which, a->pos[0],
+			       fingerprint_of(r.json, keys.keys[0]));
+		api_reply_free(&r);
+	}
+	key_list_free(&keys);
+	return rc;
+}
+
 const struct command cmd_key_list = {
 	"key list", "USER",
 	"list a user's SSH keys",
@@ -174,4 +221,17 @@ const struct command cmd_key_remove = {
 	"ssh-keygen -lf show it) or that comment.  The last key cannot be removed:\n"
 	"add another first.  The container must run.\n",
 	no_opts, run_remove,
+};
+
+const struct command cmd_key_replace = {
+	"key replace", "USER FINGERPRINT|COMMENT --ssh-key FILE",
+	"replace one of a user's SSH keys with another",
+	"Replaces the key with that SHA256 fingerprint or comment by the one key\n"
+	"in FILE, in one step: the container's authorized_keys and the jump account\n"
+	"never hold both keys, nor neither (a rotation with key add and key remove\n"
+	"leaves the old key working in between).  The container must run.\n"
+	"\n"
+	"Options:\n"
+	"  --ssh-key FILE   the new public key file; - reads standard input.  Required.\n",
+	add_opts, run_replace,
 };

@@ -1,16 +1,17 @@
-/* containarium delete | start | stop | resize USER: long work, followed
- * step by step (progress.c). */
+/* containarium delete | resize USER, start | stop USER... | --all: long
+ * work, followed step by step (progress.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "client.h"
 #include "commands.h"
 #include "output.h"
 #include "progress.h"
 
-enum { O_FORCE = 1, O_BACKUP, O_CPU, O_MEMORY, O_DISK };
+enum { O_FORCE = 1, O_BACKUP, O_CPU, O_MEMORY, O_DISK, O_ALL };
 
 static int user_arg(const struct args *a, const char *cmd, const char *usage)
 {
@@ -115,51 +116,81 @@ const struct command cmd_delete = {
 
 /* ---- start, stop -------------------------------------------------------- */
 
-static const struct opt no_opts[] = { { NULL, 0, false, 0 } };
+static const struct opt start_opts[] = {
+	{ "all", 0, false, O_ALL },
+	{ NULL, 0, false, 0 },
+};
 static const struct opt stop_opts[] = {
 	{ "force", 'f', false, O_FORCE },
+	{ "all", 0, false, O_ALL },
 	{ NULL, 0, false, 0 },
 };
 
-static int run_start(struct cli *c, const struct args *a)
+static bool is_running(json_object *e) { return strcmp(json_str(e, "status", ""), "Running") == 0; }
+static bool is_not_running(json_object *e) { return !is_running(e); }
+
+static int start_one(struct cli *c, const char *user, void *arg)
 {
-	int rc = user_arg(a, "start", "USER");
-	if (rc)
-		return rc;
+	(void)arg;
 	char target[128];
-	snprintf(target, sizeof target, "/v1/containers/%s/start", a->pos[0]);
+	snprintf(target, sizeof target, "/v1/containers/%s/start", user);
 	json_object *result;
-	rc = progress_run(c, "POST", target, NULL, NULL, &result);
+	int rc = progress_run(c, "POST", target, NULL, NULL, &result);
 	return finish(c, rc, result, "is running", 1);
 }
 
-static int run_stop(struct cli *c, const struct args *a)
+static int stop_one(struct cli *c, const char *user, void *arg)
 {
-	int rc = user_arg(a, "stop", "USER [--force]");
-	if (rc)
-		return rc;
 	char target[128];
-	snprintf(target, sizeof target, "/v1/containers/%s/stop%s", a->pos[0], args_has(a, O_FORCE) ? "?force=1" : "");
+	snprintf(target, sizeof target, "/v1/containers/%s/stop%s", user, *(int *)arg ? "?force=1" : "");
 	json_object *result;
-	rc = progress_run(c, "POST", target, NULL, NULL, &result);
+	int rc = progress_run(c, "POST", target, NULL, NULL, &result);
 	return finish(c, rc, result, "is stopped", 0);
 }
 
+/* start and stop: the users named, or --all (those not running, or those
+ * running); nothing to do is not an error. */
+static int start_or_stop(struct cli *c, const struct args *a, bool start)
+{
+	const char *cmd = start ? "start" : "stop";
+	struct batch b;
+	int rc = batch_users(c, a->npos, a->pos, args_has(a, O_ALL), start ? is_not_running : is_running, cmd,
+			     start ? "USER... | --all" : "USER... [--force] | --all", &b);
+	if (rc)
+		return rc;
+	if (b.n == 0 && !c->json)
+		printf("Nothing to %s: %s\n", cmd, start ? "every container runs" : "no container runs");
+	int force = args_has(a, O_FORCE);
+	rc = batch_run(c, cmd, &b, start ? start_one : stop_one, &force);
+	batch_free(&b);
+	return rc;
+}
+
+static int run_start(struct cli *c, const struct args *a) { return start_or_stop(c, a, true); }
+static int run_stop(struct cli *c, const struct args *a) { return start_or_stop(c, a, false); }
+
 const struct command cmd_start = {
-	"start", "USER",
-	"start a stopped container",
-	"Starts USER's container and waits until it has its address.\n",
-	no_opts, run_start,
+	"start", "USER... | --all",
+	"start stopped containers",
+	"Starts each USER's container and waits until it has its address; one\n"
+	"after the other, each reported as it ends.  A failure does not stop the\n"
+	"others; the exit status is the first failure's.\n"
+	"\n"
+	"Options:\n"
+	"  --all         every container that is not running\n",
+	start_opts, run_start,
 };
 
 const struct command cmd_stop = {
-	"stop", "USER [--force]",
-	"stop a container",
-	"Stops USER's container; the jump account stays, so the user can log in\n"
-	"again once it is started.\n"
+	"stop", "USER... [--force] | --all",
+	"stop containers",
+	"Stops each USER's container; the jump accounts stay, so the users can log\n"
+	"in again once started.  One after the other; a failure does not stop the\n"
+	"others, and the exit status is the first failure's.\n"
 	"\n"
 	"Options:\n"
-	"  -f, --force   kill it instead of a clean shutdown\n",
+	"  -f, --force   kill them instead of a clean shutdown\n"
+	"  --all         every running container\n",
 	stop_opts, run_stop,
 };
 

@@ -4,14 +4,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "client.h"
 #include "commands.h"
 #include "output.h"
 #include "progress.h"
 
-enum { O_SCHEDULE = 1, O_EXPIRY, O_NO_SCHEDULE };
+enum { O_SCHEDULE = 1, O_EXPIRY, O_NO_SCHEDULE, O_ALL };
 
 static const struct opt no_opts[] = { { NULL, 0, false, 0 } };
+static const struct opt create_opts[] = {
+	{ "all", 0, false, O_ALL },
+	{ NULL, 0, false, 0 },
+};
 
 /* A snapshot name as helperd takes it (checked here so nothing is sent). */
 static int check_snapshot_name(const char *s)
@@ -34,26 +39,44 @@ static int args_user_snap(const struct args *a, const char *cmd, int need_snap)
 	return a->npos > 1 ? check_snapshot_name(a->pos[1]) : CLI_OK;
 }
 
-static int run_create(struct cli *c, const struct args *a)
+static int snapshot_one(struct cli *c, const char *user, void *arg)
 {
-	int rc = args_user_snap(a, "snapshot create", 0);
-	if (rc)
-		return rc;
+	const char *name = arg;
 	char target[160];
-	snprintf(target, sizeof target, "/v1/containers/%s/snapshots", a->pos[0]);
+	snprintf(target, sizeof target, "/v1/containers/%s/snapshots", user);
 	json_object *body = json_object_new_object(), *result;
-	if (a->npos > 1)
-		json_object_object_add(body, "name", json_object_new_string(a->pos[1]));
-	rc = progress_run(c, "POST", target, body, NULL, &result);
+	if (name)
+		json_object_object_add(body, "name", json_object_new_string(name));
+	int rc = progress_run(c, "POST", target, body, NULL, &result);
 	json_object_put(body);
 	if (rc == CLI_OK) {
 		if (c->json)
 			out_json(result);
 		else
 			printf("%sSnapshot %s of %s taken (kept until deleted)\n", out_ok_mark(),
-			       json_str(result, "name", "?"), json_str(result, "container", a->pos[0]));
+			       json_str(result, "name", "?"), json_str(result, "container", user));
 	}
 	json_object_put(result);
+	return rc;
+}
+
+static int run_create(struct cli *c, const struct args *a)
+{
+	if (!args_has(a, O_ALL)) {
+		int rc = args_user_snap(a, "snapshot create", 0);
+		return rc ? rc : snapshot_one(c, a->pos[0], a->npos > 1 ? (void *)a->pos[1] : NULL);
+	}
+	/* --all [NAME]: the word is the snapshot's name, the same for each. */
+	int rc = args_positional(a, 0, 1, "snapshot create", "USER [NAME] | --all [NAME]");
+	if (rc || (a->npos && (rc = check_snapshot_name(a->pos[0]))))
+		return rc;
+	struct batch b;
+	if ((rc = batch_users(c, 0, NULL, true, NULL, "snapshot create", "USER [NAME] | --all [NAME]", &b)))
+		return rc;
+	if (b.n == 0 && !c->json)
+		printf("Nothing to snapshot: there are no containers\n");
+	rc = batch_run(c, "snapshot create", &b, snapshot_one, a->npos ? (void *)a->pos[0] : NULL);
+	batch_free(&b);
 	return rc;
 }
 
@@ -190,12 +213,17 @@ static int run_schedule(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_snapshot_create = {
-	"snapshot create", "USER [NAME]",
+	"snapshot create", "USER [NAME] | --all [NAME]",
 	"take a snapshot of a user's container",
 	"Takes a snapshot of USER's container, named NAME (default: snap-DATE-TIME\n"
 	"in UTC).  It is kept until deleted; snapshots on a schedule expire as the\n"
-	"schedule says (containarium snapshot schedule).\n",
-	no_opts, run_create,
+	"schedule says (containarium snapshot schedule).\n"
+	"\n"
+	"Options:\n"
+	"  --all   every container, one after the other, each snapshot named NAME (or\n"
+	"          by its own time); a failure does not stop the others, and the\n"
+	"          exit status is the first failure's\n",
+	create_opts, run_create,
 };
 
 const struct command cmd_snapshot_list = {

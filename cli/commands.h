@@ -18,9 +18,9 @@ struct command {
 extern const struct command cmd_create;
 extern const struct command cmd_list;
 extern const struct command cmd_info;
-extern const struct command cmd_delete, cmd_start, cmd_stop, cmd_resize;
+extern const struct command cmd_delete, cmd_start, cmd_stop, cmd_resize, cmd_set;
 extern const struct command cmd_export;
-extern const struct command cmd_key_list, cmd_key_add, cmd_key_remove;
+extern const struct command cmd_key_list, cmd_key_add, cmd_key_remove, cmd_key_replace;
 extern const struct command cmd_system_info, cmd_metrics;
 extern const struct command cmd_operations;
 extern const struct command cmd_audit;

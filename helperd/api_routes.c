@@ -16,6 +16,7 @@ const struct api_route api_routes[] = {
 	{ "GET", "/v1/containers/{}/keys", API_ROLE_USER, handle_keys_list },
 	{ "POST", "/v1/containers/{}/keys", API_ROLE_ADMIN, handle_keys_add },
 	{ "DELETE", "/v1/containers/{}/keys", API_ROLE_ADMIN, handle_keys_remove },
+	{ "PUT", "/v1/containers/{}/keys", API_ROLE_ADMIN, handle_keys_replace },
 	{ "GET", "/v1/containers/{}/ssh-config", API_ROLE_USER, handle_ssh_config },
 	{ "GET", "/v1/containers/{}/snapshots", API_ROLE_USER, handle_snapshots_list },
 	{ "POST", "/v1/containers/{}/snapshots", API_ROLE_ADMIN, handle_snapshot_create },

@@ -50,6 +50,7 @@ struct lifecycle_job {
 	/* resize: the snapshot schedule and expiry, when *_set ("" = off) */
 	int snap_schedule_set, snap_expiry_set;
 	char snap_schedule[128], snap_expiry[64];
+	int autostart_set, autostart; /* resize (set): boot.autostart */
 	char snapshot[64];         /* snapshot create ("" = a name by the time), restore, delete */
 	char backup_file[512];     /* restore from a backup: the tarball (inside backup_dir) */
 };

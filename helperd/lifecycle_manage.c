@@ -242,6 +242,8 @@ void lifecycle_resize(struct operation *op, void *arg)
 		json_object_object_add(cfg, "limits.cpu", json_object_new_string(job->cpu));
 	if (*job->memory)
 		json_object_object_add(cfg, "limits.memory", json_object_new_string(job->memory));
+	if (job->autostart_set)
+		json_object_object_add(cfg, "boot.autostart", json_object_new_string(job->autostart ? "true" : "false"));
 	snapshot_policy_to_config(cfg, job->snap_schedule_set ? job->snap_schedule : NULL,
 				  job->snap_expiry_set ? job->snap_expiry : NULL);
 	json_object_object_add(b, "config", cfg);

@@ -315,6 +315,13 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 					  "written like 50GB", s);
 				goto bad;
 			}
+		} else if (strcmp(key, "autostart") == 0) {
+			if (!json_object_is_type(val, json_type_boolean)) {
+				api_error(resp, 400, "invalid_request", "\"autostart\" must be true or false");
+				goto bad;
+			}
+			job->autostart_set = 1;
+			job->autostart = json_object_get_boolean(val);
 		} else if (strcmp(key, "snapshot_schedule") == 0 || strcmp(key, "snapshot_expiry") == 0) {
 			int sched = key[9] == 's';
 			char msg[512];
@@ -328,8 +335,8 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 				 sched ? sizeof job->snap_schedule : sizeof job->snap_expiry, "%s", s);
 			*(sched ? &job->snap_schedule_set : &job->snap_expiry_set) = 1;
 		} else {
-			api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; resize takes cpu, memory, "
-				  "disk, snapshot_schedule and snapshot_expiry", key);
+			api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; this takes cpu, memory, "
+				  "disk, autostart, snapshot_schedule and snapshot_expiry", key);
 			goto bad;
 		}
 		any = 1;

@@ -28,6 +28,7 @@ void handle_backup_restore(struct helperd *d, const struct api_request *req, str
 void handle_keys_list(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_keys_add(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_keys_remove(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_keys_replace(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp);
 
 void handle_session(struct helperd *d, const struct api_request *req, struct api_response *resp);

@@ -279,6 +279,75 @@ done:
 	incus_close(c);
 }
 
+/* One key for another in one change of the registry: there is never a
+ * moment with both keys or with neither (a rotation that adds, then
+ * removes, leaves the old key working in between; one that removes first
+ * can lock the user out of their last key). */
+void handle_keys_replace(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	if (user_param(req, resp))
+		return;
+	const char *which = api_query(req, "key");
+	json_object *k;
+	if (!which || !*which || !req->body || !json_object_object_get_ex(req->body, "key", &k) ||
+	    !json_object_is_type(k, json_type_string)) {
+		api_error(resp, 400, "invalid_request", "say which key to replace (?key=SHA256:... or ?key=COMMENT) "
+			  "and send the new one: {\"key\": \"ssh-ed25519 AAAA... comment\"}");
+		return;
+	}
+	struct ctm_sshkey parsed;
+	char msg[512], canon[CTM_KEY_LINE_MAX + 1], *etag = NULL;
+	if (ctm_sshkey_parse(json_object_get_string(k), (size_t)json_object_get_string_len(k), &parsed, msg,
+			     sizeof msg) != CTM_KEY_OK) {
+		api_error(resp, 400, "invalid_key", "%s", msg);
+		return;
+	}
+	ctm_sshkey_format(&parsed, canon, sizeof canon);
+	struct account a;
+	struct incus_client *c = open_account(d, req, resp, &a, &etag);
+	if (!c)
+		return;
+	int ambiguous;
+	long i = match_key(&a, which, &ambiguous);
+	if (i < 0) {
+		api_error(resp, 404, "key_not_found", "%s has no key with fingerprint or comment \"%.80s\"; "
+			  "containarium key list %s shows them", a.name, which, a.name);
+		goto done;
+	}
+	if (ambiguous) {
+		api_error(resp, 409, "ambiguous_key", "several keys of %s match \"%.80s\"; give the fingerprint",
+			  a.name, which);
+		goto done;
+	}
+	for (size_t j = 0; j < a.key_count; j++)
+		if (key_same(a.keys[j], canon)) {
+			api_error(resp, 409, "key_exists", (long)j == i
+				  ? "the new key is the key it would replace (perhaps with another comment); nothing "
+				    "to do for %s"
+				  : "%s already has the new key; remove the old one instead", a.name);
+			goto done;
+		}
+	char *old = a.keys[i], *fresh = strdup(canon);
+	if (!fresh) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		goto done;
+	}
+	a.keys[i] = fresh;
+	int stored = store_keys(d, c, &a, a.keys, a.key_count, etag, resp) == 0;
+	if (stored) {
+		audit_key_change(d, req, "key_remove", a.name, old);
+		audit_key_change(d, req, "key_add", a.name, fresh);
+		resp->body = json_object_new_object();
+		json_object_object_add(resp->body, "name", json_object_new_string(a.name));
+		json_object_object_add(resp->body, "keys", keys_json(&a));
+	}
+	free(old);
+done:
+	account_free(&a);
+	free(etag);
+	incus_close(c);
+}
+
 void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	if (user_param(req, resp))

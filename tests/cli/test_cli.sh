@@ -394,6 +394,28 @@ expect_rc "key remove of the last key" 4
 expect_match "last key: message" 'this is the last key' "$ERR"
 AK=$("$BUILD/authorized_keys/containarium-authorized-keys" --keys-db "$T_TMP/main/state/keys.db" "$U1")
 expect_eq "keys.db follows the key changes" 3 "$(printf '%s\n' "$AK" | grep -c "permitopen=\"$IP1:22\"")"
+# key replace: one key for another in one change
+cli key replace "$U1" "$(fp k3)" --ssh-key "$K/k5.pub"
+expect_rc "key replace" 0
+expect_eq "key replace: message" "Replaced the key $(fp k3) of $U1 with $(fp k5)" "$OUT"
+cli --json key list "$U1"
+jq_eq "key replace: k5 where k3 was" '[.keys[].comment] | join(" ")' "key1@$U1 key2@$U1 key5@$U1" "$OUT"
+ssh_err=$(ssh "${SSHOPTS[@]}" -o IdentitiesOnly=yes -i "$K/k3" "$U1@$IP1" true 2>&1 >/dev/null)
+expect_eq "the replaced key no longer logs in" "255 yes" \
+	"$? $([[ $ssh_err == *"Permission denied (publickey"* ]] && echo yes || echo "no: ${ssh_err:0:200}")"
+expect_eq "the new key logs in" ok "$(ssh "${SSHOPTS[@]}" -o IdentitiesOnly=yes -i "$K/k5" "$U1@$IP1" echo ok 2>/dev/null)"
+AK=$("$BUILD/authorized_keys/containarium-authorized-keys" --keys-db "$T_TMP/main/state/keys.db" "$U1")
+expect_eq "keys.db: k5 in, k3 out, still 3 keys" "1 0 3" \
+	"$(grep -c "$(cut -d' ' -f2 "$K/k5.pub")" <<<"$AK") $(grep -c "$(cut -d' ' -f2 "$K/k3.pub")" <<<"$AK") $(grep -c permitopen <<<"$AK")"
+cli key replace "$U1" "key1@$U1" --ssh-key "$K/k2.pub"
+expect_rc "key replace by a key the user has" 4
+expect_match "... says so" "already has the new key" "$ERR"
+cli key replace "$U1" SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA --ssh-key "$K/k3.pub"
+expect_rc "key replace of an unknown key" 3
+cli key replace "$U1" "key1@$U1" --ssh-key "$K/two.pub"
+expect_rc "key replace by a file of two keys: refused before any request" 2
+cli --json key list "$U1"
+jq_eq "the refused replaces changed nothing" '[.keys[].comment] | join(" ")' "key1@$U1 key2@$U1 key5@$U1" "$OUT"
 
 # export
 cli export "$U1" --jump-ip 203.0.113.10
@@ -504,6 +526,43 @@ expect_match "stopped: message" 'start it \(containarium start' "$ERR"
 cli --json start "$U1"
 expect_rc "start --json" 0
 jq_eq "start --json: the result" '.status + " " + .ipv4' "Running $IP1" "$OUT"
+# several users at once, and --all
+cli stop "$U1" "$U2"
+expect_rc "stop two users" 0
+expect_eq "stop two users: one outcome each, in order" "Container $U1-container is stopped|Container $U2-container is stopped" \
+	"$(grep '^Container' <<<"$OUT" | paste -sd '|')"
+cli start --all
+expect_rc "start --all" 0
+expect_match "start --all started $U1" "^Container $U1-container is running at $IP1$" "$OUT"
+expect_match "start --all started $U2" "^Container $U2-container is running at $IP2$" "$OUT"
+cli start --all
+expect_eq "start --all with every container running: nothing to do" "0 Nothing to start: every container runs" "$RC $OUT"
+cli stop "$U1" "nosuch$RND"
+expect_rc "stop of a user and an unknown one: the unknown one's exit status" 3
+expect_match "... a line names what failed" "^containarium: stop: 1 of 2 failed: nosuch$RND$" "$ERR"
+expect_eq "... and the other was stopped" Stopped "$(ctm_lxd_state "$U1-container")"
+cli start "$U1" "$U1"
+expect_rc "a user named twice: refused before any request" 2
+cli start "$U1" --all
+expect_rc "users and --all: refused" 2
+cli start "$U1"
+expect_rc "start $U1 again" 0
+cli set "$U1" "$U2" --no-autostart
+expect_rc "set --no-autostart for two users" 0
+expect_eq "set: one line each" "$U1-container: auto-start disabled|$U2-container: auto-start disabled" \
+	"$(paste -sd '|' <<<"$OUT")"
+expect_eq "set: Incus has boot.autostart false on both" "false false" \
+	"$(for u in "$U1" "$U2"; do ctm_lxd_api "/1.0/instances/$u-container" | jq -r '.metadata.config["boot.autostart"]'; done | paste -sd ' ')"
+cli --json set "$U2" --autostart
+jq_eq "set --autostart --json: the account" '.autostart' true "$OUT"
+cli set "$U2"
+expect_rc "set without a setting: refused" 2
+cli snapshot create --all "batch$RND"
+expect_rc "snapshot create --all NAME" 0
+for u in "$U1" "$U2"; do
+	expect_eq "snapshot create --all: $u has batch$RND" 1 \
+		"$(ctm_lxd_api "/1.0/instances/$u-container/snapshots" | jq --arg n "batch$RND" '[.metadata[] | select(endswith("/" + $n))] | length')"
+done
 if [ -n "$DISK" ]; then RESIZE_DISK=(--disk-quota 2GB) DISK2=2GB; else
 	cli resize "$U1" --disk-quota 2GB
 	expect_rc "resize --disk-quota on the $CTM_LXD_POOL_DRIVER pool: refused" 2
