@@ -235,7 +235,8 @@ void lifecycle_resize(struct operation *op, void *arg)
 	struct incus_client *c = begin(op, job, &a, "resizing", err, sizeof err);
 	if (!c)
 		return;
-	operation_step(op, 1, "Applying new limits...");
+	operation_step(op, 1, *job->cpu || *job->memory || *job->disk ? "Applying new limits..."
+								  : "Applying new settings...");
 	snprintf(path, sizeof path, "/1.0/instances/%s", a.instance);
 	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
 	if (*job->cpu)

@@ -3,6 +3,7 @@
 #ifndef CONTAINARIUM_HELPERD_SERVICE_H
 #define CONTAINARIUM_HELPERD_SERVICE_H
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -53,6 +54,12 @@ int helperd_refresh_if_changed(struct helperd *d, struct incus_client *c, char *
  * it at every poll.  1 when it republished, 0 when nothing was wrong, -1
  * when the republish failed. */
 int helperd_repair_snapshots(struct helperd *d);
+
+/* Add to each entry of arr (account_to_json objects) what its container
+ * uses now ("usage", usage.h), its "type" and its number of "snapshots":
+ * one streamed read of every instance with its state, two half a second
+ * apart when a running one has no recent CPU reading. */
+enum incus_status helperd_usage_details(struct helperd *d, json_object *arr, char *err, size_t errlen);
 
 /* The account of user as Incus has it now (not the cached registry), and
  * its instance's ETag when etag is not NULL.  INCUS_ERR_NOT_FOUND when the

@@ -14,6 +14,7 @@
 #include "service_handlers.h"
 #include "snapshot_policy.h"
 #include "storage_pool.h"
+#include "usage.h"
 #include "username.h"
 
 void answer_operation(struct api_response *resp, const char *id)
@@ -57,6 +58,90 @@ int user_param(const struct api_request *req, struct api_response *resp)
 	return 0;
 }
 
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* list?usage=1: what each container uses now, its type and its number of
+ * snapshots, from one streamed read of every instance with its state
+ * (recursion=2), matched to the list's entries by container name. */
+struct details {
+	json_object *by_name; /* container name -> the list's entry (borrowed) */
+	size_t needs_sample;  /* running containers without a recent CPU reading */
+	bool final;           /* the last read: record percentages */
+};
+
+static int add_details(json_object *item, void *arg)
+{
+	struct details *x = arg;
+	json_object *v, *entry, *state, *snaps;
+	const char *name = json_object_object_get_ex(item, "name", &v) ? json_object_get_string(v) : NULL;
+	if (!name || !json_object_object_get_ex(x->by_name, name, &entry) ||
+	    !json_object_object_get_ex(item, "state", &state) || !json_object_is_type(state, json_type_object))
+		return 0;
+	const char *started = json_object_object_get_ex(state, "started_at", &v) ? json_object_get_string(v)
+			      : json_object_object_get_ex(item, "last_used_at", &v) ? json_object_get_string(v)
+			      : NULL;
+	struct usage u;
+	json_object *cpu, *mem, *disk;
+	json_object_object_get_ex(entry, "cpu", &cpu);
+	json_object_object_get_ex(entry, "memory", &mem);
+	json_object_object_get_ex(entry, "disk", &disk);
+	usage_from_state(state, json_object_get_string(cpu), json_object_get_string(mem), json_object_get_string(disk),
+			 started, (long)time(NULL), &u);
+	double now = mono_s();
+	if (!x->final) {
+		if (u.running && usage_needs_sample(name, now))
+			x->needs_sample++;
+		usage_cpu_sample(name, &u, now);
+		return 0;
+	}
+	usage_cpu_sample(name, &u, now);
+	json_object_object_add(entry, "usage", usage_to_json(&u));
+	json_object_object_add(entry, "type", json_object_new_string(
+		json_object_object_get_ex(item, "type", &v) ? json_object_get_string(v) : "container"));
+	size_t n = json_object_object_get_ex(item, "snapshots", &snaps) && json_object_is_type(snaps, json_type_array)
+			   ? json_object_array_length(snaps) : 0;
+	json_object_object_add(entry, "snapshots", json_object_new_int64((int64_t)n));
+	return 0;
+}
+
+enum incus_status helperd_usage_details(struct helperd *d, json_object *arr, char *err, size_t errlen)
+{
+	struct details x = { .by_name = json_object_new_object() };
+	size_t need = 0;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *e = json_object_array_get_idx(arr, i), *v, *st;
+		if (!json_object_object_get_ex(e, "container", &v))
+			continue;
+		json_object_object_add(x.by_name, json_object_get_string(v), json_object_get(e));
+		need += json_object_object_get_ex(e, "status", &st) && strcmp(json_object_get_string(st), "Running") == 0 &&
+			usage_needs_sample(json_object_get_string(v), mono_s());
+	}
+	struct incus_client *c = helperd_client(d, err, errlen);
+	if (!c) {
+		json_object_put(x.by_name);
+		return INCUS_ERR_UNAVAILABLE;
+	}
+	static const char path[] = "/1.0/instances?recursion=2";
+	enum incus_status st = need ? incus_get_each(c, path, add_details, &x, err, errlen) : INCUS_OK;
+	if (st == INCUS_OK && x.needs_sample) {
+		/* A second reading half a second on, for how busy each is. */
+		struct timespec pause = { 0, 500 * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+	if (st == INCUS_OK) {
+		x.final = true;
+		st = incus_get_each(c, path, add_details, &x, err, errlen);
+	}
+	incus_close(c);
+	json_object_put(x.by_name);
+	return st;
+}
+
 void handle_list(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	char err[512];
@@ -81,6 +166,18 @@ void handle_list(struct helperd *d, const struct api_request *req, struct api_re
 		json_object_array_add(arr, account_to_json(a));
 	}
 	pthread_mutex_unlock(&d->lock);
+	const char *usage = api_query(req, "usage");
+	if (usage && strcmp(usage, "0") != 0) {
+		enum incus_status st = helperd_usage_details(d, arr, err, sizeof err);
+		if (st != INCUS_OK) {
+			json_object_put(arr);
+			if (st == INCUS_ERR_UNAVAILABLE)
+				answer_backend_down(d, resp, err);
+			else
+				answer_incus_error(d, resp, st, err);
+			return;
+		}
+	}
 	resp->body = json_object_new_object();
 	json_object_object_add(resp->body, "containers", arr);
 }
@@ -110,22 +207,33 @@ void handle_get(struct helperd *d, const struct api_request *req, struct api_res
 		goto out;
 	}
 	resp->body = account_to_json(&a);
-	account_free(&a);
 	if (instance_state(c, iname, &state, err, sizeof err) == INCUS_OK) {
-		json_object *v, *m, *disk, *root, *cpu;
-		json_object *usage = json_object_new_object();
-		if (json_object_object_get_ex(state, "memory", &m) && json_object_object_get_ex(m, "usage", &v))
-			json_object_object_add(usage, "memory_bytes", json_object_new_int64(json_object_get_int64(v)));
-		if (json_object_object_get_ex(state, "disk", &disk) && json_object_is_type(disk, json_type_object) &&
-		    json_object_object_get_ex(disk, "root", &root) && json_object_object_get_ex(root, "usage", &v))
-			json_object_object_add(usage, "disk_bytes", json_object_new_int64(json_object_get_int64(v)));
-		if (json_object_object_get_ex(state, "cpu", &cpu) && json_object_object_get_ex(cpu, "usage", &v))
-			json_object_object_add(usage, "cpu_seconds",
-					       json_object_new_double((double)json_object_get_int64(v) / 1e9));
-		if (json_object_object_get_ex(state, "processes", &v))
-			json_object_object_add(usage, "processes", json_object_new_int64(json_object_get_int64(v)));
-		json_object_object_add(resp->body, "usage", usage);
+		/* How busy it is needs a second reading of its CPU time when
+		 * helperd has none recent (usage.h). */
+		if (usage_needs_sample(iname, mono_s())) {
+			struct usage first;
+			usage_from_state(state, a.cpu, a.memory, a.disk, NULL, (long)time(NULL), &first);
+			usage_cpu_sample(iname, &first, mono_s());
+			if (first.running) {
+				struct timespec pause = { 0, 500 * 1000000L };
+				nanosleep(&pause, NULL);
+				json_object *again = NULL;
+				if (instance_state(c, iname, &again, err, sizeof err) == INCUS_OK) {
+					json_object_put(state);
+					state = again;
+				}
+			}
+		}
+		json_object *v;
+		const char *started = json_object_object_get_ex(state, "started_at", &v) ? json_object_get_string(v)
+				      : json_object_object_get_ex(inst, "last_used_at", &v) ? json_object_get_string(v)
+				      : NULL;
+		struct usage u;
+		usage_from_state(state, a.cpu, a.memory, a.disk, started, (long)time(NULL), &u);
+		usage_cpu_sample(iname, &u, mono_s());
+		json_object_object_add(resp->body, "usage", usage_to_json(&u));
 	}
+	account_free(&a);
 	/* Whether "disk" is a limit: the pool's driver decides (storage_pool.h). */
 	struct storage_pool_info pool;
 	if (storage_pool_probe(c, d->cfg.storage_pool, &pool, err, sizeof err) == INCUS_OK)

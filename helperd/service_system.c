@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 #include <time.h>
 
+#include "metrics_containers.h"
 #include "nic_policy.h"
 #include "operations.h"
 #include "service.h"
@@ -142,6 +143,12 @@ void handle_metrics(struct helperd *d, const struct api_request *req, struct api
 		api_error(resp, 500, "internal_error", "out of memory");
 		return;
 	}
+	char *per = metrics_containers_text(d), *all = NULL;
+	if (per && asprintf(&all, "%s%s", text, per) >= 0) {
+		free(text);
+		text = all;
+	}
+	free(per);
 	resp->text = text;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -312,6 +312,24 @@ cli --json list --state stopped
 jq_eq "list --state stopped: not $U1" "[.containers[] | select(.name == \"$U1\")] | length" 0 "$OUT"
 cli --json list --state running
 jq_eq "list --state running: $U1" "[.containers[] | select(.name == \"$U1\")] | length" 1 "$OUT"
+cli list --usage --long
+expect_rc "list --usage --long" 0
+expect_match "list --usage --long: the header" '^NAME +STATE +IPV4 +QUOTA +AUTOSTART +(LOCATION +)?TYPE +SNAPSHOTS +CPU +MEMORY +DISK$' \
+	"$(head -n 1 <<<"$OUT")"
+expect_match "list --usage --long: $U1's row" \
+	"^$U1-container +Running +$IP1 +${DISK:--} +No +container +0 +[0-9]+% +[0-9.]+ MiB +([0-9.]+ [KMG]iB|-)\$" "$OUT"
+cli --json list --usage
+jq_eq "list --usage --json: usage, type and snapshots" \
+	".containers[] | select(.name == \"$U1\") | [.type, (.snapshots | tostring), (.usage.memory_bytes > 0 | tostring)] | join(\" \")" \
+	"container 0 true" "$OUT"
+# The per-container metrics: one series set per user, labelled by name only.
+cli metrics
+for m in running cpu_seconds_total memory_bytes memory_limit_bytes network_receive_bytes_total sessions; do
+	expect_match "metrics: containarium_container_$m for $U1" "^containarium_container_$m\\{user=\"$U1\"\\} [0-9.e+]+\$" "$OUT"
+done
+expect_match "metrics: the backend could be read" '^containarium_container_metrics_up 1$' "$OUT"
+expect_eq "metrics: no label but user on the container series" "" \
+	"$(grep '^containarium_container_[a-z_]*{' <<<"$OUT" | grep -v '^[a-z_]*{user="[a-z0-9-]*"} ' | head -n 3)"
 
 # info
 cli info "$U1"
@@ -321,13 +339,22 @@ for line in "Container: $U1-container" "Status: Running" "User: $U1 (uid $UID1)"
 	"Image: $CTM_LXD_IMAGE" "SSH keys: 3 (containarium key list $U1)"; do
 	expect_match "info: $line" "^$(printf '%s' "$line" | sed 's/[][\\.*^$+?(){}|]/\\&/g')$" "$OUT"
 done
-expect_match "info: memory in use" '^Memory: [0-9.]+ MiB used of 256MB$' "$OUT"
+# Used and limit in one unit style: 256MB is 244.1 MiB, 1GB 953.7 MiB.
+expect_match "info: memory used of its limit" '^Memory: [0-9.]+ MiB used of 244\.1 MiB \([0-9]+%\)$' "$OUT"
+expect_match "info: how busy its CPU is, and the CPU time" \
+	'^CPU: 1 \([0-9]+\.[0-9]% busy now; [0-9]+\.[0-9] s used since start\)$' "$OUT"
+expect_match "info: uptime" '^Uptime: ([0-9]+s|[0-9]+m [0-9]+s|[0-9]+h [0-9]+m)$' "$OUT"
+expect_match "info: network bytes" '^Network: [0-9.]+ ([KMG]i)?B received, [0-9.]+ ([KMG]i)?B sent$' "$OUT"
 if [ -n "$DISK" ]; then
-	expect_match "info: disk used of its quota" '^Disk: [0-9.]+ [KMG]iB used of 1GB$' "$OUT"
+	expect_match "info: disk used of its quota" '^Disk: [0-9.]+ [KMG]iB used of 953\.7 MiB \([0-9]+%\)$' "$OUT"
 else
 	expect_match "info: disk: why there is no quota" \
 		"^Disk: ([0-9.]+ [KMG]iB used; )?no quota \\(the $CTM_LXD_POOL_DRIVER pool \"$CTM_LXD_POOL\" cannot enforce one\\)\$" "$OUT"
 fi
+cli --json info "$U1"
+jq_eq "info --json: usage beside the limits, in bytes" \
+	'.usage | [(.memory_limit_bytes | tostring), (.cpu_limit | tostring), (.cpu_percent >= 0 and .cpu_percent <= 100 | tostring), (.uptime_seconds >= 0 | tostring), (.network_rx_bytes > 0 | tostring)] | join(" ")' \
+	"256000000 1 true true true" "$OUT"
 cli info "nosuch$RND"
 expect_rc "info of a user without a container" 3
 expect_eq "info: not found message" "containarium: user nosuch$RND has no container; list them with containarium list" "$ERR"
@@ -549,7 +576,8 @@ cli start "$U1"
 expect_rc "start $U1 again" 0
 cli set "$U1" "$U2" --no-autostart
 expect_rc "set --no-autostart for two users" 0
-expect_eq "set: one line each" "$U1-container: auto-start disabled|$U2-container: auto-start disabled" \
+expect_eq "set: one step and one line each" \
+	"[1/1] Applying new settings...|$U1-container: auto-start disabled|[1/1] Applying new settings...|$U2-container: auto-start disabled" \
 	"$(paste -sd '|' <<<"$OUT")"
 expect_eq "set: Incus has boot.autostart false on both" "false false" \
 	"$(for u in "$U1" "$U2"; do ctm_lxd_api "/1.0/instances/$u-container" | jq -r '.metadata.config["boot.autostart"]'; done | paste -sd ' ')"
@@ -581,7 +609,7 @@ jq_eq "resize --json" '.memory' 384MiB "$OUT"
 # audit: every change above, with who made it
 cli --json audit "$U1"
 jq_eq "audit --json: $U1's changes so far" '[.events[] | .event + ":" + (.by_uid | tostring)] | join(" ")' \
-	"create:0 create:0 key_add:0 key_add:0 key_remove:0 key_remove:0 stop:0 start:0 resize:0 resize:0" "$OUT"
+	"create:0 create:0 key_add:0 key_add:0 key_remove:0 key_remove:0 key_remove:0 key_add:0 stop:0 start:0 stop:0 start:0 stop:0 start:0 resize:0 snapshot:0 resize:0 resize:0" "$OUT"
 cli audit "$U1" --limit 2
 expect_rc "audit" 0
 expect_same "audit: the table" "TIME EVENT USER DETAILS
