@@ -10,7 +10,7 @@
 #include "output.h"
 #include "progress.h"
 
-enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER, O_TARGET, O_SNAP_SCHEDULE,
+enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER, O_NO_DOCKER, O_TARGET, O_SNAP_SCHEDULE,
        O_SNAP_EXPIRY };
 
 static const struct opt opts[] = {
@@ -22,6 +22,7 @@ static const struct opt opts[] = {
 	{ "autostart", 0, false, O_AUTOSTART },
 	{ "no-autostart", 0, false, O_NO_AUTOSTART },
 	{ "docker", 0, false, O_DOCKER },
+	{ "no-docker", 0, false, O_NO_DOCKER },
 	{ "target", 0, true, O_TARGET },
 	{ "snapshot-schedule", 0, true, O_SNAP_SCHEDULE },
 	{ "snapshot-expiry", 0, true, O_SNAP_EXPIRY },
@@ -65,7 +66,7 @@ static int run(struct cli *c, const struct args *a)
 	if ((rc = check_username(user)))
 		return rc;
 	struct key_list keys = { 0 };
-	int autostart = -1, docker = 0;
+	int autostart = -1, docker = -1;
 	const char *image = NULL, *cpu = NULL, *memory = NULL, *disk = NULL, *target = NULL;
 	for (int i = 0; i < a->nopts && !rc; i++) {
 		const char *v = a->opts[i].value;
@@ -77,6 +78,7 @@ static int run(struct cli *c, const struct args *a)
 		case O_AUTOSTART: autostart = 1; break;
 		case O_NO_AUTOSTART: autostart = 0; break;
 		case O_DOCKER: docker = 1; break;
+		case O_NO_DOCKER: docker = 0; break;
 		case O_TARGET: rc = check_member(target = v); break;
 		}
 	}
@@ -99,8 +101,8 @@ static int run(struct cli *c, const struct args *a)
 		json_object_object_add(body, "disk", json_object_new_string(disk));
 	if (autostart >= 0)
 		json_object_object_add(body, "autostart", json_object_new_boolean(autostart));
-	if (docker)
-		json_object_object_add(body, "docker", json_object_new_boolean(1));
+	if (docker >= 0)
+		json_object_object_add(body, "docker", json_object_new_boolean(docker));
 	if (target)
 		json_object_object_add(body, "target", json_object_new_string(target));
 	/* Checked by helperd, which names what is wrong with either. */
@@ -142,6 +144,7 @@ const struct command cmd_create = {
 	"  --autostart        start the container when the host boots\n"
 	"  --no-autostart     do not\n"
 	"  --docker           install Docker in the container and allow nesting\n"
+	"  --no-docker        do not (default: helperd.conf's default_docker)\n"
 	"  --target MEMBER    on an Incus cluster, the member to put the container on\n"
 	"                     (default: the one Incus's scheduler picks)\n"
 	"  --snapshot-schedule CRON\n"

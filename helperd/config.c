@@ -79,6 +79,7 @@ static const struct key {
 	S("default_memory", default_memory, SIZE),
 	S("default_disk", default_disk, SIZE),
 	{ "default_autostart", BOOL, offsetof(struct helperd_config, default_autostart), 0, 0, 0 },
+	{ "default_docker", BOOL, offsetof(struct helperd_config, default_docker), 0, 0, 0 },
 	S("snapshot_schedule", snapshot_schedule, SCHEDULE),
 	S("snapshot_expiry", snapshot_expiry, EXPIRY),
 	S("state_dir", state_dir, PATH),

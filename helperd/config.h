@@ -42,6 +42,7 @@ struct helperd_config {
 	char default_memory[16];
 	char default_disk[16];
 	int default_autostart;     /* 0/1 */
+	int default_docker;        /* 0/1: Docker in new containers unless the request says */
 	/* Scheduled snapshots of a new container (snapshot_policy.h): Incus's
 	 * snapshots.schedule and snapshots.expiry; "" = none, kept forever. */
 	char snapshot_schedule[128];

@@ -135,6 +135,7 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 			BAD("invalid_request", "\"autostart\" must be true or false");
 		s->autostart = json_object_get_boolean(v);
 	}
+	s->docker = d->cfg.default_docker;
 	if (json_object_object_get_ex(body, "docker", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
 			BAD("invalid_request", "\"docker\" must be true or false");
