@@ -17,6 +17,7 @@ const struct api_route api_routes[] = {
 	{ "POST", "/v1/containers/{}/keys", API_ROLE_ADMIN, handle_keys_add },
 	{ "DELETE", "/v1/containers/{}/keys", API_ROLE_ADMIN, handle_keys_remove },
 	{ "GET", "/v1/containers/{}/ssh-config", API_ROLE_USER, handle_ssh_config },
+	{ "GET", "/v1/containers/{}/known-hosts", API_ROLE_USER, handle_known_hosts },
 	{ "POST", "/v1/sessions", API_ROLE_ROOT, handle_session },
 	{ "GET", "/v1/audit", API_ROLE_ADMIN, handle_audit },
 	{ "GET", "/v1/operations", API_ROLE_USER, handle_operations },
