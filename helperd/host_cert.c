@@ -222,6 +222,22 @@ int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char
 		*fp = '\0';
 		return -1;
 	}
+	/* A trial signature of the CA's own public key, by the path every
+	 * create takes (a private directory in state_dir, ssh-keygen -s):
+	 * under the unit's sandbox too.  Skipped while state_dir does not
+	 * exist (--check-config before the first start). */
+	struct stat sd;
+	if (stat(cfg->state_dir, &sd) == 0 && S_ISDIR(sd.st_mode)) {
+		struct host_pubkey probe = { .name = "host_ca_probe", .line = line };
+		char *cert = NULL, pfp[64];
+		if (host_ca_sign(cfg, &probe, 1, "containarium helperd check", "containarium-check", &cert, pfp,
+				 sizeof pfp, e2, sizeof e2)) {
+			snprintf(err, errlen, "host_ca_key %s: a trial signature failed: %s", key, e2);
+			*fp = '\0';
+			return -1;
+		}
+		free(cert);
+	}
 	if (*cfg->host_ca_trust) {
 		FILE *f = fopen(cfg->host_ca_trust, "re");
 		if (!f) {

@@ -44,8 +44,9 @@ void host_pubkeys_free(struct host_pubkey *keys, size_t n);
 /* Check the configured CA (host_ca_key, its .pub, host_ca_trust and
  * ssh_keygen): the key is a regular file of this user that nobody else may
  * read, has no passphrase, and is the private half of its .pub (asked of
- * ssh-keygen -y, which proves ssh-keygen runs here and can read it); every
- * line of host_ca_trust is a public key.  0 and the CA's fingerprint in
+ * ssh-keygen -y, which proves ssh-keygen runs here and can read it); it
+ * signs (a trial certificate made as a create makes them, when state_dir
+ * exists); every line of host_ca_trust is a public key.  0 and the CA's fingerprint in
  * fp, or -1 with a sentence that names the file and what to do.  Nothing
  * to check (0, fp "") when host_ca_key is "". */
 int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char *err, size_t errlen);
