@@ -527,13 +527,13 @@ bad:
  * process made after it (cut reading its own /proc/self/stat, field 22);
  * an sshd that started in an earlier (or the same) tick gets SIGHUP once
  * it wrote its pid file, that is, once it handles SIGHUP (before that the
- * signal would end it).  An sshd that starts later reads the new files
- * itself: at create, the files are in place long before the container's
- * first boot starts sshd, so nothing reloads.
- *
- * sshd -t needs its privilege separation directory, which ssh.service
- * makes when it starts (RuntimeDirectory=sshd): early in the first boot
- * it is not there yet.
+ * signal would end it), after sshd -t passed: a reload into a
+ * configuration sshd refuses would end it.  An sshd that starts later
+ * reads the new files itself, and its service checks them first (Debian's
+ * ssh.service runs sshd -t): at create, the files are in place long before
+ * the container's first boot starts sshd, so nothing reloads and nothing
+ * more runs there.  (sshd -t needs its privilege separation directory,
+ * which ssh.service makes when it starts.)
  *
  * 41: a file could not be written; 42: sshd -t refused (the drop-in is
  * removed again, its words on stderr); 43: the reload failed. */
@@ -570,8 +570,6 @@ static const char install_script[] =
 	"  { echo \"Include $conf\"; cat /etc/ssh/sshd_config; } >/etc/ssh/sshd_config.tmp &&\n"
 	"    mv -f /etc/ssh/sshd_config.tmp /etc/ssh/sshd_config || exit 41\n"
 	"fi\n"
-	"[ -d /run/sshd ] || mkdir -m 0755 /run/sshd || exit 41\n"
-	"if ! e=$(/usr/sbin/sshd -t 2>&1); then rm -f \"$conf\"; printf '%s\\n' \"$e\" >&2; exit 42; fi\n"
 	"mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"
 	"old=0\n"
 	"for p in $(grep -lx sshd /proc/[0-9]*/comm 2>/dev/null); do\n"
@@ -581,6 +579,8 @@ static const char install_script[] =
 	"  [ \"$1\" -gt \"$mark\" ] || old=1\n"
 	"done\n"
 	"[ \"$old\" = 1 ] || exit 0\n"
+	"[ -d /run/sshd ] || mkdir -m 0755 /run/sshd || exit 41\n"
+	"if ! e=$(/usr/sbin/sshd -t 2>&1); then rm -f \"$conf\"; printf '%s\\n' \"$e\" >&2; exit 42; fi\n"
 	"i=0\n"
 	"while [ ! -s /run/sshd.pid ] && [ \"$i\" -lt 500 ]; do sleep 0.02; i=$((i + 1)); done\n"
 	"[ -s /run/sshd.pid ] || exit 0\n"

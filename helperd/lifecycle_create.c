@@ -529,12 +529,16 @@ static void cert_start(struct user_setup *u, struct incus_client *c)
 static void cert_join(struct user_setup *u)
 {
 	if (u->cert_running) {
+		double t0 = mono_now();
 		pthread_join(u->cert_tid, NULL);
 		u->cert_running = false;
 		incus_close(u->cert_c);
 		u->cert_c = NULL;
-		log_debug("create %s: host certificates done %s%s", u->s->name,
-			  u->cert_record[0] ? "" : "with an error: ", u->cert_record[0] ? "" : u->cert_err);
+		/* What they added to the create: the wait for them here, once
+		 * everything else was done. */
+		log_debug("create %s: host certificates done in %.3f s, waited for %.3f s%s%s", u->s->name,
+			  u->cert_seconds, mono_now() - t0, u->cert_record[0] ? "" : "; failed: ",
+			  u->cert_record[0] ? "" : u->cert_err);
 	}
 	host_pubkeys_free(u->keys, u->nkeys);
 	u->nkeys = 0;
