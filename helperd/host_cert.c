@@ -509,78 +509,70 @@ bad:
 	return -1;
 }
 
-/* Put the certificates in place beside their keys (HOST_KEY_DIR), name
- * both in a drop-in of their own ("$@": NAME CERTIFICATE pairs), check
- * sshd's configuration, and reload sshd if it started before the files
- * were there.  Run again it writes the same files.
- *
- * HostKey lines in the drop-in would turn off sshd's default host keys
- * when nothing else names any: the default keys that exist are named
- * first, so a client that does not use the CA still sees the key it knew.
- * An sshd_config that does not include sshd_config.d gets an Include of
- * the drop-in at its top (HostKey and HostCertificate are global options:
- * after a Match block they would not be).
- *
- * Whether sshd must reload: a process named sshd that was created before
- * the files were renamed into place may have read the configuration
- * without them.  The clock tick of the renaming is the start time of a
- * process made after it (cut reading its own /proc/self/stat, field 22);
- * an sshd that started in an earlier (or the same) tick gets SIGHUP once
- * it wrote its pid file, that is, once it handles SIGHUP (before that the
- * signal would end it), after sshd -t passed: a reload into a
- * configuration sshd refuses would end it.  An sshd that starts later
- * reads the new files itself, and its service checks them first (Debian's
- * ssh.service runs sshd -t): at create, the files are in place long before
- * the container's first boot starts sshd, so nothing reloads and nothing
- * more runs there.  (sshd -t needs its privilege separation directory,
- * which ssh.service makes when it starts.)
- *
- * 41: a file could not be written; 42: sshd -t refused (the drop-in is
- * removed again, its words on stderr); 43: the reload failed. */
+int host_keys_parse(const char *out, struct host_keys *hk, char *err, size_t errlen)
+{
+	hk->n = 0;
+	hk->sshd_before = false;
+	hk->sshd_version = 0;
+	if (host_pubkeys_parse(out, hk->keys, HOST_KEYS_MAX, &hk->n, err, errlen))
+		return -1;
+	for (const char *p = out; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (len == 11 && strncmp(p, "sshd-before", 11) == 0)
+			hk->sshd_before = true;
+		const char *v = len > 13 && strncmp(p, "sshd-version ", 13) == 0 ? memmem(p, len, "OpenSSH_", 8) : NULL;
+		unsigned major = 0, minor = 0;
+		if (v && sscanf(v + 8, "%u.%u", &major, &minor) == 2 && major < 100 && minor < 100)
+			hk->sshd_version = (int)(major * 100 + minor);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return 0;
+}
+
+void host_keys_free(struct host_keys *hk)
+{
+	host_pubkeys_free(hk->keys, hk->n);
+	hk->n = 0;
+}
+
+/* Put the certificates in place beside their keys (HOST_KEY_DIR) by a
+ * temporary file and a rename each ("$2 $3", "$4 $5"...: NAME CERTIFICATE
+ * pairs), and reload sshd as "$1" says: "none"; "reload" (it read its
+ * configuration before the drop-in named them); "listener" (an OpenSSH
+ * whose listener loads the certificates once: reload it if it started
+ * before they were renamed into place, the same clock-tick test as
+ * HOST_KEYS_SCRIPT's).  A reload waits for sshd's pid file (it handles
+ * SIGHUP from then on; before, the signal would end it) and comes after
+ * sshd -t (a reload into a configuration sshd refuses would end it; sshd
+ * -t needs the privilege separation directory ssh.service makes).  Run
+ * again it writes the same files.  41: a file could not be written; 42:
+ * sshd -t refused (its words on stderr); 43: the reload failed. */
 static const char install_script[] =
 	"umask 022\n"
-	"conf=/etc/ssh/sshd_config.d/containarium-host-certificate.conf\n"
-	"[ -d /etc/ssh/sshd_config.d ] || mkdir -p /etc/ssh/sshd_config.d || exit 41\n"
-	"{\n"
-	"  echo \"# Written by containarium-helperd: this container's SSH host keys and their\"\n"
-	"  echo \"# certificates, signed by the deployment's host CA.  Renewed by helperd; do not edit.\"\n"
-	"  other=\n"
-	"  for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do\n"
-	"    [ \"$f\" = \"$conf\" ] || [ ! -f \"$f\" ] || ! grep -qi '^[[:space:]]*HostKey[[:space:]]' \"$f\" || other=1\n"
-	"  done\n"
-	"  if [ -z \"$other\" ]; then\n"
-	"    for t in rsa ecdsa ed25519; do\n"
-	"      [ ! -s \"/etc/ssh/ssh_host_${t}_key\" ] || echo \"HostKey /etc/ssh/ssh_host_${t}_key\"\n"
-	"    done\n"
-	"  fi\n"
-	"} >\"$conf.tmp\" || exit 41\n"
+	"mode=$1\n"
+	"shift\n"
 	"k=$(($# / 2))\n"
 	"while [ \"$k\" -gt 0 ]; do\n"
 	"  k=$((k - 1))\n"
 	"  c=" HOST_KEY_DIR "/$1-cert.pub\n"
 	"  printf '%s\\n' \"$2\" >\"$c.tmp\" || exit 41\n"
-	"  printf 'HostKey %s\\nHostCertificate %s\\n' \"" HOST_KEY_DIR "/$1\" \"$c\" >>\"$conf.tmp\" || exit 41\n"
 	"  set -- \"$@\" \"$c\"\n"
 	"  shift 2\n"
 	"done\n"
 	"for c in \"$@\"; do mv -f \"$c.tmp\" \"$c\" || exit 41; done\n"
-	"mv -f \"$conf.tmp\" \"$conf\" || exit 41\n"
-	"if ! grep -Eqi '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\\.d/\\*\\.conf' /etc/ssh/sshd_config &&\n"
-	"   ! grep -Fq \"$conf\" /etc/ssh/sshd_config; then\n"
-	"  { echo \"Include $conf\"; cat /etc/ssh/sshd_config; } >/etc/ssh/sshd_config.tmp &&\n"
-	"    mv -f /etc/ssh/sshd_config.tmp /etc/ssh/sshd_config || exit 41\n"
+	"if [ \"$mode\" = listener ]; then\n"
+	"  mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"
+	"  mode=none\n"
+	"  for p in $(grep -lx sshd /proc/[0-9]*/comm 2>/dev/null); do\n"
+	"    t=$(cut -d ' ' -f 22 \"${p%/comm}/stat\" 2>/dev/null) || continue\n"
+	"    [ -z \"$t\" ] || [ \"$t\" -gt \"$mark\" ] || { mode=reload; break; }\n"
+	"  done\n"
 	"fi\n"
-	"mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"
-	"old=0\n"
-	"for p in $(grep -lx sshd /proc/[0-9]*/comm 2>/dev/null); do\n"
-	"  read -r s <\"${p%/comm}/stat\" 2>/dev/null || continue\n"
-	"  set -- $s\n"
-	"  shift 21\n"
-	"  [ \"$1\" -gt \"$mark\" ] || old=1\n"
-	"done\n"
-	"[ \"$old\" = 1 ] || exit 0\n"
+	"[ \"$mode\" = reload ] || exit 0\n"
 	"[ -d /run/sshd ] || mkdir -m 0755 /run/sshd || exit 41\n"
-	"if ! e=$(/usr/sbin/sshd -t 2>&1); then rm -f \"$conf\"; printf '%s\\n' \"$e\" >&2; exit 42; fi\n"
+	"if ! e=$(/usr/sbin/sshd -t 2>&1); then printf '%s\\n' \"$e\" >&2; exit 42; fi\n"
 	"i=0\n"
 	"while [ ! -s /run/sshd.pid ] && [ \"$i\" -lt 500 ]; do sleep 0.02; i=$((i + 1)); done\n"
 	"[ -s /run/sshd.pid ] || exit 0\n"
@@ -588,8 +580,13 @@ static const char install_script[] =
 	"echo reloaded\n"
 	"kill -HUP \"$pid\" || exit 43\n";
 
+/* OpenSSH before 9.8 re-executes itself for each connection, which loads
+ * the host keys and certificates from disk: certificates that appear
+ * after sshd started are served to the next connection. */
+#define SSHD_LOADS_PER_CONNECTION(v) ((v) > 0 && (v) < 908)
+
 enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d, const char *iname,
-				 const char *ip, const struct host_pubkey *keys, size_t n, char *record,
+				 const char *ip, const struct host_keys *hk, bool at_create, char *record,
 				 size_t recordlen, char *err, size_t errlen)
 {
 	char principals[160], identity[200], fp[64];
@@ -598,36 +595,56 @@ enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d
 	snprintf(identity, sizeof identity, "containarium container %s at %s", iname, ip);
 	struct timespec t0, t1, t2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (host_ca_sign(&d->cfg, keys, n, identity, principals, certs, fp, sizeof fp, err, errlen))
+	if (host_ca_sign(&d->cfg, hk->keys, hk->n, identity, principals, certs, fp, sizeof fp, err, errlen))
 		return INCUS_ERR_SERVER;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	const char *argv[4 + 2 * HOST_KEYS_MAX + 1] = { "sh", "-c", install_script, "containarium-host-certificate" };
-	size_t a = 4;
-	for (size_t i = 0; i < n; i++) {
-		argv[a++] = keys[i].name;
-		argv[a++] = certs[i];
+	enum incus_status st = INCUS_OK;
+	const char *how;
+	if (at_create && !hk->sshd_before && SSHD_LOADS_PER_CONNECTION(hk->sshd_version)) {
+		/* No sshd has read its configuration yet, or each connection
+		 * reads the certificates: plain pushes.  (Nobody logs in to a
+		 * container being made: a half-written file meets no one.) */
+		how = "pushed";
+		for (size_t i = 0; i < hk->n && st == INCUS_OK; i++) {
+			char path[160];
+			snprintf(path, sizeof path, "%s/%s-cert.pub", HOST_KEY_DIR, hk->keys[i].name);
+			size_t len = strlen(certs[i]);
+			certs[i][len] = '\n'; /* the NUL's place; the length says where it ends */
+			st = incus_file_push(c, iname, path, certs[i], len + 1, 0, 0, 0644, err, errlen);
+			certs[i][len] = '\0';
+		}
+	} else {
+		const char *mode = hk->sshd_before ? "reload" : SSHD_LOADS_PER_CONNECTION(hk->sshd_version) ? "none"
+												  : "listener";
+		const char *argv[5 + 2 * HOST_KEYS_MAX + 1] = { "sh", "-c", install_script, "containarium-host-certificate",
+								 mode };
+		size_t a = 5;
+		for (size_t i = 0; i < hk->n; i++) {
+			argv[a++] = hk->keys[i].name;
+			argv[a++] = certs[i];
+		}
+		argv[a] = NULL;
+		int rc = -1;
+		char *errout = NULL, *out = NULL;
+		st = incus_exec(c, iname, argv, 60, &rc, &out, &errout, err, errlen);
+		how = st == INCUS_OK && out && strstr(out, "reloaded") ? "written; sshd reloaded" : "written";
+		if (st == INCUS_ERR_COMMAND) {
+			if (errout)
+				one_line(errout);
+			snprintf(err, errlen, "%s in %s failed%s%.400s",
+				 rc == 42 ? "sshd -t, before reloading sshd for the host certificates"
+				 : rc == 43 ? "reloading sshd" : "writing the host certificates",
+				 iname, errout && *errout ? ": " : "", errout ? errout : "");
+		}
+		free(out);
+		free(errout);
 	}
-	argv[a] = NULL;
-	int rc = -1;
-	char *errout = NULL, *out = NULL;
-	enum incus_status st = incus_exec(c, iname, argv, 60, &rc, &out, &errout, err, errlen);
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (st == INCUS_OK)
-		log_debug("%s: SSH host certificates in place for %s (signed in %.3f s, pushed in %.3f s)%s", iname, ip,
-			  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-			  (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9,
-			  out && strstr(out, "reloaded") ? "; sshd had started before them: reloaded" : "");
-	free(out);
-	if (st == INCUS_ERR_COMMAND) {
-		if (errout)
-			one_line(errout);
-		snprintf(err, errlen, "%s in %s failed%s%.400s",
-			 rc == 42 ? "sshd -t of the host certificate's drop-in" : rc == 43 ? "reloading sshd"
-										  : "writing the host certificates",
-			 iname, errout && *errout ? ": " : "", errout ? errout : "");
-	}
-	free(errout);
-	for (size_t i = 0; i < n; i++)
+		log_debug("%s: SSH host certificates in place for %s (signed in %.3f s, %s in %.3f s)", iname, ip,
+			  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, how,
+			  (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+	for (size_t i = 0; i < hk->n; i++)
 		free(certs[i]);
 	if (st == INCUS_OK)
 		snprintf(record, recordlen, "%s %s", fp, ip);
@@ -644,16 +661,15 @@ enum incus_status host_cert_sign_instance(struct incus_client *c, const struct h
 	int rc = -1;
 	enum incus_status st = incus_exec(c, iname, argv, 60, &rc, &out, NULL, err, errlen);
 	if (st == INCUS_ERR_COMMAND)
-		snprintf(err, errlen, "making the SSH host keys of %s failed (ssh-keygen in %s; is openssh-client "
-			 "installed there?)", iname, HOST_KEY_DIR);
-	struct host_pubkey keys[HOST_KEYS_MAX];
-	size_t n = 0;
-	if (st == INCUS_OK && host_pubkeys_parse(out, keys, HOST_KEYS_MAX, &n, err, errlen))
+		snprintf(err, errlen, "making the SSH host keys of %s or their sshd drop-in failed (ssh-keygen in %s; "
+			 "is openssh-client installed there?)", iname, HOST_KEY_DIR);
+	struct host_keys hk = { .n = 0 };
+	if (st == INCUS_OK && host_keys_parse(out ? out : "", &hk, err, errlen))
 		st = INCUS_ERR_PROTOCOL;
 	free(out);
 	if (st == INCUS_OK)
-		st = host_cert_push(c, d, iname, ip, keys, n, record, recordlen, err, errlen);
-	host_pubkeys_free(keys, n);
+		st = host_cert_push(c, d, iname, ip, &hk, false, record, recordlen, err, errlen);
+	host_keys_free(&hk);
 	return st;
 }
 

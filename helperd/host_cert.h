@@ -22,6 +22,7 @@
 #ifndef CONTAINARIUM_HELPERD_HOST_CERT_H
 #define CONTAINARIUM_HELPERD_HOST_CERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "account.h"
@@ -40,6 +41,97 @@ struct host_pubkey {
 	char *line;                       /* "TYPE BASE64" (malloc'd) */
 };
 void host_pubkeys_free(struct host_pubkey *keys, size_t n);
+
+/* The container's certified host keys: made by the container's own
+ * ssh-keygen, in a directory of their own, the first time they are
+ * needed, so that they exist at once when a create needs them (the image's
+ * own host keys come later in the first boot, a moment before sshd starts,
+ * and a second generator writing the same files could make the image's
+ * fail).  The private keys never leave the container. */
+#define HOST_KEY_DIR "/etc/ssh/containarium"
+#define HOST_CERT_DROPIN "/etc/ssh/sshd_config.d/containarium-host-certificate.conf"
+
+/* Shell text (for sh -c) run in the container, at create in the exec that
+ * sets the user up: makes HOST_KEY_DIR's Ed25519 and ECDSA host keys when
+ * they are missing, and the sshd drop-in that names them and their
+ * certificates (HostKey, HostCertificate; the certificates come a moment
+ * later).  Prints one "hostkey NAME KEY" line per key, "sshd-version ..."
+ * (sshd -V), and "sshd-before" when an sshd was running that read its
+ * configuration before the drop-in was there (it needs a reload).
+ *
+ * At create this runs seconds before the image's first boot starts sshd,
+ * which reads the drop-in when it starts; an OpenSSH before 9.8 then loads
+ * the certificates from disk for each connection (its per-connection
+ * re-exec), so they may arrive after sshd started.
+ *
+ * HostKey lines in the drop-in would turn off sshd's default host keys
+ * when nothing else names any: the default keys that exist are named
+ * first, so a client that does not use the CA still sees the key it knew.
+ * An sshd_config that does not include sshd_config.d gets an Include of
+ * the drop-in at its top (HostKey and HostCertificate are global options:
+ * after a Match block they would not be).  Whether an sshd read the
+ * configuration before the drop-in: a process named sshd created in an
+ * earlier clock tick than a process made after the renaming (cut reading
+ * its own /proc/self/stat, field 22), or in the same one.  Exit 17 when a
+ * key or the drop-in could not be made. */
+#define HOST_KEYS_SCRIPT                                                                              \
+	"d=" HOST_KEY_DIR "\n"                                                                        \
+	"conf=" HOST_CERT_DROPIN "\n"                                                                 \
+	"[ -d \"$d\" ] || mkdir -m 0755 \"$d\" || exit 17\n"                                          \
+	"for t in ed25519 ecdsa; do\n"                                                                \
+	"  k=$d/ssh_host_${t}_key\n"                                                                  \
+	"  if [ ! -s \"$k\" ] || [ ! -s \"$k.pub\" ]; then\n"                                          \
+	"    rm -f \"$k\" \"$k.pub\"\n"                                                                \
+	"    (umask 077 && ssh-keygen -q -t \"$t\" -N '' -f \"$k\" </dev/null >/dev/null) || exit 17\n"  \
+	"  fi\n"                                                                                      \
+	"done\n"                                                                                      \
+	"[ -d /etc/ssh/sshd_config.d ] || mkdir -p /etc/ssh/sshd_config.d || exit 17\n"               \
+	"{\n"                                                                                         \
+	"  echo \"# Written by containarium-helperd: this container's SSH host keys and their\"\n"    \
+	"  echo \"# certificates, signed by the deployment's host CA.  Renewed by helperd; do not edit.\"\n" \
+	"  other=\n"                                                                                  \
+	"  for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do\n"                         \
+	"    [ \"$f\" = \"$conf\" ] || [ ! -f \"$f\" ] || ! grep -qi '^[[:space:]]*HostKey[[:space:]]' \"$f\" || other=1\n" \
+	"  done\n"                                                                                    \
+	"  if [ -z \"$other\" ]; then\n"                                                              \
+	"    for t in rsa ecdsa ed25519; do\n"                                                        \
+	"      [ ! -s \"/etc/ssh/ssh_host_${t}_key\" ] || echo \"HostKey /etc/ssh/ssh_host_${t}_key\"\n" \
+	"    done\n"                                                                                  \
+	"  fi\n"                                                                                      \
+	"  for t in ed25519 ecdsa; do\n"                                                              \
+	"    echo \"HostKey $d/ssh_host_${t}_key\"\n"                                                  \
+	"    echo \"HostCertificate $d/ssh_host_${t}_key-cert.pub\"\n"                                 \
+	"  done\n"                                                                                    \
+	"} >\"$conf.tmp\" || exit 17\n"                                                                \
+	"new=\n"                                                                                      \
+	"if cmp -s \"$conf.tmp\" \"$conf\"; then rm -f \"$conf.tmp\"; else mv -f \"$conf.tmp\" \"$conf\" || exit 17; new=1; fi\n" \
+	"if ! grep -Eqi '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\\.d/\\*\\.conf' /etc/ssh/sshd_config &&\n" \
+	"   ! grep -Fq \"$conf\" /etc/ssh/sshd_config; then\n"                                        \
+	"  { echo \"Include $conf\"; cat /etc/ssh/sshd_config; } >/etc/ssh/sshd_config.tmp &&\n"      \
+	"    mv -f /etc/ssh/sshd_config.tmp /etc/ssh/sshd_config || exit 17\n"                        \
+	"  new=1\n"                                                                                   \
+	"fi\n"                                                                                        \
+	"if [ -n \"$new\" ]; then\n"                                                                  \
+	"  mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"                                                \
+	"  for p in $(grep -lx sshd /proc/[0-9]*/comm 2>/dev/null); do\n"                             \
+	"    t=$(cut -d ' ' -f 22 \"${p%/comm}/stat\" 2>/dev/null) || continue\n"                      \
+	"    [ -z \"$t\" ] || [ \"$t\" -gt \"$mark\" ] || { echo sshd-before; break; }\n"               \
+	"  done\n"                                                                                    \
+	"fi\n"                                                                                        \
+	"echo \"sshd-version $(/usr/sbin/sshd -V 2>&1 | head -n 1)\"\n"                                 \
+	"for t in ed25519 ecdsa; do\n"                                                                \
+	"  printf 'hostkey %s ' \"ssh_host_${t}_key\"; head -n 1 \"$d/ssh_host_${t}_key.pub\"\n"       \
+	"done\n"
+
+/* What HOST_KEYS_SCRIPT printed. */
+struct host_keys {
+	struct host_pubkey keys[HOST_KEYS_MAX];
+	size_t n;
+	bool sshd_before;  /* an sshd read its configuration before the drop-in was there */
+	int sshd_version;  /* the container's OpenSSH as major * 100 + minor; 0: unknown */
+};
+int host_keys_parse(const char *out, struct host_keys *hk, char *err, size_t errlen);
+void host_keys_free(struct host_keys *hk);
 
 /* Check the configured CA (host_ca_key, its .pub, host_ca_trust and
  * ssh_keygen): the key is a regular file of this user that nobody else may
@@ -78,40 +170,24 @@ int host_cert_network_pattern(const char *cidr, char *out, size_t outlen);
 int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, size_t *n, char *err,
 		       size_t errlen);
 
-/* The container's certified host keys: made by the container's own
- * ssh-keygen, in a directory of their own, the first time they are
- * needed, so that they exist at once when a create needs them (the image's
- * own host keys come later in the first boot, a moment before sshd starts,
- * and a second generator writing the same files could make the image's
- * fail).  The private keys never leave the container. */
-#define HOST_KEY_DIR "/etc/ssh/containarium"
-
-/* Shell text (for sh -c) that makes HOST_KEY_DIR's Ed25519 and ECDSA host
- * keys when they are missing and prints one "hostkey NAME KEY" line for
- * each.  Exit 17 when ssh-keygen fails. */
-#define HOST_KEYS_SCRIPT                                                                              \
-	"[ -d " HOST_KEY_DIR " ] || mkdir -m 0755 " HOST_KEY_DIR " || exit 17\n"                       \
-	"for t in ed25519 ecdsa; do\n"                                                                \
-	"  k=" HOST_KEY_DIR "/ssh_host_${t}_key\n"                                                    \
-	"  if [ ! -s \"$k\" ] || [ ! -s \"$k.pub\" ]; then\n"                                          \
-	"    rm -f \"$k\" \"$k.pub\"\n"                                                                \
-	"    (umask 077 && ssh-keygen -q -t \"$t\" -N '' -f \"$k\" </dev/null >/dev/null) || exit 17\n"  \
-	"  fi\n"                                                                                      \
-	"  printf 'hostkey %s ' \"${k##*/}\"; head -n 1 \"$k.pub\"\n"                                  \
-	"done\n"
-
-/* Sign keys for the container iname at ip (principals: the address and the
- * instance's name), push the certificates and an sshd drop-in naming the
- * keys and them (HostKey, HostCertificate), check the container's sshd
- * configuration with sshd -t and reload an sshd that started before them:
- * one exec.  record gets what ACCT_KEY_HOST_CERT should say.  INCUS_OK, or
- * a status with err naming what failed. */
+/* Sign hk's keys for the container iname at ip (principals: the address
+ * and the instance's name) and put the certificates beside them.  At
+ * create (at_create), when no sshd has read its configuration yet or its
+ * OpenSSH reads the certificates for each connection (before 9.8), they
+ * are plain file pushes, which cost the container's boot almost nothing.
+ * Otherwise one exec writes them (temporary file and rename, for the
+ * connections a running sshd takes meanwhile), and reloads sshd when it
+ * needs it: when it read its configuration before the drop-in was there,
+ * or (OpenSSH 9.8 and later, or unknown) when it started before the
+ * certificates were there; sshd -t first.  record gets what
+ * ACCT_KEY_HOST_CERT should say.  INCUS_OK, or a status with err naming
+ * what failed. */
 enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d, const char *iname,
-				 const char *ip, const struct host_pubkey *keys, size_t n, char *record,
+				 const char *ip, const struct host_keys *hk, bool at_create, char *record,
 				 size_t recordlen, char *err, size_t errlen);
 
-/* A running container's host keys (one exec of HOST_KEYS_SCRIPT), then
- * host_cert_push. */
+/* A running container's host keys and drop-in (one exec of
+ * HOST_KEYS_SCRIPT), then host_cert_push. */
 enum incus_status host_cert_sign_instance(struct incus_client *c, const struct helperd *d, const char *iname,
 					  const char *ip, char *record, size_t recordlen, char *err, size_t errlen);
 

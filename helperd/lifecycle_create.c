@@ -430,11 +430,12 @@ static int network_subnet(struct incus_client *c, struct helperd *d, struct subn
  * idempotent.
  *
  * With a host CA ("$3" = hostkeys) it also makes the container's
- * certified host keys with the container's own ssh-keygen and prints their
- * public halves (HOST_KEYS_SCRIPT); helperd signs them on the host and
- * pushes the certificates and their sshd drop-in with one more exec
- * (host_cert_push).  The image's first boot starts sshd a second or more
- * later: it reads them at its start, with no reload.
+ * certified host keys with the container's own ssh-keygen and the sshd
+ * drop-in that names them and their certificates, and prints the public
+ * halves (HOST_KEYS_SCRIPT); helperd signs them on the host and pushes the
+ * certificates beside them (host_cert_push), on a thread of its own.  The
+ * image's first boot starts sshd a second or more later and reads the
+ * drop-in: no reload, and no second exec.
  *
  * It runs as soon as the container has started, while it waits for its
  * address (an exec needs the container running, not its network): its
@@ -486,8 +487,7 @@ struct user_setup {
 	struct helperd *d;
 	struct incus_client *cert_c; /* the thread's own client */
 	char iname[64], ip[INET_ADDRSTRLEN];
-	struct host_pubkey keys[HOST_KEYS_MAX];
-	size_t nkeys;
+	struct host_keys hk;
 	pthread_t cert_tid;
 	bool cert_running;
 	double cert_seconds;
@@ -499,7 +499,7 @@ static void *cert_thread(void *arg)
 {
 	struct user_setup *u = arg;
 	double t0 = mono_now();
-	if (host_cert_push(u->cert_c, u->d, u->iname, u->ip, u->keys, u->nkeys, u->cert_record, sizeof u->cert_record,
+	if (host_cert_push(u->cert_c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record,
 			   u->cert_err, sizeof u->cert_err) != INCUS_OK)
 		u->cert_record[0] = '\0';
 	u->cert_seconds = mono_now() - t0;
@@ -520,7 +520,7 @@ static void cert_start(struct user_setup *u, struct incus_client *c)
 		incus_close(u->cert_c);
 		u->cert_c = NULL;
 	}
-	if (host_cert_push(c, u->d, u->iname, u->ip, u->keys, u->nkeys, u->cert_record, sizeof u->cert_record,
+	if (host_cert_push(c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record,
 			   u->cert_err, sizeof u->cert_err) != INCUS_OK)
 		u->cert_record[0] = '\0';
 }
@@ -540,8 +540,7 @@ static void cert_join(struct user_setup *u)
 			  u->cert_seconds, mono_now() - t0, u->cert_record[0] ? "" : "; failed: ",
 			  u->cert_record[0] ? "" : u->cert_err);
 	}
-	host_pubkeys_free(u->keys, u->nkeys);
-	u->nkeys = 0;
+	host_keys_free(&u->hk);
 }
 
 static void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname, uint32_t ip,
@@ -550,7 +549,7 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 	static const char *const what[] = { "useradd", "writing /etc/sudoers.d/containarium",
 					    "visudo -c of /etc/sudoers.d/containarium",
 					    "creating the .ssh directory", "id -u", "adding the user to group docker",
-					    "making the SSH host keys (ssh-keygen in " HOST_KEY_DIR ")" };
+					    "making the SSH host keys (ssh-keygen in " HOST_KEY_DIR ") or their sshd drop-in" };
 	const struct create_spec *s = u->s;
 	u->ran = true;
 	u->step = 5;
@@ -586,19 +585,17 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 			 out ? out : "");
 		u->st = INCUS_ERR_PROTOCOL;
 	}
-	if (u->st == INCUS_OK && certs &&
-	    host_pubkeys_parse(out, u->keys, HOST_KEYS_MAX, &u->nkeys, u->cert_err, sizeof u->cert_err))
-		u->nkeys = 0;
+	if (u->st == INCUS_OK && certs && host_keys_parse(out, &u->hk, u->cert_err, sizeof u->cert_err))
+		u->hk.n = 0;
 	free(out);
 	if (u->st != INCUS_OK) {
-		host_pubkeys_free(u->keys, u->nkeys);
-		u->nkeys = 0;
+		host_keys_free(&u->hk);
 		return;
 	}
 
 	/* The host certificates: signed here and pushed there, alongside. */
 	double t2 = mono_now();
-	if (u->nkeys)
+	if (u->hk.n)
 		cert_start(u, c);
 
 	u->step = 6;

@@ -297,6 +297,42 @@ START_TEST(hostkey_lines)
 }
 END_TEST
 
+/* What HOST_KEYS_SCRIPT prints: the keys, whether an sshd read its
+ * configuration before the drop-in, and the container's OpenSSH (which
+ * decides whether certificates may arrive after sshd started). */
+START_TEST(host_keys_output)
+{
+	static const char ed[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+	struct host_keys hk;
+	char err[512], text[1024];
+	snprintf(text, sizeof text, "70001\nsshd-version OpenSSH_9.2, OpenSSL 3.0.15 3 Sep 2024\n"
+		 "hostkey ssh_host_ed25519_key %s root@c\n", ed);
+	ck_assert_int_eq(host_keys_parse(text, &hk, err, sizeof err), 0);
+	ck_assert_uint_eq(hk.n, 1);
+	ck_assert(!hk.sshd_before);
+	ck_assert_int_eq(hk.sshd_version, 902);
+	host_keys_free(&hk);
+	ck_assert_uint_eq(hk.n, 0);
+
+	snprintf(text, sizeof text, "sshd-before\nsshd-version unknown option -- V\nhostkey ssh_host_ed25519_key %s\n",
+		 ed);
+	ck_assert_int_eq(host_keys_parse(text, &hk, err, sizeof err), 0);
+	ck_assert(hk.sshd_before);
+	ck_assert_int_eq(hk.sshd_version, 0); /* unknown: treated as a listener that loads them once */
+	host_keys_free(&hk);
+
+	snprintf(text, sizeof text, "sshd-version OpenSSH_10.0p2 Debian-5\nsshd-beforex\nhostkey ssh_host_ed25519_key %s\n",
+		 ed);
+	ck_assert_int_eq(host_keys_parse(text, &hk, err, sizeof err), 0);
+	ck_assert(!hk.sshd_before); /* only the whole line counts */
+	ck_assert_int_eq(hk.sshd_version, 1000);
+	host_keys_free(&hk);
+
+	ck_assert_int_eq(host_keys_parse("sshd-before\nsshd-version OpenSSH_9.2\n", &hk, err, sizeof err), -1);
+	ck_assert_uint_eq(hk.n, 0);
+}
+END_TEST
+
 START_TEST(config_keys)
 {
 	struct helperd_config c;
@@ -366,6 +402,7 @@ int main(void)
 	tcase_add_test(tc, known_hosts_lines);
 	tcase_add_test(tc, network_patterns);
 	tcase_add_test(tc, hostkey_lines);
+	tcase_add_test(tc, host_keys_output);
 	tcase_add_test(tc, config_keys);
 	tcase_add_test(tc, account_records);
 	suite_add_tcase(s, tc);
