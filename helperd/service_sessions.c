@@ -47,7 +47,9 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	pthread_mutex_lock(&d->lock);
 	const struct account *known = registry_find(&d->reg, user);
 	int unreachable = known && known->carried;
-	int running = known && strcmp(known->status, "Running") == 0;
+	/* A certificate to sign again (below) needs the trip through Incus. */
+	int running = known && strcmp(known->status, "Running") == 0 &&
+		      known->host_cert != ACCT_HOST_CERT_MISSING && known->host_cert != ACCT_HOST_CERT_STALE;
 	uint32_t known_ip = known ? account_ipv4(known) : 0;
 	if (unreachable || running)
 		inet_ntop(AF_INET, known->ipv4, ip, (socklen_t)iplen);
