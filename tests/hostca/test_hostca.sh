@@ -6,7 +6,7 @@
 # StrictHostKeyChecking yes and a known_hosts file of @cert-authority lines)
 # logs in without a question:
 #   - ssh -J through the jump host, and straight into the container;
-#   - after a stop and start; after wake-on-SSH;
+#   - after a stop and start; after wake-on-SSH; after a resize;
 #   - after a snapshot restore that brought back a certificate of the CA
 #     the deployment has since retired (helperd signs it again when the
 #     container starts, or is woken by the login);
@@ -191,6 +191,13 @@ expect_eq "after stop and start: in, no question" "$ALICE|" "$(login a1 "$ALICE-
 "$CLI" stop "$ALICE" >/dev/null 2>&1
 expect_eq "after stop, the login wakes the container: in, no question" "$ALICE|" "$(login a1 "$ALICE-dev")|$(errs)"
 expect_eq "... its certificate unchanged (the same record)" "$(fp "$CA/host_ca.pub") $AIP" "$(cert_of "$ALICE")"
+# Resize changes limits live (no restart): the certificate and its record
+# stay as they were.  (Memory and CPU: the LXD backend's dir pool refuses a
+# disk size.)
+OUT=$("$CLI" resize "$ALICE" --memory 768MiB --cpu 2 2>&1)
+expect_eq "resize $ALICE" 0 "$?" || printf '%s\n' "$OUT" | sed 's/^/#   /'
+expect_eq "after resize: in, no question, the same record" "$ALICE||$(fp "$CA/host_ca.pub") $AIP" \
+	"$(login a1 "$ALICE-dev")|$(errs)|$(cert_of "$ALICE")"
 
 # ---- impostors ---------------------------------------------------------------------------------
 # A second sshd on the jump host's address and port, with a key of its own
