@@ -2,10 +2,11 @@
 # hostcert-create-cost: what SSH host certificates add to a create.
 #
 # Two helperds on the same test backend, alike but for one setting: "ca"
-# has a host CA (host_ca_key: it reads the new container's host keys in
-# the user-setup exec, signs them with ssh-keygen -s and pushes the
-# certificates with one more exec, all while the container waits for its
-# address), "plain" has none.  They create the same container in turns
+# has a host CA (host_ca_key: the user-setup exec also makes the new
+# container's host keys and the sshd drop-in naming their certificates;
+# helperd signs the keys with ssh-keygen -s and pushes the certificates as
+# plain files, all while the container waits for its address), "plain" has
+# none.  They create the same container in turns
 # (ABBA, after one untimed warm-up each) and each figure is the seconds
 # from POST /v1/containers until the operation succeeded: what `containarium
 # create` waits.  After each create the user logs in: on "ca" with
@@ -16,8 +17,10 @@
 #
 #   bench/hostcert_create_cost.sh BUILD        (HD_RUNS per side, default 6)
 #
-# Prints a BENCH line: the median create of each side and the difference
-# (goal: at most +0.1 s).  Every container is deleted; the EXIT trap
+# Prints "# goal: ours - ref <= +0.1 s (met|MISSED)" and the BENCH line:
+# ratio (with / without), ours (the median create with the host CA), ref
+# (without), and their difference (the goal).  `make bench` runs it
+# (bench/helperd_bench.sh hostcert-create-cost).  Every container is deleted; the EXIT trap
 # removes what a failure left.
 set -euo pipefail
 
@@ -196,6 +199,11 @@ for side in ca plain; do
 done
 diff=$(echo "$ca - $plain" | bc -l)
 verdict=met
-[ "$(echo "$diff <= $GOAL_S" | bc -l)" = 1 ] || verdict=missed
+[ "$(echo "$diff <= $GOAL_S" | bc -l)" = 1 ] || verdict=MISSED
 printf '# medians: create %.3f s with the host CA, %.3f s without; step 3 %.3f s and %.3f s\n' "$ca" "$plain" "$ca3" "$plain3"
-printf 'BENCH hostcert-create-cost ca=%.3fs plain=%.3fs diff=%+.3fs goal<=+%ss %s\n' "$ca" "$plain" "$diff" "$GOAL_S" "$verdict"
+# The goal is a difference (ours - ref <= 0.1 s), not a ratio: the ratio
+# is printed beside it as every benchmark's is, ours (with the CA) over the
+# reference (the same helperd without one) measured in the same run.
+printf '# goal: ours - ref <= +%s s (%s)\n' "$GOAL_S" "$verdict"
+printf 'BENCH hostcert-create-cost ratio=%.3f ours=%.3f ref=%.3f unit=s diff=%+.3f\n' \
+	"$(echo "$ca / $plain" | bc -l)" "$ca" "$plain" "$diff"
