@@ -73,26 +73,36 @@ void host_pubkeys_free(struct host_pubkey *keys, size_t n);
  * configuration before the drop-in: a process named sshd created in an
  * earlier clock tick than a process made after the renaming (cut reading
  * its own /proc/self/stat, field 22), or in the same one.  Exit 17 when a
- * key or the drop-in could not be made. */
+ * key or the drop-in could not be made.
+ *
+ * It runs while the container's first boot competes for the CPU, where
+ * every process it starts costs tens of milliseconds: the shell's own
+ * read, printf and tests do what needs no program, and a program runs
+ * only when there is work for it (at create: mkdir, two ssh-keygen, one
+ * grep for other HostKey lines, mv, one grep for an Include, sshd -V).
+ * ssh-keygen writes a private key 0600 whatever the umask. */
 #define HOST_KEYS_SCRIPT                                                                              \
 	"d=" HOST_KEY_DIR "\n"                                                                        \
 	"conf=" HOST_CERT_DROPIN "\n"                                                                 \
+	"nl='\n'\n"                                                                                   \
 	"[ -d \"$d\" ] || mkdir -m 0755 \"$d\" || exit 17\n"                                          \
 	"for t in ed25519 ecdsa; do\n"                                                                \
 	"  k=$d/ssh_host_${t}_key\n"                                                                  \
 	"  if [ ! -s \"$k\" ] || [ ! -s \"$k.pub\" ]; then\n"                                          \
-	"    rm -f \"$k\" \"$k.pub\"\n"                                                                \
-	"    (umask 077 && ssh-keygen -q -t \"$t\" -N '' -f \"$k\" </dev/null >/dev/null) || exit 17\n"  \
+	"    [ ! -e \"$k\" ] && [ ! -e \"$k.pub\" ] || rm -f \"$k\" \"$k.pub\"\n"                       \
+	"    ssh-keygen -q -t \"$t\" -N '' -f \"$k\" </dev/null >/dev/null || exit 17\n"                \
 	"  fi\n"                                                                                      \
 	"done\n"                                                                                      \
 	"[ -d /etc/ssh/sshd_config.d ] || mkdir -p /etc/ssh/sshd_config.d || exit 17\n"               \
+	"set --\n"                                                                                    \
+	"for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do\n"                           \
+	"  [ \"$f\" = \"$conf\" ] || [ ! -f \"$f\" ] || set -- \"$@\" \"$f\"\n"                          \
+	"done\n"                                                                                      \
+	"other=\n"                                                                                    \
+	"[ \"$#\" = 0 ] || ! grep -qi '^[[:space:]]*HostKey[[:space:]]' \"$@\" || other=1\n"            \
 	"{\n"                                                                                         \
 	"  echo \"# Written by containarium-helperd: this container's SSH host keys and their\"\n"    \
 	"  echo \"# certificates, signed by the deployment's host CA.  Renewed by helperd; do not edit.\"\n" \
-	"  other=\n"                                                                                  \
-	"  for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do\n"                         \
-	"    [ \"$f\" = \"$conf\" ] || [ ! -f \"$f\" ] || ! grep -qi '^[[:space:]]*HostKey[[:space:]]' \"$f\" || other=1\n" \
-	"  done\n"                                                                                    \
 	"  if [ -z \"$other\" ]; then\n"                                                              \
 	"    for t in rsa ecdsa ed25519; do\n"                                                        \
 	"      [ ! -s \"/etc/ssh/ssh_host_${t}_key\" ] || echo \"HostKey /etc/ssh/ssh_host_${t}_key\"\n" \
@@ -104,23 +114,35 @@ void host_pubkeys_free(struct host_pubkey *keys, size_t n);
 	"  done\n"                                                                                    \
 	"} >\"$conf.tmp\" || exit 17\n"                                                                \
 	"new=\n"                                                                                      \
-	"if cmp -s \"$conf.tmp\" \"$conf\"; then rm -f \"$conf.tmp\"; else mv -f \"$conf.tmp\" \"$conf\" || exit 17; new=1; fi\n" \
-	"if ! grep -Eqi '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\\.d/\\*\\.conf' /etc/ssh/sshd_config &&\n" \
-	"   ! grep -Fq \"$conf\" /etc/ssh/sshd_config; then\n"                                        \
+	"if [ -f \"$conf\" ] && cmp -s \"$conf.tmp\" \"$conf\"; then rm -f \"$conf.tmp\"; else\n"        \
+	"  mv -f \"$conf.tmp\" \"$conf\" || exit 17\n"                                                  \
+	"  new=1\n"                                                                                   \
+	"fi\n"                                                                                        \
+	"if ! grep -Eqi -e '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\\.d/\\*\\.conf' \\\n" \
+	"     -e \"^[[:space:]]*Include[[:space:]]+$conf\" /etc/ssh/sshd_config; then\n"                 \
 	"  { echo \"Include $conf\"; cat /etc/ssh/sshd_config; } >/etc/ssh/sshd_config.tmp &&\n"      \
 	"    mv -f /etc/ssh/sshd_config.tmp /etc/ssh/sshd_config || exit 17\n"                        \
 	"  new=1\n"                                                                                   \
 	"fi\n"                                                                                        \
 	"if [ -n \"$new\" ]; then\n"                                                                  \
-	"  mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"                                                \
-	"  for p in $(grep -lx sshd /proc/[0-9]*/comm 2>/dev/null); do\n"                             \
-	"    t=$(cut -d ' ' -f 22 \"${p%/comm}/stat\" 2>/dev/null) || continue\n"                      \
-	"    [ -z \"$t\" ] || [ \"$t\" -gt \"$mark\" ] || { echo sshd-before; break; }\n"               \
+	"  set --\n"                                                                                  \
+	"  for c in /proc/[0-9]*/comm; do\n"                                                          \
+	"    read -r n 2>/dev/null <\"$c\" || continue\n"                                              \
+	"    [ \"$n\" != sshd ] || set -- \"$@\" \"${c%/comm}/stat\"\n"                                  \
 	"  done\n"                                                                                    \
+	"  if [ \"$#\" != 0 ]; then\n"                                                                \
+	"    mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"                                              \
+	"    for s in \"$@\"; do\n"                                                                   \
+	"      t=$(cut -d ' ' -f 22 \"$s\" 2>/dev/null) || continue\n"                                  \
+	"      [ -z \"$t\" ] || [ \"$t\" -gt \"$mark\" ] || { echo sshd-before; break; }\n"             \
+	"    done\n"                                                                                  \
+	"  fi\n"                                                                                      \
 	"fi\n"                                                                                        \
-	"echo \"sshd-version $(/usr/sbin/sshd -V 2>&1 | head -n 1)\"\n"                                 \
+	"v=$(/usr/sbin/sshd -V 2>&1)\n"                                                               \
+	"echo \"sshd-version ${v%%\"$nl\"*}\"\n"                                                      \
 	"for t in ed25519 ecdsa; do\n"                                                                \
-	"  printf 'hostkey %s ' \"ssh_host_${t}_key\"; head -n 1 \"$d/ssh_host_${t}_key.pub\"\n"       \
+	"  read -r l <\"$d/ssh_host_${t}_key.pub\" || exit 17\n"                                       \
+	"  echo \"hostkey ssh_host_${t}_key $l\"\n"                                                    \
 	"done\n"
 
 /* What HOST_KEYS_SCRIPT printed. */
