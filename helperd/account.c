@@ -42,6 +42,37 @@ int account_state_parse(const char *s, uint32_t *state)
 
 static const char empty[] = "";
 
+static char host_ca_fp[64];
+
+void account_set_host_ca(const char *fingerprint)
+{
+	snprintf(host_ca_fp, sizeof host_ca_fp, "%s", fingerprint ? fingerprint : "");
+}
+
+const char *account_host_cert_name(unsigned state)
+{
+	switch (state) {
+	case ACCT_HOST_CERT_MISSING: return "missing";
+	case ACCT_HOST_CERT_CURRENT: return "current";
+	case ACCT_HOST_CERT_STALE: return "stale";
+	}
+	return "off";
+}
+
+/* record ("SHA256:<CA> <IPv4>") against the CA now and the address. */
+static unsigned host_cert_state(const char *record, const unsigned char ipv4[4])
+{
+	if (!*host_ca_fp)
+		return ACCT_HOST_CERT_OFF;
+	if (!record || !*record)
+		return ACCT_HOST_CERT_MISSING;
+	char ip[INET_ADDRSTRLEN] = "";
+	inet_ntop(AF_INET, ipv4, ip, sizeof ip);
+	size_t fl = strlen(host_ca_fp);
+	return strncmp(record, host_ca_fp, fl) == 0 && record[fl] == ' ' && strcmp(record + fl + 1, ip) == 0
+		       ? ACCT_HOST_CERT_CURRENT : ACCT_HOST_CERT_STALE;
+}
+
 static void strings_clear(struct account *a)
 {
 	a->instance = a->created = a->status = a->cpu = a->memory = a->disk = empty;
@@ -192,6 +223,7 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 		account_free(a);
 		return -1;
 	}
+	a->host_cert = (unsigned char)host_cert_state(cfg(config, ACCT_KEY_HOST_CERT), a->ipv4);
 	const char *as = cfg(config, "boot.autostart");
 	a->autostart = as && strcmp(as, "true") == 0;
 	const char *dk = cfg(config, ACCT_KEY_DOCKER);
@@ -263,6 +295,7 @@ json_object *account_to_json(const struct account *a)
 		json_object_array_add(keys, json_object_new_string(a->keys[i]));
 	json_object_object_add(o, "ssh_keys", keys);
 	json_object_object_add(o, "network_security", nic_options_json(a->nic_options));
+	json_object_object_add(o, "host_certificate", json_object_new_string(account_host_cert_name(a->host_cert)));
 	return o;
 }
 

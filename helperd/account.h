@@ -22,6 +22,9 @@
 #define ACCT_KEY_OWNER "user.containarium.helperd"     /* host that created it */
 #define ACCT_KEY_IMAGE "user.containarium.image"       /* image it was created from */
 #define ACCT_KEY_DOCKER "user.containarium.docker"     /* "true" when created with Docker */
+/* What its SSH host certificates were signed for (host_cert.h):
+ * "SHA256:<the CA's fingerprint> <IPv4>". */
+#define ACCT_KEY_HOST_CERT "user.containarium.host_cert"
 
 #define ACCT_NIC "eth0"
 
@@ -29,8 +32,18 @@
 #define ACCT_RESERVED_UID 1u
 #define ACCT_RESERVED_IPV4 2u
 
+/* Its host certificates against the CA helperd signs with now
+ * (account_set_host_ca). */
+enum account_host_cert {
+	ACCT_HOST_CERT_OFF = 0,  /* helperd has no host CA */
+	ACCT_HOST_CERT_MISSING,  /* never signed (made before, or without a CA) */
+	ACCT_HOST_CERT_CURRENT,  /* signed by the CA for its address */
+	ACCT_HOST_CERT_STALE,    /* another CA, or another address */
+};
+
 struct account {
 	char name[CTM_NAME_MAX + 1];
+	unsigned char host_cert;   /* enum account_host_cert */
 	uint32_t uid;
 	unsigned char ipv4[4];
 	uint32_t state;            /* enum ctm_state */
@@ -57,6 +70,13 @@ struct account {
 	int carried;               /* its member is unreachable: kept as last known (registry.h) */
 	char *text;                /* owns the strings above (NULL: all are static "") */
 };
+
+/* The fingerprint ("SHA256:...") of the host CA that signs now, or NULL
+ * (no CA): what account_from_instance compares ACCT_KEY_HOST_CERT with.
+ * Set once at start, before any thread reads accounts; the string is
+ * copied. */
+void account_set_host_ca(const char *fingerprint);
+const char *account_host_cert_name(unsigned state);
 
 /* Read an instance object (GET /1.0/instances?recursion=1 element).
  * Returns 1 and fills a when it is a Containarium instance with valid keys,

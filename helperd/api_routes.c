@@ -23,6 +23,7 @@ const struct api_route api_routes[] = {
 	{ "DELETE", "/v1/containers/{}/snapshots/{}", API_ROLE_ADMIN, handle_snapshot_delete },
 	{ "POST", "/v1/containers/{}/snapshots/{}/restore", API_ROLE_ADMIN, handle_snapshot_restore },
 	{ "POST", "/v1/backups/restore", API_ROLE_ADMIN, handle_backup_restore },
+	{ "GET", "/v1/containers/{}/known-hosts", API_ROLE_USER, handle_known_hosts },
 	{ "POST", "/v1/sessions", API_ROLE_ROOT, handle_session },
 	{ "GET", "/v1/audit", API_ROLE_ADMIN, handle_audit },
 	{ "GET", "/v1/operations", API_ROLE_USER, handle_operations },

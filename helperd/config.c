@@ -43,6 +43,7 @@ void helperd_config_defaults(struct helperd_config *c)
 	snprintf(c->audit_log, sizeof c->audit_log, "/var/log/containarium/audit.log");
 	c->poll_seconds = 2;
 	c->log_level = LOG_INFO;
+	snprintf(c->ssh_keygen, sizeof c->ssh_keygen, "/usr/bin/ssh-keygen");
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -98,6 +99,9 @@ static const struct key {
 	S("https_key", https_key, OPT_PATH),
 	S("https_client_ca", https_client_ca, OPT_PATH),
 	S("https_crl", https_crl, OPT_PATH),
+	S("host_ca_key", host_ca_key, OPT_PATH),
+	S("host_ca_trust", host_ca_trust, OPT_PATH),
+	S("ssh_keygen", ssh_keygen, PATH),
 #undef S
 #undef U
 };
@@ -351,6 +355,9 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 	if (ret == 0 && *c->https_listen && (!*c->https_cert || !*c->https_key || !*c->https_client_ca))
 		ret = fail(err, errlen, "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
 			   "that signs the clients' certificates)", path);
+	if (ret == 0 && *c->host_ca_trust && !*c->host_ca_key)
+		ret = fail(err, errlen, "%s: host_ca_trust needs host_ca_key (the CA that signs the host "
+			   "certificates)", path);
 	struct image_ref ref;
 	if (ret == 0 && image_ref_parse(c, c->image, &ref, msg, sizeof msg))
 		ret = fail(err, errlen, "%s: image: %s", path, msg);

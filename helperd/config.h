@@ -64,6 +64,13 @@ struct helperd_config {
 	char https_key[256];
 	char https_client_ca[256];
 	char https_crl[256];       /* the client CA's revocation list; "" = none */
+	/* SSH host certificates (host_cert.h): the CA's private key ("" = off;
+	 * its public key is the same path + ".pub"), more CA public keys the
+	 * exported known_hosts trusts (a rotation's other CA; "" = none), and
+	 * the ssh-keygen that signs. */
+	char host_ca_key[256];
+	char host_ca_trust[256];
+	char ssh_keygen[256];
 };
 
 void helperd_config_defaults(struct helperd_config *c);

@@ -25,6 +25,7 @@ struct incus_client {
 	char socket[108];
 	enum incus_server kind;
 	char version[64];
+	char member[64];  /* environment.server_name in a cluster; "" outside one */
 	const char *hdr;  /* "X-Incus-" or "X-LXD-": the file API's header prefix */
 	unsigned extensions; /* enum incus_extension bits */
 };
@@ -283,10 +284,12 @@ enum incus_status incus_open(const char *socket_path, struct incus_client **out,
 		incus_close(c);
 		return s;
 	}
-	json_object *env = NULL, *server = NULL, *ver = NULL;
+	json_object *env = NULL, *server = NULL, *ver = NULL, *clustered = NULL, *sname = NULL;
 	if (json_object_object_get_ex(md, "environment", &env))
 		json_object_object_get_ex(env, "server", &server),
-		json_object_object_get_ex(env, "server_version", &ver);
+		json_object_object_get_ex(env, "server_version", &ver),
+		json_object_object_get_ex(env, "server_clustered", &clustered),
+		json_object_object_get_ex(env, "server_name", &sname);
 	const char *name = server ? json_object_get_string(server) : "";
 	if (strcmp(name, "incus") == 0) {
 		c->kind = INCUS_SERVER_INCUS;
@@ -302,6 +305,8 @@ enum incus_status incus_open(const char *socket_path, struct incus_client **out,
 			    socket_path, name);
 	}
 	snprintf(c->version, sizeof c->version, "%s", ver ? json_object_get_string(ver) : "unknown");
+	if (clustered && json_object_get_boolean(clustered) && sname)
+		snprintf(c->member, sizeof c->member, "%s", json_object_get_string(sname));
 	c->extensions = extensions_of(md);
 	json_object_put(md);
 	*out = c;
@@ -319,6 +324,7 @@ enum incus_status incus_clone(const struct incus_client *c, struct incus_client 
 	n->hdr = c->hdr;
 	n->extensions = c->extensions;
 	memcpy(n->version, c->version, sizeof n->version);
+	memcpy(n->member, c->member, sizeof n->member);
 	*out = n;
 	return INCUS_OK;
 }
@@ -332,6 +338,7 @@ enum incus_server incus_server_kind(const struct incus_client *c) { return c->ki
 const char *incus_server_name(const struct incus_client *c) { return c->kind == INCUS_SERVER_INCUS ? "incus" : "lxd"; }
 const char *incus_server_version(const struct incus_client *c) { return c->version; }
 const char *incus_socket_path(const struct incus_client *c) { return c->socket; }
+const char *incus_server_member(const struct incus_client *c) { return c->member; }
 bool incus_has_extension(const struct incus_client *c, enum incus_extension e) { return (c->extensions & e) == e; }
 
 enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata,

@@ -53,6 +53,8 @@ enum incus_server incus_server_kind(const struct incus_client *c);
 const char *incus_server_name(const struct incus_client *c); /* "incus" or "lxd" */
 const char *incus_server_version(const struct incus_client *c);
 const char *incus_socket_path(const struct incus_client *c);
+/* The cluster member this socket belongs to; "" when the server is not clustered. */
+const char *incus_server_member(const struct incus_client *c);
 bool incus_has_extension(const struct incus_client *c, enum incus_extension e);
 
 /* A synchronous request.  path starts with "/1.0".  body may be NULL.  On

@@ -11,6 +11,7 @@
 
 #include "allocate.h"
 #include "helperd_log.h"
+#include "host_cert.h"
 #include "instance.h"
 #include "key_fingerprint.h"
 #include "lifecycle.h"
@@ -183,6 +184,13 @@ void lifecycle_job_free(void *arg)
 	struct lifecycle_job *job = arg;
 	create_spec_free(&job->spec);
 	free(job);
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void ip_text(uint32_t ip, char *buf, size_t len)
@@ -427,10 +435,18 @@ int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn,
  * unattached, which can happen after the command started): every line is
  * idempotent.
  *
+ * With a host CA ("$3" = hostkeys) it also makes the container's
+ * certified host keys with the container's own ssh-keygen and the sshd
+ * drop-in that names them and their certificates, and prints the public
+ * halves (HOST_KEYS_SCRIPT); helperd signs them on the host and pushes the
+ * certificates beside them (host_cert_push), on a thread of its own.  The
+ * image's first boot starts sshd a second or more later and reads the
+ * drop-in: no reload, and no second exec.
+ *
  * It runs as soon as the container has started, while it waits for its
  * address (an exec needs the container running, not its network): its
- * time hides inside the DHCP wait.  The steps are still reported in order,
- * each with its own outcome. */
+ * time, and the certificates', hides inside the DHCP wait.  The steps are
+ * still reported in order, each with its own outcome. */
 static const char user_script[] =
 	"missing=\n"
 	"[ -x /usr/sbin/sshd ] || missing=\"$missing openssh-server\"\n"
@@ -448,7 +464,9 @@ static const char user_script[] =
 	"  getent group docker >/dev/null || groupadd --system docker || exit 16\n"
 	"  usermod -aG docker \"$1\" || exit 16\n"
 	"fi\n"
-	"id -u \"$1\" || exit 15\n";
+	"id -u \"$1\" || exit 15\n"
+	"[ \"$3\" = hostkeys ] || exit 0\n"
+	HOST_KEYS_SCRIPT;
 
 /* Step 4 when the image lacks something: install it with the container's
  * own package manager and package sources ("$@": the missing packages).
@@ -467,22 +485,94 @@ struct user_setup {
 	enum incus_status st;
 	char missing[256];        /* the script's "missing:" list ("" when nothing is missing) */
 	char err[1024];
+	/* With a host CA: the certificates are signed and pushed on a thread
+	 * of their own (cert_thread) while the authorized_keys push and the
+	 * wait for the address go on; cert_record is what ACCT_KEY_HOST_CERT
+	 * should say once they are in place ("" until then, or on failure,
+	 * with cert_err saying why).  Joined by cert_join. */
+	struct helperd *d;
+	struct incus_client *cert_c; /* the thread's own client */
+	char iname[64], ip[INET_ADDRSTRLEN];
+	struct host_keys hk;
+	pthread_t cert_tid;
+	bool cert_running;
+	double cert_seconds;
+	char cert_record[HOST_CERT_RECORD_MAX];
+	char cert_err[1024];
 };
 
-static void user_setup_run(struct incus_client *c, const char *iname, struct user_setup *u)
+static void *cert_thread(void *arg)
+{
+	struct user_setup *u = arg;
+	double t0 = mono_now();
+	if (host_cert_push(u->cert_c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record,
+			   u->cert_err, sizeof u->cert_err) != INCUS_OK)
+		u->cert_record[0] = '\0';
+	u->cert_seconds = mono_now() - t0;
+	return NULL;
+}
+
+/* Start the certificates' thread for the keys in u (pushing them on this
+ * thread when no other can be started). */
+static void cert_start(struct user_setup *u, struct incus_client *c)
+{
+	if (incus_clone(c, &u->cert_c, u->cert_err, sizeof u->cert_err) == INCUS_OK) {
+		/* It inherits the operation thread's mask: no signals. */
+		int rc = pthread_create(&u->cert_tid, NULL, cert_thread, u);
+		if (rc == 0) {
+			u->cert_running = true;
+			return;
+		}
+		incus_close(u->cert_c);
+		u->cert_c = NULL;
+	}
+	if (host_cert_push(c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record,
+			   u->cert_err, sizeof u->cert_err) != INCUS_OK)
+		u->cert_record[0] = '\0';
+}
+
+/* Wait for the certificates' thread, if it runs, and free its keys. */
+static void cert_join(struct user_setup *u)
+{
+	if (u->cert_running) {
+		double t0 = mono_now();
+		pthread_join(u->cert_tid, NULL);
+		u->cert_running = false;
+		incus_close(u->cert_c);
+		u->cert_c = NULL;
+		/* What they added to the create: the wait for them here, once
+		 * everything else was done. */
+		log_debug("create %s: host certificates done in %.3f s, waited for %.3f s%s%s", u->s->name,
+			  u->cert_seconds, mono_now() - t0, u->cert_record[0] ? "" : "; failed: ",
+			  u->cert_record[0] ? "" : u->cert_err);
+	}
+	host_keys_free(&u->hk);
+}
+
+static void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname, uint32_t ip,
+			   struct user_setup *u)
 {
 	static const char *const what[] = { "useradd", "writing /etc/sudoers.d/containarium",
 					    "visudo -c of /etc/sudoers.d/containarium",
-					    "creating the .ssh directory", "id -u", "adding the user to group docker" };
+					    "creating the .ssh directory", "id -u", "adding the user to group docker",
+					    "making the SSH host keys (ssh-keygen in " HOST_KEY_DIR ") or their sshd drop-in" };
 	const struct create_spec *s = u->s;
 	u->ran = true;
 	u->step = 5;
 	u->missing[0] = '\0';
+	cert_join(u); /* a run before (step 4 runs it again) */
+	u->cert_record[0] = u->cert_err[0] = '\0';
+	u->d = d;
+	snprintf(u->iname, sizeof u->iname, "%s", iname);
+	ip_text(ip, u->ip, sizeof u->ip);
+	const bool certs = *d->host_ca_fp != '\0';
 	const char *argv[] = { "sh", "-c", user_script, "containarium-user-setup", s->name, s->docker ? "docker" : "-",
-			       NULL };
+			       certs ? "hostkeys" : "-", NULL };
 	char *out = NULL, *errout = NULL;
 	int code = -1;
+	double t0 = mono_now();
 	u->st = incus_exec(c, iname, argv, 120, &code, &out, &errout, u->err, sizeof u->err);
+	double t1 = mono_now();
 	if (u->st == INCUS_ERR_COMMAND && code == 20 && out && strncmp(out, "missing:", 8) == 0) {
 		snprintf(u->missing, sizeof u->missing, "%s", out + 8 + strspn(out + 8, " "));
 		u->missing[strcspn(u->missing, "\n")] = '\0';
@@ -490,7 +580,7 @@ static void user_setup_run(struct incus_client *c, const char *iname, struct use
 		free(errout);
 		return; /* step 4 installs them and runs this again */
 	}
-	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 16)
+	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 17)
 		snprintf(u->err, sizeof u->err, "%s for %s in %s failed%s%.300s", what[code - 11], s->name, iname,
 			 errout && *errout ? ": " : "", errout ? errout : "");
 	free(errout);
@@ -501,9 +591,18 @@ static void user_setup_run(struct incus_client *c, const char *iname, struct use
 			 out ? out : "");
 		u->st = INCUS_ERR_PROTOCOL;
 	}
+	if (u->st == INCUS_OK && certs && host_keys_parse(out, &u->hk, u->cert_err, sizeof u->cert_err))
+		u->hk.n = 0;
 	free(out);
-	if (u->st != INCUS_OK)
+	if (u->st != INCUS_OK) {
+		host_keys_free(&u->hk);
 		return;
+	}
+
+	/* The host certificates: signed here and pushed there, alongside. */
+	double t2 = mono_now();
+	if (u->hk.n)
+		cert_start(u, c);
 
 	u->step = 6;
 	char ak[100];
@@ -524,6 +623,7 @@ static void user_setup_run(struct incus_client *c, const char *iname, struct use
 	free(file);
 	if (u->st == INCUS_OK)
 		u->step = 0;
+	log_debug("create %s: user setup exec %.3f s, authorized_keys %.3f s", s->name, t1 - t0, mono_now() - t2);
 }
 
 /* Step 4: install what user_setup_run found missing.  0, or -1 with the
@@ -593,8 +693,10 @@ static enum incus_status start_and_wait(struct operation *op, struct incus_clien
 		 * there: a container that died while booting fails the exec too,
 		 * and the wait below says so better. */
 		if (!setup->ran)
-			user_setup_run(c, iname, setup);
+			user_setup_run(c, d, iname, cl->ip, setup);
+		double t0 = mono_now();
 		st = instance_wait_ready(c, iname, cl->ip, 90, err, errlen);
+		log_debug("create %s: the address came %.3f s after the user setup", user, mono_now() - t0);
 		if (st != INCUS_ERR_ADDRESS_HELD || moves == 3)
 			return st;
 		log_warning("create %s: %s; moving it to another address", user, err);
@@ -653,6 +755,8 @@ void lifecycle_create(struct operation *op, void *arg)
 	struct claim cl = { 0 }; /* held until out: released there unless the account is made */
 	int made = 0;
 	struct subnet sn = { 0 };
+	/* Its certificates' thread is joined before the instance may go. */
+	struct user_setup setup = { .s = s };
 	helperd_instance_name(d, s->name, iname, sizeof iname);
 	struct incus_client *c = helperd_client(d, err, sizeof err);
 	if (!c) {
@@ -740,8 +844,8 @@ void lifecycle_create(struct operation *op, void *arg)
 		goto incus_fail;
 	}
 	created = 1;
-	struct user_setup setup = { .s = s };
-	if ((st = start_and_wait(op, c, d, s->name, iname, &sn, &cl, &setup, err, sizeof err)) != INCUS_OK)
+	st = start_and_wait(op, c, d, s->name, iname, &sn, &cl, &setup, err, sizeof err);
+	if (st != INCUS_OK)
 		goto incus_fail;
 
 	/* Step 4: what the image lacks, installed now that the container has
@@ -758,7 +862,7 @@ void lifecycle_create(struct operation *op, void *arg)
 		}
 		char was[sizeof setup.missing];
 		snprintf(was, sizeof was, "%s", setup.missing);
-		user_setup_run(c, iname, &setup);
+		user_setup_run(c, d, iname, cl.ip, &setup);
 		if (setup.missing[0]) {
 			operation_fail(op, 502, "image_not_ready", "image %s still lacks %s after installing %s: use an "
 				       "image with an SSH server (openssh-server), sudo and useradd", s->image_text,
@@ -785,11 +889,34 @@ void lifecycle_create(struct operation *op, void *arg)
 		snprintf(err, sizeof err, "%s", setup.err);
 		goto incus_fail;
 	}
+	cert_join(&setup);
+	/* Signed for an address the container left (a stale DHCP lease moved
+	 * it, stopping it while they were pushed), or not at all: once more,
+	 * for the address it has. */
+	if (*d->host_ca_fp) {
+		char ipbuf[INET_ADDRSTRLEN];
+		ip_text(cl.ip, ipbuf, sizeof ipbuf);
+		const char *sp = strchr(setup.cert_record, ' ');
+		if ((!sp || strcmp(sp + 1, ipbuf) != 0) &&
+		    host_cert_sign_instance(c, d, iname, ipbuf, setup.cert_record, sizeof setup.cert_record,
+					    setup.cert_err, sizeof setup.cert_err) != INCUS_OK)
+			setup.cert_record[0] = '\0';
+	}
+	/* A container without its certificate would be refused by every user
+	 * who trusts only the host CA (StrictHostKeyChecking yes). */
+	if (*d->host_ca_fp && !setup.cert_record[0]) {
+		operation_fail(op, 502, "host_certificate_failed", "the SSH host certificate of %s could not be made: "
+			       "%s (image %s)", iname, setup.cert_err[0] ? setup.cert_err : "no host keys", s->image_text);
+		goto rollback;
+	}
 	/* The login must work before the account is: an sshd that an image
 	 * has but does not start, or one that failed, would otherwise make a
 	 * "created" user who cannot log in.  Usually at once (the probe of
 	 * step 3 saw it). */
-	if ((st = instance_wait_port(iname, cl.ip, 22, 30, err, sizeof err)) != INCUS_OK) {
+	double tp = mono_now();
+	st = instance_wait_port(iname, cl.ip, 22, 30, err, sizeof err);
+	log_debug("create %s: port 22 answered %.3f s after the steps before", s->name, mono_now() - tp);
+	if (st != INCUS_OK) {
 		operation_fail(op, 502, "image_not_ready", "%s (image %s)", err, s->image_text);
 		goto rollback;
 	}
@@ -802,6 +929,8 @@ void lifecycle_create(struct operation *op, void *arg)
 		json_object_object_add(cfg, ACCT_KEY_STATE, json_object_new_string("active"));
 		/* Scheduled snapshots from now on, not of a half-made container. */
 		snapshot_policy_to_config(cfg, s->snap_schedule, s->snap_expiry);
+		if (setup.cert_record[0])
+			json_object_object_add(cfg, ACCT_KEY_HOST_CERT, json_object_new_string(setup.cert_record));
 		json_object_object_add(b, "config", cfg);
 		st = incus_call(c, "PATCH", path, b, NULL, 60, NULL, err, sizeof err);
 		json_object_put(b);
@@ -827,6 +956,7 @@ incus_fail:
 		       "creating %s failed: %s%s", iname, incus_error_reason(err) != err ? "the backend said: " : "",
 		       incus_error_reason(err));
 rollback:
+	cert_join(&setup);
 	if (created) {
 		char e2[512];
 		if (instance_destroy(c, iname, e2, sizeof e2) != INCUS_OK)
@@ -836,6 +966,7 @@ rollback:
 			log_error("publishing after a failed create: %s", e2);
 	}
 out:
+	cert_join(&setup);
 	/* A made account keeps its reservations (attached to its instance);
 	 * a failed create gives them back once its instance is gone. */
 	if (made)

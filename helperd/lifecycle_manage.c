@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "helperd_log.h"
+#include "host_cert.h"
 #include "instance.h"
 #include "lifecycle.h"
 #include "nic_policy.h"
@@ -96,6 +97,16 @@ void lifecycle_start(struct operation *op, void *arg)
 	operation_step(op, 2, "Waiting for network...");
 	if ((st = instance_wait_ready(c, a.instance, ip, 90, err, sizeof err)) != INCUS_OK) {
 		fail_incus(op, st, "starting", err);
+		goto done;
+	}
+	/* Its certificates are from another CA or address (a rotation while
+	 * it was stopped, a snapshot or backup restored): signed again now. */
+	if ((a.host_cert == ACCT_HOST_CERT_MISSING || a.host_cert == ACCT_HOST_CERT_STALE) &&
+	    (st = host_cert_renew(c, job->d, &a, err, sizeof err)) != INCUS_OK) {
+		refresh_or_log(job->d, c);
+		operation_fail(op, 502, "host_certificate_failed", "%s runs, but its SSH host certificate could not "
+			       "be renewed: %s; users who trust only the host CA are refused until it is (start it "
+			       "again, or restart helperd)", a.instance, incus_error_reason(err));
 		goto done;
 	}
 	refresh_or_log(job->d, c);

@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "helperd_log.h"
+#include "host_cert.h"
 #include "id_ranges.h"
 #include "incus_events.h"
 #include "lifecycle.h"
@@ -215,10 +216,21 @@ int main(int argc, char **argv)
 		log_error("refusing to start: %s", err);
 		return 1;
 	}
+	/* The host CA: checked before anything is served, as a create would
+	 * fail on it otherwise (and under the unit's sandbox, where
+	 * --check-config runs first, this shows ssh-keygen runs and reads it). */
+	if (host_ca_check(&d.cfg, d.host_ca_fp, sizeof d.host_ca_fp, err, sizeof err)) {
+		log_error("refusing to start: %s", err);
+		return 1;
+	}
 	if (check_only) {
-		printf("%s: configuration and id ranges are fine\n", config);
+		printf("%s: configuration and id ranges are fine%s%s\n", config,
+		       *d.host_ca_fp ? "; host CA " : "", d.host_ca_fp);
 		return 0;
 	}
+	account_set_host_ca(*d.host_ca_fp ? d.host_ca_fp : NULL);
+	if (*d.host_ca_fp)
+		log_info("SSH host certificates: signed by the host CA %s (%s)", d.host_ca_fp, d.cfg.host_ca_key);
 	if (geteuid() != 0)
 		log_warning("not running as root: Incus, the state directory and the socket's group may be out of reach");
 
@@ -264,6 +276,8 @@ int main(int argc, char **argv)
 	int events_down = -1;
 	struct incus_events *ev = events_open(&d, &events_down);
 	int synced = sync_backend(&d, 1) == 0;
+	if (synced)
+		host_cert_sweep_start(&d);
 	notify_ready();
 	log_notice("serving the API on %s", d.cfg.listen_socket);
 
@@ -330,9 +344,11 @@ int main(int argc, char **argv)
 		if (read_due) {
 			read_at = 0;
 			last_read = now;
-			if (!synced)
+			if (!synced) {
 				synced = sync_backend(&d, 1) == 0;
-			else
+				if (synced)
+					host_cert_sweep_start(&d);
+			} else
 				sync_backend(&d, 0);
 		}
 		if (poll_due) {

@@ -21,6 +21,7 @@ struct helperd {
 	gid_t keys_gid;           /* group of keys.db; (gid_t)-1: root's */
 	time_t started;
 	char host_id[128];        /* this helperd: hostname, for user.containarium.helperd */
+	char host_ca_fp[64];      /* the host CA's fingerprint at start; "" = no host certificates */
 
 	/* The registry as last read from Incus, and the snapshot generation
 	 * published from it.  Guarded by lock; long work never holds it while

@@ -30,6 +30,7 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 void handle_keys_remove(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_keys_replace(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_known_hosts(struct helperd *d, const struct api_request *req, struct api_response *resp);
 
 void handle_session(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_audit(struct helperd *d, const struct api_request *req, struct api_response *resp);

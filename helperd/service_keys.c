@@ -1,4 +1,4 @@
-/* /v1/containers/{user}/keys and /ssh-config.
+/* /v1/containers/{user}/keys, /ssh-config and /known-hosts.
  *
  * A key change updates three places together: the instance config (the
  * registry), the container's ~/.ssh/authorized_keys, and keys.db.  The
@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "helperd_log.h"
+#include "host_cert.h"
 #include "instance.h"
 #include "key_fingerprint.h"
 #include "service.h"
@@ -348,53 +349,97 @@ done:
 	incus_close(c);
 }
 
-void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp)
+/* The query both exports take: the jump host (jump_ip, jump_port), and
+ * the user's account.  0, or -1 after answering. */
+struct export_params {
+	const char *jump;
+	long port;
+	char ip[INET_ADDRSTRLEN];
+	char name[CTM_NAME_MAX + 1];
+};
+
+static int export_params(struct helperd *d, const struct api_request *req, struct api_response *resp,
+			 struct export_params *e)
 {
 	if (user_param(req, resp))
-		return;
+		return -1;
 	const char *jump = api_query(req, "jump_ip"), *port = api_query(req, "jump_port");
-	const char *key = api_query(req, "key");
 	struct in_addr in;
 	struct in6_addr in6;
-	if (!jump || (inet_pton(AF_INET, jump, &in) != 1 && inet_pton(AF_INET6, jump, &in6) != 1 &&
-		      strspn(jump, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(jump))) {
+	if (!jump || !*jump ||
+	    (inet_pton(AF_INET, jump, &in) != 1 && inet_pton(AF_INET6, jump, &in6) != 1 &&
+	     strspn(jump, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(jump))) {
 		api_error(resp, 400, "invalid_jump_ip", "give the jump server's public address or host name: "
 			  "?jump_ip=203.0.113.10");
-		return;
+		return -1;
 	}
 	char *end = NULL;
 	long p = port ? strtol(port, &end, 10) : 22;
 	if (port && (!*port || *end || p < 1 || p > 65535)) {
 		api_error(resp, 400, "invalid_port", "jump_port \"%.10s\" must be a port from 1 to 65535", port);
-		return;
+		return -1;
 	}
-	if (key && (!*key || strlen(key) > 255 || strpbrk(key, "\n\r\t \"'\\"))) {
+	e->jump = jump;
+	e->port = p;
+	e->ip[0] = e->name[0] = '\0';
+	pthread_mutex_lock(&d->lock);
+	const struct account *a = registry_find(&d->reg, req->params[0]);
+	if (a) {
+		inet_ntop(AF_INET, a->ipv4, e->ip, sizeof e->ip);
+		snprintf(e->name, sizeof e->name, "%s", a->name);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!*e->name) {
+		api_error(resp, 404, "not_found", "user %s has no container; list them with containarium list",
+			  req->params[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* A path the user's ssh reads (IdentityFile, UserKnownHostsFile): one
+ * word, as ssh_config takes it. */
+static int path_ok(const char *v)
+{
+	return *v && strlen(v) <= 255 && !strpbrk(v, "\n\r\t \"'\\");
+}
+
+#define KNOWN_HOSTS_DEFAULT "~/.ssh/containarium_known_hosts"
+
+void handle_ssh_config(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	struct export_params e;
+	if (export_params(d, req, resp, &e))
+		return;
+	const char *key = api_query(req, "key"), *kh = api_query(req, "known_hosts");
+	if (key && !path_ok(key)) {
 		api_error(resp, 400, "invalid_key_path", "key must be a path without spaces or quotes, such as "
 			  "~/.ssh/containarium_alice");
 		return;
 	}
-	pthread_mutex_lock(&d->lock);
-	const struct account *a = registry_find(&d->reg, req->params[0]);
-	char ip[INET_ADDRSTRLEN] = "", name[CTM_NAME_MAX + 1] = "";
-	if (a) {
-		inet_ntop(AF_INET, a->ipv4, ip, sizeof ip);
-		snprintf(name, sizeof name, "%s", a->name);
-	}
-	pthread_mutex_unlock(&d->lock);
-	if (!*name) {
-		api_error(resp, 404, "not_found", "user %s has no container; list them with containarium list",
-			  req->params[0]);
+	if (kh && !path_ok(kh)) {
+		api_error(resp, 400, "invalid_known_hosts_path", "known_hosts must be a path without spaces or quotes, "
+			  "such as " KNOWN_HOSTS_DEFAULT);
 		return;
 	}
-	char when[32], idline[300] = "", portline[32] = "";
+	char when[32], idline[300] = "", portline[32] = "", hostkeys[400];
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
 	if (key)
 		snprintf(idline, sizeof idline, "    IdentityFile %s\n    IdentitiesOnly yes\n", key);
-	if (p != 22)
-		snprintf(portline, sizeof portline, "    Port %ld\n", p);
+	if (e.port != 22)
+		snprintf(portline, sizeof portline, "    Port %ld\n", e.port);
+	/* With a host CA both hosts are checked against its @cert-authority
+	 * lines only (`containarium export` writes them into the file named
+	 * here): no question at the first connection, and a host without a
+	 * certificate is refused.  Without one, the first key seen is kept. */
+	if (*d->host_ca_fp)
+		snprintf(hostkeys, sizeof hostkeys, "    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n",
+			 kh ? kh : KNOWN_HOSTS_DEFAULT);
+	else
+		snprintf(hostkeys, sizeof hostkeys, "%s", "");
 	char *text = NULL;
 	/* The jump host entry is named per user: ssh takes the first matching
 	 * Host block, so one shared name would log bob in as alice. */
@@ -409,6 +454,7 @@ void handle_ssh_config(struct helperd *d, const struct api_request *req, struct 
 		     "%s"
 		     "    User %s\n"
 		     "%s"
+		     "%s"
 		     "\n"
 		     "# %s's development container\n"
 		     "Host %s-dev\n"
@@ -416,8 +462,73 @@ void handle_ssh_config(struct helperd *d, const struct api_request *req, struct 
 		     "    User %s\n"
 		     "%s"
 		     "    ProxyJump containarium-jump-%s\n"
-		     "    StrictHostKeyChecking accept-new\n",
-		     name, when, name, jump, portline, name, idline, name, name, ip, name, idline, name) < 0) {
+		     "%s",
+		     e.name, when, e.name, e.jump, portline, e.name, idline, hostkeys, e.name, e.name, e.ip, e.name,
+		     idline, e.name, *hostkeys ? hostkeys : "    StrictHostKeyChecking accept-new\n") < 0) {
+		api_error(resp, 500, "internal_error", "out of memory");
+		return;
+	}
+	resp->text = text;
+	resp->content_type = "text/plain; charset=utf-8";
+}
+
+/* GET /v1/containers/{user}/known-hosts?jump_ip=&jump_port=: the
+ * known_hosts file the ssh-config names: the host CA (and, during a
+ * rotation, the other one) trusted for the jump host's name as the user
+ * connects to it and for the containers' network. */
+void handle_known_hosts(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	struct export_params e;
+	if (export_params(d, req, resp, &e))
+		return;
+	if (!*d->host_ca_fp) {
+		api_error(resp, 409, "host_ca_not_configured", "this helperd has no host CA (host_ca_key in "
+			  "helperd.conf), so there are no host certificates to trust: the exported ssh_config keeps "
+			  "the first host key it sees (StrictHostKeyChecking accept-new)");
+		return;
+	}
+	/* The containers' network, as Incus has it (the user's own address
+	 * when it cannot be read). */
+	char err[512], path[160], net[64] = "", jump[300];
+	struct incus_client *c = helperd_client(d, err, sizeof err);
+	if (c) {
+		json_object *md = NULL, *cfg = NULL, *addr = NULL;
+		snprintf(path, sizeof path, "/1.0/networks/%s", d->cfg.network);
+		if (incus_get(c, path, &md, NULL, err, sizeof err) == INCUS_OK &&
+		    json_object_object_get_ex(md, "config", &cfg) && json_object_object_get_ex(cfg, "ipv4.address", &addr))
+			host_cert_network_pattern(json_object_get_string(addr), net, sizeof net);
+		json_object_put(md);
+		incus_close(c);
+	}
+	if (!*net)
+		snprintf(net, sizeof net, "%s", e.ip);
+	if (e.port == 22)
+		snprintf(jump, sizeof jump, "%s", e.jump);
+	else
+		snprintf(jump, sizeof jump, "[%s]:%ld", e.jump, e.port);
+	char patterns[400];
+	snprintf(patterns, sizeof patterns, "%s,%s", jump, net);
+	char *lines = host_ca_known_hosts(&d->cfg, patterns, err, sizeof err);
+	if (!lines) {
+		api_error(resp, 500, "host_ca_unreadable", "%s", err);
+		return;
+	}
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	char *text = NULL;
+	int n = asprintf(&text,
+			 "# Containarium known hosts\n"
+			 "# User: %s\n"
+			 "# Generated: %s\n"
+			 "# The host certificate authority of the jump servers (%s) and of the containers\n"
+			 "# (%s): ssh trusts no other key for them.\n"
+			 "%s",
+			 e.name, when, jump, net, lines);
+	free(lines);
+	if (n < 0) {
 		api_error(resp, 500, "internal_error", "out of memory");
 		return;
 	}

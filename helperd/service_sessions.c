@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "helperd_log.h"
+#include "host_cert.h"
 #include "instance.h"
 #include "service.h"
 #include "service_handlers.h"
@@ -46,7 +47,9 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	pthread_mutex_lock(&d->lock);
 	const struct account *known = registry_find(&d->reg, user);
 	int unreachable = known && known->carried;
-	int running = known && strcmp(known->status, "Running") == 0;
+	/* A certificate to sign again (below) needs the trip through Incus. */
+	int running = known && strcmp(known->status, "Running") == 0 &&
+		      known->host_cert != ACCT_HOST_CERT_MISSING && known->host_cert != ACCT_HOST_CERT_STALE;
 	uint32_t known_ip = known ? account_ipv4(known) : 0;
 	if (unreachable || running)
 		inet_ntop(AF_INET, known->ipv4, ip, (socklen_t)iplen);
@@ -96,6 +99,18 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	 * a tunnel opened in between would be refused. */
 	if (st == INCUS_OK)
 		st = instance_wait_port(iname, want, 22, 10, err, errlen);
+	/* Certificates from another CA or for another address (a rotation
+	 * while it was stopped, a restored snapshot or backup) are signed
+	 * again before sshd opens the user's tunnel.  A failure is logged;
+	 * the login goes on (it may still work for users who kept the old
+	 * CA). */
+	if (st == INCUS_OK && (a.host_cert == ACCT_HOST_CERT_MISSING || a.host_cert == ACCT_HOST_CERT_STALE)) {
+		char e2[1024];
+		if (host_cert_renew(c, d, &a, e2, sizeof e2) != INCUS_OK)
+			log_error("%s: cannot renew its SSH host certificate: %s", iname, e2);
+		else if (helperd_refresh(d, c, e2, sizeof e2))
+			log_error("publishing after renewing a host certificate: %s", e2);
+	}
 	if (st != INCUS_OK)
 		*state = "stopped";
 	account_free(&a);

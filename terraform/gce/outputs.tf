@@ -32,6 +32,16 @@ output "load_balancer_ip" {
   value       = local.lb ? google_compute_address.lb[0].address : null
 }
 
+output "host_ca_public_keys" {
+  description = "The SSH host CAs users trust (their known_hosts @cert-authority lines name them; `containarium export` writes those)."
+  value       = { for n in var.host_ca_names : n => trimspace(tls_private_key.host_ca[n].public_key_openssh) }
+}
+
+output "host_ca_signing" {
+  description = "The host CA that signs the servers' and the containers' host certificates."
+  value       = local.host_ca_signing
+}
+
 output "admin_ssh_commands" {
   description = "SSH to each jump server as the first admin."
   value       = [for ip in google_compute_address.external[*].address : "ssh ${local.admin_user}@${ip}"]
@@ -50,7 +60,8 @@ output "next_steps" {
          sudo containarium create alice --ssh-key /tmp/alice.pub
     3. Give the user their SSH configuration:
          sudo containarium export alice --jump-ip ${local.layout == "independent" ? "THAT-SERVER'S-IP" : local.public_jump_ip} --output alice-ssh-config.txt
-       and they connect with: ssh alice-dev
+       (and alice-ssh-config.txt.known_hosts: the host CA, as ~/.ssh/containarium_known_hosts)
+       and they connect with: ssh alice-dev (no host key question: the hosts' certificates are checked)
     ${var.use_spot_instance && var.spot_restart_schedule == "" ? "4. A preempted spot VM stays stopped until started: gcloud compute instances start NAME --zone ${var.zone}" : ""}
   EOT
 }

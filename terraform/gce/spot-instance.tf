@@ -120,6 +120,9 @@ locals {
     CTM_RELEASE_SHA256    = var.containarium_release_sha256
     CTM_ADMIN_USERS       = join(" ", sort(keys(var.admin_ssh_keys)))
     CTM_CLUSTER_CERT      = local.cluster ? tls_self_signed_cert.incus_cluster[0].cert_pem : ""
+    # The host CA (host-ca.tf): the key that signs, and every CA users trust.
+    CTM_HOST_CA_KEY     = local.host_ca_key
+    CTM_HOST_CA_TRUSTED = local.host_ca_trusted
   }
 
   settings = [for i in range(local.server_count) : merge(local.settings_common, {
@@ -133,6 +136,8 @@ locals {
     CTM_SERVER_CERT  = local.cluster && i > 0 ? tls_self_signed_cert.incus_member[i].cert_pem : ""
     CTM_SERVER_KEY   = local.cluster && i > 0 ? tls_private_key.incus_member[i].private_key_pem : ""
     CTM_MEMBER_CERTS = local.cluster && i == 0 ? join("", slice(tls_self_signed_cert.incus_member[*].cert_pem, 1, local.server_count)) : ""
+    # The names and addresses in this server's host certificates.
+    CTM_HOST_PRINCIPALS = local.host_principals[i]
   })]
 
   startup_scripts = [for s in local.settings : templatefile("${path.module}/scripts/startup.sh.tftpl", {
@@ -215,6 +220,10 @@ resource "google_compute_instance" "jump_server" {
     precondition {
       condition     = startswith(var.zone, "${var.region}-")
       error_message = "zone must be in region."
+    }
+    precondition {
+      condition     = contains(var.host_ca_names, local.host_ca_signing)
+      error_message = "host_ca_signing must be one of host_ca_names (or \"\" for the first)."
     }
     precondition {
       condition     = (var.containarium_release_url == "") == (var.containarium_release_sha256 == "")

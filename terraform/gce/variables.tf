@@ -168,6 +168,34 @@ variable "allowed_ssh_sources" {
   }
 }
 
+variable "jump_host_names" {
+  description = "DNS names users connect to the jump servers by (the load balancer's, or a server's): they go into the servers' SSH host certificates with the addresses, so that `containarium export --jump-ip NAME` works without a host key question."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.jump_host_names : can(regex("^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$", n))])
+    error_message = "jump_host_names: each must be a host name such as jump.example.com (letters, digits, '.' and '-'; no wildcards)."
+  }
+}
+
+variable "host_ca_names" {
+  description = "The SSH host CAs users trust, by name: one normally, two during a rotation (host-ca.tf says the steps). Each name makes one Ed25519 key; removing a name destroys its key."
+  type        = list(string)
+  default     = ["ca1"]
+
+  validation {
+    condition     = length(var.host_ca_names) >= 1 && length(var.host_ca_names) <= 3 && length(distinct(var.host_ca_names)) == length(var.host_ca_names) && alltrue([for n in var.host_ca_names : can(regex("^[a-z][a-z0-9-]{0,30}$", n))])
+    error_message = "host_ca_names must list 1 to 3 distinct names such as ca1 (lowercase letters, digits and hyphens)."
+  }
+}
+
+variable "host_ca_signing" {
+  description = "Which of host_ca_names signs the host certificates; \"\" = the first."
+  type        = string
+  default     = ""
+}
+
 # ---- scaling ----------------------------------------------------------------------
 
 variable "enable_horizontal_scaling" {

@@ -34,6 +34,14 @@ CL_DHCP=10.213.91.64-10.213.91.127
 CL_SSH_PORT=22
 CL_POOL=default            # the names containarium-startup gives them
 CL_NETWORK=containariumbr0
+# The name users reach the jump servers by (GCE: the load balancer's): in
+# every member's SSH host certificates.  Nothing resolves it: a test's
+# ssh_config maps it to a member (HostName, HostKeyAlias).
+CL_LB_NAME=lb.containarium.test
+# The host CA (Terraform's tls_private_key.host_ca): the key that signs
+# and the public keys users trust, as files (a rotation sets others).
+CL_HOST_CA=${CL_HOST_CA:-}
+CL_HOST_CA_TRUSTED=${CL_HOST_CA_TRUSTED:-}
 CL_ERR=
 CL_N=0
 CL_GCE=$SRC/terraform/gce
@@ -95,6 +103,8 @@ _cl_certs() {
 			-subj "/O=Containarium/CN=m$i" -addext "subjectAltName=IP:$(cl_addr "$i"),DNS:m$i" \
 			-addext "extendedKeyUsage=serverAuth,clientAuth" >/dev/null 2>&1 || return 1
 	done
+	ssh-keygen -q -t ed25519 -N '' -C '' -f "$CL_HOME/certs/host_ca" </dev/null || return 1
+	printf '%s containarium-host-ca-ca1\n' "$(cut -d' ' -f1,2 "$CL_HOME/certs/host_ca.pub")" >"$CL_HOME/certs/host_ca.trusted"
 }
 
 # _cl_settings I N: member I's deploy.conf, as spot-instance.tf writes it
@@ -130,6 +140,9 @@ _cl_settings() {
 	s CTM_ADMIN_USERS ""
 	s CTM_CLUSTER_CERT "$(cat "$CL_HOME/certs/cluster.crt")"
 	s CTM_CLUSTER_KEY "$(cat "$CL_HOME/certs/cluster.key")"
+	s CTM_HOST_CA_KEY "$(cat "${CL_HOST_CA:-$CL_HOME/certs/host_ca}")"
+	s CTM_HOST_CA_TRUSTED "$(cat "${CL_HOST_CA_TRUSTED:-$CL_HOME/certs/host_ca.trusted}")"
+	s CTM_HOST_PRINCIPALS "$CL_LB_NAME,$(cl_addr "$i"),m$i"
 	if [ "$i" = 1 ]; then
 		s CTM_SERVER_CERT ""
 		s CTM_SERVER_KEY ""
@@ -203,10 +216,13 @@ cl_startup() {
 	fi
 }
 
-# _cl_jump_up I: member I's jump host: containarium-host-setup as an admin
-# runs it, helperd on the member's Incus, the host's sshd on its address.
+# _cl_jump_up I: member I's jump host: the host CA's files and
+# containarium-host-setup with them, as the startup script's phase 4 runs
+# it (--cluster-phase hostca: sshd drop-in, nsswitch, PAM, the member's
+# host certificates), helperd on the member's Incus, the host's sshd on its
+# address.
 _cl_jump_up() {
-	local i=$1 d=$CL_HOME/m$1 k
+	local i=$1 d=$CL_HOME/m$1
 	mkdir -p "$d/etc/containarium"
 	cat >"$d/etc/containarium/helperd.conf" <<-EOF
 	network = $CL_NETWORK
@@ -218,13 +234,18 @@ _cl_jump_up() {
 	default_disk = 1GB
 	default_cpu = 1
 	poll_seconds = 1
+	host_ca_key = /etc/containarium/host-ca/host_ca
+	host_ca_trust = /etc/containarium/host-ca/trusted.pub
 	EOF
-	if ! cl_in "$i" /usr/local/sbin/containarium-host-setup install --no-reload >"$d/host-setup.log" 2>&1; then
-		CL_ERR="m$i: containarium-host-setup install: $(tail -n 5 "$d/host-setup.log")"
-		return 1
-	fi
+	cl_startup "$i" hostca || return 1
 	cl_in "$i" ldconfig
 	_cl_helperd_start "$i" || return 1
+	cl_sshd_start "$i"
+}
+
+# cl_sshd_start I: the host's sshd in member I on its address, port 22.
+cl_sshd_start() {
+	local i=$1 d=$CL_HOME/m$1 k
 	rm -f "$d/sshd.pid"
 	cl_exec "$i" /usr/sbin/sshd -D -o ListenAddress="$(cl_addr "$i")" -o LogLevel=VERBOSE \
 		-o PidFile=/run/sshd.pid -E /var/log/containarium/sshd.log </dev/null >/dev/null 2>&1 7>&- 8>&- 9>&- &
@@ -236,6 +257,11 @@ _cl_jump_up() {
 	CL_ERR="m$i: sshd does not listen: $(tail -n 3 "$d/log/sshd.log" 2>/dev/null)"
 	return 1
 }
+
+# cl_sshd_stop I, cl_helperd_stop I, cl_helperd_start I: for tests.
+cl_sshd_stop() { _cl_stop_pidfile "$CL_HOME/m$1/sshd.pid"; }
+cl_helperd_stop() { _cl_stop_pidfile "$CL_HOME/m$1/helperd.pid"; }
+cl_helperd_start() { _cl_helperd_start "$1"; }
 
 # _cl_helperd_start I: helperd in member I (log mI/log/helperd.log).
 _cl_helperd_start() {

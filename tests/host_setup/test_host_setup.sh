@@ -5,6 +5,11 @@
 # changes no byte, that `sshd -T` gives jump users our policy and everyone
 # else theirs, that glibc then finds jump users, that uninstall gives back
 # the exact bytes, and that a failing `sshd -t` or bad input changes nothing.
+# With --host-ca: the host's keys signed (ssh-keygen -s) for the principals
+# given, HostCertificate in the drop-in before the Match block, re-signed
+# only when the CA, the principals or a key changed, remembered by later
+# installs, refused with a sentence for a readable CA or bad principals, put
+# back with everything else when sshd -t fails, and gone after uninstall.
 #
 # Runs in a private mount namespace over a copy of /etc and a scratch
 # /usr/local (where `make install` puts containarium): the host's files are
@@ -82,6 +87,7 @@ put_variant() {
 		esac
 	done
 	rm -f /etc/ssh/sshd_config.d/*.conf
+	rm -rf /etc/ssh/containarium
 	chmod 0644 /etc/nsswitch.conf /etc/pam.d/sshd /etc/ssh/sshd_config
 	rm -rf /var/lib/containarium/host-setup
 	if grep -q '^containarium-keys:' /etc/passwd; then userdel containarium-keys; fi
@@ -91,7 +97,7 @@ put_variant() {
 # sums: one line per file the installer may touch.
 sums() {
 	sha256sum /etc/nsswitch.conf /etc/pam.d/sshd /etc/ssh/sshd_config /etc/passwd /etc/group /etc/shadow \
-		/etc/gshadow 2>/dev/null
+		/etc/gshadow /etc/ssh/containarium/* 2>/dev/null
 	ls -A /etc/ssh/sshd_config.d/
 }
 
@@ -340,13 +346,96 @@ out=$("$TOOL" frobnicate 2>&1)
 expect_eq "unknown action: exit 2" 2 "$?"
 expect_match "unknown action: named" 'unknown action "frobnicate"' "$out"
 
+# ---- host certificates (--host-ca) ----------------------------------------------
+put_variant debian12
+mkdir -m 0700 "$T/ca"
+ssh-keygen -q -t ed25519 -N '' -C test-host-ca -f "$T/ca/host_ca" </dev/null
+ssh-keygen -q -t ed25519 -N '' -C test-host-ca-2 -f "$T/ca/host_ca2" </dev/null
+ca_fp() { ssh-keygen -l -f "$1.pub" | awk '{ print $2 }'; }
+# cert_says CERT: "CA PRINCIPAL,PRINCIPAL..." as ssh-keygen -L reads it.
+cert_says() {
+	ssh-keygen -L -f "$1" | awk '$1 == "Signing" { ca = $4 } $1 == "Principals:" { p = 1; next }
+		p && /^[ \t]+[^:]+$/ { l = l (l == "" ? "" : ",") $1; next } p { p = 0 } END { print ca, l }'
+}
+PR=jump.example.test,203.0.113.10,m1
+out=$("$TOOL" install --no-reload --host-ca "$T/ca/host_ca" --host-principals "$PR" 2>&1)
+expect_eq "install --host-ca --host-principals: exit 0" 0 "$?" || printf '%s\n' "$out" | sed 's/^/#   /'
+keys=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "hostkey" { print $2 }' | while read -r k; do [ -f "$k.pub" ] && echo "$k"; done)
+n=0
+for k in $keys; do
+	c=/etc/ssh/containarium/${k##*/}-cert.pub
+	n=$((n + 1))
+	expect_eq "${k##*/}: signed by the host CA for $PR" "$(ca_fp "$T/ca/host_ca") $PR" "$(cert_says "$c")"
+	expect_eq "${k##*/}: the certificate is of this key, a host certificate" \
+		"$(ssh-keygen -l -f "$k.pub" | awk '{ print $2 }') host" \
+		"$(ssh-keygen -L -f "$c" | awk '$1 == "Public" { k = $4 } $1 == "Type:" { t = $(NF - 1) } END { print k, t }')"
+	expect_eq "${k##*/}: certificate mode 0644" 644 "$(stat -c %a "$c")"
+done
+check "every host key sshd loads has its certificate ($n)" test "$n" -gt 0
+expect_eq "sshd -T: one hostcertificate per host key" "$n" "$(/usr/sbin/sshd -T | grep -c '^hostcertificate /etc/ssh/containarium/')"
+expect_eq "the drop-in names them before the Match block" "$n" \
+	"$(awk '/^Match/ { exit } /^HostCertificate \/etc\/ssh\/containarium\/ssh_host_.*_key-cert.pub$/ { n++ } END { print n + 0 }' /etc/ssh/sshd_config.d/containarium.conf)"
+check "sshd -t passes" /usr/sbin/sshd -t
+once=$(sums)
+out=$("$TOOL" install --no-reload --host-ca "$T/ca/host_ca" --host-principals "$PR" 2>&1)
+expect_eq "install --host-ca again: every byte the same (nothing signed again)" "$once" "$(sums)"
+expect_match "... and it says the certificates are current" "containarium/ssh_host_.*-cert.pub: current" "$out"
+"$TOOL" install --no-reload >/dev/null 2>&1
+expect_eq "install without --host-ca keeps what the last install was given (same bytes)" "$once" "$(sums)"
+expect_match "status: names the CA and the principals" "host certificates: CA $T/ca/host_ca, principals $PR" \
+	"$("$TOOL" status 2>&1)"
+first=$(echo $keys | cut -d' ' -f1)
+"$TOOL" install --no-reload --host-principals jump.example.test,m1 >/dev/null 2>&1
+expect_eq "other principals: signed again for them" "$(ca_fp "$T/ca/host_ca") jump.example.test,m1" \
+	"$(cert_says "/etc/ssh/containarium/${first##*/}-cert.pub")"
+before=$(sums)
+chmod 0644 "$T/ca/host_ca2"
+out=$("$TOOL" install --no-reload --host-ca "$T/ca/host_ca2" 2>&1)
+rc=$?
+expect_eq "a CA others may read: refused (exit 1)" 1 "$rc"
+expect_match "... saying so and what to do" "may be read by others .*chmod 600" "$out"
+expect_eq "... and nothing changed" "$before" "$(sums)"
+chmod 0600 "$T/ca/host_ca2"
+for bad in "--host-ca relative/ca" "--host-principals *.example.test" "--host-principals a,,b" \
+	"--host-principals a\ b" "--host-ca $T/ca/none --host-principals x"; do
+	# shellcheck disable=SC2086
+	out=$(eval "\"\$TOOL\" install --no-reload $bad" 2>&1)
+	rc=$?
+	check "install $bad: refused (exit $rc) with a message" test "$rc" -ne 0 -a -n "$out"
+done
+expect_eq "... and nothing changed" "$before" "$(sums)"
+"$TOOL" install --no-reload --host-ca "$T/ca/host_ca2" >/dev/null 2>&1
+expect_eq "a new CA (a rotation): signed again by it, the principals kept" "$(ca_fp "$T/ca/host_ca2") jump.example.test,m1" \
+	"$(cert_says "/etc/ssh/containarium/${first##*/}-cert.pub")"
+printf 'PermitTTY perhaps\n' >/etc/ssh/sshd_config.d/50-broken.conf
+before_broken=$(sums)
+out=$("$TOOL" install --no-reload --host-ca "$T/ca/host_ca" 2>&1)
+expect_eq "sshd -t fails while signing with another CA: install exits 1" 1 "$?"
+expect_eq "... and the certificates are back as they were too" "$before_broken" "$(sums)"
+rm -f /etc/ssh/sshd_config.d/50-broken.conf
+expect_eq "... (signed by the CA before)" "$(ca_fp "$T/ca/host_ca2") jump.example.test,m1" \
+	"$(cert_says "/etc/ssh/containarium/${first##*/}-cert.pub")"
+out=$("$TOOL" install --no-reload --host-ca none 2>&1)
+check "install --host-ca none: the certificates are gone" test ! -e /etc/ssh/containarium
+expect_eq "... and the drop-in names none" 0 "$(grep -c HostCertificate /etc/ssh/sshd_config.d/containarium.conf)"
+"$TOOL" install --no-reload >/dev/null 2>&1
+check "... and a later install without --host-ca signs nothing" test ! -e /etc/ssh/containarium
+"$TOOL" install --no-reload --host-ca "$T/ca/host_ca" --host-principals "$PR" >/dev/null 2>&1
+"$TOOL" uninstall --no-reload >/dev/null 2>&1
+check "uninstall removes the certificates" test ! -e /etc/ssh/containarium
+put_variant debian12
+expect_eq "uninstall after --host-ca: every other byte as before install" "$(sums)" "$(
+	"$TOOL" install --no-reload --host-ca "$T/ca/host_ca" --host-principals "$PR" >/dev/null 2>&1
+	"$TOOL" uninstall --no-reload >/dev/null 2>&1
+	sums)"
+
 # ---- the installed copy works the same (finds its template in share/) ------------
 put_variant debian12
 before=$(sums)
 if out=$("$INSTALLED" install --no-reload 2>&1); then ok "the installed containarium-host-setup installs"; else
 	fail "the installed containarium-host-setup installs"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
 check "the installed copy wrote the same drop-in as the source tree's template" \
-	bash -c 'diff <(sed -e "s|@JUMP_GROUP@|containarium-users|g" -e "s|@KEYS_COMMAND@|/usr/local/libexec/containarium-authorized-keys|g" -e "s|@KEYS_COMMAND_USER@|containarium-keys|g" "$0") /etc/ssh/sshd_config.d/containarium.conf' \
+	bash -c 'diff <(sed -e "s|@JUMP_GROUP@|containarium-users|g" -e "s|@KEYS_COMMAND@|/usr/local/libexec/containarium-authorized-keys|g" -e "s|@KEYS_COMMAND_USER@|containarium-keys|g" -e "/^@HOST_CERTIFICATES@$/d" "$0") /etc/ssh/sshd_config.d/containarium.conf' \
 	"$SRC/host_setup/sshd_dropin.conf.in"
 "$INSTALLED" uninstall --no-reload >/dev/null 2>&1
 expect_eq "the installed copy uninstalls to the same bytes" "$before" "$(sums)"

@@ -40,10 +40,12 @@ daemon_config() {
 	} >"$dir/sshd_config" || jail_fail "render $dir/sshd_config"
 }
 
-# jump_policy DIR: appends the jump users' Match block (must come last).
+# jump_policy DIR: appends the jump users' Match block (must come last);
+# no host certificates (the installer's --host-ca fills @HOST_CERTIFICATES@;
+# tests/hostca tests those).
 jump_policy() {
 	render_template "$SRC/host_setup/sshd_dropin.conf.in" JUMP_GROUP=containarium-users \
-		KEYS_COMMAND="$KEYS_COMMAND" KEYS_COMMAND_USER="$AUTHKEYS_USER" >>"$1/sshd_config" ||
+		KEYS_COMMAND="$KEYS_COMMAND" KEYS_COMMAND_USER="$AUTHKEYS_USER" HOST_CERTIFICATES= >>"$1/sshd_config" ||
 		jail_fail "render the jump policy into $1/sshd_config"
 }
 

@@ -12,6 +12,9 @@
 #     RestrictAddressFamilies=AF_UNIX, which must fail the way it did;
 #   - the hardening in force on the running process (no new privileges,
 #     the one capability, seccomp);
+#   - the host CA (helperd.conf host_ca_key): ExecStartPre's --check-config
+#     and the start read it with ssh-keygen and sign a trial certificate in
+#     state_dir, as every create does, inside the sandbox;
 #   - offline on the host: `systemd-analyze verify` clean, and the exposure
 #     score of `systemd-analyze security` at most 2.0 ("OK").
 # The container has no backend socket: helperd serves with the backend
@@ -93,6 +96,11 @@ pki_leaf "$P" admin "ops-admin" client-ca
 for f in server.crt server.key client-ca.crt; do
 	ctm_lxc file push -q --mode 0600 "$P/$f" "$C/etc/containarium/tls/"
 done
+# The host CA, root's only (as the startup script writes it).
+ssh-keygen -q -t ed25519 -N '' -C '' -f "$T_TMP/host_ca" </dev/null
+ctm_lxc exec "$C" -- install -d -m 0700 /etc/containarium/host-ca
+ctm_lxc file push -q --mode 0600 "$T_TMP/host_ca" "$C/etc/containarium/host-ca/host_ca"
+ctm_lxc file push -q --mode 0644 "$T_TMP/host_ca.pub" "$C/etc/containarium/host-ca/host_ca.pub"
 cat >"$T_TMP/helperd.conf" <<'EOF'
 # Nothing listens here: helperd serves with its backend down.
 incus_socket = /run/containarium-test/no-backend.sock
@@ -103,6 +111,7 @@ https_cert = /etc/containarium/tls/server.crt
 https_key = /etc/containarium/tls/server.key
 https_client_ca = /etc/containarium/tls/client-ca.crt
 log_level = info
+host_ca_key = /etc/containarium/host-ca/host_ca
 EOF
 ctm_lxc file push -q --mode 0600 "$T_TMP/helperd.conf" "$C/etc/containarium/helperd.conf"
 
@@ -140,6 +149,10 @@ expect_match "the journal: helperd listens on https_listen" \
 expect_match "the journal: the API socket" 'API listening on /run/containarium/helperd\.sock' "$log"
 expect_match "the journal: the backend down, said so" 'cannot reach the container backend' "$log"
 check "the journal: no address family refused" not_in "$log" 'Address family not supported'
+check "the journal: the host CA read and a trial certificate signed by ssh-keygen in the sandbox" \
+	grep -qF "SSH host certificates: signed by the host CA $(ssh-keygen -l -f "$T_TMP/host_ca.pub" | awk '{ print $2 }')" <<<"$log"
+check "... and nothing of it left in state_dir" \
+	test -z "$(in_c find /var/lib/containarium -name '.host-cert-*')"
 pid=$(main_pid)
 status=$(in_c cat "/proc/$pid/status")
 expect_match "the running helperd has no new privileges" '^NoNewPrivs:[[:space:]]+1$' "$status"

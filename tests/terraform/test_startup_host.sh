@@ -20,6 +20,10 @@
 #   - `sshd -t` passes in the tree; nsswitch.conf keeps every source it had
 #     (here Google's OS Login line: files cache_oslogin oslogin);
 #   - the packaged containarium-helperd accepts the helperd.conf written;
+#   - the host CA: its files root's only (0700 directory, 0600 key), the
+#     helperd.conf lines the packaged helperd accepts (it runs ssh-keygen on
+#     the key), the tree's host keys signed for the server's names and
+#     addresses and named in the sshd drop-in; a key that is not one refused;
 #   - the units are enabled, the fail2ban jail has the documents' values,
 #     the guard's nft rules parse, the fabric lists the peers;
 #   - a wrong pin, a damaged .deb, a release missing a package: refused with
@@ -125,6 +129,9 @@ cp "$ROOT/etc/nsswitch.conf" "$T/nsswitch.before"
 # evaluate it.
 CANARY=$T/evaluated
 setting() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }
+# The host CA as Terraform's tls_private_key makes it (an OpenSSH key).
+ssh-keygen -q -t ed25519 -N '' -C "" -f "$T/host_ca" </dev/null
+PRINCIPALS=jump.example.com,203.0.113.10,34.1.2.3,10.10.0.11,containarium-jump-1
 # settings RELEASE_URL PIN
 settings() {
 	setting CTM_LAYOUT cluster
@@ -156,6 +163,9 @@ settings() {
 	setting CTM_SERVER_CERT "-----BEGIN CERTIFICATE-----"
 	setting CTM_SERVER_KEY "-----BEGIN PRIVATE KEY-----"
 	setting CTM_MEMBER_CERTS ""
+	setting CTM_HOST_CA_KEY "${HOST_CA_KEY-$(cat "$T/host_ca")}"
+	setting CTM_HOST_CA_TRUSTED "$(cut -d' ' -f1,2 "$T/host_ca.pub") containarium-host-ca-ca1"
+	setting CTM_HOST_PRINCIPALS "$PRINCIPALS"
 }
 settings "file://$REL/" "$PIN" >"$T/settings"
 # render SETTINGS OUT: the startup script Terraform would give the VM.
@@ -296,6 +306,31 @@ expect_eq "fabric.conf: every member's host address (cidrhost 2, 3, 4), this one
 	"host_address=10.200.0.3 hosts=10.200.0.2-10.200.0.4" \
 	"$(grep -E '^(hosts|host_address)=' "$ROOT/etc/containarium/fabric.conf" | sort | xargs)"
 expect_eq "deploy.conf is root's only (it holds keys)" "600" "$(stat -c %a "$ROOT/etc/containarium/deploy.conf")"
+
+# ---- the host CA -----------------------------------------------------------------
+HCA=$ROOT/etc/containarium/host-ca
+expect_eq "the host CA's directory 0700, its key 0600, root's" "700 root 600 root" \
+	"$(stat -c '%a %U' "$HCA") $(stat -c '%a %U' "$HCA/host_ca")"
+expect_eq "... its public key is the key's" "$(cut -d' ' -f1,2 "$T/host_ca.pub")" "$(cut -d' ' -f1,2 "$HCA/host_ca.pub")"
+expect_eq "... trusted.pub lists the CAs users trust" "$(cut -d' ' -f1,2 "$T/host_ca.pub") containarium-host-ca-ca1" \
+	"$(cat "$HCA/trusted.pub")"
+check "helperd.conf: host_ca_key and host_ca_trust" \
+	sh -c "grep -qx 'host_ca_key = /etc/containarium/host-ca/host_ca' '$ROOT/etc/containarium/helperd.conf' &&
+		grep -qx 'host_ca_trust = /etc/containarium/host-ca/trusted.pub' '$ROOT/etc/containarium/helperd.conf'"
+check "the packaged helperd --check-config read the CA with the tree's ssh-keygen" \
+	grep -qF "host CA $(ssh-keygen -l -f "$T/host_ca.pub" | awk '{ print $2 }')" <<<"$(in_tree /usr/sbin/containarium-helperd -c /etc/containarium/helperd.conf --check-config 2>&1)"
+n=0
+for c in "$ROOT"/etc/ssh/containarium/ssh_host_*_key-cert.pub; do
+	[ -f "$c" ] || continue
+	n=$((n + 1))
+	expect_eq "${c##*/}: signed by the host CA for the server's names and addresses" \
+		"$(ssh-keygen -l -f "$T/host_ca.pub" | awk '{ print $2 }') $PRINCIPALS" \
+		"$(ssh-keygen -L -f "$c" | awk '$1 == "Signing" { ca = $4 } $1 == "Principals:" { p = 1; next }
+			p && /^[ \t]+[^:]+$/ { l = l (l == "" ? "" : ",") $1; next } p { p = 0 } END { print ca, l }')"
+done
+expect_eq "every host key the tree's sshd loads is certified, and the drop-in names each" \
+	"$(in_tree /usr/sbin/sshd -T 2>/dev/null | awk '$1 == "hostkey" { print $2 }' | while read -r k; do [ -f "$ROOT$k.pub" ] && echo; done | wc -l) $n" \
+	"$n $(grep -c '^HostCertificate /etc/ssh/containarium/ssh_host_.*_key-cert.pub$' "$ROOT/etc/ssh/sshd_config.d/containarium.conf")"
 check "the scripts on the server are the repository's, byte for byte" \
 	sh -c "cmp -s '$GCE/scripts/containarium-startup' '$ROOT/usr/local/lib/containarium-deploy/containarium-startup' &&
 		cmp -s '$GCE/scripts/containarium-fabric' '$ROOT/usr/local/lib/containarium-deploy/containarium-fabric'"
@@ -355,6 +390,11 @@ cp "$REL"/*.deb "$T/partial/"
 settings "file://$T/partial" "$(sha256sum <"$T/partial/SHA256SUMS" | cut -d' ' -f1)" >"$T/partial.settings"
 refused "a release without one of the packages" \
 	"SHA256SUMS has no \\.deb of libpam-containarium for $ARCH .*: a release needs all five packages" "$T/partial.settings"
+HOST_CA_KEY="-----BEGIN OPENSSH PRIVATE KEY-----
+\$(touch $CANARY.4)
+-----END OPENSSH PRIVATE KEY-----" settings "file://$REL/" "$PIN" >"$T/badca.settings"
+refused "a host CA key that is not one" "ssh-keygen -y cannot read CTM_HOST_CA_KEY: it is not a usable OpenSSH private key" \
+	"$T/badca.settings"
 settings "file://$T/nowhere" "$(sha256sum <"$T/damaged/SHA256SUMS" | cut -d' ' -f1)" >"$T/nowhere.settings"
 refused "a release URL with nothing there" "cannot download file://$T/nowhere/SHA256SUMS .*: check containarium_release_url" \
 	"$T/nowhere.settings"
