@@ -51,6 +51,6 @@ output "next_steps" {
     3. Give the user their SSH configuration:
          sudo containarium export alice --jump-ip ${local.layout == "independent" ? "THAT-SERVER'S-IP" : local.public_jump_ip} --output alice-ssh-config.txt
        and they connect with: ssh alice-dev
-    ${var.use_spot_instance && var.spot_restart_schedule == "" ? "4. A preempted spot VM stays stopped until started: gcloud compute instances start NAME --zone ${var.zone}" : ""}
+    ${var.use_spot_instance ? "4. A preempted spot VM comes back by itself: its managed instance group recreates it (same name, disks, addresses, SSH host keys). Watch: gcloud compute instance-groups managed list-instances ${local.server_names[0]} --zone ${var.zone}" : ""}
   EOT
 }
