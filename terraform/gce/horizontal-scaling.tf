@@ -70,13 +70,6 @@ resource "google_compute_address" "lb" {
   region = var.region
 }
 
-resource "google_compute_instance_group" "jump" {
-  count     = local.lb ? 1 : 0
-  name      = "${var.name_prefix}-jump-servers"
-  zone      = var.zone
-  instances = google_compute_instance.jump_server[*].self_link
-}
-
 resource "google_compute_region_health_check" "ssh" {
   count               = local.lb ? 1 : 0
   name                = "${var.name_prefix}-ssh-health"
@@ -101,9 +94,14 @@ resource "google_compute_region_backend_service" "ssh" {
   health_checks                   = [google_compute_region_health_check.ssh[0].id]
   connection_draining_timeout_sec = 300
 
-  backend {
-    group          = google_compute_instance_group.jump[0].id
-    balancing_mode = "CONNECTION"
+  # Each server's managed instance group (spot-instance.tf): the one VM in
+  # it, whichever VM that is after a recreation.
+  dynamic "backend" {
+    for_each = google_compute_instance_group_manager.jump_server[*].instance_group
+    content {
+      group          = backend.value
+      balancing_mode = "CONNECTION"
+    }
   }
 }
 

@@ -62,6 +62,6 @@ output "next_steps" {
          sudo containarium export alice --jump-ip ${local.layout == "independent" ? "THAT-SERVER'S-IP" : local.public_jump_ip} --output alice-ssh-config.txt
        (and alice-ssh-config.txt.known_hosts: the host CA, as ~/.ssh/containarium_known_hosts)
        and they connect with: ssh alice-dev (no host key question: the hosts' certificates are checked)
-    ${var.use_spot_instance && var.spot_restart_schedule == "" ? "4. A preempted spot VM stays stopped until started: gcloud compute instances start NAME --zone ${var.zone}" : ""}
+    ${var.use_spot_instance ? "4. A preempted spot VM comes back by itself: its managed instance group recreates it (same name, disks, addresses, SSH host keys). Watch: gcloud compute instance-groups managed list-instances ${local.server_names[0]} --zone ${var.zone}" : ""}
   EOT
 }

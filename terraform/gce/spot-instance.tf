@@ -65,33 +65,6 @@ resource "google_compute_disk_resource_policy_attachment" "daily_snapshot" {
   zone  = var.zone
 }
 
-# Optional: start stopped (preempted) spot VMs again on a schedule.  GCE's
-# own service agent starts them, so it needs the right to.
-resource "google_compute_resource_policy" "restart" {
-  count  = var.use_spot_instance && var.spot_restart_schedule != "" ? 1 : 0
-  name   = "${var.name_prefix}-restart-preempted"
-  region = var.region
-
-  instance_schedule_policy {
-    vm_start_schedule {
-      schedule = var.spot_restart_schedule
-    }
-    time_zone = "UTC"
-  }
-}
-
-data "google_project" "this" {
-  count      = length(google_compute_resource_policy.restart)
-  project_id = var.project_id
-}
-
-resource "google_project_iam_member" "restart_agent" {
-  count   = length(google_compute_resource_policy.restart)
-  project = var.project_id
-  role    = "roles/compute.instanceAdmin.v1"
-  member  = "serviceAccount:service-${data.google_project.this[0].number}@compute-system.iam.gserviceaccount.com"
-}
-
 # ---- the startup script -------------------------------------------------------------
 # Each server's settings (names, addresses, layout, certificates) go into
 # the script base64-encoded, one KEY=BASE64 line each: nothing in them is
@@ -149,46 +122,43 @@ locals {
   ssh_keys_metadata = join("\n", [for user, key in var.admin_ssh_keys : "${user}:${trimspace(key)}"])
 }
 
-# ---- the VMs --------------------------------------------------------------------------
+# ---- the VMs: each the one VM of its own managed instance group ------------------------
+# A managed instance group (MIG) repairs its VMs by itself: one that is not
+# running (a spot VM preempted and stopped, a host error, a VM someone
+# stopped or deleted) is recreated, with no person and no schedule
+# (README.md, "Spot VMs").  One MIG per jump server, so that each has its
+# own startup script (its settings: index, certificates) and a VM named as
+# before.  Its per-instance config keeps what makes the VM this server across
+# recreations: the name (the Incus cluster member's), the data disk (the
+# ZFS pool: containers, Incus's database with every user, the SSH host
+# keys), the internal and the external address.  The boot disk is stateful
+# too, which only saves the reinstall: a new boot disk comes back whole
+# from the data disk alone (tests/terraform/test_startup_recovery.sh).
 
-resource "google_compute_instance" "jump_server" {
+resource "google_compute_instance_template" "jump_server" {
   count        = local.server_count
-  name         = local.server_names[count.index]
+  name_prefix  = "${local.server_names[count.index]}-"
   machine_type = var.machine_type
-  zone         = var.zone
   tags         = [local.tag]
   labels       = merge(var.labels, { "containarium-role" = "jump-server" })
 
-  # Changing the machine type stops and starts the VM; the data disk and
-  # the pool on it stay.
-  allow_stopping_for_update = true
-
-  boot_disk {
-    initialize_params {
-      image = var.boot_image
-      size  = var.boot_disk_size_gb
-      type  = "pd-balanced"
-    }
+  disk {
+    boot         = true
+    device_name  = "boot"
+    source_image = var.boot_image
+    disk_size_gb = var.boot_disk_size_gb
+    disk_type    = "pd-balanced"
+    auto_delete  = true
   }
 
-  dynamic "attached_disk" {
-    for_each = [for d in google_compute_disk.data : d.self_link if d.name == "${local.server_names[count.index]}-data"]
-    content {
-      source      = attached_disk.value
-      device_name = "containarium-data"
-    }
-  }
-
+  # The addresses are the per-instance config's (stateful): the external
+  # one replaces this ephemeral one.
   network_interface {
     subnetwork = google_compute_subnetwork.jump.id
-    network_ip = google_compute_address.internal[count.index].address
-    access_config {
-      nat_ip = google_compute_address.external[count.index].address
-    }
+    access_config {}
   }
 
-  # Spot: preemption stops the VM (the disks stay); nothing restarts it but
-  # spot_restart_schedule or an admin.
+  # Spot: preemption stops the VM (its disks stay); the MIG recreates it.
   scheduling {
     provisioning_model          = var.use_spot_instance ? "SPOT" : "STANDARD"
     preemptible                 = var.use_spot_instance
@@ -210,9 +180,10 @@ resource "google_compute_instance" "jump_server" {
     "startup-script" = local.startup_scripts[count.index]
   }
 
-  resource_policies = google_compute_resource_policy.restart[*].id
-
+  # A template cannot change: a new one (new settings, a new release) is
+  # made first, then the MIG moves to it (update_policy below).
   lifecycle {
+    create_before_destroy = true
     precondition {
       condition     = !local.cluster || local.server_count <= 9
       error_message = "The cluster layout takes 1 to 9 jump servers (each has one of the container subnet's first ten addresses); use more with horizontal_scaling_layout = \"independent\"."
@@ -230,9 +201,90 @@ resource "google_compute_instance" "jump_server" {
       error_message = "containarium_release_url and containarium_release_sha256 go together: set both (the release and the sha256 of its SHA256SUMS) or neither (build from containarium_source)."
     }
   }
+}
 
-  depends_on = [
-    google_storage_bucket_iam_member.source_reader,
-    google_project_iam_member.restart_agent,
-  ]
+resource "google_compute_instance_group_manager" "jump_server" {
+  count              = local.server_count
+  name               = local.server_names[count.index]
+  zone               = var.zone
+  base_instance_name = local.server_names[count.index]
+
+  version {
+    instance_template = google_compute_instance_template.jump_server[count.index].self_link_unique
+  }
+
+  # The one VM is the per-instance config's (below), named; a target size
+  # of 1 here would make a second one with a random name first
+  # (hashicorp/terraform-provider-google#15911).  Creating the config
+  # raises the size to 1, which Terraform leaves alone (#20662).
+  target_size = 0
+
+  # Repair a VM that is not running by recreating it (the default, said
+  # here), from the latest template.
+  instance_lifecycle_policy {
+    default_action_on_failure = "REPAIR"
+    force_update_on_repair    = "YES"
+  }
+
+  stateful_disk {
+    device_name = "boot"
+    delete_rule = "ON_PERMANENT_INSTANCE_DELETION"
+  }
+
+  # A new template (new settings in the startup script) reaches the VM's
+  # metadata without a restart (the script runs at its next boot, or now:
+  # sudo google_metadata_script_runner startup); a new machine type
+  # recreates it, keeping its name, disks and addresses.
+  update_policy {
+    type                           = "PROACTIVE"
+    minimal_action                 = "REFRESH"
+    most_disruptive_allowed_action = "REPLACE"
+    replacement_method             = "RECREATE"
+    max_surge_fixed                = 0
+    max_unavailable_fixed          = 1
+  }
+
+  lifecycle {
+    ignore_changes = [target_size]
+  }
+
+  depends_on = [google_storage_bucket_iam_member.source_reader]
+}
+
+resource "google_compute_per_instance_config" "jump_server" {
+  count                          = local.server_count
+  zone                           = var.zone
+  instance_group_manager         = google_compute_instance_group_manager.jump_server[count.index].name
+  name                           = local.server_names[count.index]
+  minimal_action                 = "REFRESH"
+  most_disruptive_allowed_action = "REPLACE"
+  remove_instance_on_destroy     = true
+
+  preserved_state {
+    dynamic "disk" {
+      for_each = [for d in google_compute_disk.data : d.id if d.name == "${local.server_names[count.index]}-data"]
+      content {
+        device_name = "containarium-data"
+        source      = disk.value
+        mode        = "READ_WRITE"
+        delete_rule = "NEVER"
+      }
+    }
+
+    internal_ip {
+      interface_name = "nic0"
+      auto_delete    = "NEVER"
+      ip_address {
+        address = google_compute_address.internal[count.index].self_link
+      }
+    }
+
+    external_ip {
+      interface_name = "nic0"
+      auto_delete    = "NEVER"
+      ip_address {
+        address = google_compute_address.external[count.index].self_link
+      }
+    }
+  }
 }

@@ -68,19 +68,21 @@ variable "boot_disk_size_gb" {
 }
 
 variable "use_spot_instance" {
-  description = "Spot VMs (about 70% cheaper). Preemption stops the VM; the data disk and everything on it stay. See spot_restart_schedule."
+  description = "Spot VMs (about 70% cheaper). A preempted one is recreated by its managed instance group with the same name, disks and addresses, with nobody doing anything (README.md, \"Spot VMs\")."
   type        = bool
   default     = true
 }
 
+# Gone: each server's managed instance group recreates a preempted VM by
+# itself.  Kept so that a terraform.tfvars that sets it says why.
 variable "spot_restart_schedule" {
-  description = "Cron schedule (UTC) of a GCE instance schedule that starts the jump servers again, e.g. \"*/15 * * * *\": a preempted spot VM comes back at the next tick. Empty: none (start it with gcloud)."
+  description = "Removed: preempted spot VMs come back by themselves (each server's managed instance group recreates it). Leave unset."
   type        = string
   default     = ""
 
   validation {
-    condition     = var.spot_restart_schedule == "" || length(split(" ", var.spot_restart_schedule)) == 5
-    error_message = "spot_restart_schedule must be empty or a 5-field cron schedule."
+    condition     = var.spot_restart_schedule == ""
+    error_message = "spot_restart_schedule is gone: each jump server's managed instance group recreates a preempted spot VM by itself, so no restart schedule is needed. Remove it from your terraform.tfvars."
   }
 }
 

@@ -109,16 +109,16 @@ misspelt "a misspelt resource argument" horizontal-scaling.tf \
 misspelt "a misspelt argument three blocks deep" spot-instance.tf \
 	'google_compute_resource_policy.daily_snapshot: snapshot_schedule_policy.schedule.daily_schedule.' days_in_cycle days_in_cycles
 misspelt "a misspelt argument in a dynamic block's content" spot-instance.tf \
-	'google_compute_instance.jump_server: attached_disk.' device_name devise_name
+	'google_compute_per_instance_config.jump_server: preserved_state.disk.' mode modes
 misspelt "a misspelt argument of another provider's resource" horizontal-scaling.tf \
 	'tls_private_key.incus_cluster: ' ecdsa_curve ecdsa_curv 'hashicorp/tls 4.1.0'
 misspelt "a misspelt provider argument" versions.tf 'provider "google": ' region regoin
 mutant "a dynamic block of an unknown type" \
-	"spot-instance.tf: google_compute_instance.jump_server: dynamic \"attached_disks\": no such argument or block in $G; did you mean \"attached_disk\"?" \
-	sed -i 's/^  dynamic "attached_disk" {$/  dynamic "attached_disks" {/' spot-instance.tf
+	"horizontal-scaling.tf: google_compute_region_backend_service.ssh: dynamic \"backends\": no such argument or block in $G; did you mean \"backend\"?" \
+	sed -i 's/^  dynamic "backend" {$/  dynamic "backends" {/' horizontal-scaling.tf
 mutant "an unknown resource type" \
-	"horizontal-scaling.tf: google_compute_instance_groups.jump: google_compute_instance_groups is not a resource type of $G; did you mean \"google_compute_instance_group\"?" \
-	sed -i 's/^resource "google_compute_instance_group" "jump"/resource "google_compute_instance_groups" "jump"/' horizontal-scaling.tf
+	"spot-instance.tf: google_compute_instance_group_managers.jump_server: google_compute_instance_group_managers is not a resource type of $G; did you mean \"google_compute_instance_group_manager\"?" \
+	sed -i 's/^resource "google_compute_instance_group_manager" "jump_server"/resource "google_compute_instance_group_managers" "jump_server"/' spot-instance.tf
 # computed DESC FILE WHERE AFTER LINE: LINE is put in after FILE's line
 # AFTER; the message names WHERE (block: path.attribute) as read-only.
 computed() {
@@ -129,7 +129,7 @@ computed() {
 computed "a computed-only attribute set as an argument" horizontal-scaling.tf \
 	'google_compute_address.lb: self_link' '  name   = "${var.name_prefix}-ssh-lb-ip"' '  self_link = "x"'
 computed "a computed-only attribute set in a nested block" spot-instance.tf \
-	'google_compute_instance.jump_server: network_interface.name' '    subnetwork = google_compute_subnetwork.jump.id' '    name = "nic0"'
+	'google_compute_instance_template.jump_server: network_interface.name' '    subnetwork = google_compute_subnetwork.jump.id' '    name = "nic0"'
 computed "a data source's computed attribute set (another provider)" main.tf \
 	'data.archive_file.containarium: output_sha256' '  type        = "zip"' '  output_sha256 = "x"'
 mutant "a block written as an argument" \

@@ -1,6 +1,5 @@
 # Large team (200-250 users): five spot jump servers in one Incus cluster
-# behind an SSH load balancer, and a restart schedule that starts preempted
-# servers again within 15 minutes.
+# behind an SSH load balancer.  A preempted server comes back by itself.
 #
 #   cd terraform/gce
 #   cp examples/horizontal-scaling-5-servers.tfvars terraform.tfvars
@@ -16,11 +15,10 @@ jump_server_count         = 5
 horizontal_scaling_layout = "cluster"
 enable_load_balancer      = true
 
-machine_type          = "n2-standard-8"
-use_spot_instance     = true
-spot_restart_schedule = "*/15 * * * *"
-use_persistent_disk   = true
-data_disk_size_gb     = 200
+machine_type        = "n2-standard-8"
+use_spot_instance   = true
+use_persistent_disk = true
+data_disk_size_gb   = 200
 
 enable_disk_snapshots   = true
 snapshot_retention_days = 30
