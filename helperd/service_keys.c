@@ -230,6 +230,21 @@ static long match_key(const struct account *a, const char *which, int *ambiguous
 	return found;
 }
 
+/* The index of the one key of a that which names, or -1 after answering
+ * (none, or several). */
+static long find_key(const struct account *a, const char *which, struct api_response *resp)
+{
+	int ambiguous;
+	long i = match_key(a, which, &ambiguous);
+	if (i < 0)
+		api_error(resp, 404, "key_not_found", "%s has no key with fingerprint or comment \"%.80s\"; "
+			  "containarium key list %s shows them", a->name, which, a->name);
+	else if (ambiguous)
+		api_error(resp, 409, "ambiguous_key", "several keys of %s match \"%.80s\"; give the fingerprint",
+			  a->name, which);
+	return i < 0 || ambiguous ? -1 : i;
+}
+
 void handle_keys_remove(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	if (user_param(req, resp))
@@ -245,18 +260,9 @@ void handle_keys_remove(struct helperd *d, const struct api_request *req, struct
 	struct incus_client *c = open_account(d, req, resp, &a, &etag);
 	if (!c)
 		return;
-	int ambiguous;
-	long i = match_key(&a, which, &ambiguous);
-	if (i < 0) {
-		api_error(resp, 404, "key_not_found", "%s has no key with fingerprint or comment \"%.80s\"; "
-			  "containarium key list %s shows them", a.name, which, a.name);
+	long i = find_key(&a, which, resp);
+	if (i < 0)
 		goto done;
-	}
-	if (ambiguous) {
-		api_error(resp, 409, "ambiguous_key", "several keys of %s match \"%.80s\"; give the fingerprint",
-			  a.name, which);
-		goto done;
-	}
 	if (a.key_count == 1) {
 		api_error(resp, 409, "last_key", "this is the last key of %s; add another first, or delete the "
 			  "container", a.name);
@@ -308,18 +314,9 @@ void handle_keys_replace(struct helperd *d, const struct api_request *req, struc
 	struct incus_client *c = open_account(d, req, resp, &a, &etag);
 	if (!c)
 		return;
-	int ambiguous;
-	long i = match_key(&a, which, &ambiguous);
-	if (i < 0) {
-		api_error(resp, 404, "key_not_found", "%s has no key with fingerprint or comment \"%.80s\"; "
-			  "containarium key list %s shows them", a.name, which, a.name);
+	long i = find_key(&a, which, resp);
+	if (i < 0)
 		goto done;
-	}
-	if (ambiguous) {
-		api_error(resp, 409, "ambiguous_key", "several keys of %s match \"%.80s\"; give the fingerprint",
-			  a.name, which);
-		goto done;
-	}
 	for (size_t j = 0; j < a.key_count; j++)
 		if (key_same(a.keys[j], canon)) {
 			api_error(resp, 409, "key_exists", (long)j == i
