@@ -134,6 +134,9 @@ use_mirror() {
 }
 use_mirror "$A" || { fail "apt-get update in tree A (the local mirror)"; summary; exit 1; }
 
+# The deployment's SSH host CA, as Terraform makes it (tls_private_key.host_ca).
+ssh-keygen -q -t ed25519 -N '' -C "" -f "$T/host_ca" </dev/null
+PRINCIPALS=jump.example.com,203.0.113.10,10.10.0.10,containarium-jump-0
 # The settings of a single spot server (the default layout) installing the release.
 setting() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }
 {
@@ -166,6 +169,9 @@ setting() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }
 	setting CTM_SERVER_CERT ""
 	setting CTM_SERVER_KEY ""
 	setting CTM_MEMBER_CERTS ""
+	setting CTM_HOST_CA_KEY "$(cat "$T/host_ca")"
+	setting CTM_HOST_CA_TRUSTED "$(cut -d' ' -f1,2 "$T/host_ca.pub") containarium-host-ca-ca1"
+	setting CTM_HOST_PRINCIPALS "$PRINCIPALS"
 } >"$T/settings"
 python3 "$HERE/render_startup.py" "$GCE/scripts/startup.sh.tftpl" settings="$T/settings" \
 	main="$GCE/scripts/containarium-startup" fabric="$GCE/scripts/containarium-fabric" >"$T/startup.sh" ||
@@ -269,6 +275,11 @@ expect_eq "server B: the private host keys are root's, 0600" "600 root" \
 	"$(stat -c '%a %U' "$B"/etc/ssh/ssh_host_*_key | sort -u | xargs)"
 out=$(in_tree "$B" /usr/sbin/sshd -t 2>&1)
 expect_eq "server B: sshd -t passes with them" "" "$out"
+# The host CA signs the same key again: users who trust the CA see no change.
+cert=$B/etc/ssh/containarium/ssh_host_ed25519_key-cert.pub
+expect_eq "server B: its Ed25519 certificate certifies A's key, signed by the deployment's CA" \
+	"$(ssh-keygen -l -f "$A/etc/ssh/ssh_host_ed25519_key.pub" | awk '{ print $2 }') $(ssh-keygen -l -f "$T/host_ca.pub" | awk '{ print $2 }')" \
+	"$(ssh-keygen -L -f "$cert" 2>/dev/null | awk '/Public key:/ { k = $NF } /Signing CA:/ { c = $4 } END { print k, c }')"
 check "server B: the run said so" grep -q 'ssh_host_ed25519_key: written' "$T/runB1.log"
 
 snapshot "$B" "$T/snapB1"
