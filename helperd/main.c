@@ -32,6 +32,7 @@
 #include "service.h"
 #include "service_handlers.h"
 #include "snapshot_writer.h"
+#include "sshd_watch.h"
 
 #include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
 
@@ -264,6 +265,9 @@ int main(int argc, char **argv)
 	int events_down = -1;
 	struct incus_events *ev = events_open(&d, &events_down);
 	int synced = sync_backend(&d, 1) == 0;
+	/* After the first read: a failure is recorded only for a user the
+	 * registry knows. */
+	sshd_watch_start(&d);
 	notify_ready();
 	log_notice("serving the API on %s", d.cfg.listen_socket);
 
@@ -344,6 +348,7 @@ int main(int argc, char **argv)
 	incus_events_close(ev);
 	close(sfd);
 	log_notice("stopping");
+	sshd_watch_stop();
 	api_server_stop(api);
 	/* A create cut off part-way is undone at the next start (reconcile);
 	 * give running work a moment to finish cleanly first. */
