@@ -86,7 +86,8 @@ void sshd_auth_track_line(struct sshd_auth_track *t, const struct sshd_auth_line
 		memcpy(p->f.user, l->user, sizeof p->f.user);
 	p->f.invalid_user |= l->invalid_user;
 	p->too_many |= l->too_many;
-	if (l->kind == SSHD_AUTH_FAILED && !l->too_many) {
+	/* "Failed none" is the client asking which methods there are. */
+	if (l->kind == SSHD_AUTH_FAILED && !l->too_many && strcmp(l->method, "none") != 0) {
 		p->f.attempts++;
 		snprintf(p->f.reason, sizeof p->f.reason, "%s", l->method);
 	}

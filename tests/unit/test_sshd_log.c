@@ -144,6 +144,7 @@ START_TEST(one_event_per_failed_connection)
 	struct got g = { .n = 0 };
 	sshd_auth_track_init(&t);
 	/* LogLevel VERBOSE: two keys refused, then the client gives up. */
+	feed(&t, "Failed none for alice from 127.0.0.1 port 100 ssh2", 1, &g);
 	feed(&t, "Failed publickey for alice from 127.0.0.1 port 100 ssh2: ED25519 SHA256:a", 1, &g);
 	feed(&t, "Failed publickey for alice from 127.0.0.1 port 100 ssh2: RSA SHA256:b", 1, &g);
 	/* Another connection, interleaved: an unknown name. */
