@@ -98,7 +98,8 @@ static int spawn_journal(struct watch *w)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	/* stderr stays helperd's: journalctl's own complaint lands in
+	 * helperd's log beside the warning below. */
 	/* The main thread blocks SIGTERM and friends for its signalfd; the
 	 * child must not inherit that, or stopping it would need SIGKILL. */
 	posix_spawnattr_t at;
@@ -107,9 +108,22 @@ static int spawn_journal(struct watch *w)
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
-	char unit_arg[160];
+	char unit_arg[160], machine[64] = "";
 	snprintf(unit_arg, sizeof unit_arg, "--unit=%s", w->unit);
-	char *argv[] = { "journalctl", "--follow", "--lines=0", "--output=cat", "--no-pager", "--quiet", unit_arg, NULL };
+	/* --follow implies "this boot", which journalctl finds in
+	 * /proc/sys/kernel/random/boot_id, hidden by the unit's ProcSubset=pid
+	 * ("Failed to get boot id").  --merge does without it; it would also
+	 * take other machines' journals (systemd-journal-remote's), so the
+	 * entries are held to this machine's id. */
+	FILE *f = fopen("/etc/machine-id", "re");
+	char id[40] = "";
+	if (f) {
+		if (fgets(id, sizeof id, f) && strspn(id, "0123456789abcdef") == 32)
+			snprintf(machine, sizeof machine, "_MACHINE_ID=%.32s", id);
+		fclose(f);
+	}
+	char *argv[] = { "journalctl", "--follow", "--lines=0", "--merge", "--output=cat", "--no-pager", "--quiet",
+			 unit_arg, machine[0] ? machine : NULL, NULL };
 	int r = posix_spawnp(&w->child, "journalctl", &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -126,16 +140,22 @@ static int spawn_journal(struct watch *w)
 	return 0;
 }
 
-static void reap_journal(struct watch *w)
+/* Stop and reap journalctl; how it ended, for the log. */
+static void reap_journal(struct watch *w, char *how, size_t len)
 {
 	if (w->child_fd >= 0)
 		close(w->child_fd);
 	w->child_fd = -1;
+	int status = 0;
 	if (w->child > 0) {
 		kill(w->child, SIGTERM);
-		waitpid(w->child, NULL, 0);
+		waitpid(w->child, &status, 0);
 	}
 	w->child = 0;
+	if (WIFSIGNALED(status))
+		snprintf(how, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(how, len, "exit status %d", WEXITSTATUS(status));
 }
 
 static void *run(void *arg)
@@ -163,9 +183,10 @@ static void *run(void *arg)
 			if (n > 0) {
 				log_follow_feed(&w->follow, chunk, (size_t)n, on_line, w);
 			} else if (n == 0 || errno != EINTR) {
-				log_warning("journalctl (following %s) ended; starting it again in %d s", w->unit,
-					    RESPAWN_SECONDS);
-				reap_journal(w);
+				char how[64];
+				reap_journal(w, how, sizeof how);
+				log_warning("journalctl (following %s) ended, %s; starting it again in %d s", w->unit,
+					    how, RESPAWN_SECONDS);
 				respawn_at = time(NULL) + RESPAWN_SECONDS;
 			}
 		} else if (!w->unit[0]) {
@@ -175,7 +196,8 @@ static void *run(void *arg)
 	}
 	if (!w->unit[0])
 		log_follow_poll(&w->follow, on_line, w);
-	reap_journal(w);
+	char how[64];
+	reap_journal(w, how, sizeof how);
 	log_follow_close(&w->follow);
 	sshd_auth_track_expire(&w->track, time(NULL), 0, emit, w->d);
 	free(w);

@@ -2,7 +2,7 @@
  *
  * A thread follows the source helperd.conf's sshd_log names: a file
  * (auth.log, or sshd -E FILE; log_follow.h), or the journal through a
- * `journalctl --follow --output=cat --unit=UNIT` child (no libsystemd
+ * `journalctl --follow --merge --output=cat --unit=UNIT` child (no libsystemd
  * linked; journalctl's unit filter uses the journal's trusted fields, so
  * another program cannot write lines that pass for sshd's, which any local
  * user can do in auth.log with logger -t sshd).  Each connection that
