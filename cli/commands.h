@@ -24,6 +24,7 @@ extern const struct command cmd_key_list, cmd_key_add, cmd_key_remove, cmd_key_r
 extern const struct command cmd_system_info, cmd_metrics;
 extern const struct command cmd_operations;
 extern const struct command cmd_audit;
+extern const struct command cmd_sessions;
 extern const struct command cmd_snapshot_create, cmd_snapshot_list, cmd_snapshot_restore, cmd_snapshot_delete,
 	cmd_snapshot_schedule;
 extern const struct command cmd_restore;

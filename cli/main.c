@@ -12,7 +12,7 @@
 static const struct command *const commands[] = {
 	&cmd_create, &cmd_list, &cmd_info, &cmd_delete, &cmd_start, &cmd_stop, &cmd_resize, &cmd_set, &cmd_export,
 	&cmd_key_list, &cmd_key_add, &cmd_key_remove, &cmd_key_replace, &cmd_snapshot_create, &cmd_snapshot_list,
-	&cmd_snapshot_restore, &cmd_snapshot_delete, &cmd_snapshot_schedule, &cmd_restore, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit,
+	&cmd_snapshot_restore, &cmd_snapshot_delete, &cmd_snapshot_schedule, &cmd_restore, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit, &cmd_sessions,
 	&cmd_cert_generate, &cmd_cert_revoke, &cmd_cert_list, NULL,
 };
 

@@ -15,8 +15,6 @@
 /* Append event (an object; "time" is added) to path.  0, or -1 with err. */
 int audit_write(const char *path, json_object *event, char *err, size_t errlen);
 
-/* The last `limit` events (oldest first) for user (NULL: everyone), read
- * from path and its first rotated copy (path.1).  A new array reference. */
-json_object *audit_read(const char *path, const char *user, size_t limit);
+/* Reading it back, rotated copies included: audit_query.h. */
 
 #endif

@@ -41,6 +41,7 @@ void helperd_config_defaults(struct helperd_config *c)
 	c->uid_max = CTM_DEFAULT_UID_MAX;
 	snprintf(c->backup_dir, sizeof c->backup_dir, "/var/lib/containarium/backups");
 	snprintf(c->audit_log, sizeof c->audit_log, "/var/log/containarium/audit.log");
+	snprintf(c->sshd_log, sizeof c->sshd_log, "auto");
 	c->poll_seconds = 2;
 	c->log_level = LOG_INFO;
 	snprintf(c->ssh_keygen, sizeof c->ssh_keygen, "/usr/bin/ssh-keygen");
@@ -56,7 +57,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-enum kind { STR, PATH, OPT_PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU, SCHEDULE, EXPIRY };
+enum kind { STR, PATH, OPT_PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU, SCHEDULE, EXPIRY, LOG_SOURCE };
 
 static const struct key {
 	const char *name;
@@ -91,6 +92,7 @@ static const struct key {
 	U("uid_max", uid_max, 1000, 4294967294u),
 	S("backup_dir", backup_dir, PATH),
 	S("audit_log", audit_log, PATH),
+	S("sshd_log", sshd_log, LOG_SOURCE),
 	U("poll_seconds", poll_seconds, 1, 3600),
 	U("idle_stop_minutes", idle_stop_minutes, 0, 525600),
 	{ "log_level", LEVEL, offsetof(struct helperd_config, log_level), 0, 0, 0 },
@@ -241,6 +243,17 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 			return fail(err, errlen, "%s: value must not contain quotes or backslashes", key);
 		strcpy(field, value);
 		return 0;
+	case LOG_SOURCE: {
+		/* auto, off, journal[:UNIT] or a file (sshd_watch.h). */
+		const char *unit = strncmp(value, "journal:", 8) == 0 ? value + 8 : NULL;
+		if (strlen(value) >= k->cap || !(strcmp(value, "auto") == 0 || strcmp(value, "off") == 0 ||
+						 strcmp(value, "journal") == 0 || (unit && name_ok(unit) && unit[0] != '-') ||
+						 (*value == '/' && !strpbrk(value, "\"'\\"))))
+			return fail(err, errlen, "%s: \"%s\" must be auto, off, journal, journal:UNIT (such as "
+				    "journal:ssh.service) or the absolute path of sshd's log file", key, value);
+		strcpy(field, value);
+		return 0;
+	}
 	case SCHEDULE:
 	case EXPIRY: {
 		char msg[256];

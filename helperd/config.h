@@ -54,6 +54,7 @@ struct helperd_config {
 	uint32_t gid, uid_min, uid_max;
 	char backup_dir[256];
 	char audit_log[256];
+	char sshd_log[256];        /* failed logins from: auto, off, journal[:UNIT], or a file */
 	uint32_t idle_stop_minutes; /* stop a container this long after its last session; 0: never */
 	uint32_t poll_seconds;     /* how often to look for other helperds' changes */
 	int log_level;             /* syslog priority: LOG_ERR..LOG_DEBUG */

@@ -33,6 +33,7 @@
 #include "service.h"
 #include "service_handlers.h"
 #include "snapshot_writer.h"
+#include "sshd_watch.h"
 
 #include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
 
@@ -278,6 +279,9 @@ int main(int argc, char **argv)
 	int synced = sync_backend(&d, 1) == 0;
 	if (synced)
 		host_cert_sweep_start(&d);
+	/* After the first read: a failure is recorded only for a user the
+	 * registry knows. */
+	sshd_watch_start(&d);
 	notify_ready();
 	log_notice("serving the API on %s", d.cfg.listen_socket);
 
@@ -360,6 +364,7 @@ int main(int argc, char **argv)
 	incus_events_close(ev);
 	close(sfd);
 	log_notice("stopping");
+	sshd_watch_stop();
 	api_server_stop(api);
 	/* A create cut off part-way is undone at the next start (reconcile);
 	 * give running work a moment to finish cleanly first. */

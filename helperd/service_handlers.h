@@ -34,6 +34,8 @@ void handle_known_hosts(struct helperd *d, const struct api_request *req, struct
 
 void handle_session(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void handle_audit(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_audit_summary(struct helperd *d, const struct api_request *req, struct api_response *resp);
+void handle_sessions_list(struct helperd *d, const struct api_request *req, struct api_response *resp);
 void sessions_stop_idle(struct helperd *d);
 
 void handle_system(struct helperd *d, const struct api_request *req, struct api_response *resp);

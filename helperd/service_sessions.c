@@ -1,4 +1,5 @@
-/* POST /v1/sessions (pam_containarium, root only) and GET /v1/audit.
+/* POST /v1/sessions (pam_containarium, root only), GET /v1/sessions (the
+ * open ones), GET /v1/audit and /v1/audit/summary.
  *
  * A session open for a stopped container starts it and answers only once
  * it runs with its address (wake-on-SSH): sshd opens the tunnel to port 22
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "audit_query.h"
 #include "helperd_log.h"
 #include "host_cert.h"
 #include "instance.h"
@@ -138,7 +140,7 @@ void handle_session(struct helperd *d, const struct api_request *req, struct api
 	time_t now = time(NULL);
 	long duration = -1;
 	if (open)
-		sessions_open(sid, user, now);
+		sessions_open(sid, user, rhost, now);
 	else
 		duration = sessions_close(sid, user, now);
 
@@ -184,17 +186,80 @@ void handle_session(struct helperd *d, const struct api_request *req, struct api
 	}
 }
 
+/* The filters every audit query takes: user, rhost, event, since, until. */
+static int audit_params(const struct api_request *req, struct api_response *resp, struct audit_filter *f)
+{
+	char err[512];
+	const char *user = api_query(req, "user"), *rhost = api_query(req, "rhost");
+	if ((user && strlen(user) > 128) || (rhost && strlen(rhost) > 255)) {
+		api_error(resp, 400, "invalid_request", "user and rhost are a name and an address");
+		return -1;
+	}
+	if (audit_filter_set(f, user, rhost, api_query(req, "event"), api_query(req, "since"),
+			     api_query(req, "until"), time(NULL), err, sizeof err)) {
+		api_error(resp, 400, "invalid_request", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 void handle_audit(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
-	const char *user = api_query(req, "user"), *lim = api_query(req, "limit");
+	const char *lim = api_query(req, "limit");
 	char *end = NULL;
 	long limit = lim ? strtol(lim, &end, 10) : 100;
 	if (lim && (!*lim || *end || limit < 1 || limit > 100000)) {
 		api_error(resp, 400, "invalid_request", "limit must be a number from 1 to 100000");
 		return;
 	}
+	struct audit_filter f;
+	if (audit_params(req, resp, &f))
+		return;
 	resp->body = json_object_new_object();
-	json_object_object_add(resp->body, "events", audit_read(d->cfg.audit_log, user, (size_t)limit));
+	json_object_object_add(resp->body, "events", audit_read(d->cfg.audit_log, &f, (size_t)limit));
+}
+
+void handle_audit_summary(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	struct audit_filter f;
+	if (audit_params(req, resp, &f))
+		return;
+	resp->body = audit_summary(d->cfg.audit_log, &f);
+}
+
+static void add_time(json_object *o, const char *key, time_t t)
+{
+	char when[32];
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(o, key, json_object_new_string(when));
+}
+
+/* As pam_containarium reported them since helperd started: a session
+ * open across a restart of helperd is not known to the new one. */
+void handle_sessions_list(struct helperd *d, const struct api_request *req, struct api_response *resp)
+{
+	const char *user = api_query(req, "user");
+	size_t n;
+	struct session_info *s = sessions_list(&n);
+	time_t now = time(NULL);
+	json_object *list = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		if (user && strcmp(user, s[i].user))
+			continue;
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "user", json_object_new_string(s[i].user));
+		json_object_object_add(o, "rhost", s[i].rhost[0] ? json_object_new_string(s[i].rhost) : NULL);
+		add_time(o, "since", s[i].opened);
+		json_object_object_add(o, "duration_seconds", json_object_new_int64((int64_t)(now - s[i].opened)));
+		json_object_object_add(o, "session_id", json_object_new_string(s[i].id));
+		json_object_array_add(list, o);
+	}
+	free(s);
+	resp->body = json_object_new_object();
+	json_object_object_add(resp->body, "sessions", list);
+	add_time(resp->body, "helperd_started", d->started);
 }
 
 /* The watcher's idle stop (idle_stop_minutes > 0): running containers of

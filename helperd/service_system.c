@@ -10,6 +10,7 @@
 #include "operations.h"
 #include "service.h"
 #include "service_handlers.h"
+#include "sshd_watch.h"
 #include "storage_pool.h"
 
 #include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
@@ -137,9 +138,13 @@ void handle_metrics(struct helperd *d, const struct api_request *req, struct api
 		     "# HELP containarium_operations_total Finished operations by result.\n"
 		     "# TYPE containarium_operations_total counter\n"
 		     "containarium_operations_total{result=\"success\"} %lu\n"
-		     "containarium_operations_total{result=\"failure\"} %lu\n",
+		     "containarium_operations_total{result=\"failure\"} %lu\n"
+		     "# HELP containarium_login_failures_total Failed SSH logins recorded from sshd's log (jump users and unknown names).\n"
+		     "# TYPE containarium_login_failures_total counter\n"
+		     "containarium_login_failures_total %lu\n",
 		     total, running, by_state[CTM_STATE_ACTIVE], by_state[CTM_STATE_SUSPENDED],
-		     by_state[CTM_STATE_PROVISIONING], up, pubs, pubfail, last, repairs, running_ops, ok_ops, failed_ops) < 0) {
+		     by_state[CTM_STATE_PROVISIONING], up, pubs, pubfail, last, repairs, running_ops, ok_ops, failed_ops,
+		     sshd_watch_failures()) < 0) {
 		api_error(resp, 500, "internal_error", "out of memory");
 		return;
 	}

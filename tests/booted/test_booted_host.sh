@@ -7,7 +7,8 @@
 # containarium-helperd`.  Nothing else is placed by hand.  From the host,
 # outside the jump host ("jh"), it then proves:
 #   - `ssh -J U@JH U@CONTAINER` into a container made by `containarium
-#     create` in jh, and a wrong key refused with "Permission denied";
+#     create` in jh, and a wrong key refused with "Permission denied",
+#     which helperd records as login_failed from sshd's journal;
 #   - wake-on-SSH: a stopped container is started by the login;
 #   - the remote API over HTTPS with a client certificate (https_listen
 #     under systemd's sandbox);
@@ -254,6 +255,26 @@ expect_match "another key on $U's jump account: Permission denied (publickey)" \
 	"$U@$JIP: Permission denied \\(publickey\\)" "$out"
 expect_match "sshd's journal: that key was not accepted" "(Connection closed by authenticating user|Failed publickey for) $U " \
 	"$(ssh_journal)"
+# helperd follows ssh.service's journal (sshd_log = auto, journald runs):
+# the refused key is one login_failed event from the host's address.
+for _ in $(seq 50); do
+	failed=$(in_jh containarium --json audit --event login_failed --user "$U" 2>&1)
+	[ "$(printf '%s' "$failed" | jq '.events | length' 2>/dev/null)" = 1 ] && break
+	sleep 0.2
+done
+expect_eq "helperd, from sshd's journal: login_failed for $U's refused key, from the host" "$U jump 1" \
+	"$(printf '%s' "$failed" | jq -r '.events[] | "\(.user) \(.account) \(.rhost | length > 0)"' 2>/dev/null |
+		sed 's/true$/1/')"
+expect_match "helperd's journal: it follows ssh.service's journal" \
+	'^recording failed SSH logins from the journal of ssh.service$' "$(hd_journal)"
+[ "$(printf '%s' "$failed" | jq '.events | length' 2>/dev/null)" = 1 ] || {
+	printf '%s\n' "$failed" | head -n 5 | sed 's/^/#   audit: /'
+	hd_journal | grep -iE 'journal|sshd|login|fail|error' | tail -n 8 | sed 's/^/#   helperd: /'
+	in_jh journalctl -q --no-pager -n 5 _COMM=journalctl 2>&1 | sed 's/^/#   journalctl: /'
+	in_jh journalctl -q --no-pager -n 5 -g 'SECCOMP|audit' 2>&1 | sed 's/^/#   kernel: /'
+	in_jh systemctl show -p MainPID containarium-helperd 2>&1 | sed 's/^/#   /'
+	in_jh ps -eo pid,ppid,comm 2>&1 | grep -E 'journalctl|helperd' | sed 's/^/#   ps: /'
+}
 timing "ssh -J"
 
 # ---- wake-on-SSH ------------------------------------------------------------------------------

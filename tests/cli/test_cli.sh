@@ -56,7 +56,7 @@ expect_eq "--version after a command" "containarium $VERSION" "$OUT"
 cli_run --help
 expect_rc "--help" 0
 for cmd in create list info delete start stop resize export "key list" "key add" "key remove" "system info" \
-	metrics operations audit; do
+	metrics operations audit sessions; do
 	expect_match "--help lists $cmd" "^  $cmd " "$OUT"
 done
 cli_run
@@ -77,7 +77,7 @@ MAN=$(MANWIDTH=200 man -l "$SRC/cli/containarium.1" 2>/dev/null | col -bx)
 # Every flag any --help shows is in the man page, and every exit code.
 flags=
 for cmd in create list info delete start stop resize export "key list" "key add" "key remove" "system info" \
-	metrics operations audit; do
+	metrics operations audit sessions; do
 	# shellcheck disable=SC2086 # two-word commands
 	cli_run $cmd --help
 	[ "$RC" = 0 ] || fail "$cmd --help exits 0"

@@ -86,7 +86,7 @@ if [ "${1:-}" != --inside ]; then
 		expect_eq "$p holds exactly its files" "$( { printf '%s\n' "$@"; doc "$p"; } | sort)" "$(files "$p")"
 	}
 	expect_files containarium /usr/bin/containarium /usr/share/man/man1/containarium.1.gz
-	expect_files containarium-helperd /etc/containarium/helperd.conf \
+	expect_files containarium-helperd /etc/containarium/helperd.conf /etc/logrotate.d/containarium-helperd \
 		/lib/systemd/system/containarium-helperd.service /usr/sbin/containarium-helperd \
 		/usr/sbin/containarium-mksnapshot /usr/lib/sysusers.d/containarium-helperd.conf \
 		/usr/share/man/man5/helperd.conf.5.gz /usr/share/man/man8/containarium-helperd.8.gz \
@@ -121,7 +121,11 @@ if [ "${1:-}" != --inside ]; then
 		"$(cat "$unit")"
 	expect_eq "the unit names nothing under /usr/local" "" "$(grep /usr/local "$unit")"
 	dpkg-deb -e "$D/containarium-helperd_${VERSION}_$ARCH.deb" "$T_TMP/helperd.ctl"
-	expect_eq "helperd.conf is a conffile" /etc/containarium/helperd.conf "$(cat "$T_TMP/helperd.ctl/conffiles")"
+	expect_eq "helperd.conf and the audit log's logrotate file are conffiles" \
+		"/etc/containarium/helperd.conf /etc/logrotate.d/containarium-helperd" \
+		"$(sort "$T_TMP/helperd.ctl/conffiles" | paste -sd ' ')"
+	expect_eq "the logrotate file names the default audit_log" "/var/log/containarium/audit.log {" \
+		"$(grep '^/' "$X/etc/logrotate.d/containarium-helperd")"
 	conf=$X/etc/containarium/helperd.conf
 	# Every key helperd's parser knows (its table in config.c) is in the file.
 	# (and the keys it parses before the table: strcmp(key, "remote")).

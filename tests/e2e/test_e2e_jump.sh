@@ -6,7 +6,10 @@
 # asks: ssh -J into alice's container; no shell, TTY or other tunnels on
 # the jump host; bob's key does not open alice's account; a stopped
 # container is woken by the login; the audit log has the sessions with
-# durations; with helperd killed alice still gets in (fail=open) or is
+# durations, and failed logins (a wrong key, an unknown name) read from
+# sshd's own log, which its filters select and its summary counts, through
+# a logrotate-style rotation; `containarium sessions` shows a held ssh -J;
+# with helperd killed alice still gets in (fail=open) or is
 # refused (fail=closed); a local `files` user logs in exactly as before.
 #
 # Private mount, pid and UTS namespaces over a copy of /etc, a scratch
@@ -142,6 +145,93 @@ expect_eq "$BOB's key on $ALICE's account: refused (255)" 255 "$?"
 expect_match "sshd's log: no Accepted for $ALICE with $BOB's key" "Failed publickey for $ALICE|Connection closed by authenticating user $ALICE" "$(since "$M")"
 expect_eq "$BOB gets into his own container" "$BOB" "$(ssh "$BOB-dev" id -un 2>&1)"
 
+# ---- failed logins, from sshd's log --------------------------------------------------------
+GHOST=${P}ghost
+OUT=$(ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o IdentitiesOnly=yes -i "/root/.ssh/$BOB" -p "$PORT" "$GHOST@127.0.0.1" true 2>&1)
+expect_eq "an unknown name is refused (255)" 255 "$?"
+# The two connections end in sshd's log; helperd looks at it twice a second.
+audit_failed() { "$CLI" --json audit --event login_failed "$@" 2>&1; }
+for _ in $(seq 50); do
+	[ "$(audit_failed | jq '.events | length' 2>/dev/null)" = 2 ] && break
+	sleep 0.2
+done
+AF=$(audit_failed)
+expect_eq "login_failed for $ALICE with $BOB's key: user, rhost, reason, account" \
+	"$ALICE 127.0.0.1 publickey jump 1" \
+	"$(printf '%s' "$AF" | jq -r --arg u "$ALICE" '.events[] | select(.user == $u) | "\(.user) \(.rhost) \(.reason) \(.account) \(.attempts)"' 2>/dev/null)"
+expect_eq "login_failed for the unknown name $GHOST" "$GHOST 127.0.0.1 invalid_user unknown" \
+	"$(printf '%s' "$AF" | jq -r --arg u "$GHOST" '.events[] | select(.user == $u) | "\(.user) \(.rhost) \(.reason) \(.account)"' 2>/dev/null)"
+expect_match "sshd's log has the lines they came from" "Invalid user $GHOST from 127.0.0.1" "$(cat "$W/sshd.log")"
+count() { jq '.events | length' 2>/dev/null; }
+expect_eq "audit --user $ALICE --event login_failed --since 5m: one" 1 "$(audit_failed --user "$ALICE" --since 5m | count)"
+expect_eq "audit $GHOST --event login_failed (positional name, not a jump user): one" 1 \
+	"$("$CLI" --json audit "$GHOST" --event login_failed | count)"
+expect_eq "audit --rhost 127.0.0.1 --event login_failed: both" 2 "$(audit_failed --rhost 127.0.0.1 | count)"
+expect_eq "audit --rhost 10.9.9.9: none" 0 "$("$CLI" --json audit --rhost 10.9.9.9 | count)"
+expect_eq "audit --event login_failed --until 2000-01-01: none" 0 "$(audit_failed --until 2000-01-01 | count)"
+expect_eq "audit --event login_failed --since in RFC 3339 with an offset, a minute ago: both" 2 \
+	"$(audit_failed --since "$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%S+00:00)" | count)"
+expect_eq "audit --user $ALICE --event session_open,session_close: sessions only" \
+	"session_close session_open" \
+	"$("$CLI" --json audit --user "$ALICE" --event session_open,session_close | jq -r '[.events[].event] | unique | join(" ")')"
+OUT=$("$CLI" audit --event login_failed --user "$GHOST")
+expect_match "audit table: the failed login's details" "login_failed +$GHOST +.*rhost=127.0.0.1.*reason=invalid_user" "$OUT"
+SUM=$("$CLI" --json audit --summary)
+expect_eq "audit --summary: $ALICE's sessions, last address, one failed login" "true 127.0.0.1 1 127.0.0.1" \
+	"$(printf '%s' "$SUM" | jq -r --arg u "$ALICE" '.users[] | select(.user == $u) | "\(.sessions >= 2) \(.last_rhost) \(.failed_logins) \(.last_failed_rhost)"')"
+expect_eq "audit --summary: $GHOST, no sessions, one failed login" "0 1" \
+	"$(printf '%s' "$SUM" | jq -r --arg u "$GHOST" '.users[] | select(.user == $u) | "\(.sessions) \(.failed_logins)"')"
+OUT=$("$CLI" audit --summary --user "$ALICE")
+expect_match "audit --summary table" "^$ALICE +[0-9]+ +[0-9T:.-]+Z +127.0.0.1 +1 " "$(printf '%s' "$OUT" | tail -n 1)"
+expect_match "metrics: containarium_login_failures_total" "^containarium_login_failures_total 2\$" "$("$CLI" metrics)"
+
+# ---- the audit log rotated by logrotate with the package's file ---------------------------------
+if command -v logrotate >/dev/null; then
+	sed "s|^/var/log/containarium/audit.log {|$W/audit.log {|" "$SRC/debian/containarium-helperd.logrotate" >"$W/logrotate.conf"
+	rotate() { logrotate -f -s "$W/logrotate.state" "$W/logrotate.conf"; }
+	check "logrotate -f with debian/containarium-helperd.logrotate" rotate
+	OUT=$(ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o IdentitiesOnly=yes -i "/root/.ssh/$ALICE" -p "$PORT" "$BOB@127.0.0.1" true 2>&1)
+	for _ in $(seq 50); do
+		[ "$(audit_failed --user "$BOB" | count)" = 1 ] && break
+		sleep 0.2
+	done
+	expect_eq "after rotation: helperd made a new audit.log for the next failed login" 1 \
+		"$(grep -c '"login_failed"' "$W/audit.log")"
+	check "logrotate -f again" rotate
+	expect_eq "two rotations: audit.log.2.gz and audit.log.1, as delaycompress leaves them" "audit.log.1 audit.log.2.gz" \
+		"$(cd "$W" && ls audit.log* | paste -sd ' ')"
+	expect_eq "after rotation: audit reads audit.log.2.gz and audit.log.1, oldest first" "$ALICE $GHOST $BOB" \
+		"$(audit_failed | jq -r '[.events[].user] | join(" ")')"
+	expect_eq "after rotation: the summary counts across the files" 3 \
+		"$("$CLI" --json audit --summary --event login_failed | jq '[.users[].failed_logins] | add')"
+else
+	fail "logrotate is not installed (tests/install-deps)"
+fi
+
+# ---- containarium sessions: an ssh -J held open ------------------------------------------------
+expect_eq "sessions: none of $ALICE's open" 0 "$("$CLI" --json sessions "$ALICE" | jq '.sessions | length')"
+ssh "$ALICE-dev" 'sleep 60' </dev/null >/dev/null 2>&1 &
+HELD=$!
+for _ in $(seq 100); do
+	[ "$("$CLI" --json sessions "$ALICE" | jq '.sessions | length')" = 1 ] && break
+	sleep 0.2
+done
+expect_eq "sessions --json: $ALICE's held ssh -J, from 127.0.0.1" "$ALICE 127.0.0.1" \
+	"$("$CLI" --json sessions | jq -r --arg u "$ALICE" '.sessions[] | select(.user == $u) | "\(.user) \(.rhost)"')"
+sleep 1
+OUT=$("$CLI" sessions)
+expect_match "sessions: the table" "^$ALICE +127.0.0.1 +[0-9T:-]+Z +[0-9]+s\$" "$(printf '%s' "$OUT" | grep "^$ALICE ")"
+expect_match "sessions: the table's header" "^USER +FROM +SINCE +DURATION" "$OUT"
+kill "$HELD"
+wait "$HELD" 2>/dev/null
+for _ in $(seq 50); do
+	[ "$("$CLI" --json sessions "$ALICE" | jq '.sessions | length')" = 0 ] && break
+	sleep 0.2
+done
+expect_eq "sessions: gone once the ssh -J ends" 0 "$("$CLI" --json sessions "$ALICE" | jq '.sessions | length')"
+
 # ---- wake-on-SSH ----------------------------------------------------------------------------
 "$CLI" stop "$ALICE" >/dev/null 2>&1
 expect_eq "$ALICE's container stopped" Stopped "$(ctm_lxd_state "$ALICE-container")"
@@ -195,6 +285,9 @@ cp /root/.ssh/local.pub "$W/local/.ssh/authorized_keys"
 chown -R ctmlocal: "$W/local/.ssh"
 lssh() { ssh -F none -o LogLevel=ERROR -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 	-o IdentitiesOnly=yes -i /root/.ssh/local -p "$PORT" ctmlocal@127.0.0.1 "$@"; }
+# A files user's failed login is not Containarium's to record (checked below).
+ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o IdentitiesOnly=yes -i "/root/.ssh/$ALICE" -p "$PORT" ctmlocal@127.0.0.1 true >/dev/null 2>&1
 M=$(mark)
 expect_eq "a files user logs in with a shell as before" "ctmlocal /bin/bash" "$(lssh 'echo $(id -un) $SHELL' 2>&1)"
 expect_match "a files user gets a TTY as before" "^/dev/pts/" "$(lssh -tt tty 2>/dev/null | tr -d '\r')"
@@ -203,8 +296,11 @@ expect_match "a files user may forward ports as before" "^SSH-2.0-" \
 		-o IdentitiesOnly=yes -i /root/.ssh/local -p "$PORT" -W "$BIP:22" ctmlocal@127.0.0.1 </dev/null 2>&1 | head -n 1)"
 expect_match "sshd's log: Accepted publickey for ctmlocal (its own authorized_keys)" \
 	"Accepted publickey for ctmlocal" "$(since "$M")"
-expect_eq "the audit log has nothing about ctmlocal (PAM_IGNORE)" 0 \
-	"$(grep -c '"ctmlocal"' "$W/audit.log")"
+sleep 1 # the follower's next look at sshd's log
+expect_match "sshd's log: ctmlocal's wrong key was refused" "Connection closed by authenticating user ctmlocal|Failed publickey for ctmlocal" \
+	"$(cat "$W/sshd.log")"
+expect_eq "the audit log has nothing about ctmlocal (PAM_IGNORE; its failed login is not ours)" 0 \
+	"$(zcat -f "$W"/audit.log* | grep -c '"ctmlocal"')"
 
 # ---- delete ------------------------------------------------------------------------------------
 for u in "$ALICE" "$BOB"; do "$CLI" delete "$u" --force >/dev/null 2>&1; done

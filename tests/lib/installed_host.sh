@@ -56,6 +56,7 @@ ih_prepare() {
 	default_cpu = 1
 	backup_dir = $W/backups
 	audit_log = $W/audit.log
+	sshd_log = $W/sshd.log
 	EOF
 }
 

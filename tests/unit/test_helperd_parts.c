@@ -26,6 +26,7 @@
 #include "account.h"
 #include "allocate.h"
 #include "audit.h"
+#include "audit_query.h"
 #include "sessions.h"
 #include "config.h"
 #include "harness.h"
@@ -374,7 +375,8 @@ START_TEST(audit_log)
 		ck_assert_msg(audit_write(path, ev, err, sizeof err) == 0, "%s", err);
 		json_object_put(ev);
 	}
-	json_object *all = audit_read(path, NULL, 100), *alice = audit_read(path, "alice", 100);
+	struct audit_filter any = { 0 }, only_alice = { .user = "alice" };
+	json_object *all = audit_read(path, &any, 100), *alice = audit_read(path, &only_alice, 100);
 	ck_assert_uint_eq(json_object_array_length(all), 3);
 	ck_assert_uint_eq(json_object_array_length(alice), 2);
 	ck_assert_ptr_nonnull(json_object_object_get(json_object_array_get_idx(all, 0), "time"));
@@ -389,7 +391,7 @@ START_TEST(audit_log)
 	ck_assert_int_eq(audit_write(path, ev, err, sizeof err), 0);
 	json_object_put(ev);
 	ck_assert_int_eq(access(path, F_OK), 0);
-	all = audit_read(path, NULL, 2);
+	all = audit_read(path, &any, 2);
 	ck_assert_uint_eq(json_object_array_length(all), 2);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(all, 1), "user")), "carol");
 	json_object_put(all);
@@ -401,8 +403,8 @@ END_TEST
 
 START_TEST(session_table)
 {
-	sessions_open("s1", "alice", 1000);
-	sessions_open("s2", "alice", 1010);
+	sessions_open("s1", "alice", "10.0.0.1", 1000);
+	sessions_open("s2", "alice", "10.0.0.2", 1010);
 	ck_assert_uint_eq(sessions_count("alice"), 2);
 	ck_assert_int_eq(sessions_close("s1", "alice", 1100), 100);
 	ck_assert_int_eq(sessions_close("s1", "alice", 1100), -1); /* closed twice */
