@@ -57,6 +57,19 @@ ti_tcp() {
 	# shellcheck disable=SC2016 # expanded by the container's bash
 	ti_exec "$1" timeout 4 bash -c 'exec 3<>"/dev/tcp/$0/$1" && head -c 7 <&3' "$2" "$3" 2>/dev/null
 }
+# ti_tcp_until NAME IP PORT SECONDS: ti_tcp again until something answers
+# (for the checks that expect an answer: a container whose isolation was
+# just lifted may still hold a failed neighbour entry for IP, and a loaded
+# machine may take seconds to answer; the checks that expect silence stay
+# one attempt of 4 s).
+ti_tcp_until() {
+	local deadline=$((SECONDS + $4)) got
+	until got=$(ti_tcp "$1" "$2" "$3") && [ -n "$got" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || break
+		sleep 0.5
+	done
+	printf '%s' "$got"
+}
 
 # ti_hostkey NAME: the container's ed25519 host key (base64 part).
 ti_hostkey() { ti_exec "$1" cat /etc/ssh/ssh_host_ed25519_key.pub | awk '{ print $2 }'; }
@@ -163,7 +176,7 @@ expect_match "helperd's log says what isolates tenants" \
 
 echo "# 2. reach: the gateway and the jump host yes, another tenant no"
 expect_eq "control: $X reaches $Y's sshd (the bridge forwards between containers)" SSH-2.0 \
-	"$(ti_tcp "$X" "$Y_IP" 22)"
+	"$(ti_tcp_until "$X" "$Y_IP" 22 20)"
 expect_match "the jump host reaches $BI's sshd" '^SSH-2\.0-' "$(ctm_ssh_banner "$B_IP" 30)"
 expect_match "the jump host reaches $AI's sshd" '^SSH-2\.0-' "$(ctm_ssh_banner "$A_IP" 30)"
 expect_eq "$AI cannot open TCP to $BI:22" "" "$(ti_tcp "$AI" "$B_IP" 22)"
@@ -242,7 +255,7 @@ nic=$(ctm_lxd_api -f "/1.0/instances/$BI" | jq -c '.metadata.devices.eth0
 ctm_lxd_api -f -X PATCH -H 'Content-Type: application/json' \
 	-d "$(jq -cn --argjson n "$nic" '{devices: {eth0: $n}}')" "/1.0/instances/$BI" >/dev/null
 expect_eq "$BI's NIC stripped to the old form" "" "$(ti_nic "$BI")"
-expect_eq "control: with the old NIC, $AI reaches $BI's sshd" SSH-2.0 "$(ti_tcp "$AI" "$B_IP" 22)"
+expect_eq "control: with the old NIC, $AI reaches $BI's sshd" SSH-2.0 "$(ti_tcp_until "$AI" "$B_IP" 22 20)"
 hd_api a GET "/v1/containers/$B"
 before=$(hd_jq -c '{uid, ipv4, ssh_keys, status}')
 ti_restart
@@ -260,7 +273,7 @@ echo "# 6. isolate_tenants = no lets tenants reach each other, and only that"
 ti_restart isolate_tenants=no
 check "port isolation taken off $AI, anti-spoofing kept" ti_wait_nic "$AI" "$SPOOF3" 15
 check "port isolation taken off $BI, anti-spoofing kept" ti_wait_nic "$BI" "$SPOOF3" 15
-expect_eq "then $AI reaches $BI's sshd" SSH-2.0 "$(ti_tcp "$AI" "$B_IP" 22)"
+expect_eq "then $AI reaches $BI's sshd" SSH-2.0 "$(ti_tcp_until "$AI" "$B_IP" 22 20)"
 hd_api a GET /v1/system
 expect_match "/v1/system says tenants can reach each other" "^true false 3 .*CAN reach each other" \
 	"$(hd_jq '.tenant_isolation | "\(.complete) \(.isolate_tenants) \(.enforced | length) \(.summary)"')"

@@ -108,7 +108,7 @@ expect_eq "each member floods to its two peers" "192.0.2.2 192.0.2.3" \
 
 # Listeners: each container answers on 2222, each member's host on the
 # gateway address, port 2223.
-wait_ready() { local f=$1 n=50; while [ "$n" -gt 0 ] && ! grep -q ready "$f" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done; }
+wait_ready() { local f=$1 n=200; while [ "$n" -gt 0 ] && ! grep -q ready "$f" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done; }
 for i in 1 2 3; do
 	nsx_bg c$i python3 "$PROBE" serve 0.0.0.0 2222 c$i >"$T_TMP/srv-c$i" 2>&1 &
 	PIDS+=($!)
@@ -142,17 +142,23 @@ for c in 1 2 3; do
 done
 
 # One L2: a broadcast from container 1 reaches member 3; DHCP does not
-# (but reaches member 1's own dnsmasq port, so the probe does send).
-nsx_bg m3 python3 "$PROBE" listen-udp 5067 3 >"$T_TMP/bc-m3" 2>&1 &
+# (but reaches member 1's own dnsmasq port, so the probe does send).  The
+# listeners wait long enough for a loaded machine to start the senders (a
+# python start can take seconds there); the two that must hear something
+# are waited for, and member 3's DHCP listener gets a second more: had the
+# DHCP broadcast crossed, it would have come with the other one.
+nsx_bg m3 python3 "$PROBE" listen-udp 5067 30 >"$T_TMP/bc-m3" 2>&1 &
 PIDS+=($!)
-nsx_bg m3 python3 "$PROBE" listen-udp 67 3 >"$T_TMP/dhcp-m3" 2>&1 &
+nsx_bg m3 python3 "$PROBE" listen-udp 67 30 >"$T_TMP/dhcp-m3" 2>&1 &
 PIDS+=($!)
-nsx_bg m1 python3 "$PROBE" listen-udp 67 3 >"$T_TMP/dhcp-m1" 2>&1 &
+nsx_bg m1 python3 "$PROBE" listen-udp 67 30 >"$T_TMP/dhcp-m1" 2>&1 &
 PIDS+=($!)
 for f in bc-m3 dhcp-m3 dhcp-m1; do wait_ready "$T_TMP/$f"; done
 nsx c1 python3 "$PROBE" broadcast 5067 hello-l2
 nsx c1 python3 "$PROBE" broadcast 67 dhcp-discover
-sleep 3.2
+heard() { grep -qx hello-l2 "$T_TMP/bc-m3" && grep -qx dhcp-discover "$T_TMP/dhcp-m1"; }
+for _ in $(seq 100); do heard && break; sleep 0.1; done
+sleep 1
 check "a broadcast from container 1 crosses to member 3 (one L2 segment)" grep -qx hello-l2 "$T_TMP/bc-m3"
 check "DHCP from container 1 reaches its own member" grep -qx dhcp-discover "$T_TMP/dhcp-m1"
 check "DHCP from container 1 never reaches another member" sh -c "! grep -q dhcp-discover '$T_TMP/dhcp-m3'"
