@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +13,13 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "errmsg.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
 #include "sshkey.h"
 #include "username.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-#define ERR(...) fail(err, errlen, __VA_ARGS__)
+#define ERR(...) ctm_fail(err, errlen, __VA_ARGS__)
 
 static void wr16(unsigned char *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
 static void wr32(unsigned char *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }

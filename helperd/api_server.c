@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "api_tls.h"
+#include "errmsg.h"
 #include "helperd_log.h"
 #include "service.h"
 
@@ -645,16 +646,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- the socket --------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* mkdir -p for the socket's directory: root's, 0755, when missing. */
 static int make_parent_dirs(const char *path, char *err, size_t errlen)
 {
@@ -672,13 +663,13 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
 		if (mkdir(dir, 0755) == 0) {
 			/* 0755 whatever the umask: every local user may reach the socket. */
 			if (chmod(dir, 0755) < 0)
-				return fail(err, errlen, "cannot set the mode of %s: %s", dir, strerror(errno));
+				return ctm_fail(err, errlen, "cannot set the mode of %s: %s", dir, strerror(errno));
 		} else if (errno != EEXIST) {
-			return fail(err, errlen, "cannot create %s for the API socket: %s", dir, strerror(errno));
+			return ctm_fail(err, errlen, "cannot create %s for the API socket: %s", dir, strerror(errno));
 		}
 		struct stat st;
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-			return fail(err, errlen, "%s (for the API socket) is not a directory", dir);
+			return ctm_fail(err, errlen, "%s (for the API socket) is not a directory", dir);
 		*p = c;
 		if (!c)
 			return 0;
@@ -693,25 +684,25 @@ static int clear_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 	if (lstat(sa->sun_path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "cannot check %s: %s", sa->sun_path, strerror(errno));
+		return ctm_fail(err, errlen, "cannot check %s: %s", sa->sun_path, strerror(errno));
 	}
 	if (!S_ISSOCK(st.st_mode))
-		return fail(err, errlen,
+		return ctm_fail(err, errlen,
 			    "%s exists and is not a socket; remove it or set listen_socket in helperd.conf",
 			    sa->sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(err, errlen, "cannot create a socket: %s", strerror(errno));
+		return ctm_fail(err, errlen, "cannot create a socket: %s", strerror(errno));
 	int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
 	int e = errno;
 	close(fd);
 	if (rc == 0)
-		return fail(err, errlen, "another helperd is already listening on %s", sa->sun_path);
+		return ctm_fail(err, errlen, "another helperd is already listening on %s", sa->sun_path);
 	if (e != ECONNREFUSED)
-		return fail(err, errlen, "cannot tell whether another helperd listens on %s: %s",
+		return ctm_fail(err, errlen, "cannot tell whether another helperd listens on %s: %s",
 			    sa->sun_path, strerror(e));
 	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
-		return fail(err, errlen, "cannot remove the stale socket %s: %s", sa->sun_path, strerror(errno));
+		return ctm_fail(err, errlen, "cannot remove the stale socket %s: %s", sa->sun_path, strerror(errno));
 	return 0;
 }
 
@@ -720,7 +711,7 @@ static int open_socket(struct api_server *s, char *err, size_t errlen)
 	const struct helperd *d = s->d;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (d->cfg.listen_socket[0] != '/' || strlen(d->cfg.listen_socket) >= sizeof sa.sun_path) {
-		fail(err, errlen, "listen_socket must be an absolute path shorter than %zu bytes",
+		ctm_fail(err, errlen, "listen_socket must be an absolute path shorter than %zu bytes",
 		     sizeof sa.sun_path);
 		return -1;
 	}
@@ -729,11 +720,11 @@ static int open_socket(struct api_server *s, char *err, size_t errlen)
 		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		fail(err, errlen, "cannot create a socket: %s", strerror(errno));
+		ctm_fail(err, errlen, "cannot create a socket: %s", strerror(errno));
 		return -1;
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		fail(err, errlen, "cannot bind %s: %s", sa.sun_path, strerror(errno));
+		ctm_fail(err, errlen, "cannot bind %s: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -750,7 +741,7 @@ static int open_socket(struct api_server *s, char *err, size_t errlen)
 	else if (listen(fd, LISTEN_BACKLOG) < 0)
 		what = "listen on";
 	if (what) {
-		fail(err, errlen, "cannot %s %s: %s", what, sa.sun_path, strerror(errno));
+		ctm_fail(err, errlen, "cannot %s %s: %s", what, sa.sun_path, strerror(errno));
 		unlink(sa.sun_path);
 		close(fd);
 		return -1;
@@ -813,7 +804,7 @@ static int start_tls(struct api_server *s, char *err, size_t errlen)
 	api_tls_free(&m);  /* GnuTLS has its own copies */
 	if (!s->mhd_tls) {
 		api_tls_stop();
-		return fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
+		return ctm_fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
 			    "machine's, or the certificate and key do not match (see the log above)",
 			    s->d->cfg.https_listen);
 	}
@@ -826,7 +817,7 @@ struct api_server *api_server_start(struct helperd *d, const struct api_route *r
 {
 	struct api_server *s = calloc(1, sizeof *s);
 	if (!s) {
-		fail(err, errlen, "out of memory");
+		ctm_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->d = d;
@@ -842,7 +833,7 @@ struct api_server *api_server_start(struct helperd *d, const struct api_route *r
 	};
 	s->mhd = start_mhd(s, 0, own);
 	if (!s->mhd) {
-		fail(err, errlen, "cannot start the API server on %s (libmicrohttpd refused)", s->path);
+		ctm_fail(err, errlen, "cannot start the API server on %s (libmicrohttpd refused)", s->path);
 		remove_socket_file(s);
 		close(fd);
 		free(s);
