@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
+
 #define UID_BASE 200000u
 #define UID_SPAN 100000000u /* uid_min..uid_max handed to mksnapshot */
 #define GID 70000u
@@ -47,33 +49,6 @@ static void close_out(FILE *f, const char *name)
 	}
 }
 
-static void base64(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i = 0;
-	for (; i + 3 <= len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = tab[(v >> 6) & 63];
-		*out++ = tab[v & 63];
-	}
-	if (len - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = tab[(v >> 6) & 63];
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
 /* A well-formed ed25519 public key line (wire blob: string type, string
  * 32-byte point), distinct per user.  Not a real key pair: nobody logs in. */
 static void key_line(uint32_t i, const char *name, char *out, size_t outlen)
@@ -88,7 +63,7 @@ static void key_line(uint32_t i, const char *name, char *out, size_t outlen)
 		blob[19 + b] = (unsigned char)x;
 	}
 	char b64[80];
-	base64(blob, sizeof blob, b64);
+	ctm_base64_encode(blob, sizeof blob, b64, sizeof b64);
 	snprintf(out, outlen, "ssh-ed25519 %s %s@bench", b64, name);
 }
 
