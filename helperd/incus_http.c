@@ -516,26 +516,6 @@ enum http_result http_read_answer(const char *data, size_t len, size_t piece, bo
 	return res;
 }
 
-char *http_escape(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-			*o++ = (char)*p;
-		} else {
-			*o++ = '%';
-			*o++ = hex[*p >> 4];
-			*o++ = hex[*p & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 enum http_result http_upgrade(const char *socket_path, const struct http_request *rq, int *fd_out,
 			      struct http_response *resp, char *err, size_t errlen)
 {

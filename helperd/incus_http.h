@@ -68,7 +68,4 @@ enum http_result http_upgrade(const char *socket_path, const struct http_request
 enum http_result http_read_answer(const char *data, size_t len, size_t piece, bool head_only, http_sink sink,
 				  void *arg, struct http_response *resp);
 
-/* "%XX" for every byte but A-Z a-z 0-9 - . _ ~ (a query value); malloc'd. */
-char *http_escape(const char *s);
-
 #endif

@@ -34,6 +34,7 @@
 #include "incus_events.h"
 #include "incus_http.h"
 #include "json_list.h"
+#include "percent.h"
 #include "registry.h"
 #include "reservation.h"
 #include "snapshot_reader.h"
@@ -760,7 +761,7 @@ START_TEST(http_transport)
 	fake_start(&f, none, 0); /* listens, never accepts */
 	ck_assert_int_eq(get(f.path, "/1.0", 1, &b, &resp, err, sizeof err), HTTP_TIMEOUT);
 	fake_stop(&f);
-	char *e = http_escape("/home/a b/.ssh~x");
+	char *e = ctm_percent_escape("/home/a b/.ssh~x");
 	ck_assert_str_eq(e, "%2Fhome%2Fa%20b%2F.ssh~x");
 	free(e);
 }
