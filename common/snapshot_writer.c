@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "crc32c.h"
 #include "errmsg.h"
 #include "snapshot_format.h"
@@ -463,137 +464,6 @@ void ctm_image_free(struct ctm_image *img)
 	img->size = 0;
 }
 
-/* A written, fsynced temporary file waiting to be renamed over its target. */
-struct staged {
-	char tmp[PATH_MAX];
-	const char *path;
-	int fd;           /* open between stage_write and stage_sync, else -1 */
-};
-
-static int dir_of(const char *path, char *dir, size_t cap)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return snprintf(dir, cap, ".") >= (int)cap ? -1 : 0;
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= cap)
-		return -1;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return 0;
-}
-
-/* Create the temporary file and write it (owner and mode set); the file
- * stays open for stage_sync. */
-static int stage_write(struct staged *st, const char *path, const void *data, size_t len, mode_t mode,
-		       gid_t gid, char *err, size_t errlen)
-{
-	st->path = path;
-	st->fd = -1;
-	if (snprintf(st->tmp, sizeof st->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof st->tmp)
-		return ERR("path %s is too long", path);
-	int fd = mkostemp(st->tmp, O_CLOEXEC); /* created 0600: nobody reads a partial file */
-	if (fd < 0) {
-		int e = errno;
-		st->tmp[0] = '\0';
-		return ERR("cannot create a temporary file next to %s: %s (does the directory exist "
-			   "and is it writable?)", path, strerror(e));
-	}
-	const unsigned char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-			close(fd);
-			unlink(st->tmp);
-			st->tmp[0] = '\0';
-			return ERR("cannot write %s: %s", path, strerror(e));
-		}
-		p += w;
-		left -= (size_t)w;
-	}
-	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(st->tmp);
-		st->tmp[0] = '\0';
-		return ERR("cannot set up %s (owner or mode): %s", path, strerror(e));
-	}
-	st->fd = fd;
-	return 0;
-}
-
-/* fsync and close what stage_write wrote. */
-static int stage_sync(struct staged *st, char *err, size_t errlen)
-{
-	int fd = st->fd;
-	st->fd = -1;
-	if (fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(st->tmp);
-		st->tmp[0] = '\0';
-		return ERR("cannot fsync %s: %s", st->path, strerror(e));
-	}
-	if (close(fd) != 0) {
-		int e = errno;
-		unlink(st->tmp);
-		st->tmp[0] = '\0';
-		return ERR("cannot write %s: %s", st->path, strerror(e));
-	}
-	return 0;
-}
-
-static void unstage(struct staged *st)
-{
-	if (st->fd >= 0)
-		close(st->fd);
-	st->fd = -1;
-	if (st->tmp[0])
-		unlink(st->tmp);
-	st->tmp[0] = '\0';
-}
-
-static int commit(struct staged *st, char *err, size_t errlen)
-{
-	if (rename(st->tmp, st->path) != 0) {
-		int e = errno;
-		unstage(st);
-		return ERR("cannot rename the new file over %s: %s", st->path, strerror(e));
-	}
-	st->tmp[0] = '\0';
-	return 0;
-}
-
-static int sync_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	if (dir_of(path, dir, sizeof dir))
-		return ERR("path %s is too long", path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return ERR("cannot fsync directory %s: %s", dir, strerror(e));
-	}
-	close(fd);
-	return 0;
-}
-
-int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
-			  char *err, size_t errlen)
-{
-	struct staged st;
-	if (stage_write(&st, path, data, len, mode, gid, err, errlen) || stage_sync(&st, err, errlen) ||
-	    commit(&st, err, errlen))
-		return -1;
-	return sync_dir(path, err, errlen);
-}
-
 static uint64_t generation_on_disk(const char *path, enum ctm_db_kind kind)
 {
 	struct ctm_db db;
@@ -616,30 +486,30 @@ static int publish(const struct ctm_snapshot_spec *spec_in, bool trusted, const 
 	struct ctm_image pw, kd;
 	if (build(&spec, trusted, &pw, &kd, err, errlen))
 		return -1;
-	struct staged ks = { .tmp = "", .fd = -1 }, ps = { .tmp = "", .fd = -1 };
+	struct ctm_staged ks = CTM_STAGED_INIT, ps = CTM_STAGED_INIT;
 	int ret = -1;
 	/* Both files are written before either is fsynced: the file system
 	 * can then flush them together (on ext4 the first fsync's journal
 	 * commit carries the second file's blocks too), instead of one full
 	 * round of I/O each.  Both are on disk before either is renamed. */
-	if (stage_write(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
-	    stage_write(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen) ||
-	    stage_sync(&ks, err, errlen) || stage_sync(&ps, err, errlen))
+	if (ctm_stage_write(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
+	    ctm_stage_write(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen) ||
+	    ctm_stage_sync(&ks, err, errlen) || ctm_stage_sync(&ps, err, errlen))
 		goto out;
 	/* keys.db first: a user visible through NSS always has keys.db entries. */
-	if (commit(&ks, err, errlen) || commit(&ps, err, errlen))
+	if (ctm_stage_commit(&ks, err, errlen) || ctm_stage_commit(&ps, err, errlen))
 		goto out;
 	/* Both renames are done: one fsync of a directory makes every rename
 	 * in it durable, so a shared directory is synced once. */
 	char kdir[PATH_MAX], pdir[PATH_MAX];
-	bool same_dir = dir_of(keys_path, kdir, sizeof kdir) == 0 && dir_of(passwd_path, pdir, sizeof pdir) == 0 &&
+	bool same_dir = ctm_dir_of(keys_path, kdir, sizeof kdir) == 0 && ctm_dir_of(passwd_path, pdir, sizeof pdir) == 0 &&
 			strcmp(kdir, pdir) == 0;
-	if (sync_dir(keys_path, err, errlen) || (!same_dir && sync_dir(passwd_path, err, errlen)))
+	if (ctm_sync_dir_of(keys_path, err, errlen) || (!same_dir && ctm_sync_dir_of(passwd_path, err, errlen)))
 		goto out;
 	ret = 0;
 out:
-	unstage(&ks);
-	unstage(&ps);
+	ctm_stage_abort(&ks);
+	ctm_stage_abort(&ps);
 	ctm_image_free(&pw);
 	ctm_image_free(&kd);
 	return ret;
