@@ -130,26 +130,26 @@ START_TEST(sizes)
 {
 	unsigned long long b;
 	char out[32];
-	ck_assert_int_eq(helperd_parse_size("20GB", &b), 0);
+	ck_assert_int_eq(ctm_size_parse("20GB", &b), 0);
 	ck_assert_uint_eq(b, 20000000000ULL);
-	ck_assert_int_eq(helperd_parse_size("2G", &b), 0);
+	ck_assert_int_eq(ctm_size_parse("2G", &b), 0);
 	ck_assert_uint_eq(b, 2ULL << 30);
-	ck_assert_int_eq(helperd_parse_size("512MiB", &b), 0);
+	ck_assert_int_eq(ctm_size_parse("512MiB", &b), 0);
 	ck_assert_uint_eq(b, 512ULL << 20);
-	ck_assert_int_eq(helperd_parse_size("5XB", &b), -1);
-	ck_assert_int_eq(helperd_parse_size("-1G", &b), -1);
-	ck_assert_int_eq(helperd_parse_size("G", &b), -1);
-	ck_assert_int_eq(helperd_parse_size("99999999999999999999T", &b), -1);
-	ck_assert_int_eq(helperd_size_for_incus("2G", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_parse("5XB", &b), -1);
+	ck_assert_int_eq(ctm_size_parse("-1G", &b), -1);
+	ck_assert_int_eq(ctm_size_parse("G", &b), -1);
+	ck_assert_int_eq(ctm_size_parse("99999999999999999999T", &b), -1);
+	ck_assert_int_eq(ctm_size_for_incus("2G", out, sizeof out), 0);
 	ck_assert_str_eq(out, "2GiB");
-	ck_assert_int_eq(helperd_size_for_incus("5KB", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("5KB", out, sizeof out), 0);
 	ck_assert_str_eq(out, "5kB");
-	ck_assert_int_eq(helperd_size_for_incus("1024", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("1024", out, sizeof out), 0);
 	ck_assert_str_eq(out, "1024B");
 	/* Found by fuzz_api_create: leading zeros reached Incus as written. */
-	ck_assert_int_eq(helperd_size_for_incus("00000000000000000040TiB", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("00000000000000000040TiB", out, sizeof out), 0);
 	ck_assert_str_eq(out, "40TiB");
-	ck_assert_int_eq(helperd_size_for_incus("0512M", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("0512M", out, sizeof out), 0);
 	ck_assert_str_eq(out, "512MiB");
 }
 END_TEST
