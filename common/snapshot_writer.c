@@ -265,12 +265,38 @@ static void finish_header(unsigned char *img, const char *magic, const struct ct
 	wr32(img + CTM_H_HEADER_CRC, ctm_crc32c(0, img, CTM_H_HEADER_CRC));
 }
 
-static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd,
-		 struct ctm_image *keys, char *err, size_t errlen)
+/* A snapshot on its way from spec to images: what validate() checked and
+ * prepared, then what lay_out() computed, for emit() to write. */
+struct plan {
+	const char *group;
+	size_t n;                   /* users */
+	struct prepared *pre;       /* n, in the spec's order */
+	uint32_t *order;            /* indexes into pre, sorted by name */
+	size_t prepared;            /* pre[0..prepared) hold canonical keys to free */
+	/* the layout */
+	uint32_t slots;             /* per hash index */
+	uint64_t idx_bytes;
+	uint64_t pw_records, pw_rec, pw_size;     /* passwd.db: records' offset, their bytes, file */
+	uint64_t key_records, key_rec, key_size;  /* keys.db: the same */
+};
+
+static void plan_free(struct plan *pl)
 {
-	memset(passwd, 0, sizeof *passwd);
-	memset(keys, 0, sizeof *keys);
+	for (size_t i = 0; i < pl->prepared && pl->pre; i++)
+		free(pl->pre[i].keys);
+	free(pl->pre);
+	free(pl->order);
+}
+
+/* Check the spec as a whole and every user (prepare_user: defaults, the
+ * canonical keys), and sort by name, refusing a name given twice.  Every
+ * refusal but a uid given twice (found while emitting the uid index) is
+ * made here, before anything is laid out. */
+static int validate(const struct ctm_snapshot_spec *spec, bool trusted, struct plan *pl, char *err,
+		    size_t errlen)
+{
 	const char *group = spec->group_name ? spec->group_name : CTM_DEFAULT_GROUP_NAME;
+	pl->group = group;
 	if (check_group_name(group, err, errlen))
 		return -1;
 	if (spec->gid == 0)
@@ -283,63 +309,73 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 	size_t n = spec->user_count;
 	if (n > CTM_ENTRIES_MAX)
 		return ERR("%zu users is more than the format holds (%u)", n, CTM_ENTRIES_MAX);
+	pl->n = n;
 
-	struct prepared *pre = calloc(n ? n : 1, sizeof *pre);
-	uint32_t *order = calloc(n ? n : 1, sizeof *order);
-	int ret = -1;
-	size_t done = 0;
-	if (!pre || !order) {
-		ERR("out of memory");
-		goto out;
-	}
-	for (; done < n; done++)
-		if (prepare_user(&spec->users[done], done, spec, trusted, &pre[done], err, errlen))
-			goto out;
+	pl->pre = calloc(n ? n : 1, sizeof *pl->pre);
+	pl->order = calloc(n ? n : 1, sizeof *pl->order);
+	if (!pl->pre || !pl->order)
+		return ERR("out of memory");
+	for (; pl->prepared < n; pl->prepared++)
+		if (prepare_user(&spec->users[pl->prepared], pl->prepared, spec, trusted, &pl->pre[pl->prepared],
+				 err, errlen))
+			return -1;
 	/* Callers usually hand users sorted by name already (helperd's
 	 * registry is): then sorting is a check in one pass. */
 	bool sorted = true;
 	for (uint32_t i = 0; i < n; i++) {
-		order[i] = i;
+		pl->order[i] = i;
 		if (i && strcmp(spec->users[i - 1].name, spec->users[i].name) > 0)
 			sorted = false;
 	}
 	if (!sorted)
-		qsort_r(order, n, sizeof *order, by_name, pre);
+		qsort_r(pl->order, n, sizeof *pl->order, by_name, pl->pre);
 	for (size_t i = 1; i < n; i++)
-		if (strcmp(pre[order[i - 1]].spec->name, pre[order[i]].spec->name) == 0) {
-			ERR("user \"%s\" appears twice: each name may appear once",
-			    pre[order[i]].spec->name);
-			goto out;
-		}
+		if (strcmp(pl->pre[pl->order[i - 1]].spec->name, pl->pre[pl->order[i]].spec->name) == 0)
+			return ERR("user \"%s\" appears twice: each name may appear once",
+				   pl->pre[pl->order[i]].spec->name);
+	return 0;
+}
 
-	/* Layout: compute every size before writing anything. */
-	uint32_t slots = slots_for(n);
+/* Every record's offset and both files' sizes, before anything is written. */
+static int lay_out(struct plan *pl, char *err, size_t errlen)
+{
+	size_t n = pl->n;
+	pl->slots = slots_for(n);
 	uint64_t pw_rec = 0, key_rec = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct prepared *p = &pre[order[i]];
+		struct prepared *p = &pl->pre[pl->order[i]];
 		p->pw_off = (uint32_t)pw_rec;
 		pw_rec += align4((uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len +
 					    p->shell_len + 4));
 		p->key_off = (uint32_t)key_rec;
 		key_rec += align4((uint32_t)(CTM_KEYREC_FIXED + p->name_len + 1 + p->keys_len));
 	}
-	uint64_t idx_bytes = (uint64_t)slots * CTM_SLOT_SIZE;
-	uint64_t pw_records = CTM_HEADER_SIZE + 2 * idx_bytes + 4 * (uint64_t)n;
-	uint64_t pw_size = pw_records + pw_rec;
-	uint64_t key_records = CTM_HEADER_SIZE + idx_bytes + 4 * (uint64_t)n;
-	uint64_t key_size = key_records + key_rec;
-	if (pw_size > UINT32_MAX || key_size > UINT32_MAX) {
-		ERR("snapshot would exceed 4 GiB: too many users or keys");
-		goto out;
-	}
-	passwd->data = calloc(1, pw_size);
-	keys->data = calloc(1, key_size);
-	if (!passwd->data || !keys->data) {
-		ERR("out of memory");
-		goto out;
-	}
-	passwd->size = pw_size;
-	keys->size = key_size;
+	pl->idx_bytes = (uint64_t)pl->slots * CTM_SLOT_SIZE;
+	pl->pw_rec = pw_rec;
+	pl->pw_records = CTM_HEADER_SIZE + 2 * pl->idx_bytes + 4 * (uint64_t)n;
+	pl->pw_size = pl->pw_records + pw_rec;
+	pl->key_rec = key_rec;
+	pl->key_records = CTM_HEADER_SIZE + pl->idx_bytes + 4 * (uint64_t)n;
+	pl->key_size = pl->key_records + key_rec;
+	if (pl->pw_size > UINT32_MAX || pl->key_size > UINT32_MAX)
+		return ERR("snapshot would exceed 4 GiB: too many users or keys");
+	return 0;
+}
+
+/* Write both images as laid out: records, the order arrays, the hash
+ * indexes (refusing a uid given twice), then the headers and checksums. */
+static int emit(const struct ctm_snapshot_spec *spec, const struct plan *pl, struct ctm_image *passwd,
+		struct ctm_image *keys, char *err, size_t errlen)
+{
+	size_t n = pl->n;
+	uint32_t slots = pl->slots;
+	uint64_t idx_bytes = pl->idx_bytes, pw_records = pl->pw_records, key_records = pl->key_records;
+	passwd->data = calloc(1, pl->pw_size);
+	keys->data = calloc(1, pl->key_size);
+	if (!passwd->data || !keys->data)
+		return ERR("out of memory");
+	passwd->size = pl->pw_size;
+	keys->size = pl->key_size;
 
 	unsigned char *pw = passwd->data, *kd = keys->data;
 	uint32_t pw_name_idx = CTM_HEADER_SIZE, pw_id_idx = (uint32_t)(CTM_HEADER_SIZE + idx_bytes);
@@ -350,7 +386,7 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 	fill_empty_slots(kd + k_name_idx, slots);
 
 	for (size_t i = 0; i < n; i++) {
-		struct prepared *p = &pre[order[i]];
+		const struct prepared *p = &pl->pre[pl->order[i]];
 		const struct ctm_user_spec *u = p->spec;
 		uint32_t name_hash = ctm_hash_name(u->name, p->name_len);
 
@@ -378,11 +414,9 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 		wr32(pw + pw_order + 4 * i, off);
 		slot_insert(pw, pw_name_idx, slots, name_hash, off, NULL, 0);
 		uint32_t dup = slot_insert(pw, pw_id_idx, slots, ctm_hash_uid(u->uid), off, same_uid, u->uid);
-		if (dup != CTM_SLOT_EMPTY) {
-			ERR("users \"%s\" and \"%s\" both have uid %u: give each user its own uid",
-			    (const char *)pw + dup + CTM_PWREC_FIXED, u->name, u->uid);
-			goto out;
-		}
+		if (dup != CTM_SLOT_EMPTY)
+			return ERR("users \"%s\" and \"%s\" both have uid %u: give each user its own uid",
+				   (const char *)pw + dup + CTM_PWREC_FIXED, u->name, u->uid);
 
 		off = (uint32_t)key_records + p->key_off;
 		r = kd + off;
@@ -409,35 +443,43 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 		slot_insert(kd, k_name_idx, slots, name_hash, off, NULL, 0);
 	}
 
+	const char *group = pl->group;
 	wr32(pw + CTM_H_NAME_INDEX, pw_name_idx);
 	wr32(pw + CTM_H_NAME_SLOTS, slots);
 	wr32(pw + CTM_H_ID_INDEX, pw_id_idx);
 	wr32(pw + CTM_H_ID_SLOTS, slots);
 	wr32(pw + CTM_H_ORDER, pw_order);
 	wr32(pw + CTM_H_RECORDS, (uint32_t)pw_records);
-	wr32(pw + CTM_H_RECORDS_SIZE, (uint32_t)pw_rec);
+	wr32(pw + CTM_H_RECORDS_SIZE, (uint32_t)pl->pw_rec);
 	wr32(pw + CTM_H_GROUP_GID, spec->gid);
 	wr32(pw + CTM_H_UID_MIN, spec->uid_min);
 	wr32(pw + CTM_H_UID_MAX, spec->uid_max);
 	memcpy(pw + CTM_H_GROUP_NAME, group, strlen(group));
-	finish_header(pw, CTM_PASSWD_MAGIC, spec, (uint32_t)pw_size, (uint32_t)n);
+	finish_header(pw, CTM_PASSWD_MAGIC, spec, (uint32_t)pl->pw_size, (uint32_t)n);
 
 	wr32(kd + CTM_H_NAME_INDEX, k_name_idx);
 	wr32(kd + CTM_H_NAME_SLOTS, slots);
 	wr32(kd + CTM_H_ORDER, k_order);
 	wr32(kd + CTM_H_RECORDS, (uint32_t)key_records);
-	wr32(kd + CTM_H_RECORDS_SIZE, (uint32_t)key_rec);
+	wr32(kd + CTM_H_RECORDS_SIZE, (uint32_t)pl->key_rec);
 	wr32(kd + CTM_H_GROUP_GID, spec->gid);
 	wr32(kd + CTM_H_UID_MIN, spec->uid_min);
 	wr32(kd + CTM_H_UID_MAX, spec->uid_max);
 	memcpy(kd + CTM_H_GROUP_NAME, group, strlen(group));
-	finish_header(kd, CTM_KEYS_MAGIC, spec, (uint32_t)key_size, (uint32_t)n);
-	ret = 0;
-out:
-	for (size_t i = 0; i < done && pre; i++)
-		free(pre[i].keys);
-	free(pre);
-	free(order);
+	finish_header(kd, CTM_KEYS_MAGIC, spec, (uint32_t)pl->key_size, (uint32_t)n);
+	return 0;
+}
+
+/* validate, lay out, emit; on failure no image is left allocated. */
+static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd,
+		 struct ctm_image *keys, char *err, size_t errlen)
+{
+	memset(passwd, 0, sizeof *passwd);
+	memset(keys, 0, sizeof *keys);
+	struct plan pl = { 0 };
+	int ret = validate(spec, trusted, &pl, err, errlen) || lay_out(&pl, err, errlen) ||
+			  emit(spec, &pl, passwd, keys, err, errlen) ? -1 : 0;
+	plan_free(&pl);
 	if (ret) {
 		ctm_image_free(passwd);
 		ctm_image_free(keys);
