@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "containarium_version.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
+#include "version.h"
 
 static const char *prog = "containarium-authorized-keys";
 
@@ -59,8 +59,7 @@ int main(int argc, char **argv)
 			usage();
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("%s %s\n", prog, CONTAINARIUM_VERSION);
-			return 0;
+			return ctm_print_version(prog);
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
 			return usage();
 		else if (user)

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_key.h"
+
 #define UID_BASE 200000u
 #define UID_SPAN 100000000u /* uid_min..uid_max handed to mksnapshot */
 #define GID 70000u
@@ -45,51 +47,6 @@ static void close_out(FILE *f, const char *name)
 		fprintf(stderr, "gen_users: writing %s/%s failed\n", dir, name);
 		exit(1);
 	}
-}
-
-static void base64(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i = 0;
-	for (; i + 3 <= len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = tab[(v >> 6) & 63];
-		*out++ = tab[v & 63];
-	}
-	if (len - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = tab[(v >> 6) & 63];
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
-/* A well-formed ed25519 public key line (wire blob: string type, string
- * 32-byte point), distinct per user.  Not a real key pair: nobody logs in. */
-static void key_line(uint32_t i, const char *name, char *out, size_t outlen)
-{
-	unsigned char blob[4 + 11 + 4 + 32];
-	memcpy(blob, "\0\0\0\x0bssh-ed25519\0\0\0\x20", 19);
-	uint32_t x = i * 2654435761u + 12345u;
-	for (int b = 0; b < 32; b++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		blob[19 + b] = (unsigned char)x;
-	}
-	char b64[80];
-	base64(blob, sizeof blob, b64);
-	snprintf(out, outlen, "ssh-ed25519 %s %s@bench", b64, name);
 }
 
 static void ipv4(uint32_t i, char *out, size_t outlen)
@@ -119,7 +76,7 @@ int main(int argc, char **argv)
 		char name[16], key[160], ip[20];
 		uint32_t uid = UID_BASE + i;
 		snprintf(name, sizeof name, "dev%06u", i);
-		key_line(i, name, key, sizeof key);
+		bench_key_line(i, name, key, sizeof key);
 		ipv4(i, ip, sizeof ip);
 		fprintf(json, "%s{\"name\":\"%s\",\"uid\":%u,\"gecos\":\"\",\"home\":\"/home/%s\","
 			      "\"shell\":\"/usr/sbin/nologin\",\"state\":\"active\",\"ipv4\":\"%s\","
@@ -176,7 +133,7 @@ int main(int argc, char **argv)
 	/* The line containarium-authorized-keys prints for dev000000. */
 	FILE *one = open_out("onekey");
 	char key[160], ip[20];
-	key_line(0, "dev000000", key, sizeof key);
+	bench_key_line(0, "dev000000", key, sizeof key);
 	ipv4(0, ip, sizeof ip);
 	fprintf(one, "restrict,port-forwarding,permitopen=\"%s:22\" %s\n", ip, key);
 	close_out(one, "onekey");

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_key.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
 #include "snapshot_writer.h"
@@ -72,33 +73,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void base64(const unsigned char *in, size_t len, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i = 0;
-	for (; i + 3 <= len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = tab[(v >> 6) & 63];
-		*out++ = tab[v & 63];
-	}
-	if (len - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		*out++ = tab[v >> 18];
-		*out++ = tab[(v >> 12) & 63];
-		*out++ = tab[(v >> 6) & 63];
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
 /* User i as helperd holds it: devNNNNN, uid UID_MIN + i, one distinct
  * well-formed ed25519 key, an address in 10.64.0.0/18 (as fake_incus.py
  * hands out), active. */
@@ -112,19 +86,8 @@ static void make_population(struct population *p, size_t n)
 	if (!p->users || !p->names || !p->keys || !p->key_ptrs)
 		die("%s", "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		unsigned char blob[4 + 11 + 4 + 32];
-		memcpy(blob, "\0\0\0\x0bssh-ed25519\0\0\0\x20", 19);
-		uint32_t x = (uint32_t)i * 2654435761u + 12345u;
-		for (int b = 0; b < 32; b++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			blob[19 + b] = (unsigned char)x;
-		}
-		char b64[80];
-		base64(blob, sizeof blob, b64);
 		snprintf(p->names[i], sizeof p->names[i], "dev%05zu", i);
-		snprintf(p->keys[i], sizeof p->keys[i], "ssh-ed25519 %s %s@bench", b64, p->names[i]);
+		bench_key_line((uint32_t)i, p->names[i], p->keys[i], sizeof p->keys[i]);
 		p->key_ptrs[i] = p->keys[i];
 		uint32_t ip = (10u << 24 | 64u << 16) + 10u + (uint32_t)i;
 		struct ctm_user_spec *u = &p->users[i];

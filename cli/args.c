@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "output.h"
+#include "size.h"
 #include "username.h"
 
 static const struct opt global_opts[] = {
@@ -185,27 +186,13 @@ int args_has(const struct args *a, int id)
 
 int check_size(const char *flag, const char *value, unsigned long long min, const char *example)
 {
-	static const struct { const char *u; unsigned long long m; } units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
-		{ "TB", 1000000000000ULL }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 },
-		{ "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
-		{ "G", 1ULL << 30 }, { "T", 1ULL << 40 },
-	};
-	int ok = 0;
+	/* The grammar is common/size.h's; the CLI also refuses 16 characters
+	 * or more, as it always has. */
 	unsigned long long bytes = 0;
-	if (isdigit((unsigned char)value[0]) && strlen(value) < 16) {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(value, &end, 10);
-		for (size_t i = 0; !errno && n && i < sizeof units / sizeof units[0]; i++)
-			if (strcmp(end, units[i].u) == 0 && n <= ~0ULL / units[i].m) {
-				bytes = n * units[i].m;
-				ok = 1;
-			}
-	}
+	int ok = strlen(value) < 16 && ctm_size_parse(value, &bytes) == 0;
 	if (!ok) {
 		out_error("%s \"%.40s\" is not a size: write a whole number and a unit, such as %s "
-			  "(units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB; K, M, G, T mean KiB, MiB, GiB, TiB)",
+			  "(units: " CTM_SIZE_UNITS_HELP ")",
 			  flag, value, example);
 		return CLI_USAGE;
 	}

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
+#include "version.h" /* ctm_version(), ctm_print_version() */
 
 #define CLI_DEFAULT_SOCKET "/run/containarium/helperd.sock"
 

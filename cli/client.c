@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "output.h"
+#include "percent.h"
 #include "transport.h"
 
 const char *json_str(json_object *o, const char *key, const char *def)
@@ -52,24 +53,11 @@ int exit_for_status(long status)
 
 char *url_escape(const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = malloc(3 * strlen(s) + 1), *p = out;
+	char *out = ctm_percent_escape(s);
 	if (!out) {
 		out_error("out of memory");
 		exit(CLI_FAILED);
 	}
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~", ch)) {
-			*p++ = (char)ch;
-		} else {
-			*p++ = '%';
-			*p++ = hex[ch >> 4];
-			*p++ = hex[ch & 15];
-		}
-	}
-	*p = '\0';
 	return out;
 }
 

@@ -32,7 +32,8 @@ int api_report_error(struct cli *c, json_object *error);
 /* The exit code an HTTP status stands for. */
 int exit_for_status(long status);
 
-/* Percent-encode s for a path segment or query value; malloc'd. */
+/* Percent-encode s for a path segment or query value (common/percent.h);
+ * malloc'd; exits with CLI_FAILED when memory runs out. */
 char *url_escape(const char *s);
 
 /* A global option that takes a path or address (--socket, --remote,

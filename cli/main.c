@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (version) {
-		puts("containarium " CONTAINARIUM_VERSION);
+		ctm_print_version("containarium");
 		return CLI_OK;
 	}
 	if (i == argc) {
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (want_version) {
-		puts("containarium " CONTAINARIUM_VERSION);
+		ctm_print_version("containarium");
 		return CLI_OK;
 	}
 	rc = cmd->run(&c, &a);

@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 #include "output.h"
 
@@ -22,20 +24,6 @@ static int written_by_us(const char *path, const char *magic_line)
 	ssize_t n = want < sizeof buf ? read(fd, buf, want + 1) : -1;
 	close(fd);
 	return n == (ssize_t)want + 1 && memcmp(buf, magic_line, want) == 0 && buf[want] == '\n';
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int outfile_write(const char *path, const char *text, size_t len, const char *magic_line, bool force)
@@ -67,54 +55,32 @@ int outfile_write(const char *path, const char *text, size_t len, const char *ma
 		}
 	}
 
-	char dir[4096], *tmp = NULL;
 	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
 	if (!*base) {
 		out_error("--output %s names a directory; give a file name", path);
 		return CLI_FAILED;
 	}
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else
-		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
-		out_error("out of memory");
+	/* The common atomic write, in its steps: a missing or unwritable
+	 * directory gets this command's own sentence. */
+	char err[PATH_MAX + 256];
+	struct ctm_staged tmp = CTM_STAGED_INIT;
+	if (ctm_stage_write(&tmp, path, text, len, 0600, (gid_t)-1, err, sizeof err) ||
+	    ctm_stage_sync(&tmp, err, sizeof err) || ctm_stage_commit(&tmp, err, sizeof err)) {
+		if (tmp.create_errno)
+			out_error("cannot create a file next to %s: %s", path, strerror(tmp.create_errno));
+		else
+			out_error("%s", err);
+		ctm_stage_abort(&tmp);
 		return CLI_FAILED;
 	}
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		out_error("cannot create a file next to %s: %s", path, strerror(errno));
-		free(tmp);
-		return CLI_FAILED;
-	}
+	/* The rename is durable once the directory is on disk too (best
+	 * effort: the file is in place either way). */
+	ctm_sync_dir_of(path, err, sizeof err);
 	/* Replacing a file we wrote for someone (sudo ... --output ~alice/...):
-	 * keep its owner, so the user can still read it. */
-	if (exists && S_ISREG(st.st_mode) && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0) {
-		/* not fatal: the file is still written, owned by root */
-	}
-	const char *what = NULL;
-	if (fchmod(fd, 0600) != 0)
-		what = "set the mode of";
-	else if (write_all(fd, text, len) != 0)
-		what = "write";
-	else if (fsync(fd) != 0)
-		what = "flush";
-	if (close(fd) != 0 && !what)
-		what = "write";
-	if (!what && rename(tmp, path) != 0)
-		what = "rename into place";
-	if (what) {
-		out_error("cannot %s %s: %s", what, strcmp(what, "rename into place") ? tmp : path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return CLI_FAILED;
-	}
-	free(tmp);
-	/* The rename is durable once the directory is on disk too. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
+	 * give it back its owner, so the user can still read it.  Not fatal:
+	 * the file is written either way, owned by root. */
+	if (exists && S_ISREG(st.st_mode) && geteuid() == 0 && lchown(path, st.st_uid, st.st_gid) != 0) {
+		/* nothing to do */
 	}
 	return CLI_OK;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "cli.h"
 
 #define INDEX_FORMAT "containarium-pki 1"
@@ -183,20 +184,6 @@ const char *pki_path(const struct pki *p, const char *rel, char *buf, size_t len
 	return buf;
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, s, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -206,37 +193,15 @@ static void fsync_dir(const char *dir)
 	}
 }
 
-/* Replace DIR/rel with data: a temporary file of mode `mode` (0600 from
- * its creation), flushed, renamed into place, the directory flushed. */
+/* Replace DIR/rel with data, mode `mode`, atomically (common/atomic_file.h). */
 static int write_file(struct pki *p, const char *rel, const void *data, size_t len, mode_t mode,
 		      struct pki_error *e)
 {
-	char path[PKI_PATH_MAX + 64], tmp[PKI_PATH_MAX + 80], dir[PKI_PATH_MAX + 64];
+	char path[PKI_PATH_MAX + 64], why[PKI_PATH_MAX + 256];
 	pki_path(p, rel, path, sizeof path);
-	const char *slash = strrchr(path, '/');
-	snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, slash + 1);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return fail(e, errno == EACCES || errno == EPERM ? CLI_DENIED : CLI_FAILED, "write_failed",
-			    "cannot create a file in %s: %s", dir, strerror(errno));
-	const char *what = NULL;
-	if (fchmod(fd, mode) != 0)
-		what = "set the mode of";
-	else if (write_all(fd, data, len) != 0)
-		what = "write";
-	else if (fsync(fd) != 0)
-		what = "flush";
-	if (close(fd) != 0 && !what)
-		what = "write";
-	if (!what && rename(tmp, path) != 0)
-		what = "rename into place";
-	if (what) {
-		int err = errno;
-		unlink(tmp);
-		return fail(e, CLI_FAILED, "write_failed", "cannot %s %s: %s", what, path, strerror(err));
-	}
-	fsync_dir(dir);
+	if (ctm_write_file_atomic(path, data, len, mode, (gid_t)-1, why, sizeof why) != 0)
+		return fail(e, errno == EACCES || errno == EPERM ? CLI_DENIED : CLI_FAILED, "write_failed", "%s",
+			    why);
 	return CLI_OK;
 }
 

@@ -191,7 +191,9 @@ static struct curl_transport *curl_transport_new(const char *protocol, char *err
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, u);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_SECONDS);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "containarium/" CONTAINARIUM_VERSION);
+	char agent[64]; /* curl keeps a copy */
+	snprintf(agent, sizeof agent, "containarium/%s", ctm_version());
+	curl_easy_setopt(h, CURLOPT_USERAGENT, agent);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocol);

@@ -1,3 +1,4 @@
+/* Base64 (base64.h): the one decoder and encoder. */
 #include "base64.h"
 
 static int b64val(unsigned char c)
@@ -41,4 +42,26 @@ long ctm_base64_decode(const char *in, size_t len, unsigned char *out, size_t ca
 			out[o++] = b[j];
 	}
 	return (long)o;
+}
+
+size_t ctm_base64_encode(const void *in_, size_t len, char *out, size_t cap)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *in = in_;
+	if (len > (((size_t)-1) - 1) / 4 * 3 - 2 || CTM_BASE64_ENCODED_LEN(len) >= cap)
+		return 0;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned long n = (unsigned long)in[i] << 16;
+		if (i + 1 < len)
+			n |= (unsigned long)in[i + 1] << 8;
+		if (i + 2 < len)
+			n |= in[i + 2];
+		out[o++] = abc[n >> 18 & 63];
+		out[o++] = abc[n >> 12 & 63];
+		out[o++] = i + 1 < len ? abc[n >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? abc[n & 63] : '=';
+	}
+	out[o] = '\0';
+	return o;
 }

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,22 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "crc32c.h"
+#include "errmsg.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
 #include "sshkey.h"
 #include "username.h"
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-#define ERR(...) fail(err, errlen, __VA_ARGS__)
+#define ERR(...) ctm_fail(err, errlen, __VA_ARGS__)
 
 static void wr16(unsigned char *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
 static void wr32(unsigned char *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
@@ -273,12 +265,38 @@ static void finish_header(unsigned char *img, const char *magic, const struct ct
 	wr32(img + CTM_H_HEADER_CRC, ctm_crc32c(0, img, CTM_H_HEADER_CRC));
 }
 
-static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd,
-		 struct ctm_image *keys, char *err, size_t errlen)
+/* A snapshot on its way from spec to images: what validate() checked and
+ * prepared, then what lay_out() computed, for emit() to write. */
+struct plan {
+	const char *group;
+	size_t n;                   /* users */
+	struct prepared *pre;       /* n, in the spec's order */
+	uint32_t *order;            /* indexes into pre, sorted by name */
+	size_t prepared;            /* pre[0..prepared) hold canonical keys to free */
+	/* the layout */
+	uint32_t slots;             /* per hash index */
+	uint64_t idx_bytes;
+	uint64_t pw_records, pw_rec, pw_size;     /* passwd.db: records' offset, their bytes, file */
+	uint64_t key_records, key_rec, key_size;  /* keys.db: the same */
+};
+
+static void plan_free(struct plan *pl)
 {
-	memset(passwd, 0, sizeof *passwd);
-	memset(keys, 0, sizeof *keys);
+	for (size_t i = 0; i < pl->prepared && pl->pre; i++)
+		free(pl->pre[i].keys);
+	free(pl->pre);
+	free(pl->order);
+}
+
+/* Check the spec as a whole and every user (prepare_user: defaults, the
+ * canonical keys), and sort by name, refusing a name given twice.  Every
+ * refusal but a uid given twice (found while emitting the uid index) is
+ * made here, before anything is laid out. */
+static int validate(const struct ctm_snapshot_spec *spec, bool trusted, struct plan *pl, char *err,
+		    size_t errlen)
+{
 	const char *group = spec->group_name ? spec->group_name : CTM_DEFAULT_GROUP_NAME;
+	pl->group = group;
 	if (check_group_name(group, err, errlen))
 		return -1;
 	if (spec->gid == 0)
@@ -291,63 +309,73 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 	size_t n = spec->user_count;
 	if (n > CTM_ENTRIES_MAX)
 		return ERR("%zu users is more than the format holds (%u)", n, CTM_ENTRIES_MAX);
+	pl->n = n;
 
-	struct prepared *pre = calloc(n ? n : 1, sizeof *pre);
-	uint32_t *order = calloc(n ? n : 1, sizeof *order);
-	int ret = -1;
-	size_t done = 0;
-	if (!pre || !order) {
-		ERR("out of memory");
-		goto out;
-	}
-	for (; done < n; done++)
-		if (prepare_user(&spec->users[done], done, spec, trusted, &pre[done], err, errlen))
-			goto out;
+	pl->pre = calloc(n ? n : 1, sizeof *pl->pre);
+	pl->order = calloc(n ? n : 1, sizeof *pl->order);
+	if (!pl->pre || !pl->order)
+		return ERR("out of memory");
+	for (; pl->prepared < n; pl->prepared++)
+		if (prepare_user(&spec->users[pl->prepared], pl->prepared, spec, trusted, &pl->pre[pl->prepared],
+				 err, errlen))
+			return -1;
 	/* Callers usually hand users sorted by name already (helperd's
 	 * registry is): then sorting is a check in one pass. */
 	bool sorted = true;
 	for (uint32_t i = 0; i < n; i++) {
-		order[i] = i;
+		pl->order[i] = i;
 		if (i && strcmp(spec->users[i - 1].name, spec->users[i].name) > 0)
 			sorted = false;
 	}
 	if (!sorted)
-		qsort_r(order, n, sizeof *order, by_name, pre);
+		qsort_r(pl->order, n, sizeof *pl->order, by_name, pl->pre);
 	for (size_t i = 1; i < n; i++)
-		if (strcmp(pre[order[i - 1]].spec->name, pre[order[i]].spec->name) == 0) {
-			ERR("user \"%s\" appears twice: each name may appear once",
-			    pre[order[i]].spec->name);
-			goto out;
-		}
+		if (strcmp(pl->pre[pl->order[i - 1]].spec->name, pl->pre[pl->order[i]].spec->name) == 0)
+			return ERR("user \"%s\" appears twice: each name may appear once",
+				   pl->pre[pl->order[i]].spec->name);
+	return 0;
+}
 
-	/* Layout: compute every size before writing anything. */
-	uint32_t slots = slots_for(n);
+/* Every record's offset and both files' sizes, before anything is written. */
+static int lay_out(struct plan *pl, char *err, size_t errlen)
+{
+	size_t n = pl->n;
+	pl->slots = slots_for(n);
 	uint64_t pw_rec = 0, key_rec = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct prepared *p = &pre[order[i]];
+		struct prepared *p = &pl->pre[pl->order[i]];
 		p->pw_off = (uint32_t)pw_rec;
 		pw_rec += align4((uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len +
 					    p->shell_len + 4));
 		p->key_off = (uint32_t)key_rec;
 		key_rec += align4((uint32_t)(CTM_KEYREC_FIXED + p->name_len + 1 + p->keys_len));
 	}
-	uint64_t idx_bytes = (uint64_t)slots * CTM_SLOT_SIZE;
-	uint64_t pw_records = CTM_HEADER_SIZE + 2 * idx_bytes + 4 * (uint64_t)n;
-	uint64_t pw_size = pw_records + pw_rec;
-	uint64_t key_records = CTM_HEADER_SIZE + idx_bytes + 4 * (uint64_t)n;
-	uint64_t key_size = key_records + key_rec;
-	if (pw_size > UINT32_MAX || key_size > UINT32_MAX) {
-		ERR("snapshot would exceed 4 GiB: too many users or keys");
-		goto out;
-	}
-	passwd->data = calloc(1, pw_size);
-	keys->data = calloc(1, key_size);
-	if (!passwd->data || !keys->data) {
-		ERR("out of memory");
-		goto out;
-	}
-	passwd->size = pw_size;
-	keys->size = key_size;
+	pl->idx_bytes = (uint64_t)pl->slots * CTM_SLOT_SIZE;
+	pl->pw_rec = pw_rec;
+	pl->pw_records = CTM_HEADER_SIZE + 2 * pl->idx_bytes + 4 * (uint64_t)n;
+	pl->pw_size = pl->pw_records + pw_rec;
+	pl->key_rec = key_rec;
+	pl->key_records = CTM_HEADER_SIZE + pl->idx_bytes + 4 * (uint64_t)n;
+	pl->key_size = pl->key_records + key_rec;
+	if (pl->pw_size > UINT32_MAX || pl->key_size > UINT32_MAX)
+		return ERR("snapshot would exceed 4 GiB: too many users or keys");
+	return 0;
+}
+
+/* Write both images as laid out: records, the order arrays, the hash
+ * indexes (refusing a uid given twice), then the headers and checksums. */
+static int emit(const struct ctm_snapshot_spec *spec, const struct plan *pl, struct ctm_image *passwd,
+		struct ctm_image *keys, char *err, size_t errlen)
+{
+	size_t n = pl->n;
+	uint32_t slots = pl->slots;
+	uint64_t idx_bytes = pl->idx_bytes, pw_records = pl->pw_records, key_records = pl->key_records;
+	passwd->data = calloc(1, pl->pw_size);
+	keys->data = calloc(1, pl->key_size);
+	if (!passwd->data || !keys->data)
+		return ERR("out of memory");
+	passwd->size = pl->pw_size;
+	keys->size = pl->key_size;
 
 	unsigned char *pw = passwd->data, *kd = keys->data;
 	uint32_t pw_name_idx = CTM_HEADER_SIZE, pw_id_idx = (uint32_t)(CTM_HEADER_SIZE + idx_bytes);
@@ -358,7 +386,7 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 	fill_empty_slots(kd + k_name_idx, slots);
 
 	for (size_t i = 0; i < n; i++) {
-		struct prepared *p = &pre[order[i]];
+		const struct prepared *p = &pl->pre[pl->order[i]];
 		const struct ctm_user_spec *u = p->spec;
 		uint32_t name_hash = ctm_hash_name(u->name, p->name_len);
 
@@ -386,11 +414,9 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 		wr32(pw + pw_order + 4 * i, off);
 		slot_insert(pw, pw_name_idx, slots, name_hash, off, NULL, 0);
 		uint32_t dup = slot_insert(pw, pw_id_idx, slots, ctm_hash_uid(u->uid), off, same_uid, u->uid);
-		if (dup != CTM_SLOT_EMPTY) {
-			ERR("users \"%s\" and \"%s\" both have uid %u: give each user its own uid",
-			    (const char *)pw + dup + CTM_PWREC_FIXED, u->name, u->uid);
-			goto out;
-		}
+		if (dup != CTM_SLOT_EMPTY)
+			return ERR("users \"%s\" and \"%s\" both have uid %u: give each user its own uid",
+				   (const char *)pw + dup + CTM_PWREC_FIXED, u->name, u->uid);
 
 		off = (uint32_t)key_records + p->key_off;
 		r = kd + off;
@@ -417,35 +443,43 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 		slot_insert(kd, k_name_idx, slots, name_hash, off, NULL, 0);
 	}
 
+	const char *group = pl->group;
 	wr32(pw + CTM_H_NAME_INDEX, pw_name_idx);
 	wr32(pw + CTM_H_NAME_SLOTS, slots);
 	wr32(pw + CTM_H_ID_INDEX, pw_id_idx);
 	wr32(pw + CTM_H_ID_SLOTS, slots);
 	wr32(pw + CTM_H_ORDER, pw_order);
 	wr32(pw + CTM_H_RECORDS, (uint32_t)pw_records);
-	wr32(pw + CTM_H_RECORDS_SIZE, (uint32_t)pw_rec);
+	wr32(pw + CTM_H_RECORDS_SIZE, (uint32_t)pl->pw_rec);
 	wr32(pw + CTM_H_GROUP_GID, spec->gid);
 	wr32(pw + CTM_H_UID_MIN, spec->uid_min);
 	wr32(pw + CTM_H_UID_MAX, spec->uid_max);
 	memcpy(pw + CTM_H_GROUP_NAME, group, strlen(group));
-	finish_header(pw, CTM_PASSWD_MAGIC, spec, (uint32_t)pw_size, (uint32_t)n);
+	finish_header(pw, CTM_PASSWD_MAGIC, spec, (uint32_t)pl->pw_size, (uint32_t)n);
 
 	wr32(kd + CTM_H_NAME_INDEX, k_name_idx);
 	wr32(kd + CTM_H_NAME_SLOTS, slots);
 	wr32(kd + CTM_H_ORDER, k_order);
 	wr32(kd + CTM_H_RECORDS, (uint32_t)key_records);
-	wr32(kd + CTM_H_RECORDS_SIZE, (uint32_t)key_rec);
+	wr32(kd + CTM_H_RECORDS_SIZE, (uint32_t)pl->key_rec);
 	wr32(kd + CTM_H_GROUP_GID, spec->gid);
 	wr32(kd + CTM_H_UID_MIN, spec->uid_min);
 	wr32(kd + CTM_H_UID_MAX, spec->uid_max);
 	memcpy(kd + CTM_H_GROUP_NAME, group, strlen(group));
-	finish_header(kd, CTM_KEYS_MAGIC, spec, (uint32_t)key_size, (uint32_t)n);
-	ret = 0;
-out:
-	for (size_t i = 0; i < done && pre; i++)
-		free(pre[i].keys);
-	free(pre);
-	free(order);
+	finish_header(kd, CTM_KEYS_MAGIC, spec, (uint32_t)pl->key_size, (uint32_t)n);
+	return 0;
+}
+
+/* validate, lay out, emit; on failure no image is left allocated. */
+static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd,
+		 struct ctm_image *keys, char *err, size_t errlen)
+{
+	memset(passwd, 0, sizeof *passwd);
+	memset(keys, 0, sizeof *keys);
+	struct plan pl = { 0 };
+	int ret = validate(spec, trusted, &pl, err, errlen) || lay_out(&pl, err, errlen) ||
+			  emit(spec, &pl, passwd, keys, err, errlen) ? -1 : 0;
+	plan_free(&pl);
 	if (ret) {
 		ctm_image_free(passwd);
 		ctm_image_free(keys);
@@ -472,137 +506,6 @@ void ctm_image_free(struct ctm_image *img)
 	img->size = 0;
 }
 
-/* A written, fsynced temporary file waiting to be renamed over its target. */
-struct staged {
-	char tmp[PATH_MAX];
-	const char *path;
-	int fd;           /* open between stage_write and stage_sync, else -1 */
-};
-
-static int dir_of(const char *path, char *dir, size_t cap)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return snprintf(dir, cap, ".") >= (int)cap ? -1 : 0;
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= cap)
-		return -1;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return 0;
-}
-
-/* Create the temporary file and write it (owner and mode set); the file
- * stays open for stage_sync. */
-static int stage_write(struct staged *st, const char *path, const void *data, size_t len, mode_t mode,
-		       gid_t gid, char *err, size_t errlen)
-{
-	st->path = path;
-	st->fd = -1;
-	if (snprintf(st->tmp, sizeof st->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof st->tmp)
-		return ERR("path %s is too long", path);
-	int fd = mkostemp(st->tmp, O_CLOEXEC); /* created 0600: nobody reads a partial file */
-	if (fd < 0) {
-		int e = errno;
-		st->tmp[0] = '\0';
-		return ERR("cannot create a temporary file next to %s: %s (does the directory exist "
-			   "and is it writable?)", path, strerror(e));
-	}
-	const unsigned char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-			close(fd);
-			unlink(st->tmp);
-			st->tmp[0] = '\0';
-			return ERR("cannot write %s: %s", path, strerror(e));
-		}
-		p += w;
-		left -= (size_t)w;
-	}
-	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(st->tmp);
-		st->tmp[0] = '\0';
-		return ERR("cannot set up %s (owner or mode): %s", path, strerror(e));
-	}
-	st->fd = fd;
-	return 0;
-}
-
-/* fsync and close what stage_write wrote. */
-static int stage_sync(struct staged *st, char *err, size_t errlen)
-{
-	int fd = st->fd;
-	st->fd = -1;
-	if (fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(st->tmp);
-		st->tmp[0] = '\0';
-		return ERR("cannot fsync %s: %s", st->path, strerror(e));
-	}
-	if (close(fd) != 0) {
-		int e = errno;
-		unlink(st->tmp);
-		st->tmp[0] = '\0';
-		return ERR("cannot write %s: %s", st->path, strerror(e));
-	}
-	return 0;
-}
-
-static void unstage(struct staged *st)
-{
-	if (st->fd >= 0)
-		close(st->fd);
-	st->fd = -1;
-	if (st->tmp[0])
-		unlink(st->tmp);
-	st->tmp[0] = '\0';
-}
-
-static int commit(struct staged *st, char *err, size_t errlen)
-{
-	if (rename(st->tmp, st->path) != 0) {
-		int e = errno;
-		unstage(st);
-		return ERR("cannot rename the new file over %s: %s", st->path, strerror(e));
-	}
-	st->tmp[0] = '\0';
-	return 0;
-}
-
-static int sync_dir(const char *path, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	if (dir_of(path, dir, sizeof dir))
-		return ERR("path %s is too long", path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return ERR("cannot fsync directory %s: %s", dir, strerror(e));
-	}
-	close(fd);
-	return 0;
-}
-
-int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
-			  char *err, size_t errlen)
-{
-	struct staged st;
-	if (stage_write(&st, path, data, len, mode, gid, err, errlen) || stage_sync(&st, err, errlen) ||
-	    commit(&st, err, errlen))
-		return -1;
-	return sync_dir(path, err, errlen);
-}
-
 static uint64_t generation_on_disk(const char *path, enum ctm_db_kind kind)
 {
 	struct ctm_db db;
@@ -625,30 +528,30 @@ static int publish(const struct ctm_snapshot_spec *spec_in, bool trusted, const 
 	struct ctm_image pw, kd;
 	if (build(&spec, trusted, &pw, &kd, err, errlen))
 		return -1;
-	struct staged ks = { .tmp = "", .fd = -1 }, ps = { .tmp = "", .fd = -1 };
+	struct ctm_staged ks = CTM_STAGED_INIT, ps = CTM_STAGED_INIT;
 	int ret = -1;
 	/* Both files are written before either is fsynced: the file system
 	 * can then flush them together (on ext4 the first fsync's journal
 	 * commit carries the second file's blocks too), instead of one full
 	 * round of I/O each.  Both are on disk before either is renamed. */
-	if (stage_write(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
-	    stage_write(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen) ||
-	    stage_sync(&ks, err, errlen) || stage_sync(&ps, err, errlen))
+	if (ctm_stage_write(&ks, keys_path, kd.data, kd.size, 0640, keys_gid, err, errlen) ||
+	    ctm_stage_write(&ps, passwd_path, pw.data, pw.size, 0644, (gid_t)-1, err, errlen) ||
+	    ctm_stage_sync(&ks, err, errlen) || ctm_stage_sync(&ps, err, errlen))
 		goto out;
 	/* keys.db first: a user visible through NSS always has keys.db entries. */
-	if (commit(&ks, err, errlen) || commit(&ps, err, errlen))
+	if (ctm_stage_commit(&ks, err, errlen) || ctm_stage_commit(&ps, err, errlen))
 		goto out;
 	/* Both renames are done: one fsync of a directory makes every rename
 	 * in it durable, so a shared directory is synced once. */
 	char kdir[PATH_MAX], pdir[PATH_MAX];
-	bool same_dir = dir_of(keys_path, kdir, sizeof kdir) == 0 && dir_of(passwd_path, pdir, sizeof pdir) == 0 &&
+	bool same_dir = ctm_dir_of(keys_path, kdir, sizeof kdir) == 0 && ctm_dir_of(passwd_path, pdir, sizeof pdir) == 0 &&
 			strcmp(kdir, pdir) == 0;
-	if (sync_dir(keys_path, err, errlen) || (!same_dir && sync_dir(passwd_path, err, errlen)))
+	if (ctm_sync_dir_of(keys_path, err, errlen) || (!same_dir && ctm_sync_dir_of(passwd_path, err, errlen)))
 		goto out;
 	ret = 0;
 out:
-	unstage(&ks);
-	unstage(&ps);
+	ctm_stage_abort(&ks);
+	ctm_stage_abort(&ps);
 	ctm_image_free(&pw);
 	ctm_image_free(&kd);
 	return ret;

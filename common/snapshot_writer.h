@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "atomic_file.h" /* ctm_write_file_atomic, which the writer's callers also use */
+
 #define CTM_DEFAULT_GROUP_NAME "containarium-users"
 /* "/": sshd changes into it silently (with a home that does not exist it
  * prints "Could not chdir to home directory" before nologin's refusal), and
@@ -79,11 +81,5 @@ int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passw
 /* ctm_snapshot_publish with ctm_snapshot_build_canonical's checks. */
 int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path,
 				   const char *keys_path, gid_t keys_gid, char *err, size_t errlen);
-
-/* Replace path with data: temporary file in the same directory, fchmod,
- * fchown (gid != (gid_t)-1), fsync, rename, fsync of the directory.  On
- * failure the old file is untouched and no temporary file remains. */
-int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			  gid_t gid, char *err, size_t errlen);
 
 #endif

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(c.gid < c.uid_min || c.gid > c.uid_max);
 		FUZZ_ASSERT(!(c.socket_mode & 0007));
 		FUZZ_ASSERT(c.listen_socket[0] == '/');
-		FUZZ_ASSERT(helperd_parse_size(c.default_disk, &b) == 0 && helperd_parse_size(c.default_memory, &b) == 0);
+		FUZZ_ASSERT(ctm_size_parse(c.default_disk, &b) == 0 && ctm_size_parse(c.default_memory, &b) == 0);
 		FUZZ_ASSERT(c.poll_seconds >= 1 && c.poll_seconds <= 3600);
 		/* Remotes: named, unique, an http(s) URL, a known protocol; the
 		 * image setting names one of them (or the local store). */

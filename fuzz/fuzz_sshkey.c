@@ -115,24 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- structure-aware mutation of the base64 field ---- */
 
-static size_t b64_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned long n = (unsigned long)in[i] << 16;
-		if (i + 1 < len)
-			n |= (unsigned long)in[i + 1] << 8;
-		if (i + 2 < len)
-			n |= in[i + 2];
-		out[o++] = abc[n >> 18 & 63];
-		out[o++] = abc[n >> 12 & 63];
-		out[o++] = i + 1 < len ? abc[n >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? abc[n & 63] : '=';
-	}
-	return o;
-}
-
 /* Blobs a little larger than any accepted key, to reach the size checks. */
 #define BLOB_CAP (CTM_KEY_BLOB_MAX + 64)
 
@@ -156,8 +138,8 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 	if (n < 0)
 		return LLVMFuzzerMutate(data, size, max_size);
 	size_t m = LLVMFuzzerMutate(blob, (size_t)n, sizeof blob);
-	static char enc[(BLOB_CAP + 2) / 3 * 4];
-	size_t elen = b64_encode(blob, m, enc);
+	static char enc[CTM_BASE64_ENCODED_LEN(BLOB_CAP) + 1];
+	size_t elen = ctm_base64_encode(blob, m, enc, sizeof enc);
 	size_t tail = size - e;
 	if (b + elen + tail > max_size)
 		return LLVMFuzzerMutate(data, size, max_size);

@@ -1,7 +1,7 @@
 /* helperd's HTTP/1.1 + JSON API, served by libmicrohttpd on a unix socket.
  *
- * The server layer (api_server.c) owns the socket, identifies each caller
- * by SO_PEERCRED, enforces body limits and content types, parses JSON
+ * The server layer (api_server.c, its socket in api_socket.c) identifies
+ * each caller by SO_PEERCRED, enforces body limits and content types, parses JSON
  * bodies, routes requests (api_routes.c) and writes responses.  Handlers
  * (service_*.c) see only struct api_request and fill struct api_response:
  * they never touch HTTP.

@@ -1,6 +1,7 @@
-/* The API's server layer: the unix socket, libmicrohttpd, who is calling,
- * routing, body limits and JSON parsing, and the responses.  Handlers see
- * only struct api_request / struct api_response (api.h).
+/* The API's server layer: libmicrohttpd, who is calling, routing, body
+ * limits and JSON parsing, and the responses.  Handlers see only struct
+ * api_request / struct api_response (api.h).  The unix socket itself (its
+ * directory, mode, group, SO_PEERCRED) is api_socket.c's.
  *
  * Each connection gets its own thread (MHD_USE_THREAD_PER_CONNECTION), so
  * a handler may block (waiting for an operation, say) without holding up
@@ -24,13 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_socket.h"
 #include "api_tls.h"
+#include "errmsg.h"
 #include "helperd_log.h"
 #include "service.h"
 
 #define MAX_CONNECTIONS 64
 #define IDLE_TIMEOUT_SECONDS 30
-#define LISTEN_BACKLOG 64
 #define MAX_SEGMENTS 32
 #define MAX_PARAMS 4
 #define JSON_TYPE "application/json"
@@ -41,9 +43,7 @@ struct api_server {
 	struct MHD_Daemon *mhd_tls;  /* the remote API (api_tls.h), or NULL */
 	struct helperd *d;
 	const struct api_route *routes;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t dev;          /* the socket file we bound, so stop removes only ours */
-	ino_t ino;
+	struct api_socket sock;     /* the unix socket we listen on (api_socket.h) */
 };
 
 /* One request, from the request line to the completion callback. */
@@ -167,31 +167,6 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, struct request
 
 /* ---- who is calling ----------------------------------------------------- */
 
-static bool in_groups(int fd, gid_t gid)
-{
-	gid_t small[64], *groups = small;
-	socklen_t len = sizeof small;
-	bool found = false;
-	while (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
-		/* ERANGE: len now says how much room the list needs. */
-		if (errno != ERANGE || groups != small) {
-			log_warning("cannot read the caller's groups (SO_PEERGROUPS): %s; "
-				    "treating the caller as a user without privileges", strerror(errno));
-			goto out;
-		}
-		groups = malloc(len);
-		if (!groups)
-			return false;
-	}
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == gid)
-			found = true;
-out:
-	if (groups != small)
-		free(groups);
-	return found;
-}
-
 /* A caller of the remote API: an admin named by its client certificate
  * (api_tls.h), or -1 with why (-2: the certificate is revoked). */
 static int identify_tls(struct MHD_Connection *conn, struct request *rq, char *why, size_t whylen)
@@ -215,16 +190,13 @@ static int identify(struct MHD_Connection *conn, const struct helperd *d, struct
 	if (!ci)
 		return -1;
 	int fd = ci->connect_fd;
-	socklen_t len = sizeof rq->peer;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &rq->peer, &len) < 0 || len != sizeof rq->peer) {
-		log_error("cannot identify a caller (SO_PEERCRED): %s", strerror(errno));
+	if (api_socket_peer(fd, &rq->peer) != 0)
 		return -1;
-	}
 	rq->have_peer = true;
 	if (rq->peer.uid == 0)
 		rq->role = API_ROLE_ROOT;
 	else if (d->admin_gid != (gid_t)-1 &&
-		 (rq->peer.gid == d->admin_gid || in_groups(fd, d->admin_gid)))
+		 (rq->peer.gid == d->admin_gid || api_socket_peer_in_group(fd, d->admin_gid)))
 		rq->role = API_ROLE_ADMIN;
 	else
 		rq->role = API_ROLE_USER;
@@ -643,133 +615,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warning("API server: %s", line);
 }
 
-/* ---- the socket --------------------------------------------------------- */
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* mkdir -p for the socket's directory: root's, 0755, when missing. */
-static int make_parent_dirs(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(dir, sizeof dir, "%s", path);
-	char *last = strrchr(dir, '/');
-	if (!last || last == dir)
-		return 0;
-	*last = '\0';
-	for (char *p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0755) == 0) {
-			/* 0755 whatever the umask: every local user may reach the socket. */
-			if (chmod(dir, 0755) < 0)
-				return fail(err, errlen, "cannot set the mode of %s: %s", dir, strerror(errno));
-		} else if (errno != EEXIST) {
-			return fail(err, errlen, "cannot create %s for the API socket: %s", dir, strerror(errno));
-		}
-		struct stat st;
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-			return fail(err, errlen, "%s (for the API socket) is not a directory", dir);
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
-/* Make the path free for bind(): refuse when someone listens there,
- * remove a stale socket, refuse anything that is not a socket. */
-static int clear_path(const struct sockaddr_un *sa, char *err, size_t errlen)
-{
-	struct stat st;
-	if (lstat(sa->sun_path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(err, errlen, "cannot check %s: %s", sa->sun_path, strerror(errno));
-	}
-	if (!S_ISSOCK(st.st_mode))
-		return fail(err, errlen,
-			    "%s exists and is not a socket; remove it or set listen_socket in helperd.conf",
-			    sa->sun_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(err, errlen, "cannot create a socket: %s", strerror(errno));
-	int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
-	int e = errno;
-	close(fd);
-	if (rc == 0)
-		return fail(err, errlen, "another helperd is already listening on %s", sa->sun_path);
-	if (e != ECONNREFUSED)
-		return fail(err, errlen, "cannot tell whether another helperd listens on %s: %s",
-			    sa->sun_path, strerror(e));
-	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
-		return fail(err, errlen, "cannot remove the stale socket %s: %s", sa->sun_path, strerror(errno));
-	return 0;
-}
-
-static int open_socket(struct api_server *s, char *err, size_t errlen)
-{
-	const struct helperd *d = s->d;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (d->cfg.listen_socket[0] != '/' || strlen(d->cfg.listen_socket) >= sizeof sa.sun_path) {
-		fail(err, errlen, "listen_socket must be an absolute path shorter than %zu bytes",
-		     sizeof sa.sun_path);
-		return -1;
-	}
-	memcpy(sa.sun_path, d->cfg.listen_socket, strlen(d->cfg.listen_socket) + 1);
-	if (make_parent_dirs(sa.sun_path, err, errlen) < 0 || clear_path(&sa, err, errlen) < 0)
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail(err, errlen, "cannot create a socket: %s", strerror(errno));
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		fail(err, errlen, "cannot bind %s: %s", sa.sun_path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	/* Group and mode before listen(): until then nobody can connect.
-	 * The owner is whoever bound it: root, for the daemon. */
-	struct stat st;
-	const char *what = NULL;
-	if (d->admin_gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, d->admin_gid) < 0)
-		what = "give the group admin_group to";
-	else if (chmod(sa.sun_path, d->cfg.socket_mode) < 0)
-		what = "set the mode (socket_mode) of";
-	else if (lstat(sa.sun_path, &st) < 0)
-		what = "check";
-	else if (listen(fd, LISTEN_BACKLOG) < 0)
-		what = "listen on";
-	if (what) {
-		fail(err, errlen, "cannot %s %s: %s", what, sa.sun_path, strerror(errno));
-		unlink(sa.sun_path);
-		close(fd);
-		return -1;
-	}
-	snprintf(s->path, sizeof s->path, "%s", sa.sun_path);
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	return fd;
-}
-
-static void remove_socket_file(const struct api_server *s)
-{
-	struct stat st;
-	/* Only ours: a newer helperd may have replaced it already. */
-	if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
-	    st.st_ino == s->ino)
-		unlink(s->path);
-}
-
 /* One libmicrohttpd daemon serving on_request, a thread per connection,
  * with the options both listeners share and its own (where it listens,
  * TLS). */
@@ -813,7 +658,7 @@ static int start_tls(struct api_server *s, char *err, size_t errlen)
 	api_tls_free(&m);  /* GnuTLS has its own copies */
 	if (!s->mhd_tls) {
 		api_tls_stop();
-		return fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
+		return ctm_fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
 			    "machine's, or the certificate and key do not match (see the log above)",
 			    s->d->cfg.https_listen);
 	}
@@ -826,12 +671,12 @@ struct api_server *api_server_start(struct helperd *d, const struct api_route *r
 {
 	struct api_server *s = calloc(1, sizeof *s);
 	if (!s) {
-		fail(err, errlen, "out of memory");
+		ctm_fail(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->d = d;
 	s->routes = routes;
-	int fd = open_socket(s, err, errlen);
+	int fd = api_socket_open(d->cfg.listen_socket, d->cfg.socket_mode, d->admin_gid, &s->sock, err, errlen);
 	if (fd < 0) {
 		free(s);
 		return NULL;
@@ -842,13 +687,13 @@ struct api_server *api_server_start(struct helperd *d, const struct api_route *r
 	};
 	s->mhd = start_mhd(s, 0, own);
 	if (!s->mhd) {
-		fail(err, errlen, "cannot start the API server on %s (libmicrohttpd refused)", s->path);
-		remove_socket_file(s);
+		ctm_fail(err, errlen, "cannot start the API server on %s (libmicrohttpd refused)", s->sock.path);
+		api_socket_remove(&s->sock);
 		close(fd);
 		free(s);
 		return NULL;
 	}
-	log_info("API listening on %s", s->path);
+	log_info("API listening on %s", s->sock.path);
 	if (*d->cfg.https_listen && start_tls(s, err, errlen) != 0) {
 		api_server_stop(s);
 		return NULL;
@@ -866,6 +711,6 @@ void api_server_stop(struct api_server *s)
 		api_tls_stop();
 	}
 	MHD_stop_daemon(s->mhd);
-	remove_socket_file(s);
+	api_socket_remove(&s->sock);
 	free(s);
 }

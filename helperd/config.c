@@ -2,12 +2,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
+#include "errmsg.h"
 #include "image_source.h"
 #include "snapshot_policy.h"
 #include "snapshot_writer.h"
@@ -45,16 +45,6 @@ void helperd_config_defaults(struct helperd_config *c)
 	c->poll_seconds = 2;
 	c->log_level = LOG_INFO;
 	snprintf(c->ssh_keygen, sizeof c->ssh_keygen, "/usr/bin/ssh-keygen");
-}
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 enum kind { STR, PATH, OPT_PATH, NAME, SIZE, UINT, BOOL, MODE, LEVEL, CPU, SCHEDULE, EXPIRY, LOG_SOURCE };
@@ -108,53 +98,6 @@ static const struct key {
 #undef U
 };
 
-int helperd_parse_size(const char *s, unsigned long long *bytes)
-{
-	static const struct { const char *u; unsigned long long m; } units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
-		{ "TB", 1000000000000ULL }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 },
-		{ "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
-		{ "G", 1ULL << 30 }, { "T", 1ULL << 40 },
-	};
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	char *end;
-	unsigned long long n = strtoull(s, &end, 10);
-	if (errno || n == 0)
-		return -1;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (strcmp(end, units[i].u) == 0) {
-			if (n > ~0ULL / units[i].m)
-				return -1;
-			*bytes = n * units[i].m;
-			return 0;
-		}
-	return -1;
-}
-
-int helperd_size_for_incus(const char *s, char *out, size_t outlen)
-{
-	unsigned long long b;
-	if (helperd_parse_size(s, &b))
-		return -1;
-	size_t digits = strspn(s, "0123456789");
-	const char *unit = s + digits;
-	/* "0040GB" is 40GB: Incus gets the number without its leading zeros. */
-	while (digits > 1 && *s == '0') {
-		s++;
-		digits--;
-	}
-	static const struct { const char *in, *out; } map[] = {
-		{ "", "B" }, { "K", "KiB" }, { "M", "MiB" }, { "G", "GiB" }, { "T", "TiB" }, { "KB", "kB" },
-	};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (strcmp(unit, map[i].in) == 0)
-			unit = map[i].out;
-	int n = snprintf(out, outlen, "%.*s%s", (int)digits, s, unit);
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
 static int name_ok(const char *v)
 {
 	if (!*v)
@@ -173,9 +116,9 @@ static int set_remote(struct helperd_config *c, const char *value, char *err, si
 				    "\"remote = images https://images.linuxcontainers.org simplestreams\"";
 	char copy[1024], *save = NULL;
 	if (strlen(value) >= sizeof copy)
-		return fail(err, errlen, "remote: value is too long");
+		return ctm_fail(err, errlen, "remote: value is too long");
 	if (strpbrk(value, "\"'\\"))
-		return fail(err, errlen, "remote: value must not contain quotes or backslashes");
+		return ctm_fail(err, errlen, "remote: value must not contain quotes or backslashes");
 	snprintf(copy, sizeof copy, "%s", value);
 	char *f[5] = { 0 };
 	size_t n = 0;
@@ -185,20 +128,20 @@ static int set_remote(struct helperd_config *c, const char *value, char *err, si
 		else
 			n++;
 	if (n < 3 || n > 4)
-		return fail(err, errlen, "remote: \"%s\" has %zu fields; %s", value, n, usage);
+		return ctm_fail(err, errlen, "remote: \"%s\" has %zu fields; %s", value, n, usage);
 	struct image_remote r = { 0 };
 	if (strlen(f[0]) >= sizeof r.name || !name_ok(f[0]) || strchr(f[0], ':') || strcmp(f[0], "local") == 0)
-		return fail(err, errlen, "remote: \"%s\" is not a remote name (up to %zu letters, digits, '-', "
+		return ctm_fail(err, errlen, "remote: \"%s\" is not a remote name (up to %zu letters, digits, '-', "
 			    "'_' or '.'; \"local\" means the backend's own images)", f[0], sizeof r.name - 1);
 	if ((strncmp(f[1], "https://", 8) != 0 && strncmp(f[1], "http://", 7) != 0) || strlen(f[1]) >= sizeof r.url ||
 	    strlen(f[1]) <= 8)
-		return fail(err, errlen, "remote %s: \"%s\" is not an https:// (or http://) URL of up to %zu "
+		return ctm_fail(err, errlen, "remote %s: \"%s\" is not an https:// (or http://) URL of up to %zu "
 			    "characters", f[0], f[1], sizeof r.url - 1);
 	if (strcmp(f[2], "simplestreams") != 0 && strcmp(f[2], "incus") != 0)
-		return fail(err, errlen, "remote %s: protocol \"%s\" must be simplestreams (a static image "
+		return ctm_fail(err, errlen, "remote %s: protocol \"%s\" must be simplestreams (a static image "
 			    "server such as images.linuxcontainers.org) or incus (an Incus or LXD server)", f[0], f[2]);
 	if (f[3] && (*f[3] != '/' || strlen(f[3]) >= sizeof r.certificate))
-		return fail(err, errlen, "remote %s: certificate \"%s\" must be the absolute path of the "
+		return ctm_fail(err, errlen, "remote %s: certificate \"%s\" must be the absolute path of the "
 			    "server's PEM certificate", f[0], f[3]);
 	snprintf(r.name, sizeof r.name, "%s", f[0]);
 	snprintf(r.url, sizeof r.url, "%s", f[1]);
@@ -211,7 +154,7 @@ static int set_remote(struct helperd_config *c, const char *value, char *err, si
 			return 0;
 		}
 	if (c->remote_count == HELPERD_REMOTES_MAX)
-		return fail(err, errlen, "remote %s: at most %d remotes may be declared", r.name, HELPERD_REMOTES_MAX);
+		return ctm_fail(err, errlen, "remote %s: at most %d remotes may be declared", r.name, HELPERD_REMOTES_MAX);
 	c->remotes[c->remote_count++] = r;
 	return 0;
 }
@@ -226,21 +169,21 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		if (strcmp(keys[i].name, key) == 0)
 			k = &keys[i];
 	if (!k)
-		return fail(err, errlen, "unknown setting \"%s\" (see helperd.conf(5) for the list)", key);
+		return ctm_fail(err, errlen, "unknown setting \"%s\" (see helperd.conf(5) for the list)", key);
 	char *field = (char *)c + k->off;
 	switch (k->kind) {
 	case PATH:
 	case OPT_PATH:
 		if (k->kind == PATH && !*value)
-			return fail(err, errlen, "%s: a path is required here", key);
+			return ctm_fail(err, errlen, "%s: a path is required here", key);
 		if (*value && *value != '/')
-			return fail(err, errlen, "%s: \"%s\" must be an absolute path", key, value);
+			return ctm_fail(err, errlen, "%s: \"%s\" must be an absolute path", key, value);
 		/* fall through */
 	case STR:
 		if (strlen(value) >= k->cap)
-			return fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
+			return ctm_fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
 		if (strpbrk(value, "\"'\\"))
-			return fail(err, errlen, "%s: value must not contain quotes or backslashes", key);
+			return ctm_fail(err, errlen, "%s: value must not contain quotes or backslashes", key);
 		strcpy(field, value);
 		return 0;
 	case LOG_SOURCE: {
@@ -249,7 +192,7 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		if (strlen(value) >= k->cap || !(strcmp(value, "auto") == 0 || strcmp(value, "off") == 0 ||
 						 strcmp(value, "journal") == 0 || (unit && name_ok(unit) && unit[0] != '-') ||
 						 (*value == '/' && !strpbrk(value, "\"'\\"))))
-			return fail(err, errlen, "%s: \"%s\" must be auto, off, journal, journal:UNIT (such as "
+			return ctm_fail(err, errlen, "%s: \"%s\" must be auto, off, journal, journal:UNIT (such as "
 				    "journal:ssh.service) or the absolute path of sshd's log file", key, value);
 		strcpy(field, value);
 		return 0;
@@ -258,22 +201,22 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 	case EXPIRY: {
 		char msg[256];
 		if ((k->kind == SCHEDULE ? snapshot_schedule_check : snapshot_expiry_check)(value, msg, sizeof msg))
-			return fail(err, errlen, "%s: %s", key, msg);
+			return ctm_fail(err, errlen, "%s: %s", key, msg);
 		snprintf(field, k->cap, "%s", value);
 		return 0;
 	}
 	case NAME:
 		if (strlen(value) >= k->cap)
-			return fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
+			return ctm_fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
 		if (*value && !name_ok(value))
-			return fail(err, errlen, "%s: \"%s\" may hold only letters, digits, '-', '_' and '.'",
+			return ctm_fail(err, errlen, "%s: \"%s\" may hold only letters, digits, '-', '_' and '.'",
 				    key, value);
 		strcpy(field, value);
 		return 0;
 	case SIZE: {
 		unsigned long long b;
-		if (strlen(value) >= k->cap || helperd_parse_size(value, &b))
-			return fail(err, errlen, "%s: \"%s\" is not a size; write it like 20GB, 512MiB or 2G",
+		if (strlen(value) >= k->cap || ctm_size_parse(value, &b))
+			return ctm_fail(err, errlen, "%s: \"%s\" is not a size; write it like 20GB, 512MiB or 2G",
 				    key, value);
 		strcpy(field, value);
 		return 0;
@@ -283,7 +226,7 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		errno = 0;
 		long n = strtol(value, &end, 10);
 		if (strlen(value) >= k->cap || errno || *end || n < 1 || n > 1024)
-			return fail(err, errlen, "%s: \"%s\" is not a CPU count from 1 to 1024", key, value);
+			return ctm_fail(err, errlen, "%s: \"%s\" is not a CPU count from 1 to 1024", key, value);
 		strcpy(field, value);
 		return 0;
 	}
@@ -292,7 +235,7 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		errno = 0;
 		unsigned long n = strtoul(value, &end, 10);
 		if (!isdigit((unsigned char)*value) || errno || *end || n < k->min || n > k->max)
-			return fail(err, errlen, "%s: \"%s\" must be a whole number from %lu to %lu", key,
+			return ctm_fail(err, errlen, "%s: \"%s\" must be a whole number from %lu to %lu", key,
 				    value, k->min, k->max);
 		uint32_t v = (uint32_t)n; /* every UINT setting is a uint32_t */
 		memcpy(field, &v, sizeof v);
@@ -304,14 +247,14 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
 			memcpy(field, &(int){ 0 }, sizeof(int));
 		else
-			return fail(err, errlen, "%s: \"%s\" must be yes or no", key, value);
+			return ctm_fail(err, errlen, "%s: \"%s\" must be yes or no", key, value);
 		return 0;
 	case MODE: {
 		char *end;
 		errno = 0;
 		unsigned long m = strtoul(value, &end, 8);
 		if (!*value || errno || *end || m > 0777 || (m & 0007))
-			return fail(err, errlen, "%s: \"%s\" must be an octal mode with no access for others, "
+			return ctm_fail(err, errlen, "%s: \"%s\" must be an octal mode with no access for others, "
 				    "such as 0660", key, value);
 		c->socket_mode = (mode_t)m;
 		return 0;
@@ -324,10 +267,10 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 				c->log_level = levels[i];
 				return 0;
 			}
-		return fail(err, errlen, "%s: \"%s\" must be error, warning, notice, info or debug", key, value);
+		return ctm_fail(err, errlen, "%s: \"%s\" must be error, warning, notice, info or debug", key, value);
 	}
 	}
-	return fail(err, errlen, "%s: internal error", key);
+	return ctm_fail(err, errlen, "%s: internal error", key);
 }
 
 static char *trim(char *s)
@@ -347,7 +290,7 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 	while (fgets(line, sizeof line, f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			ret = fail(err, errlen, "%s:%d: line is longer than %zu characters", path, lineno,
+			ret = ctm_fail(err, errlen, "%s:%d: line is longer than %zu characters", path, lineno,
 				   sizeof line - 2);
 			break;
 		}
@@ -356,31 +299,31 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			ret = fail(err, errlen, "%s:%d: expected \"key = value\", got \"%.60s\"", path, lineno, s);
+			ret = ctm_fail(err, errlen, "%s:%d: expected \"key = value\", got \"%.60s\"", path, lineno, s);
 			break;
 		}
 		*eq = '\0';
 		if (helperd_config_set(c, trim(s), trim(eq + 1), msg, sizeof msg)) {
-			ret = fail(err, errlen, "%s:%d: %s", path, lineno, msg);
+			ret = ctm_fail(err, errlen, "%s:%d: %s", path, lineno, msg);
 			break;
 		}
 	}
 	if (ret == 0 && *c->https_listen && (!*c->https_cert || !*c->https_key || !*c->https_client_ca))
-		ret = fail(err, errlen, "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
+		ret = ctm_fail(err, errlen, "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
 			   "that signs the clients' certificates)", path);
 	if (ret == 0 && *c->host_ca_trust && !*c->host_ca_key)
-		ret = fail(err, errlen, "%s: host_ca_trust needs host_ca_key (the CA that signs the host "
+		ret = ctm_fail(err, errlen, "%s: host_ca_trust needs host_ca_key (the CA that signs the host "
 			   "certificates)", path);
 	struct image_ref ref;
 	if (ret == 0 && image_ref_parse(c, c->image, &ref, msg, sizeof msg))
-		ret = fail(err, errlen, "%s: image: %s", path, msg);
+		ret = ctm_fail(err, errlen, "%s: image: %s", path, msg);
 	for (size_t i = 0; ret == 0 && i < c->remote_count; i++)
 		if (image_remote_check(&c->remotes[i], msg, sizeof msg))
-			ret = fail(err, errlen, "%s: remote %s: %s", path, c->remotes[i].name, msg);
+			ret = ctm_fail(err, errlen, "%s: remote %s: %s", path, c->remotes[i].name, msg);
 	if (ret == 0 && c->uid_min > c->uid_max)
-		ret = fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
+		ret = ctm_fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
 	if (ret == 0 && c->gid >= c->uid_min && c->gid <= c->uid_max)
-		ret = fail(err, errlen, "%s: gid %u lies inside the uid range %u-%u; put it outside", path,
+		ret = ctm_fail(err, errlen, "%s: gid %u lies inside the uid range %u-%u; put it outside", path,
 			   c->gid, c->uid_min, c->uid_max);
 	return ret;
 }
@@ -392,7 +335,7 @@ int helperd_config_load(struct helperd_config *c, const char *path, int missing_
 	if (!f) {
 		if (errno == ENOENT && missing_ok)
 			return 0;
-		return fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return ctm_fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
 	}
 	int ret = helperd_config_load_stream(c, f, path, err, errlen);
 	fclose(f);

@@ -88,11 +88,8 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *na
 int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
 		       char *err, size_t errlen);
 
-/* "20GB", "512MiB", "2G": a positive size with an optional unit (K/M/G/T
- * alone mean KiB/MiB/GiB/TiB).  0, or -1 when it is not one. */
-int helperd_parse_size(const char *s, unsigned long long *bytes);
-
-/* The same size written as Incus expects it ("2G" -> "2GiB", "5KB" -> "5kB"). */
-int helperd_size_for_incus(const char *s, char *out, size_t outlen);
+/* Sizes ("20GB", "512MiB", "2G") are common/size.h's: ctm_size_parse(),
+ * ctm_size_for_incus(). */
+#include "size.h"
 
 #endif

@@ -1,20 +1,11 @@
 #include "id_ranges.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "errmsg.h"
 
 /* Field n (0-based) of a ':'-separated line as a number; -1 if absent or bad. */
 static long long field_num(const char *line, int n)
@@ -45,7 +36,7 @@ static int scan(const char *path, int (*check)(const char *line, const void *arg
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return errno == ENOENT ? 0 : fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return errno == ENOENT ? 0 : ctm_fail(err, errlen, "cannot read %s: %s", path, strerror(errno));
 	char line[4096], why[512];
 	int lineno = 0, ret = 0;
 	while (fgets(line, sizeof line, f)) {
@@ -54,7 +45,7 @@ static int scan(const char *path, int (*check)(const char *line, const void *arg
 			continue; /* comments and NIS compat entries */
 		if (check(line, arg, why, sizeof why)) {
 			line[strcspn(line, "\n")] = '\0';
-			ret = fail(err, errlen, "%s:%d (\"%.60s\"): %s", path, lineno, line, why);
+			ret = ctm_fail(err, errlen, "%s:%d (\"%.60s\"): %s", path, lineno, line, why);
 			break;
 		}
 	}

@@ -15,6 +15,7 @@
 
 #include "incus_http.h"
 #include "json_list.h"
+#include "percent.h"
 
 /* Largest answer we accept: a list of 10,000 instances with recursion is
  * tens of MiB; anything much larger is not an answer we can use. */
@@ -562,7 +563,7 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 				  const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
 				  char *err, size_t errlen)
 {
-	char *ep = http_escape(path);
+	char *ep = ctm_percent_escape(path);
 	if (!ep)
 		return fail(INCUS_ERR_REQUEST, err, errlen, "out of memory");
 	char url[1024], h[4][64];
@@ -594,7 +595,7 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path,
 				  char **data, size_t *len, char *err, size_t errlen)
 {
-	char *ep = http_escape(path);
+	char *ep = ctm_percent_escape(path);
 	if (!ep)
 		return fail(INCUS_ERR_REQUEST, err, errlen, "out of memory");
 	char url[1024];

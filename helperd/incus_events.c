@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "incus_http.h"
 
 /* A lifecycle event is a few hundred bytes; anything near this is not one. */
@@ -30,20 +31,9 @@ struct incus_events *incus_events_open(const char *socket_path, char *err, size_
 	unsigned char raw[16];
 	if (getrandom(raw, sizeof raw, GRND_NONBLOCK) != (ssize_t)sizeof raw)
 		memset(raw, 0x5a, sizeof raw);
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char key[64] = "Sec-WebSocket-Key: ", *k = key + strlen(key);
-	for (int i = 0; i < 15; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
-		*k++ = b64[v >> 18];
-		*k++ = b64[(v >> 12) & 63];
-		*k++ = b64[(v >> 6) & 63];
-		*k++ = b64[v & 63];
-	}
-	*k++ = b64[raw[15] >> 2];
-	*k++ = b64[(raw[15] & 3) << 4];
-	*k++ = '=';
-	*k++ = '=';
-	*k = '\0';
+	char key[64] = "Sec-WebSocket-Key: ";
+	size_t at = strlen(key);
+	ctm_base64_encode(raw, sizeof raw, key + at, sizeof key - at);
 	const char *hdrs[] = { "Upgrade: websocket", key, "Sec-WebSocket-Version: 13", NULL };
 	struct http_request rq = { .method = "GET", .path = "/1.0/events?type=lifecycle", .headers = hdrs,
 				   .timeout_s = 10 };

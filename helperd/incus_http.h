@@ -13,7 +13,10 @@
  * microseconds; every Incus call costs milliseconds.
  *
  * Answers may come with Content-Length, chunked, or end at the close.  The
- * body goes to a sink as it arrives; nothing here buffers a whole body. */
+ * body goes to a sink as it arrives; nothing here buffers a whole body.
+ * The connection, the deadlines and the answer's parser are common/'s
+ * (http_client.h, http_answer.h), shared with the PAM module; this file
+ * writes the requests and says in helperd's words what went wrong. */
 #ifndef CONTAINARIUM_INCUS_HTTP_H
 #define CONTAINARIUM_INCUS_HTTP_H
 
@@ -61,14 +64,5 @@ enum http_result http_exchange(const char *socket_path, const struct http_reques
  * says which).  rq->timeout_s bounds the handshake only. */
 enum http_result http_upgrade(const char *socket_path, const struct http_request *rq, int *fd_out,
 			      struct http_response *resp, char *err, size_t errlen);
-
-/* The answer reader on its own, over bytes in memory, handed over in
- * pieces of `piece` bytes (as reads would): for the fuzz target and the
- * unit tests.  head_only: stop after the head (as http_upgrade does). */
-enum http_result http_read_answer(const char *data, size_t len, size_t piece, bool head_only, http_sink sink,
-				  void *arg, struct http_response *resp);
-
-/* "%XX" for every byte but A-Z a-z 0-9 - . _ ~ (a query value); malloc'd. */
-char *http_escape(const char *s);
 
 #endif

@@ -120,14 +120,14 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 	const char *mem = field_str(body, "memory", num, sizeof num), *disk = field_str(body, "disk", num2, sizeof num2);
 	unsigned long long bytes;
 	mem = mem ? mem : d->cfg.default_memory;
-	if (helperd_parse_size(mem, &bytes) || bytes < (64ULL << 20) ||
-	    helperd_size_for_incus(mem, s->memory, sizeof s->memory))
+	if (ctm_size_parse(mem, &bytes) || bytes < (64ULL << 20) ||
+	    ctm_size_for_incus(mem, s->memory, sizeof s->memory))
 		BAD("invalid_memory", "memory \"%.20s\" must be a size of at least 64MiB, written like 4GB "
 		    "or 512MiB", mem);
 	s->disk_given = disk != NULL;
 	disk = disk ? disk : d->cfg.default_disk;
-	if (helperd_parse_size(disk, &bytes) || bytes < (512ULL << 20) ||
-	    helperd_size_for_incus(disk, s->disk, sizeof s->disk))
+	if (ctm_size_parse(disk, &bytes) || bytes < (512ULL << 20) ||
+	    ctm_size_for_incus(disk, s->disk, sizeof s->disk))
 		BAD("invalid_disk", "disk \"%.20s\" must be a size of at least 512MiB, written like 50GB", disk);
 
 	s->autostart = d->cfg.default_autostart;

@@ -35,7 +35,7 @@
 #include "snapshot_writer.h"
 #include "sshd_watch.h"
 
-#include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 		case 'c': config = optarg; config_given = 1; break;
 		case 'C': check_only = 1; break;
 		case 'S': use_syslog = 1; break;
-		case 'V': puts("containarium-helperd " CONTAINARIUM_VERSION); return 0;
+		case 'V': return ctm_print_version("containarium-helperd");
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -410,15 +410,15 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 			}
 			snprintf(job->cpu, sizeof job->cpu, "%ld", n);
 		} else if (strcmp(key, "memory") == 0) {
-			if (helperd_parse_size(s, &bytes) || bytes < (64ULL << 20) ||
-			    helperd_size_for_incus(s, job->memory, sizeof job->memory)) {
+			if (ctm_size_parse(s, &bytes) || bytes < (64ULL << 20) ||
+			    ctm_size_for_incus(s, job->memory, sizeof job->memory)) {
 				api_error(resp, 400, "invalid_memory", "memory \"%.20s\" must be a size of at least "
 					  "64MiB, written like 4GB or 512MiB", s);
 				goto bad;
 			}
 		} else if (strcmp(key, "disk") == 0) {
-			if (helperd_parse_size(s, &bytes) || bytes < (512ULL << 20) ||
-			    helperd_size_for_incus(s, job->disk, sizeof job->disk)) {
+			if (ctm_size_parse(s, &bytes) || bytes < (512ULL << 20) ||
+			    ctm_size_for_incus(s, job->disk, sizeof job->disk)) {
 				api_error(resp, 400, "invalid_disk", "disk \"%.20s\" must be a size of at least 512MiB, "
 					  "written like 50GB", s);
 				goto bad;

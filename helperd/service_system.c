@@ -13,14 +13,14 @@
 #include "sshd_watch.h"
 #include "storage_pool.h"
 
-#include "containarium_version.h" /* CONTAINARIUM_VERSION, from debian/changelog */
+#include "version.h"
 
 void handle_system(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	(void)req;
 	char err[512];
 	json_object *o = json_object_new_object(), *backend = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_string(CONTAINARIUM_VERSION));
+	json_object_object_add(o, "version", json_object_new_string(ctm_version()));
 	json_object_object_add(o, "host", json_object_new_string(d->host_id));
 	json_object_object_add(o, "uptime_seconds", json_object_new_int64((int64_t)(time(NULL) - d->started)));
 	struct incus_client *c = helperd_client(d, err, sizeof err);

@@ -116,9 +116,9 @@ void usage_from_state(json_object *state, const char *cpu_limit, const char *mem
 		u->cpus = n > 0 ? (double)n : 1;
 	}
 	unsigned long long b;
-	if (memory_limit && *memory_limit && helperd_parse_size(memory_limit, &b) == 0)
+	if (memory_limit && *memory_limit && ctm_size_parse(memory_limit, &b) == 0)
 		u->memory_limit_bytes = (long long)b;
-	if (disk_limit && *disk_limit && helperd_parse_size(disk_limit, &b) == 0)
+	if (disk_limit && *disk_limit && ctm_size_parse(disk_limit, &b) == 0)
 		u->disk_limit_bytes = (long long)b;
 	long t = usage_parse_time(started);
 	if (u->running && t > 0 && now >= t) {

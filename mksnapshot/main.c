@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "containarium_version.h"
 #include "snapshot_format.h"
 #include "snapshot_reader.h"
 #include "snapshot_json.h"
 #include "snapshot_writer.h"
+#include "version.h"
 
 static const char *prog = "containarium-mksnapshot";
 
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 		case 'V': mode = VERIFY; break;
 		case 'D': mode = DUMP; break;
 		case 'h': usage(stdout); return 0;
-		case 'v': printf("%s %s\n", prog, CONTAINARIUM_VERSION); return 0;
+		case 'v': return ctm_print_version(prog);
 		case 'g': {
 			char *end;
 			errno = 0;

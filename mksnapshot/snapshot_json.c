@@ -2,23 +2,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "snapshot_format.h"
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 const char *snapshot_json_state_name(uint32_t s)
 {
@@ -48,11 +38,11 @@ static int get_uint(json_object *o, const char *key, uint64_t min, uint64_t max,
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_int))
-		return fail(err, errlen, "%s: \"%s\" must be a whole number", where, key);
+		return ctm_fail(err, errlen, "%s: \"%s\" must be a whole number", where, key);
 	errno = 0;
 	int64_t n = json_object_get_int64(v);
 	if (errno || n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return fail(err, errlen, "%s: \"%s\" must be between %llu and %llu", where, key,
+		return ctm_fail(err, errlen, "%s: \"%s\" must be between %llu and %llu", where, key,
 			    (unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)n;
 	return 0;
@@ -66,10 +56,10 @@ static int get_str(json_object *o, const char *key, const char **out, const char
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return fail(err, errlen, "%s: \"%s\" must be a string", where, key);
+		return ctm_fail(err, errlen, "%s: \"%s\" must be a string", where, key);
 	*out = json_object_get_string(v);
 	if (strlen(*out) != (size_t)json_object_get_string_len(v))
-		return fail(err, errlen, "%s: \"%s\" contains a NUL character", where, key);
+		return ctm_fail(err, errlen, "%s: \"%s\" contains a NUL character", where, key);
 	return 0;
 }
 
@@ -84,7 +74,7 @@ static int only_known(json_object *o, const char *const *known, const char *wher
 		for (const char *const *k = known; *k; k++)
 			ok |= strcmp(*k, key) == 0;
 		if (!ok)
-			return fail(err, errlen, "%s: unknown field \"%s\" (a typo?)", where, key);
+			return ctm_fail(err, errlen, "%s: unknown field \"%s\" (a typo?)", where, key);
 	}
 	return 0;
 }
@@ -98,7 +88,7 @@ static int map_user(json_object *u, size_t i, struct ctm_user_spec *us, const ch
 	uint64_t v = 0;
 	json_object *ka;
 	if (!json_object_is_type(u, json_type_object))
-		return fail(err, errlen, "%s: must be an object", where);
+		return ctm_fail(err, errlen, "%s: must be an object", where);
 	if (only_known(u, user_keys, where, err, errlen) || get_str(u, "name", &us->name, where, err, errlen) ||
 	    get_uint(u, "uid", 0, UINT32_MAX, &v, where, err, errlen) ||
 	    get_str(u, "gecos", &us->gecos, where, err, errlen) ||
@@ -108,23 +98,23 @@ static int map_user(json_object *u, size_t i, struct ctm_user_spec *us, const ch
 		return -1;
 	us->uid = (uint32_t)v;
 	if (!us->name || !json_object_object_get_ex(u, "uid", NULL))
-		return fail(err, errlen, "%s: \"name\" and \"uid\" are required", where);
+		return ctm_fail(err, errlen, "%s: \"name\" and \"uid\" are required", where);
 	if (state_parse(state, &us->state))
-		return fail(err, errlen, "%s (\"%s\"): state \"%s\" is not one of active, suspended, "
+		return ctm_fail(err, errlen, "%s (\"%s\"): state \"%s\" is not one of active, suspended, "
 			    "provisioning", where, us->name, state);
 	if (ip && inet_pton(AF_INET, ip, us->ipv4) != 1)
-		return fail(err, errlen, "%s (\"%s\"): ipv4 \"%s\" is not a dotted IPv4 address", where,
+		return ctm_fail(err, errlen, "%s (\"%s\"): ipv4 \"%s\" is not a dotted IPv4 address", where,
 			    us->name, ip);
 	us->keys = keys + *kpos;
 	if (!json_object_object_get_ex(u, "keys", &ka))
 		return 0;
 	if (!json_object_is_type(ka, json_type_array))
-		return fail(err, errlen, "%s (\"%s\"): \"keys\" must be an array of key lines", where, us->name);
+		return ctm_fail(err, errlen, "%s (\"%s\"): \"keys\" must be an array of key lines", where, us->name);
 	for (size_t k = 0; k < json_object_array_length(ka); k++) {
 		json_object *kv = json_object_array_get_idx(ka, k);
 		if (!json_object_is_type(kv, json_type_string) ||
 		    strlen(json_object_get_string(kv)) != (size_t)json_object_get_string_len(kv))
-			return fail(err, errlen, "%s (\"%s\"): key %zu must be a string without NUL", where,
+			return ctm_fail(err, errlen, "%s (\"%s\"): key %zu must be a string without NUL", where,
 				    us->name, k + 1);
 		keys[(*kpos)++] = json_object_get_string(kv);
 		us->key_count++;
@@ -148,24 +138,24 @@ int snapshot_json_parse(const char *text, size_t len, struct snapshot_json *out,
 	spec->uid_min = CTM_DEFAULT_UID_MIN;
 	spec->uid_max = CTM_DEFAULT_UID_MAX;
 	if (len > INT32_MAX)
-		return fail(err, errlen, "input is larger than 2 GiB");
+		return ctm_fail(err, errlen, "input is larger than 2 GiB");
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return fail(err, errlen, "out of memory");
+		return ctm_fail(err, errlen, "out of memory");
 	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success || !root) {
 		json_object_put(root);
-		return fail(err, errlen, "not valid JSON: %s (near byte %zu)",
+		return ctm_fail(err, errlen, "not valid JSON: %s (near byte %zu)",
 			    jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr),
 			    end);
 	}
 	for (size_t i = end; i < len; i++)
 		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r') {
 			json_object_put(root);
-			return fail(err, errlen, "unexpected text after the JSON object (byte %zu)", i);
+			return ctm_fail(err, errlen, "unexpected text after the JSON object (byte %zu)", i);
 		}
 	out->root = root;
 	uint64_t v;
@@ -202,7 +192,7 @@ int snapshot_json_parse(const char *text, size_t len, struct snapshot_json *out,
 	out->users = calloc(n ? n : 1, sizeof *out->users);
 	out->keys = calloc(nkeys ? nkeys : 1, sizeof *out->keys);
 	if (!out->users || !out->keys) {
-		fail(err, errlen, "out of memory");
+		ctm_fail(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -212,7 +202,7 @@ int snapshot_json_parse(const char *text, size_t len, struct snapshot_json *out,
 	spec->user_count = n;
 	return 0;
 bad_top:
-	fail(err, errlen, "the top level must be an object with a \"users\" array");
+	ctm_fail(err, errlen, "the top level must be an object with a \"users\" array");
 fail:
 	snapshot_json_free(out);
 	return -1;

@@ -2,17 +2,14 @@
  * (non-blocking, retried while the listen backlog is full), send and the
  * answer all end by their deadlines, measured on CLOCK_MONOTONIC.  No
  * threads, no signals (MSG_NOSIGNAL), no allocation; the socket is
- * close-on-exec and closed before returning. */
+ * close-on-exec and closed before returning.  The transport and the
+ * answer's parser are common/http_client.h's, shared with helperd. */
 #ifndef CONTAINARIUM_PAM_HELPERD_CALL_H
 #define CONTAINARIUM_PAM_HELPERD_CALL_H
 
 #include <stddef.h>
 
 #include "http_answer.h"
-
-/* helperd's answers are a few hundred bytes; a larger one is read up to
- * this much (its status still counts, the rest of the body is not read). */
-#define PAM_CTM_ANSWER_MAX 8192
 
 enum pam_ctm_outcome {
 	PAM_CTM_ANSWERED = 0,     /* an HTTP answer: see answer.status */
@@ -27,9 +24,8 @@ struct pam_ctm_call {
 	const char *stage;        /* "connect", "send" or "answer" */
 	int err;
 	long elapsed_ms;
-	struct pam_ctm_answer answer; /* points into buf */
-	char buf[PAM_CTM_ANSWER_MAX];
-	size_t len;
+	struct pam_ctm_answer answer;
+	size_t len;               /* bytes of the answer received */
 };
 
 /* Send req[0..len) to the socket at path.  Connecting and sending end

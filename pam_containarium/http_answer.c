@@ -1,99 +1,50 @@
 #include "http_answer.h"
 
-#include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+/* What helperd (libmicrohttpd) may answer the module: a status line with
+ * any three digits from 100, and no body of a billion bytes. */
+static const struct ctm_http_limits pam_limits = { .status_max = 999, .content_length_max = 999999999 };
 
-/* "HTTP/1.x DDD" then ' ' or '\r': checked on the bytes we have, so garbage
- * is refused on its first bytes rather than after a timeout.  Returns the
- * state and sets *status once the whole line head is there. */
-static enum pam_ctm_answer_state status_line(const char *buf, size_t len, bool eof, int *status)
+static int keep_body(void *arg, const char *p, size_t n)
 {
-	static const char head[] = "HTTP/1.";
-	for (size_t i = 0; i < len && i < 13; i++) {
-		char c = buf[i];
-		bool good;
-		if (i < 7)
-			good = c == head[i];
-		else if (i == 7 || (i >= 9 && i <= 11))
-			good = is_digit(c);
-		else if (i == 8)
-			good = c == ' ';
-		else
-			good = c == ' ' || c == '\r';
-		if (!good)
-			return PAM_CTM_ANSWER_MALFORMED;
-	}
-	if (len < 13)
-		return eof ? PAM_CTM_ANSWER_MALFORMED : PAM_CTM_ANSWER_INCOMPLETE;
-	*status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
-	return *status >= 100 ? PAM_CTM_ANSWER_COMPLETE : PAM_CTM_ANSWER_MALFORMED;
+	struct pam_ctm_answer *a = arg;
+	size_t room = sizeof a->kept - a->body_len, take = n < room ? n : room;
+	memcpy(a->kept + a->body_len, p, take);
+	a->body_len += take;
+	return take < n ? -1 : 0; /* full: stop reading, the status stands */
 }
 
-/* The Content-Length header among the header lines [p, end), each ending in
- * CR LF.  Returns 1 and sets *cl when present and valid, 0 when absent, -1
- * when present and not a plain decimal number. */
-static int content_length(const char *p, const char *end, size_t *cl)
+void pam_ctm_answer_reader(struct ctm_http_reader *r, char *head, size_t head_cap, struct pam_ctm_answer *a)
 {
-	static const char name[] = "content-length:";
-	const size_t nlen = sizeof name - 1;
-	while (p < end) {
-		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-		if (!eol)
-			eol = end;
-		if ((size_t)(eol - p) >= nlen && strncasecmp(p, name, nlen) == 0) {
-			const char *v = p + nlen;
-			while (v < eol && (*v == ' ' || *v == '\t'))
-				v++;
-			size_t n = 0, digits = 0;
-			for (; v < eol && is_digit(*v); v++, digits++) {
-				if (digits == 9)
-					return -1; /* a billion bytes is no answer of helperd's */
-				n = n * 10 + (size_t)(*v - '0');
-			}
-			while (v < eol && (*v == ' ' || *v == '\t'))
-				v++;
-			if (digits == 0 || v != eol)
-				return -1;
-			*cl = n;
-			return 1;
-		}
-		p = eol + 2;
+	a->status = 0;
+	a->body = NULL;
+	a->body_len = 0;
+	ctm_http_reader_init(r, head, head_cap, &pam_limits, keep_body, a);
+}
+
+enum pam_ctm_answer_state pam_ctm_answer_state(const struct ctm_http_reader *r, int f, bool eof,
+					       struct pam_ctm_answer *a)
+{
+	if (r->in_body) {
+		a->status = (int)r->status;
+		a->body = a->kept;
 	}
-	return 0;
+	if (f == -1)
+		return PAM_CTM_ANSWER_MALFORMED;
+	if (f == -2 || ctm_http_complete(r, eof))
+		return PAM_CTM_ANSWER_COMPLETE;
+	return eof ? PAM_CTM_ANSWER_MALFORMED : PAM_CTM_ANSWER_INCOMPLETE;
 }
 
 enum pam_ctm_answer_state pam_ctm_parse_answer(const char *buf, size_t len, bool eof,
 					       struct pam_ctm_answer *out)
 {
-	*out = (struct pam_ctm_answer){ 0, NULL, 0 };
-	int status = 0;
-	enum pam_ctm_answer_state st = status_line(buf, len, eof, &status);
-	if (st != PAM_CTM_ANSWER_COMPLETE)
-		return st;
-	out->status = status;
-
-	const char *hdr_end = memmem(buf, len, "\r\n\r\n", 4);
-	if (!hdr_end)
-		return eof ? PAM_CTM_ANSWER_MALFORMED : PAM_CTM_ANSWER_INCOMPLETE;
-	const char *first_hdr = (const char *)memmem(buf, len, "\r\n", 2) + 2;
-	const char *body = hdr_end + 4;
-	size_t avail = len - (size_t)(body - buf), cl = 0;
-	int has_cl = first_hdr <= hdr_end ? content_length(first_hdr, hdr_end + 2, &cl) : 0;
-	if (has_cl < 0)
-		return PAM_CTM_ANSWER_MALFORMED;
-	out->body = body;
-	out->body_len = avail;
-	if (has_cl) {
-		if (avail >= cl) {
-			out->body_len = cl;
-			return PAM_CTM_ANSWER_COMPLETE;
-		}
-		return eof ? PAM_CTM_ANSWER_MALFORMED : PAM_CTM_ANSWER_INCOMPLETE;
-	}
-	return eof ? PAM_CTM_ANSWER_COMPLETE : PAM_CTM_ANSWER_INCOMPLETE;
+	char head[PAM_CTM_ANSWER_MAX];
+	struct ctm_http_reader r;
+	pam_ctm_answer_reader(&r, head, sizeof head, out);
+	int f = len ? ctm_http_feed(&r, buf, len) : 0;
+	return pam_ctm_answer_state(&r, f, eof, out);
 }
 
 bool pam_ctm_json_string(const char *body, size_t len, const char *key, char *out, size_t outlen)

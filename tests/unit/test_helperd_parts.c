@@ -35,6 +35,7 @@
 #include "incus_events.h"
 #include "incus_http.h"
 #include "json_list.h"
+#include "percent.h"
 #include "registry.h"
 #include "reservation.h"
 #include "snapshot_reader.h"
@@ -130,26 +131,26 @@ START_TEST(sizes)
 {
 	unsigned long long b;
 	char out[32];
-	ck_assert_int_eq(helperd_parse_size("20GB", &b), 0);
+	ck_assert_int_eq(ctm_size_parse("20GB", &b), 0);
 	ck_assert_uint_eq(b, 20000000000ULL);
-	ck_assert_int_eq(helperd_parse_size("2G", &b), 0);
+	ck_assert_int_eq(ctm_size_parse("2G", &b), 0);
 	ck_assert_uint_eq(b, 2ULL << 30);
-	ck_assert_int_eq(helperd_parse_size("512MiB", &b), 0);
+	ck_assert_int_eq(ctm_size_parse("512MiB", &b), 0);
 	ck_assert_uint_eq(b, 512ULL << 20);
-	ck_assert_int_eq(helperd_parse_size("5XB", &b), -1);
-	ck_assert_int_eq(helperd_parse_size("-1G", &b), -1);
-	ck_assert_int_eq(helperd_parse_size("G", &b), -1);
-	ck_assert_int_eq(helperd_parse_size("99999999999999999999T", &b), -1);
-	ck_assert_int_eq(helperd_size_for_incus("2G", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_parse("5XB", &b), -1);
+	ck_assert_int_eq(ctm_size_parse("-1G", &b), -1);
+	ck_assert_int_eq(ctm_size_parse("G", &b), -1);
+	ck_assert_int_eq(ctm_size_parse("99999999999999999999T", &b), -1);
+	ck_assert_int_eq(ctm_size_for_incus("2G", out, sizeof out), 0);
 	ck_assert_str_eq(out, "2GiB");
-	ck_assert_int_eq(helperd_size_for_incus("5KB", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("5KB", out, sizeof out), 0);
 	ck_assert_str_eq(out, "5kB");
-	ck_assert_int_eq(helperd_size_for_incus("1024", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("1024", out, sizeof out), 0);
 	ck_assert_str_eq(out, "1024B");
 	/* Found by fuzz_api_create: leading zeros reached Incus as written. */
-	ck_assert_int_eq(helperd_size_for_incus("00000000000000000040TiB", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("00000000000000000040TiB", out, sizeof out), 0);
 	ck_assert_str_eq(out, "40TiB");
-	ck_assert_int_eq(helperd_size_for_incus("0512M", out, sizeof out), 0);
+	ck_assert_int_eq(ctm_size_for_incus("0512M", out, sizeof out), 0);
 	ck_assert_str_eq(out, "512MiB");
 }
 END_TEST
@@ -762,7 +763,7 @@ START_TEST(http_transport)
 	fake_start(&f, none, 0); /* listens, never accepts */
 	ck_assert_int_eq(get(f.path, "/1.0", 1, &b, &resp, err, sizeof err), HTTP_TIMEOUT);
 	fake_stop(&f);
-	char *e = http_escape("/home/a b/.ssh~x");
+	char *e = ctm_percent_escape("/home/a b/.ssh~x");
 	ck_assert_str_eq(e, "%2Fhome%2Fa%20b%2F.ssh~x");
 	free(e);
 }
