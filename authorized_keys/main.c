@@ -23,7 +23,8 @@ static const char *prog = "containarium-authorized-keys";
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: %s [--keys-db PATH] USER\n"
+	fprintf(stderr,
+		"usage: %s [--keys-db PATH] USER\n"
 		"       %s --version\n"
 		"Prints USER's SSH keys for sshd's AuthorizedKeysCommand (see %s(8)).\n",
 		prog, prog, prog);
@@ -73,8 +74,8 @@ int main(int argc, char **argv)
 	struct ctm_db db;
 	int r = ctm_db_open(&db, path, CTM_DB_KEYS);
 	if (r != CTM_OK) {
-		fprintf(stderr, "%s: %s: %s; is containarium-helperd running and publishing it?\n",
-			prog, path, ctm_status_str(r));
+		fprintf(stderr, "%s: %s: %s; is containarium-helperd running and publishing it?\n", prog, path,
+			ctm_status_str(r));
 		return 1;
 	}
 	struct ctm_keys k;
@@ -96,8 +97,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	char prefix[64];
-	int plen = snprintf(prefix, sizeof prefix, "restrict,port-forwarding,permitopen=\"%u.%u.%u.%u:22\" ",
-			    k.ipv4[0], k.ipv4[1], k.ipv4[2], k.ipv4[3]);
+	int plen = snprintf(prefix, sizeof prefix, "restrict,port-forwarding,permitopen=\"%u.%u.%u.%u:22\" ", k.ipv4[0],
+			    k.ipv4[1], k.ipv4[2], k.ipv4[3]);
 	/* One write per key line: prefix, key, newline. */
 	char line[sizeof prefix + CTM_KEY_LINE_MAX + 2];
 	int ret = 0;

@@ -141,7 +141,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gen_cache_index: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	static const struct { int field; const char *suffix; } ix[] = {
+	static const struct {
+		int field;
+		const char *suffix;
+	} ix[] = {
 		{ 1, ".ixname" },
 		{ 3, ".ixuid" },
 	};

@@ -68,19 +68,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	FILE *json = open_out("users.json"), *list = open_out("users.list"),
-	     *cache = open_out("passwd.cache");
-	fprintf(json, "{\"generation\":1,\"group\":\"containarium-users\",\"gid\":%u,"
-		      "\"uid_min\":%u,\"uid_max\":%u,\"users\":[\n", GID, UID_BASE, UID_BASE + UID_SPAN - 1);
+	FILE *json = open_out("users.json"), *list = open_out("users.list"), *cache = open_out("passwd.cache");
+	fprintf(json,
+		"{\"generation\":1,\"group\":\"containarium-users\",\"gid\":%u,"
+		"\"uid_min\":%u,\"uid_max\":%u,\"users\":[\n",
+		GID, UID_BASE, UID_BASE + UID_SPAN - 1);
 	for (uint32_t i = 0; i < count; i++) {
 		char name[16], key[160], ip[20];
 		uint32_t uid = UID_BASE + i;
 		snprintf(name, sizeof name, "dev%06u", i);
 		bench_key_line(i, name, key, sizeof key);
 		ipv4(i, ip, sizeof ip);
-		fprintf(json, "%s{\"name\":\"%s\",\"uid\":%u,\"gecos\":\"\",\"home\":\"/home/%s\","
-			      "\"shell\":\"/usr/sbin/nologin\",\"state\":\"active\",\"ipv4\":\"%s\","
-			      "\"keys\":[\"%s\"]}\n", i ? "," : "", name, uid, name, ip, key);
+		fprintf(json,
+			"%s{\"name\":\"%s\",\"uid\":%u,\"gecos\":\"\",\"home\":\"/home/%s\","
+			"\"shell\":\"/usr/sbin/nologin\",\"state\":\"active\",\"ipv4\":\"%s\","
+			"\"keys\":[\"%s\"]}\n",
+			i ? "," : "", name, uid, name, ip, key);
 		fprintf(list, "%s %u\n", name, uid);
 		fprintf(cache, "%s:*:%u:%u::/home/%s:/usr/sbin/nologin\n", name, uid, GID, name);
 	}

@@ -54,8 +54,7 @@ struct population {
 	const char **key_ptrs; /* one per user: users[i].keys = &key_ptrs[i] */
 };
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -150,13 +149,13 @@ static void format_text(const struct population *p, struct text *pw, struct text
 		char ip[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, u->ipv4, ip, sizeof ip);
 		text_reserve(pw, 128);
-		pw->len += (size_t)snprintf(pw->data + pw->len, pw->cap - pw->len, "%s:x:%u:%u::%s:%s\n",
-					    u->name, u->uid, CTM_DEFAULT_GID, CTM_DEFAULT_HOME, CTM_DEFAULT_SHELL);
+		pw->len += (size_t)snprintf(pw->data + pw->len, pw->cap - pw->len, "%s:x:%u:%u::%s:%s\n", u->name,
+					    u->uid, CTM_DEFAULT_GID, CTM_DEFAULT_HOME, CTM_DEFAULT_SHELL);
 		for (size_t k = 0; k < u->key_count; k++) {
 			text_reserve(ak, 64 + strlen(u->keys[k]));
-			ak->len += (size_t)snprintf(ak->data + ak->len, ak->cap - ak->len,
-						    "restrict,port-forwarding,permitopen=\"%s:22\" %s\n", ip,
-						    u->keys[k]);
+			ak->len +=
+				(size_t)snprintf(ak->data + ak->len, ak->cap - ak->len,
+						 "restrict,port-forwarding,permitopen=\"%s:22\" %s\n", ip, u->keys[k]);
 		}
 	}
 }
@@ -209,8 +208,7 @@ static off_t file_size(const char *dir, const char *name)
 
 /* What was published must be what a reader sees: every user, the last one
  * by name and uid, its key and address. */
-static void check_ours(const char *pw_path, const char *keys_path, const struct population *p,
-		       uint64_t min_generation)
+static void check_ours(const char *pw_path, const char *keys_path, const struct population *p, uint64_t min_generation)
 {
 	struct ctm_db pw, kd;
 	struct ctm_user u;
@@ -222,8 +220,8 @@ static void check_ours(const char *pw_path, const char *keys_path, const struct 
 		die("%s", "the published files hold the wrong user count or an old generation");
 	if (ctm_passwd_by_uid(&pw, last->uid, &u) != CTM_OK || strcmp(u.name, last->name) != 0)
 		die("%s", "the last user is not in passwd.db");
-	if (ctm_keys_by_name(&kd, last->name, &k) != CTM_OK || k.key_count != 1 ||
-	    memcmp(k.ipv4, last->ipv4, 4) != 0 || strcmp(ctm_keys_next(&k, NULL), last->keys[0]) != 0)
+	if (ctm_keys_by_name(&kd, last->name, &k) != CTM_OK || k.key_count != 1 || memcmp(k.ipv4, last->ipv4, 4) != 0 ||
+	    strcmp(ctm_keys_next(&k, NULL), last->keys[0]) != 0)
 		die("%s", "the last user's key or address is wrong in keys.db");
 	ctm_db_close(&pw);
 	ctm_db_close(&kd);
@@ -318,7 +316,8 @@ int main(int argc, char **argv)
 		for (int side = 0; side < 2; side++) {
 			if ((side == 0) == (r % 2 == 0)) {
 				ta0 = now_ms();
-				if (ctm_snapshot_publish_canonical(&spec, pw_path, keys_path, (gid_t)-1, err, sizeof err))
+				if (ctm_snapshot_publish_canonical(&spec, pw_path, keys_path, (gid_t)-1, err,
+								   sizeof err))
 					die("ctm_snapshot_publish_canonical: %s", err);
 				ta1 = now_ms();
 			} else {
@@ -366,17 +365,22 @@ int main(int argc, char **argv)
 	struct stats so = stats_of(ours, (int)runs), sr = stats_of(ref, (int)runs), sb = stats_of(build, (int)runs);
 	struct stats sf = stats_of(full, (int)runs);
 	printf("# publish-10k: %ld users, one ed25519 key each; %ld runs per side after %d warm-up, "
-	       "ABBA order; %s (%s)\n", users, runs, WARMUP, dir, fs_name(dir));
+	       "ABBA order; %s (%s)\n",
+	       users, runs, WARMUP, dir, fs_name(dir));
 	printf("# ours: ctm_snapshot_publish_canonical -> passwd.db %lld B + keys.db %lld B: median %.2f ms, "
-	       "mean %.2f, min %.2f\n", (long long)file_size(dir, "passwd.db"),
-	       (long long)file_size(dir, "keys.db"), so.median, so.mean, so.min);
+	       "mean %.2f, min %.2f\n",
+	       (long long)file_size(dir, "passwd.db"), (long long)file_size(dir, "keys.db"), so.median, so.mean,
+	       so.min);
 	printf("# ref:  passwd text %zu B + authorized_keys text %zu B, formatted into fresh buffers, written "
 	       "as ours (both temp files written and fsynced, both renamed, one fsync of the directory): "
-	       "median %.2f ms, mean %.2f, min %.2f\n", pw_len, ak_len, sr.median, sr.mean, sr.min);
+	       "median %.2f ms, mean %.2f, min %.2f\n",
+	       pw_len, ak_len, sr.median, sr.mean, sr.min);
 	printf("# ours in memory only (ctm_snapshot_build_canonical, no I/O): median %.2f ms; the rest of ours "
-	       "(~%.2f ms) is the two files' write+fsync+rename+dir fsync\n", sb.median, so.median - sb.median);
+	       "(~%.2f ms) is the two files' write+fsync+rename+dir fsync\n",
+	       sb.median, so.median - sb.median);
 	printf("# context, not compared: the validating ctm_snapshot_build (mksnapshot's; parses every key "
-	       "again), in memory: median %.2f ms\n", sf.median);
+	       "again), in memory: median %.2f ms\n",
+	       sf.median);
 	double ratio = so.median / sr.median;
 	printf("# goal: ratio <= %.1f (%s)\n", GOAL, ratio <= GOAL ? "met" : "MISSED");
 	printf("BENCH publish-10k ratio=%.3f ours=%.2f ref=%.2f unit=ms\n", ratio, so.median, sr.median);

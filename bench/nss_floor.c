@@ -11,11 +11,10 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-EXPORT enum nss_status _nss_ctmfloor_getpwnam_r(const char *name, struct passwd *pw, char *buffer,
-						size_t buflen, int *errnop);
+EXPORT enum nss_status _nss_ctmfloor_getpwnam_r(const char *name, struct passwd *pw, char *buffer, size_t buflen,
+						int *errnop);
 
-enum nss_status _nss_ctmfloor_getpwnam_r(const char *name, struct passwd *pw, char *buffer,
-					 size_t buflen, int *errnop)
+enum nss_status _nss_ctmfloor_getpwnam_r(const char *name, struct passwd *pw, char *buffer, size_t buflen, int *errnop)
 {
 	size_t len = strlen(name);
 	if (buflen < len + 1) {

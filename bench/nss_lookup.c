@@ -43,14 +43,18 @@ static void lookup_one(const struct bench_user *u)
 	int e = getpwnam_r(u->name, &pw, buf, sizeof buf, &res);
 	if (e != 0 || !res || pw.pw_uid != u->uid || strcmp(pw.pw_name, u->name) != 0) {
 		fprintf(stderr, "nss_lookup: getpwnam_r(%s): %s\n", u->name,
-			e ? strerror(e) : res ? "wrong uid" : "not found");
+			e     ? strerror(e)
+			: res ? "wrong uid"
+			      : "not found");
 		exit(1);
 	}
 	res = NULL;
 	e = getpwuid_r(u->uid, &pw, buf, sizeof buf, &res);
 	if (e != 0 || !res || pw.pw_uid != u->uid || strcmp(pw.pw_name, u->name) != 0) {
 		fprintf(stderr, "nss_lookup: getpwuid_r(%u): %s\n", (unsigned)u->uid,
-			e ? strerror(e) : res ? "wrong name" : "not found");
+			e     ? strerror(e)
+			: res ? "wrong name"
+			      : "not found");
 		exit(1);
 	}
 }

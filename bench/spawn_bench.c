@@ -40,7 +40,7 @@ struct side {
 	const char *expect_tmpl;
 	char **tmpl; /* CMD ARG... */
 	int nargs;
-	char **cmd;  /* tmpl expanded for this run */
+	char **cmd; /* tmpl expanded for this run */
 	char expect[ARG_MAX_LEN];
 	double *t;
 };
@@ -91,8 +91,7 @@ static double run_once(struct side *s)
 	pid_t pid = vfork();
 	if (pid == 0) {
 		/* Only system calls here: we share the parent's memory. */
-		if ((s->ns_fd >= 0 && setns(s->ns_fd, CLONE_NEWNS) != 0) ||
-		    dup2(p[1], STDOUT_FILENO) < 0)
+		if ((s->ns_fd >= 0 && setns(s->ns_fd, CLONE_NEWNS) != 0) || dup2(p[1], STDOUT_FILENO) < 0)
 			child_errno = errno;
 		else
 			execve(s->cmd[0], s->cmd, environ);
@@ -127,8 +126,7 @@ static double run_once(struct side *s)
 		exit(1);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "spawn_bench: %s %s: exit status %d\n", s->cmd[0],
-			s->cmd[1] ? s->cmd[1] : "",
+		fprintf(stderr, "spawn_bench: %s %s: exit status %d\n", s->cmd[0], s->cmd[1] ? s->cmd[1] : "",
 			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		exit(1);
 	}
@@ -236,8 +234,8 @@ int main(int argc, char **argv)
 			sum += t[r];
 		qsort(t, (size_t)runs, sizeof *t, cmp_double);
 		double median = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
-		printf("side=%d median_us=%.1f mean_us=%.1f min_us=%.1f runs=%ld\n", k, median,
-		       sum / (double)runs, t[0], runs);
+		printf("side=%d median_us=%.1f mean_us=%.1f min_us=%.1f runs=%ld\n", k, median, sum / (double)runs,
+		       t[0], runs);
 	}
 	return 0;
 }

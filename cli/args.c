@@ -14,16 +14,11 @@
 #include "username.h"
 
 static const struct opt global_opts[] = {
-	{ "socket", 0, true, OPT_GLOBAL_SOCKET },
-	{ "json", 0, false, OPT_GLOBAL_JSON },
-	{ "verbose", 'v', false, OPT_GLOBAL_VERBOSE },
-	{ "help", 'h', false, OPT_GLOBAL_HELP },
-	{ "version", 0, false, OPT_GLOBAL_VERSION },
-	{ "remote", 0, true, OPT_GLOBAL_REMOTE },
-	{ "client-cert", 0, true, OPT_GLOBAL_CERT },
-	{ "client-key", 0, true, OPT_GLOBAL_KEY },
-	{ "server-ca", 0, true, OPT_GLOBAL_CACERT },
-	{ NULL, 0, false, 0 },
+	{ "socket", 0, true, OPT_GLOBAL_SOCKET },      { "json", 0, false, OPT_GLOBAL_JSON },
+	{ "verbose", 'v', false, OPT_GLOBAL_VERBOSE }, { "help", 'h', false, OPT_GLOBAL_HELP },
+	{ "version", 0, false, OPT_GLOBAL_VERSION },   { "remote", 0, true, OPT_GLOBAL_REMOTE },
+	{ "client-cert", 0, true, OPT_GLOBAL_CERT },   { "client-key", 0, true, OPT_GLOBAL_KEY },
+	{ "server-ca", 0, true, OPT_GLOBAL_CACERT },   { NULL, 0, false, 0 },
 };
 
 static const struct opt *find_long(const struct opt *opts, const char *name, size_t len)
@@ -48,8 +43,7 @@ static const struct opt *find_short(const struct opt *opts, char ch)
 	return NULL;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int usage_error(const char *cmd, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
@@ -61,16 +55,15 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
-static int record(struct args *a, const struct opt *o, const char *value, const char *cmd,
-		  struct cli *c, bool *help, bool *version)
+static int record(struct args *a, const struct opt *o, const char *value, const char *cmd, struct cli *c, bool *help,
+		  bool *version)
 {
 	switch (o->id) {
 	case OPT_GLOBAL_SOCKET:
 	case OPT_GLOBAL_REMOTE:
 	case OPT_GLOBAL_CERT:
 	case OPT_GLOBAL_KEY:
-	case OPT_GLOBAL_CACERT:
-		return cli_set_global_path(c, o->name, value) ? CLI_USAGE : CLI_OK;
+	case OPT_GLOBAL_CACERT: return cli_set_global_path(c, o->name, value) ? CLI_USAGE : CLI_OK;
 	case OPT_GLOBAL_JSON: c->json = true; return CLI_OK;
 	case OPT_GLOBAL_VERBOSE: c->verbose = true; return CLI_OK;
 	case OPT_GLOBAL_HELP: *help = true; return CLI_OK;
@@ -85,8 +78,8 @@ static int record(struct args *a, const struct opt *o, const char *value, const 
 	return CLI_OK;
 }
 
-int args_parse(int argc, char **argv, const struct opt *opts, const char *cmd, struct args *a,
-	       struct cli *c, bool *help, bool *version)
+int args_parse(int argc, char **argv, const struct opt *opts, const char *cmd, struct args *a, struct cli *c,
+	       bool *help, bool *version)
 {
 	memset(a, 0, sizeof *a);
 	bool only_positional = false;
@@ -158,8 +151,7 @@ int args_positional(const struct args *a, int min, int max, const char *cmd, con
 		return CLI_USAGE;
 	}
 	if (a->npos > max) {
-		out_error("%s: unexpected argument \"%.80s\"; usage: containarium %s %s", cmd, a->pos[max], cmd,
-			  what);
+		out_error("%s: unexpected argument \"%.80s\"; usage: containarium %s %s", cmd, a->pos[max], cmd, what);
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -231,7 +223,8 @@ int check_image(const char *value)
 	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:") != strlen(value)) {
 		out_error("--image \"%.60s\" is not an image alias or fingerprint, optionally after a remote "
 			  "(\"containarium-base\", \"images:debian/12\"; letters, digits, '-', '_', '.', '/', ':'; at "
-			  "most 127 characters)", value);
+			  "most 127 characters)",
+			  value);
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -243,7 +236,8 @@ int check_member(const char *value)
 	if (!n || n > 63 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != n ||
 	    value[0] == '-' || value[0] == '.') {
 		out_error("--target \"%.60s\" is not a cluster member's name (letters, digits, '-' and '.'; "
-			  "`incus cluster list` shows them)", value);
+			  "`incus cluster list` shows them)",
+			  value);
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -260,7 +254,8 @@ int check_host(const char *flag, const char *value)
 	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len)
 		return CLI_OK;
 	out_error("%s \"%.60s\" is not an IP address or host name; give the jump server's public address, "
-		  "such as %s 203.0.113.10", flag, value, flag);
+		  "such as %s 203.0.113.10",
+		  flag, value, flag);
 	return CLI_USAGE;
 }
 

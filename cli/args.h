@@ -13,17 +13,17 @@
 #define ARGS_MAX 64
 
 struct opt {
-	const char *name;   /* long name without "--"; NULL ends a list */
-	char short_name;    /* 0: none */
+	const char *name; /* long name without "--"; NULL ends a list */
+	char short_name;  /* 0: none */
 	bool has_arg;
-	int id;             /* the command's own number for it */
+	int id; /* the command's own number for it */
 };
 
 struct args {
 	struct {
 		int id;
 		const char *name;
-		const char *value;   /* NULL for flags */
+		const char *value; /* NULL for flags */
 	} opts[ARGS_MAX];
 	int nopts;
 	const char *pos[ARGS_MAX];
@@ -31,15 +31,23 @@ struct args {
 };
 
 /* The global options, recognised before and after the command. */
-enum { OPT_GLOBAL_SOCKET = -1, OPT_GLOBAL_JSON = -2, OPT_GLOBAL_VERBOSE = -3, OPT_GLOBAL_HELP = -4,
-       OPT_GLOBAL_VERSION = -5, OPT_GLOBAL_REMOTE = -6, OPT_GLOBAL_CERT = -7, OPT_GLOBAL_KEY = -8,
-       OPT_GLOBAL_CACERT = -9 };
+enum {
+	OPT_GLOBAL_SOCKET = -1,
+	OPT_GLOBAL_JSON = -2,
+	OPT_GLOBAL_VERBOSE = -3,
+	OPT_GLOBAL_HELP = -4,
+	OPT_GLOBAL_VERSION = -5,
+	OPT_GLOBAL_REMOTE = -6,
+	OPT_GLOBAL_CERT = -7,
+	OPT_GLOBAL_KEY = -8,
+	OPT_GLOBAL_CACERT = -9
+};
 
 /* Parse argv[0..argc) (the words after the command) against opts and the
  * global options; global ones are applied to c.  cmd names the command in
  * messages ("create", "key add").  Returns CLI_OK or CLI_USAGE (reported). */
-int args_parse(int argc, char **argv, const struct opt *opts, const char *cmd, struct args *a,
-	       struct cli *c, bool *help, bool *version);
+int args_parse(int argc, char **argv, const struct opt *opts, const char *cmd, struct args *a, struct cli *c,
+	       bool *help, bool *version);
 
 /* Exactly min..max positional arguments, else a usage error naming what is
  * missing (what: "USER", "USER FINGERPRINT|COMMENT"). */

@@ -42,8 +42,12 @@ int exit_for_status(long status)
 	if (status >= 200 && status < 300)
 		return CLI_OK;
 	switch (status) {
-	case 400: case 413: case 415: case 422: return CLI_USAGE;
-	case 401: case 403: return CLI_DENIED;
+	case 400:
+	case 413:
+	case 415:
+	case 422: return CLI_USAGE;
+	case 401:
+	case 403: return CLI_DENIED;
 	case 404: return CLI_NOT_FOUND;
 	case 409: return CLI_CONFLICT;
 	case 503: return CLI_UNAVAILABLE;
@@ -152,7 +156,8 @@ static struct transport *open_remote(struct cli *c, char *err, size_t errlen)
 	const char *opts[] = { "--client-cert", "--client-key" };
 	for (int i = 0; i < 2; i++)
 		if (access(files[i], R_OK) != 0) {
-			snprintf(err, errlen, "cannot read %s (%s): the remote API needs your client certificate "
+			snprintf(err, errlen,
+				 "cannot read %s (%s): the remote API needs your client certificate "
 				 "and key; give %s, or put them in ~/.config/containarium/client.crt and client.key",
 				 files[i], strerror(errno), opts[i]);
 			return NULL;
@@ -166,7 +171,8 @@ static int report_denied(const struct cli *c, const char *why)
 	struct stat st;
 	if (stat(c->socket, &st) != 0) {
 		out_error("cannot reach helperd's socket %s: %s; a directory on the way is closed to you: run "
-			  "the command as root (sudo containarium ...)", c->socket, strerror(errno));
+			  "the command as root (sudo containarium ...)",
+			  c->socket, strerror(errno));
 		return CLI_DENIED;
 	}
 	struct group *g = getgrgid(st.st_gid);
@@ -178,7 +184,8 @@ static int report_denied(const struct cli *c, const char *why)
 	if (st.st_gid == 0)
 		out_error("permission denied connecting to helperd at %s (%s; mode %04o, group %s): only root may "
 			  "use it, because helperd.conf sets no admin_group; run the command as root "
-			  "(sudo containarium ...)", c->socket, why, (unsigned)(st.st_mode & 07777), gname);
+			  "(sudo containarium ...)",
+			  c->socket, why, (unsigned)(st.st_mode & 07777), gname);
 	else
 		out_error("permission denied connecting to helperd at %s (%s; mode %04o, group %s): join the "
 			  "group %s (sudo usermod -aG %s $USER, then log in again) or run the command as root",
@@ -198,8 +205,8 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 {
 	char err[512];
 	memset(r, 0, sizeof *r);
-	if (!c->t && !(c->t = c->remote ? open_remote(c, err, sizeof err)
-					    : transport_unix_open(c->socket, err, sizeof err))) {
+	if (!c->t &&
+	    !(c->t = c->remote ? open_remote(c, err, sizeof err) : transport_unix_open(c->socket, err, sizeof err))) {
 		out_error("%s", err);
 		return CLI_FAILED;
 	}
@@ -213,8 +220,8 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct transport_reply tr;
-	enum transport_status ts = transport_request(c->t, method, target, text, text_len, timeout_seconds, &tr, err,
-						     sizeof err);
+	enum transport_status ts =
+		transport_request(c->t, method, target, text, text_len, timeout_seconds, &tr, err, sizeof err);
 	if (c->verbose) {
 		if (ts == TRANSPORT_OK)
 			fprintf(stderr, "< %ld (%.0f ms)\n", tr.status, ms_since(&t0));
@@ -222,30 +229,27 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 			fprintf(stderr, "< no answer: %s\n", err);
 	}
 	switch (ts) {
-	case TRANSPORT_OK:
-		break;
-	case TRANSPORT_DENIED:
-		return report_denied(c, err);
+	case TRANSPORT_OK: break;
+	case TRANSPORT_DENIED: return report_denied(c, err);
 	case TRANSPORT_UNAVAILABLE:
 		if (strstr(err, "closed the connection"))
 			out_error("helperd at %s %s: it may have stopped or crashed; check its log "
-				  "(journalctl -u containarium-helperd)", where(c), err);
+				  "(journalctl -u containarium-helperd)",
+				  where(c), err);
 		else if (c->remote)
 			out_error("cannot connect to helperd at %s (%s): is https_listen set in its helperd.conf, "
-				  "and does a firewall let you through?", c->remote, err);
+				  "and does a firewall let you through?",
+				  c->remote, err);
 		else
 			out_error("cannot connect to helperd at %s: is containarium-helperd running? "
-				  "(systemctl start containarium-helperd)", c->socket);
+				  "(systemctl start containarium-helperd)",
+				  c->socket);
 		return CLI_UNAVAILABLE;
 	case TRANSPORT_TIMEOUT:
 		out_error("helperd at %s gave %s; check its log (journalctl -u containarium-helperd)", where(c), err);
 		return CLI_UNAVAILABLE;
-	case TRANSPORT_FAILED:
-		out_error("request to helperd at %s failed: %s", where(c), err);
-		return CLI_FAILED;
-	case TRANSPORT_REFUSED:
-		out_error("%s", err);
-		return CLI_DENIED;
+	case TRANSPORT_FAILED: out_error("request to helperd at %s failed: %s", where(c), err); return CLI_FAILED;
+	case TRANSPORT_REFUSED: out_error("%s", err); return CLI_DENIED;
 	}
 	r->status = tr.status;
 	r->text = tr.body;
@@ -271,7 +275,8 @@ int api_call(struct cli *c, const char *method, const char *target, json_object 
 		return CLI_OK;
 	json_object *error;
 	int rc;
-	if (r->json && json_object_object_get_ex(r->json, "error", &error) && json_object_is_type(error, json_type_object)) {
+	if (r->json && json_object_object_get_ex(r->json, "error", &error) &&
+	    json_object_is_type(error, json_type_object)) {
 		rc = api_report_error(c, error);
 	} else {
 		out_error("helperd answered %s %s with HTTP %ld: %.300s", method, target, r->status,

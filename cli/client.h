@@ -12,8 +12,8 @@
 
 struct api_reply {
 	long status;
-	json_object *json;   /* parsed JSON answer, or NULL for text */
-	char *text;          /* the raw answer, NUL-terminated */
+	json_object *json; /* parsed JSON answer, or NULL for text */
+	char *text;        /* the raw answer, NUL-terminated */
 	size_t len;
 };
 

@@ -14,14 +14,9 @@
 enum { O_LIMIT = 1, O_SINCE, O_UNTIL, O_USER, O_RHOST, O_EVENT, O_SUMMARY };
 
 static const struct opt opts[] = {
-	{ "limit", 'n', true, O_LIMIT },
-	{ "since", 0, true, O_SINCE },
-	{ "until", 0, true, O_UNTIL },
-	{ "user", 'u', true, O_USER },
-	{ "rhost", 0, true, O_RHOST },
-	{ "event", 'e', true, O_EVENT },
-	{ "summary", 0, false, O_SUMMARY },
-	{ NULL, 0, false, 0 },
+	{ "limit", 'n', true, O_LIMIT },    { "since", 0, true, O_SINCE }, { "until", 0, true, O_UNTIL },
+	{ "user", 'u', true, O_USER },      { "rhost", 0, true, O_RHOST }, { "event", 'e', true, O_EVENT },
+	{ "summary", 0, false, O_SUMMARY }, { NULL, 0, false, 0 },
 };
 
 /* Everything of an event but time, event and user, as key=value. */
@@ -29,7 +24,8 @@ static void details(json_object *ev, char *buf, size_t len)
 {
 	size_t used = 0;
 	buf[0] = '\0';
-	json_object_object_foreach(ev, key, val) {
+	json_object_object_foreach(ev, key, val)
+	{
 		if (!strcmp(key, "time") || !strcmp(key, "event") || !strcmp(key, "user"))
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s=%s", used ? " " : "", key, json_object_get_string(val));
@@ -58,7 +54,8 @@ static int check_events(const char *v)
 {
 	if (!*v || strlen(v) > 256 || strspn(v, "abcdefghijklmnopqrstuvwxyz_,") != strlen(v)) {
 		out_error("--event \"%.40s\" must be event names separated by commas, such as login_failed or "
-			  "session_open,session_close", v);
+			  "session_open,session_close",
+			  v);
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -70,7 +67,8 @@ static int check_time(const char *flag, const char *v)
 	if (ctm_time_arg(v, time(NULL), &t) != 0) {
 		out_error("%s \"%.40s\" is not a time: write it in RFC 3339 (2026-12-03T12:00:00Z, or with an "
 			  "offset such as +01:00), as a date (2026-12-03), or as a time before now (90s, 30m, 1h, "
-			  "7d, 2w)", flag, v);
+			  "7d, 2w)",
+			  flag, v);
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -97,8 +95,8 @@ static void print_events(json_object *reply)
 			json_object *ev = json_object_array_get_idx(events, i);
 			char more[600];
 			details(ev, more, sizeof more);
-			const char *cells[] = { json_str(ev, "time", "?"), json_str(ev, "event", "?"), json_str(ev, "user", "-"),
-						more };
+			const char *cells[] = { json_str(ev, "time", "?"), json_str(ev, "event", "?"),
+						json_str(ev, "user", "-"), more };
 			table_add(t, cells);
 		}
 	table_print(t, stdout);
@@ -108,8 +106,9 @@ static void print_events(json_object *reply)
 static void print_summary(json_object *reply)
 {
 	json_object *users;
-	static const char *const headers[] = { "USER", "SESSIONS", "LAST LOGIN", "FROM", "FAILED", "LAST FAILED",
-					       "FROM" };
+	static const char *const headers[] = {
+		"USER", "SESSIONS", "LAST LOGIN", "FROM", "FAILED", "LAST FAILED", "FROM"
+	};
 	struct table *t = table_new(7, headers);
 	if (json_object_object_get_ex(reply, "users", &users) && json_object_is_type(users, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(users); i++) {
@@ -117,8 +116,12 @@ static void print_summary(json_object *reply)
 			char sessions[24], failed[24];
 			snprintf(sessions, sizeof sessions, "%lld", json_int(u, "sessions", 0));
 			snprintf(failed, sizeof failed, "%lld", json_int(u, "failed_logins", 0));
-			const char *cells[] = { json_str(u, "user", "?"), sessions, json_str(u, "last_login", "-"),
-						json_str(u, "last_rhost", "-"), failed, json_str(u, "last_failed", "-"),
+			const char *cells[] = { json_str(u, "user", "?"),
+						sessions,
+						json_str(u, "last_login", "-"),
+						json_str(u, "last_rhost", "-"),
+						failed,
+						json_str(u, "last_failed", "-"),
 						json_str(u, "last_failed_rhost", "-") };
 			table_add(t, cells);
 		}
@@ -179,7 +182,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_audit = {
-	"audit", "[USER] [--since T] [--until T] [--rhost ADDR] [--event E] [--limit N] [--summary]",
+	"audit",
+	"[USER] [--since T] [--until T] [--rhost ADDR] [--event E] [--limit N] [--summary]",
 	"helperd's audit log: changes, SSH sessions, failed logins",
 	"Shows the newest events of helperd's audit log (oldest first), its rotated\n"
 	"copies included: every change made through helperd (create, delete,\n"
@@ -202,5 +206,6 @@ const struct command cmd_audit = {
 	"  -n, --limit N   at most N events, the newest (default 100)\n"
 	"  --summary       per user instead: sessions, last login and its address,\n"
 	"                  failed logins and the last one (the filters apply)\n",
-	opts, run,
+	opts,
+	run,
 };

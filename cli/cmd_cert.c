@@ -50,8 +50,7 @@ static int report(const struct cli *c, int rc, const struct pki_error *e)
 	return rc;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int usage(const struct cli *c, const char *code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int usage(const struct cli *c, const char *code, const char *fmt, ...)
 {
 	struct pki_error e = { code, "" };
 	va_list ap;
@@ -71,7 +70,8 @@ static const char *str(json_object *o, const char *key)
 {
 	json_object *v;
 	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v) : "";
+		       ? json_object_get_string(v)
+		       : "";
 }
 
 /* "2027-12-05" of "2027-12-05T03:39:03Z". */
@@ -90,9 +90,10 @@ static json_object *entry_out(const struct pki *p, json_object *entry)
 		return json_object_new_object();
 	json_object_object_add(o, "cert", json_object_new_string(pki_path(p, str(entry, "cert"), path, sizeof path)));
 	json_object_object_add(o, "key", json_object_new_string(pki_path(p, str(entry, "key"), path, sizeof path)));
-	json_object_object_add(o, "status", json_object_new_string(pki_entry_revoked(entry) ? "revoked"
-								    : pki_entry_expired(entry, time(NULL)) ? "expired"
-								    : "valid"));
+	json_object_object_add(o, "status",
+			       json_object_new_string(pki_entry_revoked(entry)               ? "revoked"
+						      : pki_entry_expired(entry, time(NULL)) ? "expired"
+											     : "valid"));
 	return o;
 }
 
@@ -121,8 +122,10 @@ static json_object *conf_lines(const struct pki *p)
 		return a;
 	const char *listen = pki_setting(p, "https_listen");
 	char line[PKI_PATH_MAX + 128], path[PKI_PATH_MAX + 64];
-	static const char *const files[][2] = { { "https_cert", "server.crt" }, { "https_key", "server.key" },
-						{ "https_client_ca", "ca.crt" }, { "https_crl", "crl.pem" } };
+	static const char *const files[][2] = { { "https_cert", "server.crt" },
+						{ "https_key", "server.key" },
+						{ "https_client_ca", "ca.crt" },
+						{ "https_crl", "crl.pem" } };
 	snprintf(line, sizeof line, "https_listen = %s", listen ? listen : PKI_DEFAULT_LISTEN);
 	json_object_array_add(a, json_object_new_string(line));
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -204,7 +207,8 @@ static int run_generate(struct cli *c, const struct args *a)
 	bool want_server = sans.nip + sans.ndns > 0, force = args_has(a, O_FORCE), new_ca = args_has(a, O_NEW_CA);
 	const char *listen = args_last(a, O_LISTEN);
 	if (listen && !want_server)
-		return usage(c, "bad_listen", "--https-listen goes with the server certificate: give --server-ip "
+		return usage(c, "bad_listen",
+			     "--https-listen goes with the server certificate: give --server-ip "
 			     "and/or --dns too");
 
 	struct pki p;
@@ -215,9 +219,11 @@ static int run_generate(struct cli *c, const struct args *a)
 	char path[PKI_PATH_MAX + 64], archived[PKI_PATH_MAX + 64] = "";
 	if (had_ca && new_ca && !force) {
 		rc = CLI_CONFLICT;
-		snprintf(e.message, sizeof e.message, "%s already has a CA: --new-ca replaces it, and every "
+		snprintf(e.message, sizeof e.message,
+			 "%s already has a CA: --new-ca replaces it, and every "
 			 "certificate it signed stops working; add --force to do that (the old files are kept "
-			 "under %s/old/)", p.dir, p.dir);
+			 "under %s/old/)",
+			 p.dir, p.dir);
 		e.code = "ca_exists";
 		goto out;
 	}
@@ -227,22 +233,28 @@ static int run_generate(struct cli *c, const struct args *a)
 		if (args_has(a, O_CA_DAYS)) {
 			rc = CLI_USAGE;
 			e.code = "bad_days";
-			snprintf(e.message, sizeof e.message, "--ca-days applies to a new CA, and %s has one; "
-				 "--new-ca --force makes a new one", p.dir);
+			snprintf(e.message, sizeof e.message,
+				 "--ca-days applies to a new CA, and %s has one; "
+				 "--new-ca --force makes a new one",
+				 p.dir);
 			goto out;
 		}
 	} else if (days > ca_days && (want_server || nclients)) {
 		rc = CLI_USAGE;
 		e.code = "outlives_ca";
-		snprintf(e.message, sizeof e.message, "--days %d would outlive the new CA (--ca-days %d): give "
-			 "--days %d or less, or a longer --ca-days", days, ca_days, ca_days);
+		snprintf(e.message, sizeof e.message,
+			 "--days %d would outlive the new CA (--ca-days %d): give "
+			 "--days %d or less, or a longer --ca-days",
+			 days, ca_days, ca_days);
 		goto out;
 	}
 	if (!create_ca && !want_server && !nclients) {
 		rc = CLI_USAGE;
 		e.code = "nothing_to_do";
-		snprintf(e.message, sizeof e.message, "%s has a CA already; say what to make: --server-ip IP "
-			 "and/or --dns NAME for helperd's certificate, --client NAME for an admin's", p.dir);
+		snprintf(e.message, sizeof e.message,
+			 "%s has a CA already; say what to make: --server-ip IP "
+			 "and/or --dns NAME for helperd's certificate, --client NAME for an admin's",
+			 p.dir);
 		goto out;
 	}
 	/* Everything that could refuse, before anything is written. */
@@ -252,7 +264,8 @@ static int run_generate(struct cli *c, const struct args *a)
 		if (want_server && old) {
 			rc = CLI_CONFLICT;
 			e.code = "certificate_exists";
-			snprintf(e.message, sizeof e.message, "%s/server.crt exists (serial %s, valid until %s): add "
+			snprintf(e.message, sizeof e.message,
+				 "%s/server.crt exists (serial %s, valid until %s): add "
 				 "--force to issue a new server certificate (then restart containarium-helperd)",
 				 p.dir, str(old, "serial"), day_of(str(old, "not_after"), until, sizeof until));
 			goto out;
@@ -261,10 +274,12 @@ static int run_generate(struct cli *c, const struct args *a)
 			if ((old = pki_find_valid(&p, "client", clients[i]))) {
 				rc = CLI_CONFLICT;
 				e.code = "certificate_exists";
-				snprintf(e.message, sizeof e.message, "%s already has a valid certificate (serial %s, "
+				snprintf(e.message, sizeof e.message,
+					 "%s already has a valid certificate (serial %s, "
 					 "valid until %s): revoke it first (containarium cert revoke %s), or add "
-					 "--force to issue another (the old one stays valid until revoked)", clients[i],
-					 str(old, "serial"), day_of(str(old, "not_after"), until, sizeof until), clients[i]);
+					 "--force to issue another (the old one stays valid until revoked)",
+					 clients[i], str(old, "serial"),
+					 day_of(str(old, "not_after"), until, sizeof until), clients[i]);
 				goto out;
 			}
 	}
@@ -276,8 +291,10 @@ static int run_generate(struct cli *c, const struct args *a)
 			pki_time_str(ca_end, when, sizeof when);
 			rc = CLI_USAGE;
 			e.code = "outlives_ca";
-			snprintf(e.message, sizeof e.message, "--days %d would outlive the CA (valid until %s): give "
-				 "--days %lld or less", days, when, (long long)((ca_end - time(NULL)) / 86400));
+			snprintf(e.message, sizeof e.message,
+				 "--days %d would outlive the CA (valid until %s): give "
+				 "--days %lld or less",
+				 days, when, (long long)((ca_end - time(NULL)) / 86400));
 			goto out;
 		}
 	}
@@ -412,16 +429,20 @@ static int run_revoke(struct cli *c, const struct args *a)
 		if (!en) {
 			rc = CLI_NOT_FOUND;
 			e.code = "not_found";
-			snprintf(e.message, sizeof e.message, "no client certificate named or numbered \"%.70s\" in %s "
-				 "(containarium cert list shows them)", want, p.dir);
+			snprintf(e.message, sizeof e.message,
+				 "no client certificate named or numbered \"%.70s\" in %s "
+				 "(containarium cert list shows them)",
+				 want, p.dir);
 			goto out;
 		}
 		if (strcmp(str(en, "kind"), "client") != 0) {
 			rc = CLI_USAGE;
 			e.code = "not_a_client";
-			snprintf(e.message, sizeof e.message, "serial %s is helperd's server certificate; clients do not "
+			snprintf(e.message, sizeof e.message,
+				 "serial %s is helperd's server certificate; clients do not "
 				 "read a revocation list, so replace it instead: containarium cert generate "
-				 "--server-ip IP --force, then restart containarium-helperd", want);
+				 "--server-ip IP --force, then restart containarium-helperd",
+				 want);
 			goto out;
 		}
 		if (pki_entry_revoked(en))
@@ -459,8 +480,8 @@ static int run_revoke(struct cli *c, const struct args *a)
 			       str(already[i], "serial"), day_of(str(already[i], "revoked_at"), day, sizeof day));
 		if (nnew)
 			printf("%s (CRL number %lld) lists %d revoked certificate%s. helperd re-reads it at its next\n"
-			       "connection when its helperd.conf has https_crl = %s\n", path, pki_crl_number(&p), total,
-			       total == 1 ? "" : "s", path);
+			       "connection when its helperd.conf has https_crl = %s\n",
+			       path, pki_crl_number(&p), total, total == 1 ? "" : "s", path);
 	}
 out:
 	if (rc)
@@ -483,7 +504,8 @@ static int run_list(struct cli *c, const struct args *a)
 	json_object *entries = pki_entries(&p);
 	char path[PKI_PATH_MAX + 64];
 	if (c->json) {
-		json_object *o = json_object_new_object(), *l = json_object_new_array(), *crl = json_object_new_object();
+		json_object *o = json_object_new_object(), *l = json_object_new_array(),
+			    *crl = json_object_new_object();
 		int total = 0;
 		for (size_t k = 0; k < json_object_array_length(entries); k++) {
 			json_object *en = json_object_array_get_idx(entries, k);
@@ -513,7 +535,8 @@ static int run_list(struct cli *c, const struct args *a)
 			json_object *en = json_object_array_get_idx(entries, k);
 			char status[48], d2[16];
 			if (pki_entry_revoked(en))
-				snprintf(status, sizeof status, "revoked %s", day_of(str(en, "revoked_at"), d2, sizeof d2));
+				snprintf(status, sizeof status, "revoked %s",
+					 day_of(str(en, "revoked_at"), d2, sizeof d2));
 			else
 				snprintf(status, sizeof status, "%s", pki_entry_expired(en, now) ? "expired" : "valid");
 			const char *cells[] = { str(en, "kind"), str(en, "name"), str(en, "serial"),
@@ -562,7 +585,8 @@ const struct command cmd_cert_generate = {
 	"Example:\n"
 	"  sudo containarium cert generate --server-ip 203.0.113.10 \\\n"
 	"      --dns jump.example.com --client alice --client bob\n",
-	generate_opts, run_generate,
+	generate_opts,
+	run_generate,
 };
 
 const struct command cmd_cert_revoke = {
@@ -577,7 +601,8 @@ const struct command cmd_cert_revoke = {
 	"Options:\n"
 	"  --output-dir DIR   where the files are (also --dir; default\n"
 	"                     " PKI_DEFAULT_DIR ")\n",
-	dir_opts, run_revoke,
+	dir_opts,
+	run_revoke,
 };
 
 const struct command cmd_cert_list = {
@@ -589,5 +614,6 @@ const struct command cmd_cert_list = {
 	"Options:\n"
 	"  --output-dir DIR   where the files are (also --dir; default\n"
 	"                     " PKI_DEFAULT_DIR ")\n",
-	dir_opts, run_list,
+	dir_opts,
+	run_list,
 };

@@ -10,8 +10,20 @@
 #include "output.h"
 #include "progress.h"
 
-enum { O_SSH_KEY = 1, O_IMAGE, O_CPU, O_MEMORY, O_DISK, O_AUTOSTART, O_NO_AUTOSTART, O_DOCKER, O_NO_DOCKER, O_TARGET, O_SNAP_SCHEDULE,
-       O_SNAP_EXPIRY };
+enum {
+	O_SSH_KEY = 1,
+	O_IMAGE,
+	O_CPU,
+	O_MEMORY,
+	O_DISK,
+	O_AUTOSTART,
+	O_NO_AUTOSTART,
+	O_DOCKER,
+	O_NO_DOCKER,
+	O_TARGET,
+	O_SNAP_SCHEDULE,
+	O_SNAP_EXPIRY
+};
 
 static const struct opt opts[] = {
 	{ "ssh-key", 0, true, O_SSH_KEY },
@@ -51,7 +63,8 @@ static void print_details(json_object *r)
 	printf("  Docker: %s\n", json_flag(r, "docker") ? "enabled" : "disabled");
 	printf("\nJump Server Account (proxy-only):\n");
 	printf("  Username: %s\n", user);
-	printf("  Shell: /usr/sbin/nologin (no shell; it can only open a tunnel to port 22 of %s)\n", *ip ? ip : "the container");
+	printf("  Shell: /usr/sbin/nologin (no shell; it can only open a tunnel to port 22 of %s)\n",
+	       *ip ? ip : "the container");
 	printf("\nSSH Access (via ProxyJump):\n");
 	printf("  ssh -J %s@%s %s@%s\n", user, host, user, *ip ? ip : "CONTAINER-IP");
 	printf("  ssh %s-dev    # after: containarium export %s --jump-ip PUBLIC-IP >> ~/.ssh/config\n", user, user);
@@ -82,8 +95,10 @@ static int run(struct cli *c, const struct args *a)
 		case O_TARGET: rc = check_member(target = v); break;
 		}
 	}
-	if (rc || (rc = keyfile_read_options(a, O_SSH_KEY, "create: --ssh-key FILE is required: the user's public "
-					     "key (their .pub file); without one nobody can log in", &keys)))
+	if (rc || (rc = keyfile_read_options(a, O_SSH_KEY,
+					     "create: --ssh-key FILE is required: the user's public "
+					     "key (their .pub file); without one nobody can log in",
+					     &keys)))
 		return rc;
 	json_object *body = json_object_new_object(), *arr = json_object_new_array();
 	json_object_object_add(body, "name", json_object_new_string(user));
@@ -107,7 +122,8 @@ static int run(struct cli *c, const struct args *a)
 		json_object_object_add(body, "target", json_object_new_string(target));
 	/* Checked by helperd, which names what is wrong with either. */
 	if (args_last(a, O_SNAP_SCHEDULE))
-		json_object_object_add(body, "snapshot_schedule", json_object_new_string(args_last(a, O_SNAP_SCHEDULE)));
+		json_object_object_add(body, "snapshot_schedule",
+				       json_object_new_string(args_last(a, O_SNAP_SCHEDULE)));
 	if (args_last(a, O_SNAP_EXPIRY))
 		json_object_object_add(body, "snapshot_expiry", json_object_new_string(args_last(a, O_SNAP_EXPIRY)));
 
@@ -127,7 +143,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_create = {
-	"create", "USER --ssh-key FILE [options]",
+	"create",
+	"USER --ssh-key FILE [options]",
 	"create a user's container and jump account",
 	"Creates USER's container, starts it, makes the user inside with the given\n"
 	"public keys, and activates the proxy-only jump account.  Prints each step\n"
@@ -153,5 +170,6 @@ const struct command cmd_create = {
 	"  --snapshot-expiry DURATION\n"
 	"                     how long scheduled snapshots are kept, such as 7d or 2w\n"
 	"                     (default: helperd.conf's snapshot_expiry)\n",
-	opts, run,
+	opts,
+	run,
 };

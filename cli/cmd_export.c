@@ -21,14 +21,10 @@
 enum { O_JUMP_IP = 1, O_JUMP_PORT, O_KEY, O_OUTPUT, O_FORCE, O_KNOWN_HOSTS, O_KNOWN_HOSTS_OUTPUT };
 
 static const struct opt opts[] = {
-	{ "jump-ip", 0, true, O_JUMP_IP },
-	{ "jump-port", 0, true, O_JUMP_PORT },
-	{ "key", 0, true, O_KEY },
-	{ "known-hosts", 0, true, O_KNOWN_HOSTS },
-	{ "output", 'o', true, O_OUTPUT },
-	{ "known-hosts-output", 0, true, O_KNOWN_HOSTS_OUTPUT },
-	{ "force", 'f', false, O_FORCE },
-	{ NULL, 0, false, 0 },
+	{ "jump-ip", 0, true, O_JUMP_IP }, { "jump-port", 0, true, O_JUMP_PORT },
+	{ "key", 0, true, O_KEY },         { "known-hosts", 0, true, O_KNOWN_HOSTS },
+	{ "output", 'o', true, O_OUTPUT }, { "known-hosts-output", 0, true, O_KNOWN_HOSTS_OUTPUT },
+	{ "force", 'f', false, O_FORCE },  { NULL, 0, false, 0 },
 };
 
 /* The known_hosts lines (GET .../known-hosts) into r. */
@@ -131,34 +127,43 @@ static int run(struct cli *c, const struct args *a)
 			if (output)
 				json_object_object_add(o, "output", json_object_new_string(output));
 			if (have_kh) {
-				json_object_object_add(o, "known_hosts", json_object_new_string_len(kr.text, (int)kr.len));
-				json_object_object_add(o, "known_hosts_path", json_object_new_string(kh_path ? kh_path : ""));
+				json_object_object_add(o, "known_hosts",
+						       json_object_new_string_len(kr.text, (int)kr.len));
+				json_object_object_add(o, "known_hosts_path",
+						       json_object_new_string(kh_path ? kh_path : ""));
 				if (kh_output)
-					json_object_object_add(o, "known_hosts_output", json_object_new_string(kh_output));
+					json_object_object_add(o, "known_hosts_output",
+							       json_object_new_string(kh_output));
 			}
 			out_json(o);
 			json_object_put(o);
 		} else if (output) {
-			printf("%sWrote the SSH configuration of %s to %s (mode 0600)\n", out_ok_mark(), a->pos[0], output);
+			printf("%sWrote the SSH configuration of %s to %s (mode 0600)\n", out_ok_mark(), a->pos[0],
+			       output);
 			if (have_kh && kh_output)
 				printf("%sWrote the host CA's known_hosts lines to %s (mode 0600)\n", out_ok_mark(),
 				       kh_output);
 			if (have_kh && kh_output)
 				printf("  Send both to %s: the first in ~/.ssh/config (or Include'd from there), the "
 				       "second as %s;\n  then: ssh %s-dev (no host key question: the hosts' "
-				       "certificates are checked)\n", a->pos[0], kh_path ? kh_path : "", a->pos[0]);
+				       "certificates are checked)\n",
+				       a->pos[0], kh_path ? kh_path : "", a->pos[0]);
 			else
 				printf("  Send it to %s; with it in ~/.ssh/config (or Include'd from there) they connect "
-				       "with: ssh %s-dev\n", a->pos[0], a->pos[0]);
+				       "with: ssh %s-dev\n",
+				       a->pos[0], a->pos[0]);
 		} else {
 			fwrite(r.text, 1, r.len, stdout);
 			if (have_kh && kh_output)
-				fprintf(stderr, "Wrote the host CA's known_hosts lines to %s: the user needs them as %s\n",
+				fprintf(stderr,
+					"Wrote the host CA's known_hosts lines to %s: the user needs them as %s\n",
 					kh_output, kh_path ? kh_path : "");
 			else if (have_kh)
-				fprintf(stderr, "Note: this configuration checks host keys against the host CA only "
+				fprintf(stderr,
+					"Note: this configuration checks host keys against the host CA only "
 					"(StrictHostKeyChecking yes); the user also needs the known_hosts lines as %s: "
-					"run again with --known-hosts-output FILE\n", kh_path ? kh_path : "");
+					"run again with --known-hosts-output FILE\n",
+					kh_path ? kh_path : "");
 		}
 	}
 	free(kh_path);
@@ -170,7 +175,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_export = {
-	"export", "USER --jump-ip IP [--jump-port PORT] [--key PATH] [--known-hosts PATH] [--output FILE] "
+	"export",
+	"USER --jump-ip IP [--jump-port PORT] [--key PATH] [--known-hosts PATH] [--output FILE] "
 	"[--known-hosts-output FILE]",
 	"print the user's ~/.ssh/config block",
 	"Prints the ssh_config block that takes USER through the jump server to\n"
@@ -194,5 +200,6 @@ const struct command cmd_export = {
 	"                     write the known_hosts lines to FILE (the same way;\n"
 	"                     default with --output: FILE.known_hosts)\n"
 	"  -f, --force        replace files even when something else wrote them\n",
-	opts, run,
+	opts,
+	run,
 };

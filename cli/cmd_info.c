@@ -84,8 +84,9 @@ static int run(struct cli *c, const struct args *a)
 	json_object_object_get_ex(o, "usage", &usage);
 	json_object_object_get_ex(o, "ssh_keys", &keys);
 	const char *status = json_str(o, "status", "Unknown"), *ip = json_str(o, "ipv4", "");
-	enum out_colour sc = strcmp(status, "Running") == 0 ? OUT_GREEN : strcmp(status, "Stopped") == 0 ? OUT_RED
-												   : OUT_YELLOW;
+	enum out_colour sc = strcmp(status, "Running") == 0   ? OUT_GREEN
+			     : strcmp(status, "Stopped") == 0 ? OUT_RED
+							      : OUT_YELLOW;
 	char buf[64];
 	printf("Container: %s\n", json_str(o, "container", "?"));
 	printf("Status: %s%s%s\n", out_colour(sc), status, out_reset());
@@ -133,7 +134,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_info = {
-	"info", "USER",
+	"info",
+	"USER",
 	"show one container's details and usage",
 	"Shows USER's container: status, jump account state, address, limits and\n"
 	"what it uses now, in one unit style (how busy its CPUs are, CPU time;\n"
@@ -141,5 +143,6 @@ const struct command cmd_info = {
 	"quota; network bytes, processes, uptime), auto-start, image, creation\n"
 	"time and the number of keys.  How busy needs two readings half a second\n"
 	"apart, unless helperd read the container in the last minute.\n",
-	opts, run,
+	opts,
+	run,
 };

@@ -83,8 +83,10 @@ static int run_add(struct cli *c, const struct args *a)
 	if (rc)
 		return rc;
 	struct key_list keys = { 0 };
-	if ((rc = keyfile_read_options(a, O_SSH_KEY, "key add: --ssh-key FILE is required: the public key (.pub) "
-				       "to add", &keys)))
+	if ((rc = keyfile_read_options(a, O_SSH_KEY,
+				       "key add: --ssh-key FILE is required: the public key (.pub) "
+				       "to add",
+				       &keys)))
 		return rc;
 	char target[128];
 	snprintf(target, sizeof target, "/v1/containers/%s/keys", a->pos[0]);
@@ -125,7 +127,8 @@ static int run_remove(struct cli *c, const struct args *a)
 	const char *which = a->pos[1];
 	if (!*which || strlen(which) > 1024 || strpbrk(which, "\r\n")) {
 		out_error("key remove: give the key's SHA256:... fingerprint (containarium key list %s shows it) "
-			  "or its comment", a->pos[0]);
+			  "or its comment",
+			  a->pos[0]);
 		return CLI_USAGE;
 	}
 	char *ew = url_escape(which), *target = NULL;
@@ -156,16 +159,20 @@ static int run_replace(struct cli *c, const struct args *a)
 	const char *which = a->pos[1];
 	if (!*which || strlen(which) > 1024 || strpbrk(which, "\r\n")) {
 		out_error("key replace: give the old key's SHA256:... fingerprint (containarium key list %s shows "
-			  "it) or its comment", a->pos[0]);
+			  "it) or its comment",
+			  a->pos[0]);
 		return CLI_USAGE;
 	}
 	struct key_list keys = { 0 };
-	if ((rc = keyfile_read_options(a, O_SSH_KEY, "key replace: --ssh-key FILE is required: the new public key "
-				       "(.pub)", &keys)))
+	if ((rc = keyfile_read_options(a, O_SSH_KEY,
+				       "key replace: --ssh-key FILE is required: the new public key "
+				       "(.pub)",
+				       &keys)))
 		return rc;
 	if (keys.count != 1) {
 		out_error("key replace: --ssh-key gave %zu keys; a key is replaced by exactly one (add the others "
-			  "with key add)", keys.count);
+			  "with key add)",
+			  keys.count);
 		key_list_free(&keys);
 		return CLI_USAGE;
 	}
@@ -196,14 +203,17 @@ static int run_replace(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_key_list = {
-	"key list", "USER",
+	"key list",
+	"USER",
 	"list a user's SSH keys",
 	"Lists USER's public keys: SHA256 fingerprint, type, bits and comment.\n",
-	no_opts, run_list,
+	no_opts,
+	run_list,
 };
 
 const struct command cmd_key_add = {
-	"key add", "USER --ssh-key FILE",
+	"key add",
+	"USER --ssh-key FILE",
 	"add SSH keys to a user",
 	"Adds the public keys in FILE to USER: into the container's\n"
 	"authorized_keys and the jump account at once.  The container must run.\n"
@@ -211,20 +221,24 @@ const struct command cmd_key_add = {
 	"Options:\n"
 	"  --ssh-key FILE   public key file; - reads standard input.  May be repeated;\n"
 	"                   a file may hold several keys, one per line.  Required.\n",
-	add_opts, run_add,
+	add_opts,
+	run_add,
 };
 
 const struct command cmd_key_remove = {
-	"key remove", "USER FINGERPRINT|COMMENT",
+	"key remove",
+	"USER FINGERPRINT|COMMENT",
 	"remove one of a user's SSH keys",
 	"Removes the key with that SHA256 fingerprint (as key list and\n"
 	"ssh-keygen -lf show it) or that comment.  The last key cannot be removed:\n"
 	"add another first.  The container must run.\n",
-	no_opts, run_remove,
+	no_opts,
+	run_remove,
 };
 
 const struct command cmd_key_replace = {
-	"key replace", "USER FINGERPRINT|COMMENT --ssh-key FILE",
+	"key replace",
+	"USER FINGERPRINT|COMMENT --ssh-key FILE",
 	"replace one of a user's SSH keys with another",
 	"Replaces the key with that SHA256 fingerprint or comment by the one key\n"
 	"in FILE, in one step: the container's authorized_keys and the jump account\n"
@@ -233,5 +247,6 @@ const struct command cmd_key_replace = {
 	"\n"
 	"Options:\n"
 	"  --ssh-key FILE   the new public key file; - reads standard input.  Required.\n",
-	add_opts, run_replace,
+	add_opts,
+	run_replace,
 };

@@ -57,12 +57,14 @@ static int confirm_delete(struct cli *c, const char *user)
 	const char *ip = json_str(r.json, "ipv4", "");
 	/* On stderr: with --json, stdout is for the result only. */
 	fflush(stdout);
-	fprintf(stderr, "Delete %s (%s%s%s) with everything in it, and the jump account %s? This cannot be undone. "
-		"[y/N] ", json_str(r.json, "container", user), json_str(r.json, "status", "?"), *ip ? ", " : "", ip, user);
+	fprintf(stderr,
+		"Delete %s (%s%s%s) with everything in it, and the jump account %s? This cannot be undone. "
+		"[y/N] ",
+		json_str(r.json, "container", user), json_str(r.json, "status", "?"), *ip ? ", " : "", ip, user);
 	fflush(stderr);
 	api_reply_free(&r);
-	if (!fgets(answer, sizeof answer, stdin) || (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0 &&
-						     strcmp(answer, "Y\n") != 0)) {
+	if (!fgets(answer, sizeof answer, stdin) ||
+	    (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0 && strcmp(answer, "Y\n") != 0)) {
 		out_error("not deleted");
 		return CLI_FAILED;
 	}
@@ -101,7 +103,8 @@ static int run_delete(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_delete = {
-	"delete", "USER [--force] [--backup]",
+	"delete",
+	"USER [--force] [--backup]",
 	"delete a container and its jump account",
 	"Deletes USER's container and everything in it; the jump account goes with\n"
 	"it.  On a terminal it shows the container and asks first, unless --force.\n"
@@ -111,7 +114,8 @@ const struct command cmd_delete = {
 	"  -f, --force   do not ask, and stop the container if it runs\n"
 	"  --backup      export the container to helperd's backup_dir first; if the\n"
 	"                export fails nothing is deleted\n",
-	delete_opts, run_delete,
+	delete_opts,
+	run_delete,
 };
 
 /* ---- start, stop -------------------------------------------------------- */
@@ -126,8 +130,14 @@ static const struct opt stop_opts[] = {
 	{ NULL, 0, false, 0 },
 };
 
-static bool is_running(json_object *e) { return strcmp(json_str(e, "status", ""), "Running") == 0; }
-static bool is_not_running(json_object *e) { return !is_running(e); }
+static bool is_running(json_object *e)
+{
+	return strcmp(json_str(e, "status", ""), "Running") == 0;
+}
+static bool is_not_running(json_object *e)
+{
+	return !is_running(e);
+}
 
 static int start_one(struct cli *c, const char *user, void *arg)
 {
@@ -166,11 +176,18 @@ static int start_or_stop(struct cli *c, const struct args *a, bool start)
 	return rc;
 }
 
-static int run_start(struct cli *c, const struct args *a) { return start_or_stop(c, a, true); }
-static int run_stop(struct cli *c, const struct args *a) { return start_or_stop(c, a, false); }
+static int run_start(struct cli *c, const struct args *a)
+{
+	return start_or_stop(c, a, true);
+}
+static int run_stop(struct cli *c, const struct args *a)
+{
+	return start_or_stop(c, a, false);
+}
 
 const struct command cmd_start = {
-	"start", "USER... | --all",
+	"start",
+	"USER... | --all",
 	"start stopped containers",
 	"Starts each USER's container and waits until it has its address; one\n"
 	"after the other, each reported as it ends.  A failure does not stop the\n"
@@ -178,11 +195,13 @@ const struct command cmd_start = {
 	"\n"
 	"Options:\n"
 	"  --all         every container that is not running\n",
-	start_opts, run_start,
+	start_opts,
+	run_start,
 };
 
 const struct command cmd_stop = {
-	"stop", "USER... [--force] | --all",
+	"stop",
+	"USER... [--force] | --all",
 	"stop containers",
 	"Stops each USER's container; the jump accounts stay, so the users can log\n"
 	"in again once started.  One after the other; a failure does not stop the\n"
@@ -191,7 +210,8 @@ const struct command cmd_stop = {
 	"Options:\n"
 	"  -f, --force   kill them instead of a clean shutdown\n"
 	"  --all         every running container\n",
-	stop_opts, run_stop,
+	stop_opts,
+	run_stop,
 };
 
 /* ---- resize ------------------------------------------------------------- */
@@ -244,7 +264,8 @@ static int run_resize(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_resize = {
-	"resize", "USER [--cpu N] [--memory SIZE] [--disk-quota SIZE]",
+	"resize",
+	"USER [--cpu N] [--memory SIZE] [--disk-quota SIZE]",
 	"change a container's limits",
 	"Changes USER's CPU, memory or disk limits; give at least one.\n"
 	"\n"
@@ -252,5 +273,6 @@ const struct command cmd_resize = {
 	"  --cpu N            CPU limit, 1-1024\n"
 	"  --memory SIZE      memory limit, such as 4GB or 512MiB (at least 64MiB)\n"
 	"  --disk-quota SIZE  root disk size, such as 100GB (at least 512MiB)\n",
-	resize_opts, run_resize,
+	resize_opts,
+	run_resize,
 };

@@ -151,7 +151,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_list = {
-	"list", "[--state STATE] [--usage] [--long]",
+	"list",
+	"[--state STATE] [--usage] [--long]",
 	"list the containers",
 	"Lists every container helperd manages: NAME (the container), STATE (its\n"
 	"status, and the jump account's state when that is not active), IPV4,\n"
@@ -165,5 +166,6 @@ const struct command cmd_list = {
 	"  -u, --usage     add what each uses now: CPU (busy, of its limit), MEMORY\n"
 	"                  and DISK (helperd reads every container's state: slower)\n"
 	"  -l, --long      add TYPE and SNAPSHOTS (the number of snapshots)\n",
-	opts, run,
+	opts,
+	run,
 };

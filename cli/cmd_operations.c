@@ -23,9 +23,14 @@ static void add_row(struct table *t, json_object *op)
 	long long n = json_int(op, "step", 0), total = json_int(op, "total_steps", 0);
 	if (n && json_object_object_get_ex(op, "steps", &steps) && json_object_array_length(steps))
 		snprintf(step, sizeof step, "%lld/%lld %s", n, total,
-			 json_str(json_object_array_get_idx(steps, json_object_array_length(steps) - 1), "description", ""));
-	const char *cells[] = { json_str(op, "id", "?"), json_str(op, "kind", "?"), json_str(op, "target", "?"),
-				json_str(op, "status", "?"), step, json_str(op, "created_at", "?") };
+			 json_str(json_object_array_get_idx(steps, json_object_array_length(steps) - 1), "description",
+				  ""));
+	const char *cells[] = { json_str(op, "id", "?"),
+				json_str(op, "kind", "?"),
+				json_str(op, "target", "?"),
+				json_str(op, "status", "?"),
+				step,
+				json_str(op, "created_at", "?") };
 	table_add(t, cells);
 }
 
@@ -37,7 +42,8 @@ static int run(struct cli *c, const struct args *a)
 	const char *id = a->npos ? a->pos[0] : NULL;
 	if (id && (strlen(id) > 64 || strspn(id, "0123456789abcdef") != strlen(id) || !*id)) {
 		out_error("operations: \"%.70s\" is not an operation id (32 hex digits, as containarium operations "
-			  "lists them)", id);
+			  "lists them)",
+			  id);
 		return CLI_USAGE;
 	}
 	if (!id && args_has(a, O_FOLLOW)) {
@@ -59,8 +65,8 @@ static int run(struct cli *c, const struct args *a)
 			if (c->json)
 				out_json(result);
 			else
-				printf("%sOperation %s (%s %s) succeeded\n", out_ok_mark(), id, json_str(r.json, "kind", "?"),
-				       json_str(r.json, "target", "?"));
+				printf("%sOperation %s (%s %s) succeeded\n", out_ok_mark(), id,
+				       json_str(r.json, "kind", "?"), json_str(r.json, "target", "?"));
 		}
 		json_object_put(result);
 		api_reply_free(&r);
@@ -92,7 +98,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_operations = {
-	"operations", "[ID [--follow]]",
+	"operations",
+	"[ID [--follow]]",
 	"helperd's long work: list, show, follow",
 	"Without ID, lists the operations helperd keeps (running ones, and\n"
 	"finished ones for an hour).  With ID, shows that one.\n"
@@ -100,5 +107,6 @@ const struct command cmd_operations = {
 	"Options:\n"
 	"  --follow   follow operation ID to its end, printing its steps; the exit\n"
 	"             code is its outcome's (as for the command that started it)\n",
-	opts, run,
+	opts,
+	run,
 };

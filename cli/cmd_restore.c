@@ -28,8 +28,8 @@ static int run(struct cli *c, const struct args *a)
 			out_json(result);
 		} else {
 			printf("%sUser %s is back: container %s, uid %lld, address %s\n", out_ok_mark(),
-			       json_str(result, "name", "?"), json_str(result, "container", "?"), json_int(result, "uid", 0),
-			       json_str(result, "ipv4", "-"));
+			       json_str(result, "name", "?"), json_str(result, "container", "?"),
+			       json_int(result, "uid", 0), json_str(result, "ipv4", "-"));
 			json_object *notes = NULL;
 			json_object_object_get_ex(result, "notes", &notes);
 			for (size_t i = 0; notes && i < json_object_array_length(notes); i++)
@@ -41,7 +41,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_restore = {
-	"restore", "FILE",
+	"restore",
+	"FILE",
 	"bring a deleted user back from a delete --backup file",
 	"Brings back the user whose container containarium delete --backup saved in\n"
 	"FILE, a file in helperd's backup_dir (its name, or its path there):\n"
@@ -49,5 +50,6 @@ const struct command cmd_restore = {
 	"same uid and the same IPv4 address.  When another user holds that uid or\n"
 	"address now, the user gets a free one, and the output says so.  A user of\n"
 	"that name who exists now is an error: nothing changes, the file stays.\n",
-	opts, run,
+	opts,
+	run,
 };

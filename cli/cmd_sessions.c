@@ -46,8 +46,8 @@ static int run(struct cli *c, const struct args *a)
 			json_object *s = json_object_array_get_idx(list, i);
 			char d[32];
 			duration(json_int(s, "duration_seconds", 0), d, sizeof d);
-			const char *cells[] = { json_str(s, "user", "?"), json_str(s, "rhost", "-"), json_str(s, "since", "?"),
-						d };
+			const char *cells[] = { json_str(s, "user", "?"), json_str(s, "rhost", "-"),
+						json_str(s, "since", "?"), d };
 			table_add(t, cells);
 		}
 	table_print(t, stdout);
@@ -57,7 +57,8 @@ static int run(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_sessions = {
-	"sessions", "[USER]",
+	"sessions",
+	"[USER]",
 	"the SSH jump sessions open now",
 	"Lists the jump sessions open now (pam_containarium reports each one's\n"
 	"start and end to helperd): user, source address, since when, and for how\n"
@@ -67,5 +68,6 @@ const struct command cmd_sessions = {
 	"\n"
 	"Options:\n"
 	"  USER            only this user's sessions\n",
-	opts, run,
+	opts,
+	run,
 };

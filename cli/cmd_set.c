@@ -59,7 +59,8 @@ static int run_set(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_set = {
-	"set", "USER... | --all  --autostart|--no-autostart",
+	"set",
+	"USER... | --all  --autostart|--no-autostart",
 	"change a setting of containers",
 	"Changes a setting of each USER's container (or of every container, with\n"
 	"--all), one after the other; a failure does not stop the others, and the\n"
@@ -69,5 +70,6 @@ const struct command cmd_set = {
 	"  --autostart      start the container when the host (or Incus) starts\n"
 	"  --no-autostart   do not\n"
 	"  --all            every container\n",
-	set_opts, run_set,
+	set_opts,
+	run_set,
 };

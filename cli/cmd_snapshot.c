@@ -25,7 +25,8 @@ static int check_snapshot_name(const char *s)
 	if (len == 0 || len > 63 || s[0] == '.' || s[0] == '-' ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len) {
 		out_error("snapshot name \"%.40s\" must be 1 to 63 letters, digits, '.', '_' or '-', not starting "
-			  "with '.' or '-'", s);
+			  "with '.' or '-'",
+			  s);
 		return CLI_USAGE;
 	}
 	return CLI_OK;
@@ -137,7 +138,8 @@ static int run_restore(struct cli *c, const struct args *a)
 			out_json(result);
 		else
 			printf("%sContainer %s is back at snapshot %s; user %s keeps uid %lld, address %s and today's "
-			       "SSH keys\n", out_ok_mark(), json_str(result, "container", "?"), a->pos[1], a->pos[0],
+			       "SSH keys\n",
+			       out_ok_mark(), json_str(result, "container", "?"), a->pos[1], a->pos[0],
 			       json_int(result, "uid", 0), json_str(result, "ipv4", "-"));
 	}
 	json_object_put(result);
@@ -200,7 +202,8 @@ static int run_schedule(struct cli *c, const struct args *a)
 		if (c->json) {
 			out_json(result);
 		} else {
-			const char *s = json_str(result, "snapshot_schedule", ""), *e = json_str(result, "snapshot_expiry", "");
+			const char *s = json_str(result, "snapshot_schedule", ""),
+				   *e = json_str(result, "snapshot_expiry", "");
 			printf("%sContainer %s: ", out_ok_mark(), json_str(result, "container", "?"));
 			if (*s)
 				printf("snapshots on schedule \"%s\", kept %s\n", s, *e ? e : "until deleted");
@@ -213,7 +216,8 @@ static int run_schedule(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_snapshot_create = {
-	"snapshot create", "USER [NAME] | --all [NAME]",
+	"snapshot create",
+	"USER [NAME] | --all [NAME]",
 	"take a snapshot of a user's container",
 	"Takes a snapshot of USER's container, named NAME (default: snap-DATE-TIME\n"
 	"in UTC).  It is kept until deleted; snapshots on a schedule expire as the\n"
@@ -223,37 +227,41 @@ const struct command cmd_snapshot_create = {
 	"  --all   every container, one after the other, each snapshot named NAME (or\n"
 	"          by its own time); a failure does not stop the others, and the\n"
 	"          exit status is the first failure's\n",
-	create_opts, run_create,
+	create_opts,
+	run_create,
 };
 
 const struct command cmd_snapshot_list = {
-	"snapshot list", "USER",
+	"snapshot list",
+	"USER",
 	"list the snapshots of a user's container",
 	"Lists USER's snapshots (scheduled and taken by hand) with their times,\n"
 	"and the container's snapshot schedule and expiry.\n",
-	no_opts, run_list,
+	no_opts,
+	run_list,
 };
 
 const struct command cmd_snapshot_restore = {
-	"snapshot restore", "USER NAME",
+	"snapshot restore",
+	"USER NAME",
 	"bring a container's files back to a snapshot",
 	"Brings USER's container back to snapshot NAME: every file as it was then;\n"
 	"changes since are lost (take a snapshot first to keep them).  The account\n"
 	"stays as it is now: the same uid, address, SSH keys (authorized_keys in\n"
 	"the container is rewritten with today's keys), limits and schedule.  A\n"
 	"running container is stopped for the restore and started again.\n",
-	no_opts, run_restore,
+	no_opts,
+	run_restore,
 };
 
 const struct command cmd_snapshot_delete = {
-	"snapshot delete", "USER NAME",
-	"delete a snapshot",
-	"Deletes snapshot NAME of USER's container.\n",
-	no_opts, run_delete,
+	"snapshot delete", "USER NAME", "delete a snapshot", "Deletes snapshot NAME of USER's container.\n",
+	no_opts,           run_delete,
 };
 
 const struct command cmd_snapshot_schedule = {
-	"snapshot schedule", "USER [--schedule CRON | --no-schedule] [--expiry DURATION]",
+	"snapshot schedule",
+	"USER [--schedule CRON | --no-schedule] [--expiry DURATION]",
 	"take snapshots of a container on a schedule",
 	"Sets when Incus snapshots USER's container by itself and how long it keeps\n"
 	"those snapshots (Incus's snapshots.schedule and snapshots.expiry; the\n"
@@ -268,5 +276,6 @@ const struct command cmd_snapshot_schedule = {
 	"  --expiry DURATION    delete scheduled snapshots this old, such as 7d, 2w,\n"
 	"                       \"1w 3d\", 12H (M minutes, H hours, d, w, m months,\n"
 	"                       y); \"\" keeps them until deleted\n",
-	schedule_opts, run_schedule,
+	schedule_opts,
+	run_schedule,
 };

@@ -50,11 +50,13 @@ static int run_info(struct cli *c, const struct args *a)
 	if (json_object_object_get_ex(o, "storage", &storage))
 		printf("Storage: pool %s (%s), disk quotas %s\n", json_str(storage, "pool", "?"),
 		       json_str(storage, "driver", "?"),
-		       json_flag(storage, "quota_enforced") ? "enforced" : "not enforced (refused on create and resize)");
+		       json_flag(storage, "quota_enforced") ? "enforced"
+							    : "not enforced (refused on create and resize)");
 	json_object *images = NULL, *remotes = NULL;
 	if (json_object_object_get_ex(o, "images", &images)) {
 		printf("Images: default %s", json_str(images, "default", "?"));
-		if (json_object_object_get_ex(images, "remotes", &remotes) && json_object_is_type(remotes, json_type_array))
+		if (json_object_object_get_ex(images, "remotes", &remotes) &&
+		    json_object_is_type(remotes, json_type_array))
 			for (size_t i = 0; i < json_object_array_length(remotes); i++) {
 				json_object *rm = json_object_array_get_idx(remotes, i);
 				printf("%s %s: %s (%s)", i ? "," : "; remotes", json_str(rm, "name", "?"),
@@ -143,18 +145,22 @@ static int run_metrics(struct cli *c, const struct args *a)
 }
 
 const struct command cmd_system_info = {
-	"system info", "",
+	"system info",
+	"",
 	"helperd, its backend and the host",
 	"Shows helperd's version and uptime, the container backend (Incus or LXD)\n"
 	"and whether it answers, how many containers there are, where the\n"
 	"snapshots are published, and the host's memory and load.\n",
-	no_opts, run_info,
+	no_opts,
+	run_info,
 };
 
 const struct command cmd_metrics = {
-	"metrics", "",
+	"metrics",
+	"",
 	"helperd's metrics (Prometheus text)",
 	"Prints helperd's metrics in the Prometheus text format; with --json as\n"
 	"{\"metrics\": [{\"name\", \"labels\", \"value\"}]}.\n",
-	no_opts, run_metrics,
+	no_opts,
+	run_metrics,
 };

@@ -7,10 +7,10 @@
 #include "cli.h"
 
 struct command {
-	const char *name;      /* "create", "key add" */
-	const char *usage;     /* arguments after the name */
-	const char *summary;   /* one line for the command list */
-	const char *help;      /* description and options, for --help */
+	const char *name;    /* "create", "key add" */
+	const char *usage;   /* arguments after the name */
+	const char *summary; /* one line for the command list */
+	const char *help;    /* description and options, for --help */
 	const struct opt *opts;
 	int (*run)(struct cli *c, const struct args *a);
 };

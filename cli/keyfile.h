@@ -11,7 +11,7 @@
 #include "args.h"
 
 struct key_list {
-	char **keys;     /* canonical key lines, no duplicates */
+	char **keys; /* canonical key lines, no duplicates */
 	size_t count;
 };
 

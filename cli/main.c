@@ -10,40 +10,62 @@
 #include "output.h"
 
 static const struct command *const commands[] = {
-	&cmd_create, &cmd_list, &cmd_info, &cmd_delete, &cmd_start, &cmd_stop, &cmd_resize, &cmd_set, &cmd_export,
-	&cmd_key_list, &cmd_key_add, &cmd_key_remove, &cmd_key_replace, &cmd_snapshot_create, &cmd_snapshot_list,
-	&cmd_snapshot_restore, &cmd_snapshot_delete, &cmd_snapshot_schedule, &cmd_restore, &cmd_system_info, &cmd_metrics, &cmd_operations, &cmd_audit, &cmd_sessions,
-	&cmd_cert_generate, &cmd_cert_revoke, &cmd_cert_list, NULL,
+	&cmd_create,
+	&cmd_list,
+	&cmd_info,
+	&cmd_delete,
+	&cmd_start,
+	&cmd_stop,
+	&cmd_resize,
+	&cmd_set,
+	&cmd_export,
+	&cmd_key_list,
+	&cmd_key_add,
+	&cmd_key_remove,
+	&cmd_key_replace,
+	&cmd_snapshot_create,
+	&cmd_snapshot_list,
+	&cmd_snapshot_restore,
+	&cmd_snapshot_delete,
+	&cmd_snapshot_schedule,
+	&cmd_restore,
+	&cmd_system_info,
+	&cmd_metrics,
+	&cmd_operations,
+	&cmd_audit,
+	&cmd_sessions,
+	&cmd_cert_generate,
+	&cmd_cert_revoke,
+	&cmd_cert_list,
+	NULL,
 };
 
 /* Commands of two words: "key add", "system info", "cert generate",
  * "snapshot create". */
 static const char *const groups[] = { "key", "system", "cert", "snapshot", NULL };
 
-static const char global_help[] =
-	"Global options (before or after the command):\n"
-	"  --socket PATH   helperd's socket (default: $CONTAINARIUM_SOCKET, else\n"
-	"                  " CLI_DEFAULT_SOCKET ")\n"
-	"  --remote URL    helperd's remote API instead (https://HOST:PORT; default\n"
-	"                  $CONTAINARIUM_REMOTE), with a client certificate:\n"
-	"  --client-cert FILE, --client-key FILE\n"
-	"                  (default: $CONTAINARIUM_CLIENT_CERT / _KEY, else\n"
-	"                  ~/.config/containarium/client.crt and client.key)\n"
-	"  --server-ca FILE  the CA that signed helperd's certificate (default:\n"
-	"                  $CONTAINARIUM_SERVER_CA, else ~/.config/containarium/\n"
-	"                  server-ca.crt if present, else the system's CAs)\n"
-	"  --json          print helperd's JSON (for create, delete, start, stop,\n"
-	"                  resize, snapshot and restore: the finished operation's\n"
-	"                  result); on failure the\n"
-	"                  error object {\"error\": {...}} from helperd\n"
-	"  -v, --verbose   show each request to helperd and its status on stderr\n"
-	"  -h, --help      this help; containarium help COMMAND for one command\n"
-	"  --version       the version\n";
+static const char global_help[] = "Global options (before or after the command):\n"
+				  "  --socket PATH   helperd's socket (default: $CONTAINARIUM_SOCKET, else\n"
+				  "                  " CLI_DEFAULT_SOCKET ")\n"
+				  "  --remote URL    helperd's remote API instead (https://HOST:PORT; default\n"
+				  "                  $CONTAINARIUM_REMOTE), with a client certificate:\n"
+				  "  --client-cert FILE, --client-key FILE\n"
+				  "                  (default: $CONTAINARIUM_CLIENT_CERT / _KEY, else\n"
+				  "                  ~/.config/containarium/client.crt and client.key)\n"
+				  "  --server-ca FILE  the CA that signed helperd's certificate (default:\n"
+				  "                  $CONTAINARIUM_SERVER_CA, else ~/.config/containarium/\n"
+				  "                  server-ca.crt if present, else the system's CAs)\n"
+				  "  --json          print helperd's JSON (for create, delete, start, stop,\n"
+				  "                  resize, snapshot and restore: the finished operation's\n"
+				  "                  result); on failure the\n"
+				  "                  error object {\"error\": {...}} from helperd\n"
+				  "  -v, --verbose   show each request to helperd and its status on stderr\n"
+				  "  -h, --help      this help; containarium help COMMAND for one command\n"
+				  "  --version       the version\n";
 
-static const char exit_help[] =
-	"Exit status: 0 done; 1 failed; 2 bad arguments (nothing was sent); 3 not found;\n"
-	"4 conflict (exists, busy, running); 5 helperd or its backend unavailable;\n"
-	"6 permission denied.  See containarium(1).\n";
+static const char exit_help[] = "Exit status: 0 done; 1 failed; 2 bad arguments (nothing was sent); 3 not found;\n"
+				"4 conflict (exists, busy, running); 5 helperd or its backend unavailable;\n"
+				"6 permission denied.  See containarium(1).\n";
 
 static void general_help(FILE *f)
 {
@@ -129,8 +151,8 @@ static int wants_help(int argc, char **argv)
  * --client-key, --server-ca (with "=VALUE" or without). */
 static int is_path_option(const char *w)
 {
-	static const char *const names[] = { "--socket", "--remote", "--client-cert", "--client-key",
-					     "--server-ca", NULL };
+	static const char *const names[] = { "--socket",     "--remote",    "--client-cert",
+					     "--client-key", "--server-ca", NULL };
 	for (int k = 0; names[k]; k++) {
 		size_t n = strlen(names[k]);
 		if (strncmp(w, names[k], n) == 0 && (w[n] == '\0' || w[n] == '='))
@@ -170,7 +192,8 @@ int main(int argc, char **argv)
 				return CLI_USAGE;
 		} else {
 			out_error("unknown option %.60s before the command; options of a command go after it "
-				  "(containarium create alice --ssh-key FILE); see containarium --help", w);
+				  "(containarium create alice --ssh-key FILE); see containarium --help",
+				  w);
 			return CLI_USAGE;
 		}
 	}

@@ -45,12 +45,14 @@ int outfile_write(const char *path, const char *text, size_t len, const char *ma
 	if (exists && !force) {
 		if (S_ISLNK(st.st_mode)) {
 			out_error("%s is a symbolic link; give the file it points to, or add --force to replace the "
-				  "link with a file", path);
+				  "link with a file",
+				  path);
 			return CLI_CONFLICT;
 		}
 		if (!written_by_us(path, magic_line)) {
 			out_error("%s exists and was not written by containarium (its first line is not \"%s\"); "
-				  "choose another --output, or add --force to replace it", path, magic_line);
+				  "choose another --output, or add --force to replace it",
+				  path, magic_line);
 			return CLI_CONFLICT;
 		}
 	}

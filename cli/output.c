@@ -84,7 +84,7 @@ void out_bytes(unsigned long long b, char *buf, size_t len)
 
 struct table {
 	size_t ncols, nrows, caprows;
-	char **cells;                         /* row-major; row 0: headers */
+	char **cells; /* row-major; row 0: headers */
 	enum out_colour (**colour)(const char *);
 };
 
@@ -156,8 +156,9 @@ void table_print(const struct table *t, FILE *f)
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *cell = t->cells[r * t->ncols + c];
-			const char *on = r == 0 ? out_colour(OUT_BOLD)
-				       : t->colour[c] ? out_colour(t->colour[c](cell)) : "";
+			const char *on = r == 0         ? out_colour(OUT_BOLD)
+					 : t->colour[c] ? out_colour(t->colour[c](cell))
+							: "";
 			fprintf(f, "%s%s%s", on, cell, *on ? out_reset() : "");
 			if (c + 1 < t->ncols)
 				fprintf(f, "%*s", (int)(w[c] - width(cell) + 2), "");

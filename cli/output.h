@@ -23,8 +23,7 @@ const char *out_ok_mark(void);
 const char *out_fail_mark(void);
 
 /* "containarium: MESSAGE" on stderr. */
-__attribute__((format(printf, 1, 2)))
-void out_error(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void out_error(const char *fmt, ...);
 
 /* Pretty JSON on stdout, with a newline. */
 void out_json(json_object *o);

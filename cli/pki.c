@@ -30,8 +30,8 @@
  * minutes behind still accepts a certificate made just now. */
 #define BACKDATE_SECONDS 300
 
-__attribute__((format(printf, 4, 5)))
-static int fail(struct pki_error *e, int rc, const char *code, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct pki_error *e, int rc, const char *code, const char *fmt,
+						      ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -60,7 +60,8 @@ int pki_check_name(const char *name, char *msg, size_t msglen)
 	size_t n = strlen(name);
 	if (n == 0 || n > PKI_NAME_MAX || !isalnum((unsigned char)name[0]) ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != n) {
-		snprintf(msg, msglen, "\"%.70s\" is not a name for a client certificate: use 1 to %d letters, digits, "
+		snprintf(msg, msglen,
+			 "\"%.70s\" is not a name for a client certificate: use 1 to %d letters, digits, "
 			 "'.', '_', '@' or '-', starting with a letter or digit (ops-alice, alice@example.com)",
 			 name, PKI_NAME_MAX);
 		return -1;
@@ -73,8 +74,10 @@ int pki_check_ip(const char *ip, char *msg, size_t msglen)
 	unsigned char buf[16];
 	if (inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1)
 		return 0;
-	snprintf(msg, msglen, "--server-ip \"%.60s\" is not an IPv4 or IPv6 address; give the address clients "
-		 "connect to (--server-ip 203.0.113.10), and host names with --dns", ip);
+	snprintf(msg, msglen,
+		 "--server-ip \"%.60s\" is not an IPv4 or IPv6 address; give the address clients "
+		 "connect to (--server-ip 203.0.113.10), and host names with --dns",
+		 ip);
 	return -1;
 }
 
@@ -94,8 +97,10 @@ int pki_check_dns(const char *name, char *msg, size_t msglen)
 		ok = inet_pton(AF_INET, name, buf) != 1; /* an address belongs in --server-ip */
 	}
 	if (!ok) {
-		snprintf(msg, msglen, "--dns \"%.60s\" is not a DNS name (labels of letters, digits and '-', "
-			 "such as --dns jump.example.com); give addresses with --server-ip", name);
+		snprintf(msg, msglen,
+			 "--dns \"%.60s\" is not a DNS name (labels of letters, digits and '-', "
+			 "such as --dns jump.example.com); give addresses with --server-ip",
+			 name);
 		return -1;
 	}
 	return 0;
@@ -129,8 +134,10 @@ int pki_check_listen(const char *listen, char *msg, size_t msglen)
 		ok = isdigit((unsigned char)*port) && !*end && !errno && n >= 1 && n <= 65535;
 	}
 	if (!ok) {
-		snprintf(msg, msglen, "--https-listen \"%.60s\" is not ADDRESS:PORT with a numeric address, as "
-			 "helperd's https_listen takes it (0.0.0.0:8443, 127.0.0.1:8443, [::]:8443)", listen);
+		snprintf(msg, msglen,
+			 "--https-listen \"%.60s\" is not ADDRESS:PORT with a numeric address, as "
+			 "helperd's https_listen takes it (0.0.0.0:8443, 127.0.0.1:8443, [::]:8443)",
+			 listen);
 		return -1;
 	}
 	return 0;
@@ -194,14 +201,12 @@ static void fsync_dir(const char *dir)
 }
 
 /* Replace DIR/rel with data, mode `mode`, atomically (common/atomic_file.h). */
-static int write_file(struct pki *p, const char *rel, const void *data, size_t len, mode_t mode,
-		      struct pki_error *e)
+static int write_file(struct pki *p, const char *rel, const void *data, size_t len, mode_t mode, struct pki_error *e)
 {
 	char path[PKI_PATH_MAX + 64], why[PKI_PATH_MAX + 256];
 	pki_path(p, rel, path, sizeof path);
 	if (ctm_write_file_atomic(path, data, len, mode, (gid_t)-1, why, sizeof why) != 0)
-		return fail(e, errno == EACCES || errno == EPERM ? CLI_DENIED : CLI_FAILED, "write_failed", "%s",
-			    why);
+		return fail(e, errno == EACCES || errno == EPERM ? CLI_DENIED : CLI_FAILED, "write_failed", "%s", why);
 	return CLI_OK;
 }
 
@@ -279,17 +284,21 @@ static int check_dir(const char *dir, struct pki_error *e)
 {
 	struct stat st;
 	if (lstat(dir, &st) != 0)
-		return fail(e, errno == EACCES ? CLI_DENIED : CLI_FAILED, "bad_directory", "cannot use %s: %s",
-			    dir, strerror(errno));
+		return fail(e, errno == EACCES ? CLI_DENIED : CLI_FAILED, "bad_directory", "cannot use %s: %s", dir,
+			    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return fail(e, CLI_FAILED, "bad_directory", "%s is not a directory; give a directory with --output-dir",
 			    dir);
 	if (st.st_mode & 022)
-		return fail(e, CLI_FAILED, "bad_directory", "%s can be written by group or others, who could replace "
-			    "the CA there: chmod go-w %s (or give another --output-dir)", dir, dir);
+		return fail(e, CLI_FAILED, "bad_directory",
+			    "%s can be written by group or others, who could replace "
+			    "the CA there: chmod go-w %s (or give another --output-dir)",
+			    dir, dir);
 	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return fail(e, CLI_FAILED, "bad_directory", "%s belongs to uid %u, neither root nor you: use a "
-			    "directory of your own", dir, (unsigned)st.st_uid);
+		return fail(e, CLI_FAILED, "bad_directory",
+			    "%s belongs to uid %u, neither root nor you: use a "
+			    "directory of your own",
+			    dir, (unsigned)st.st_uid);
 	return CLI_OK;
 }
 
@@ -361,7 +370,9 @@ static int index_valid(json_object *o, char *why, size_t whylen)
 	}
 	for (size_t i = 0; i < json_object_array_length(certs); i++) {
 		json_object *c = json_object_array_get_idx(certs, i);
-		static const char *const need[] = { "kind", "name", "serial", "not_before", "not_after", "cert", "key" };
+		static const char *const need[] = {
+			"kind", "name", "serial", "not_before", "not_after", "cert", "key"
+		};
 		for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
 			if (!str_of(c, need[k])) {
 				snprintf(why, whylen, "certificate %zu has no \"%s\"", i + 1, need[k]);
@@ -395,14 +406,16 @@ static int load_index(struct pki *p, struct pki_error *e)
 	}
 	json_tokener *tok = json_tokener_new();
 	json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-	int parsed = tok && json_tokener_get_error(tok) == json_tokener_success &&
-		     json_tokener_get_parse_end(tok) == len;
+	int parsed =
+		tok && json_tokener_get_error(tok) == json_tokener_success && json_tokener_get_parse_end(tok) == len;
 	json_tokener_free(tok);
 	free(text);
 	if (!parsed || !index_valid(o, why, sizeof why)) {
 		json_object_put(o);
-		return fail(e, CLI_FAILED, "bad_index", "%s is damaged (%s): restore it from a backup; the "
-			    "certificates themselves are unaffected", path, parsed ? why : "not JSON");
+		return fail(e, CLI_FAILED, "bad_index",
+			    "%s is damaged (%s): restore it from a backup; the "
+			    "certificates themselves are unaffected",
+			    path, parsed ? why : "not JSON");
 	}
 	p->index = o;
 	return CLI_OK;
@@ -410,8 +423,8 @@ static int load_index(struct pki *p, struct pki_error *e)
 
 int pki_save_index(struct pki *p, struct pki_error *e)
 {
-	const char *text = json_object_to_json_string_ext(p->index, JSON_C_TO_STRING_PRETTY |
-					JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text = json_object_to_json_string_ext(p->index, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+									    JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *withnl = NULL;
 	if (asprintf(&withnl, "%s\n", text) < 0)
 		return fail(e, CLI_FAILED, "failed", "out of memory");
@@ -494,8 +507,10 @@ int pki_open(struct pki *p, const char *dir, bool create, struct pki_error *e)
 	char real[PATH_MAX];
 	if (!realpath(dir, real)) {
 		if (errno == ENOENT)
-			return fail(e, CLI_NOT_FOUND, "no_ca", "%s does not exist: make the CA first with "
-				    "containarium cert generate (or give --output-dir)", dir);
+			return fail(e, CLI_NOT_FOUND, "no_ca",
+				    "%s does not exist: make the CA first with "
+				    "containarium cert generate (or give --output-dir)",
+				    dir);
 		return fail(e, errno == EACCES ? CLI_DENIED : CLI_FAILED, "bad_directory", "cannot use %s: %s", dir,
 			    strerror(errno));
 	}
@@ -508,11 +523,13 @@ int pki_open(struct pki *p, const char *dir, bool create, struct pki_error *e)
 	char lock[PKI_PATH_MAX + 64];
 	p->lockfd = open(pki_path(p, ".lock", lock, sizeof lock), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (p->lockfd < 0)
-		return fail(e, errno == EACCES ? CLI_DENIED : CLI_FAILED, "bad_directory", "cannot open %s: %s%s",
-			    lock, strerror(errno), errno == EACCES ? " (run it as root)" : "");
+		return fail(e, errno == EACCES ? CLI_DENIED : CLI_FAILED, "bad_directory", "cannot open %s: %s%s", lock,
+			    strerror(errno), errno == EACCES ? " (run it as root)" : "");
 	if (flock(p->lockfd, LOCK_EX | LOCK_NB) != 0)
-		return fail(e, CLI_CONFLICT, "locked", "another containarium cert command is working in %s; "
-			    "try again when it is done", real);
+		return fail(e, CLI_CONFLICT, "locked",
+			    "another containarium cert command is working in %s; "
+			    "try again when it is done",
+			    real);
 	return load_index(p, e);
 }
 
@@ -536,8 +553,8 @@ bool pki_has_ca(const struct pki *p)
 
 int pki_archive(struct pki *p, char *moved_to, size_t len, struct pki_error *e)
 {
-	static const char *const files[] = { "ca.crt", "ca.key", "server.crt", "server.key", "crl.pem",
-					     "index.json", "clients" };
+	static const char *const files[] = { "ca.crt",  "ca.key",     "server.crt", "server.key",
+					     "crl.pem", "index.json", "clients" };
 	char stamp[32], rel[64], from[PKI_PATH_MAX + 64], to[PKI_PATH_MAX + 128];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -554,7 +571,8 @@ int pki_archive(struct pki *p, char *moved_to, size_t len, struct pki_error *e)
 		pki_path(p, files[i], from, sizeof from);
 		snprintf(to, sizeof to, "%s/%s", moved_to, files[i]);
 		if (rename(from, to) != 0 && errno != ENOENT)
-			return fail(e, CLI_FAILED, "write_failed", "cannot move %s to %s: %s", from, to, strerror(errno));
+			return fail(e, CLI_FAILED, "write_failed", "cannot move %s to %s: %s", from, to,
+				    strerror(errno));
 	}
 	fsync_dir(p->dir);
 	json_object_put(p->index);
@@ -602,8 +620,8 @@ static int write_crl_pem(BIO *b, const void *crl)
 }
 
 /* Write an object as PEM to DIR/rel with mode. */
-static int write_pem(struct pki *p, const char *rel, int (*writer)(BIO *, const void *), const void *obj,
-		     mode_t mode, struct pki_error *e)
+static int write_pem(struct pki *p, const char *rel, int (*writer)(BIO *, const void *), const void *obj, mode_t mode,
+		     struct pki_error *e)
 {
 	size_t len = 0;
 	char *pem = pem_of(writer, obj, &len);
@@ -695,9 +713,12 @@ static X509 *build_cert(enum kind kind, EVP_PKEY *key, const char *cn, X509 *iss
 	X509V3_CTX ctx;
 	if (ok) {
 		X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-		ok = add_ext(x, &ctx, NID_basic_constraints, kind == KIND_CA ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE") &&
-		     add_ext(x, &ctx, NID_key_usage, kind == KIND_CA ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") &&
-		     (kind == KIND_CA || add_ext(x, &ctx, NID_ext_key_usage, kind == KIND_SERVER ? "serverAuth" : "clientAuth")) &&
+		ok = add_ext(x, &ctx, NID_basic_constraints,
+			     kind == KIND_CA ? "critical,CA:TRUE,pathlen:0" : "critical,CA:FALSE") &&
+		     add_ext(x, &ctx, NID_key_usage,
+			     kind == KIND_CA ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature") &&
+		     (kind == KIND_CA ||
+		      add_ext(x, &ctx, NID_ext_key_usage, kind == KIND_SERVER ? "serverAuth" : "clientAuth")) &&
 		     add_ext(x, &ctx, NID_subject_key_identifier, "hash") &&
 		     add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") &&
 		     (kind != KIND_SERVER || add_sans(x, sans)) && X509_sign(x, signer, EVP_sha256()) > 0;
@@ -727,7 +748,8 @@ void pki_ca_info(const struct pki *p, char *subject, size_t slen, char *serial, 
 		BIO *b = BIO_new(BIO_s_mem());
 		char *data = NULL;
 		long n = b && p->ca && X509_NAME_print_ex(b, X509_get_subject_name(p->ca), 0, XN_FLAG_RFC2253) >= 0
-				 ? BIO_get_mem_data(b, &data) : 0;
+				 ? BIO_get_mem_data(b, &data)
+				 : 0;
 		snprintf(subject, slen, "%.*s", n > 0 ? (int)n : 1, n > 0 ? data : "?");
 		BIO_free(b);
 	}
@@ -740,16 +762,19 @@ void pki_ca_info(const struct pki *p, char *subject, size_t slen, char *serial, 
 int pki_create_ca(struct pki *p, int days, struct pki_error *e)
 {
 	if (exists(p, "ca.key"))
-		return fail(e, CLI_CONFLICT, "ca_exists", "%s/ca.key exists without ca.crt beside it (a run that was "
+		return fail(e, CLI_CONFLICT, "ca_exists",
+			    "%s/ca.key exists without ca.crt beside it (a run that was "
 			    "interrupted, or a CA certificate removed by hand): restore ca.crt, or remove ca.key "
-			    "to make a new CA", p->dir);
+			    "to make a new CA",
+			    p->dir);
 	time_t now = time(NULL);
 	BIGNUM *serial = new_serial(p);
 	EVP_PKEY *key = new_key();
 	char *hex = serial ? BN_bn2hex(serial) : NULL, cn[64];
 	snprintf(cn, sizeof cn, "Containarium CA %.8s", hex ? hex : "");
 	X509 *ca = key && serial ? build_cert(KIND_CA, key, cn, NULL, key, serial, now - BACKDATE_SECONDS,
-					      now + (time_t)days * 86400, NULL) : NULL;
+					      now + (time_t)days * 86400, NULL)
+				 : NULL;
 	OPENSSL_free(hex);
 	BN_free(serial);
 	if (!ca) {
@@ -805,7 +830,10 @@ int pki_load_ca(struct pki *p, struct pki_error *e)
 	char *crt = NULL, *key = NULL, path[PKI_PATH_MAX + 64];
 	size_t crtlen = 0, keylen = 0;
 	if (read_file(p, "ca.crt", &crt, &crtlen) != 0)
-		return fail(e, errno == ENOENT ? CLI_NOT_FOUND : errno == EACCES ? CLI_DENIED : CLI_FAILED,
+		return fail(e,
+			    errno == ENOENT   ? CLI_NOT_FOUND
+			    : errno == EACCES ? CLI_DENIED
+					      : CLI_FAILED,
 			    errno == ENOENT ? "no_ca" : "bad_ca", "cannot read %s: %s%s",
 			    pki_path(p, "ca.crt", path, sizeof path), strerror(errno),
 			    errno == ENOENT ? " (make the CA with containarium cert generate)" : "");
@@ -839,9 +867,11 @@ int pki_load_ca(struct pki *p, struct pki_error *e)
 	time_t na = asn1_time(X509_get0_notAfter(p->ca));
 	pki_time_str(na, when, sizeof when);
 	if (na < time(NULL))
-		return fail(e, CLI_FAILED, "ca_expired", "the CA in %s expired on %s: make a new one with "
+		return fail(e, CLI_FAILED, "ca_expired",
+			    "the CA in %s expired on %s: make a new one with "
 			    "containarium cert generate --new-ca --force (every certificate must then be issued "
-			    "again)", p->dir, when);
+			    "again)",
+			    p->dir, when);
 	if (!crl_current(p)) {
 		int rc = pki_write_crl(p, e);
 		if (rc)
@@ -861,13 +891,16 @@ static int issue(struct pki *p, enum kind kind, const char *name, const char *cn
 	if (not_after > ca_end) {
 		char when[32];
 		pki_time_str(ca_end, when, sizeof when);
-		return fail(e, CLI_USAGE, "outlives_ca", "--days %d would outlive the CA (valid until %s): give "
-			    "--days %lld or less", days, when, (long long)((ca_end - now) / 86400));
+		return fail(e, CLI_USAGE, "outlives_ca",
+			    "--days %d would outlive the CA (valid until %s): give "
+			    "--days %lld or less",
+			    days, when, (long long)((ca_end - now) / 86400));
 	}
 	BIGNUM *serial = new_serial(p);
 	EVP_PKEY *key = new_key();
-	X509 *x = serial && key ? build_cert(kind, key, cn, p->ca, p->ca_key, serial, now - BACKDATE_SECONDS,
-					     not_after, sans) : NULL;
+	X509 *x = serial && key
+			  ? build_cert(kind, key, cn, p->ca, p->ca_key, serial, now - BACKDATE_SECONDS, not_after, sans)
+			  : NULL;
 	BN_free(serial);
 	if (!x) {
 		EVP_PKEY_free(key);
@@ -924,7 +957,8 @@ static int issue(struct pki *p, enum kind kind, const char *name, const char *cn
 int pki_issue_server(struct pki *p, const struct pki_sans *sans, int days, json_object **entry, struct pki_error *e)
 {
 	if (sans->nip + sans->ndns == 0)
-		return fail(e, CLI_USAGE, "no_names", "the server certificate needs the addresses clients connect "
+		return fail(e, CLI_USAGE, "no_names",
+			    "the server certificate needs the addresses clients connect "
 			    "to: --server-ip IP and/or --dns NAME");
 	const char *cn = sans->ndns ? sans->dns[0] : sans->ip[0];
 	return issue(p, KIND_SERVER, cn, cn, "", sans, days, entry, e);

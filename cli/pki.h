@@ -32,13 +32,13 @@
 #define PKI_DEFAULT_CA_DAYS 3650
 #define PKI_MAX_DAYS 36500
 #define PKI_DEFAULT_LISTEN "0.0.0.0:8443"
-#define PKI_NAME_MAX 64   /* a common name is at most 64 characters */
+#define PKI_NAME_MAX 64 /* a common name is at most 64 characters */
 #define PKI_SANS_MAX 16
 #define PKI_PATH_MAX 1024
 
 struct pki_error {
 	const char *code;   /* "certificate_exists", "not_found", ... */
-	char message[3072];  /* room for two paths */
+	char message[3072]; /* room for two paths */
 };
 
 /* The host names of a server certificate. */
@@ -52,12 +52,12 @@ struct x509_st;
 struct evp_pkey_st;
 
 struct pki {
-	char dir[PKI_PATH_MAX];     /* absolute, no trailing slash */
+	char dir[PKI_PATH_MAX]; /* absolute, no trailing slash */
 	int lockfd;
-	json_object *index;         /* the contents of index.json */
-	struct x509_st *ca;         /* after pki_create_ca or pki_load_ca */
+	json_object *index; /* the contents of index.json */
+	struct x509_st *ca; /* after pki_create_ca or pki_load_ca */
 	struct evp_pkey_st *ca_key;
-	bool crl_healed;            /* pki_load_ca rewrote a CRL that did not match the index */
+	bool crl_healed; /* pki_load_ca rewrote a CRL that did not match the index */
 };
 
 /* ---- input ------------------------------------------------------------- */
@@ -103,8 +103,7 @@ int pki_load_ca(struct pki *p, struct pki_error *e);
  * for days but never beyond the CA; records it in the index first, then
  * writes its key and certificate.  *entry is its index entry (owned by the
  * index). */
-int pki_issue_server(struct pki *p, const struct pki_sans *sans, int days, json_object **entry,
-		     struct pki_error *e);
+int pki_issue_server(struct pki *p, const struct pki_sans *sans, int days, json_object **entry, struct pki_error *e);
 int pki_issue_client(struct pki *p, const char *name, int days, json_object **entry, struct pki_error *e);
 
 /* The index's entries: json array of objects with "kind" ("server",

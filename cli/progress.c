@@ -28,9 +28,9 @@ static void on_interrupt(int sig)
 }
 
 struct view {
-	size_t shown;     /* steps printed */
-	bool open;        /* fancy: the last step's line waits for its mark */
-	char line[300];   /* that line */
+	size_t shown;   /* steps printed */
+	bool open;      /* fancy: the last step's line waits for its mark */
+	char line[300]; /* that line */
 };
 
 static void close_step(struct view *v, bool ok)
@@ -74,8 +74,10 @@ int progress_follow(struct cli *c, json_object *op, json_object **result)
 		out_error("helperd's answer names no operation to follow");
 		return CLI_FAILED;
 	}
-	snprintf(following, sizeof following, "\ncontainarium: stopped following; the work goes on in helperd: "
-		 "containarium operations %.40s --follow\n", id);
+	snprintf(following, sizeof following,
+		 "\ncontainarium: stopped following; the work goes on in helperd: "
+		 "containarium operations %.40s --follow\n",
+		 id);
 	struct sigaction sa = { .sa_handler = on_interrupt }, old_int, old_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
@@ -97,9 +99,10 @@ int progress_follow(struct cli *c, json_object *op, json_object **result)
 		if (rc != CLI_OK) {
 			close_step(&v, false);
 			if (rc == CLI_NOT_FOUND) {
-				out_error("helperd no longer knows operation %s (was it restarted?); see what became of "
-					  "%s with containarium info %s", id, json_str(op, "target", "the user"),
-					  json_str(op, "target", "USER"));
+				out_error(
+					"helperd no longer knows operation %s (was it restarted?); see what became of "
+					"%s with containarium info %s",
+					id, json_str(op, "target", "the user"), json_str(op, "target", "USER"));
 				rc = CLI_FAILED;
 			}
 			goto out;
@@ -116,7 +119,8 @@ int progress_follow(struct cli *c, json_object *op, json_object **result)
 	json_object *res, *error;
 	if (strcmp(json_str(cur, "status", ""), "success") == 0) {
 		close_step(&v, true);
-		*result = json_object_object_get_ex(cur, "result", &res) ? json_object_get(res) : json_object_new_object();
+		*result = json_object_object_get_ex(cur, "result", &res) ? json_object_get(res)
+									 : json_object_new_object();
 	} else {
 		close_step(&v, false);
 		if (!json_object_object_get_ex(cur, "error", &error)) {
@@ -133,8 +137,8 @@ out:
 	return rc;
 }
 
-int progress_run(struct cli *c, const char *method, const char *target, json_object *body,
-		 const char *headline, json_object **result)
+int progress_run(struct cli *c, const char *method, const char *target, json_object *body, const char *headline,
+		 json_object **result)
 {
 	struct api_reply r;
 	*result = NULL;

@@ -16,7 +16,7 @@ int progress_follow(struct cli *c, json_object *op, json_object **result);
 
 /* Start a long request (POST/PATCH/DELETE answered 202) and follow it.
  * headline (may be NULL) is printed once helperd has accepted the work. */
-int progress_run(struct cli *c, const char *method, const char *target, json_object *body,
-		 const char *headline, json_object **result);
+int progress_run(struct cli *c, const char *method, const char *target, json_object *body, const char *headline,
+		 json_object **result);
 
 #endif

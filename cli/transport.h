@@ -8,17 +8,17 @@
 #include <stdlib.h>
 
 enum transport_status {
-	TRANSPORT_OK = 0,          /* an HTTP answer arrived (any status) */
-	TRANSPORT_UNAVAILABLE,     /* nobody listens, or the server went away */
-	TRANSPORT_DENIED,          /* not allowed to connect (EACCES) */
+	TRANSPORT_OK = 0,      /* an HTTP answer arrived (any status) */
+	TRANSPORT_UNAVAILABLE, /* nobody listens, or the server went away */
+	TRANSPORT_DENIED,      /* not allowed to connect (EACCES) */
 	TRANSPORT_TIMEOUT,
 	TRANSPORT_FAILED,
-	TRANSPORT_REFUSED,         /* the server refused our client certificate (TLS alert) */
+	TRANSPORT_REFUSED, /* the server refused our client certificate (TLS alert) */
 };
 
 struct transport_reply {
-	long status;               /* HTTP status */
-	char *body;                /* NUL-terminated; malloc'd */
+	long status; /* HTTP status */
+	char *body;  /* NUL-terminated; malloc'd */
 	size_t len;
 	char content_type[128];
 };
@@ -28,9 +28,9 @@ struct transport;
 struct transport_ops {
 	/* target: path and query ("/v1/containers?state=running").  body may
 	 * be NULL (no body).  On anything but TRANSPORT_OK, err says why. */
-	enum transport_status (*request)(struct transport *t, const char *method, const char *target,
-					 const char *body, size_t body_len, long timeout_seconds,
-					 struct transport_reply *reply, char *err, size_t errlen);
+	enum transport_status (*request)(struct transport *t, const char *method, const char *target, const char *body,
+					 size_t body_len, long timeout_seconds, struct transport_reply *reply,
+					 char *err, size_t errlen);
 	void (*close)(struct transport *t);
 };
 
@@ -47,10 +47,9 @@ struct transport *transport_unix_open(const char *socket_path, char *err, size_t
 struct transport *transport_https_open(const char *url, const char *cert, const char *key, const char *cacert,
 				       char *err, size_t errlen);
 
-static inline enum transport_status transport_request(struct transport *t, const char *method,
-						      const char *target, const char *body, size_t body_len,
-						      long timeout_seconds, struct transport_reply *reply,
-						      char *err, size_t errlen)
+static inline enum transport_status transport_request(struct transport *t, const char *method, const char *target,
+						      const char *body, size_t body_len, long timeout_seconds,
+						      struct transport_reply *reply, char *err, size_t errlen)
 {
 	return t->ops->request(t, method, target, body, body_len, timeout_seconds, reply, err, errlen);
 }

@@ -19,10 +19,10 @@ struct curl_transport {
 	struct transport base;
 	CURL *curl;
 	char socket[108];
-	char prefix[256];                /* "http://helperd" or "https://host:port" */
-	char cert[256], cacert[256];     /* remote: for the messages */
+	char prefix[256];            /* "http://helperd" or "https://host:port" */
+	char cert[256], cacert[256]; /* remote: for the messages */
 	char errbuf[CURL_ERROR_SIZE];
-	struct transport_reply *reply;   /* being filled */
+	struct transport_reply *reply; /* being filled */
 	bool too_big;
 };
 
@@ -45,9 +45,9 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static enum transport_status curl_request(struct transport *t, const char *method, const char *target,
-					  const char *body, size_t body_len, long timeout_seconds,
-					  struct transport_reply *reply, char *err, size_t errlen)
+static enum transport_status curl_request(struct transport *t, const char *method, const char *target, const char *body,
+					  size_t body_len, long timeout_seconds, struct transport_reply *reply,
+					  char *err, size_t errlen)
 {
 	struct curl_transport *u = (struct curl_transport *)t;
 	CURL *h = u->curl;
@@ -104,9 +104,11 @@ static enum transport_status curl_request(struct transport *t, const char *metho
 	/* helperd's handshake refuses a revoked certificate with an alert;
 	 * under TLS 1.3 it arrives at the first read, under 1.2 at connect. */
 	if (u->cert[0] && strstr(u->errbuf, "alert certificate revoked")) {
-		snprintf(err, errlen, "helperd refused the client certificate %s during the TLS handshake: it has "
+		snprintf(err, errlen,
+			 "helperd refused the client certificate %s during the TLS handshake: it has "
 			 "been revoked; ask an admin for a new one (containarium cert generate --client NAME on the "
-			 "jump host)", u->cert);
+			 "jump host)",
+			 u->cert);
 		return TRANSPORT_REFUSED;
 	}
 	switch (rc) {
@@ -128,8 +130,10 @@ static enum transport_status curl_request(struct transport *t, const char *metho
 		snprintf(err, errlen, "%s", u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc));
 		return TRANSPORT_UNAVAILABLE;
 	case CURLE_PEER_FAILED_VERIFICATION:
-		snprintf(err, errlen, "helperd's server certificate is not trusted: it must be signed by the CA in "
-			 "%s and name the host you gave in --remote (%s)", u->cacert[0] ? u->cacert : "the system's store",
+		snprintf(err, errlen,
+			 "helperd's server certificate is not trusted: it must be signed by the CA in "
+			 "%s and name the host you gave in --remote (%s)",
+			 u->cacert[0] ? u->cacert : "the system's store",
 			 u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc));
 		return TRANSPORT_FAILED;
 	case CURLE_SSL_CERTPROBLEM:
@@ -141,8 +145,10 @@ static enum transport_status curl_request(struct transport *t, const char *metho
 			 u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc));
 		return TRANSPORT_FAILED;
 	case CURLE_SSL_CONNECT_ERROR:
-		snprintf(err, errlen, "the TLS handshake with helperd failed (%s): is --remote an https "
-			 "address of helperd's https_listen?", u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc));
+		snprintf(err, errlen,
+			 "the TLS handshake with helperd failed (%s): is --remote an https "
+			 "address of helperd's https_listen?",
+			 u->errbuf[0] ? u->errbuf : curl_easy_strerror(rc));
 		return TRANSPORT_FAILED;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(err, errlen, "no answer within %ld seconds", timeout_seconds);
@@ -198,7 +204,8 @@ static struct curl_transport *curl_transport_new(const char *protocol, char *err
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocol);
 #else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, strcmp(protocol, "https") == 0 ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+			 strcmp(protocol, "https") == 0 ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
 #endif
 	return u;
 }
@@ -226,7 +233,8 @@ struct transport *transport_https_open(const char *url, const char *cert, const 
 	while (n && url[n - 1] == '/')
 		n--;
 	if (strncmp(url, "https://", 8) != 0 || n <= 8 || n >= sizeof((struct curl_transport *)0)->prefix) {
-		snprintf(err, errlen, "--remote \"%s\" is not an https:// address (https://jump.example.com:8443)", url);
+		snprintf(err, errlen, "--remote \"%s\" is not an https:// address (https://jump.example.com:8443)",
+			 url);
 		return NULL;
 	}
 	struct curl_transport *u = curl_transport_new("https", err, errlen);

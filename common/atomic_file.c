@@ -28,8 +28,8 @@ int ctm_dir_of(const char *path, char *dir, size_t cap)
 	return 0;
 }
 
-int ctm_stage_write(struct ctm_staged *st, const char *path, const void *data, size_t len, mode_t mode,
-		       gid_t gid, char *err, size_t errlen)
+int ctm_stage_write(struct ctm_staged *st, const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
+		    char *err, size_t errlen)
 {
 	st->path = path;
 	st->fd = -1;
@@ -44,8 +44,10 @@ int ctm_stage_write(struct ctm_staged *st, const char *path, const void *data, s
 		int e = errno;
 		st->tmp[0] = '\0';
 		st->create_errno = e;
-		return ERR_E(e, "cannot create a temporary file next to %s: %s (does the directory exist "
-			     "and is it writable?)", path, strerror(e));
+		return ERR_E(e,
+			     "cannot create a temporary file next to %s: %s (does the directory exist "
+			     "and is it writable?)",
+			     path, strerror(e));
 	}
 	const unsigned char *p = data;
 	size_t left = len;
@@ -131,8 +133,8 @@ int ctm_sync_dir_of(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
-			  char *err, size_t errlen)
+int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid, char *err,
+			  size_t errlen)
 {
 	struct ctm_staged st = CTM_STAGED_INIT;
 	if (ctm_stage_write(&st, path, data, len, mode, gid, err, errlen) || ctm_stage_sync(&st, err, errlen) ||

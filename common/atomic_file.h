@@ -16,24 +16,27 @@
 #include <sys/types.h>
 
 /* Replace path with data[0..len): mode, group gid ((gid_t)-1: the caller's). */
-int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
-			  char *err, size_t errlen);
+int ctm_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, gid_t gid, char *err,
+			  size_t errlen);
 
 /* The same in steps, for writers of several files that want every file
  * written (and flushed) before any is renamed. */
 struct ctm_staged {
-	char tmp[PATH_MAX];   /* "PATH.tmp.XXXXXX"; "" when there is none */
+	char tmp[PATH_MAX]; /* "PATH.tmp.XXXXXX"; "" when there is none */
 	const char *path;
-	int fd;               /* open between ctm_stage_write and ctm_stage_sync, else -1 */
-	int create_errno;     /* after ctm_stage_write failed: why the temporary file could
+	int fd;           /* open between ctm_stage_write and ctm_stage_sync, else -1 */
+	int create_errno; /* after ctm_stage_write failed: why the temporary file could
 			       * not be created, or 0 when it was (and a later step failed) */
 };
-#define CTM_STAGED_INIT { .tmp = "", .path = NULL, .fd = -1, .create_errno = 0 }
+#define CTM_STAGED_INIT                                                                                                \
+	{                                                                                                              \
+		.tmp = "", .path = NULL, .fd = -1, .create_errno = 0                                                   \
+	}
 
 /* Create the temporary file next to path and write data (owner, mode);
  * it stays open for ctm_stage_sync.  0, or -1. */
-int ctm_stage_write(struct ctm_staged *st, const char *path, const void *data, size_t len, mode_t mode,
-		    gid_t gid, char *err, size_t errlen);
+int ctm_stage_write(struct ctm_staged *st, const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
+		    char *err, size_t errlen);
 /* fsync and close it.  0, or -1 (the temporary file is removed). */
 int ctm_stage_sync(struct ctm_staged *st, char *err, size_t errlen);
 /* Rename it over its target.  0, or -1 (removed). */

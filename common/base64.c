@@ -3,11 +3,16 @@
 
 static int b64val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
 	return -1;
 }
 
@@ -31,8 +36,8 @@ long ctm_base64_decode(const char *in, size_t len, unsigned char *out, size_t ca
 			else if ((v[j] = b64val(c)) < 0)
 				return -1;
 		}
-		unsigned long n = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 |
-				  (unsigned long)v[2] << 6 | (unsigned long)v[3];
+		unsigned long n = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 | (unsigned long)v[2] << 6 |
+				  (unsigned long)v[3];
 		unsigned char b[3] = { (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
 		size_t take = i + 4 == len ? 3 - pad : 3;
 		/* Canonical: the bits under the padding must be zero. */

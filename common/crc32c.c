@@ -31,9 +31,9 @@ static uint32_t crc32c_soft(uint32_t crc, const unsigned char *p, size_t len)
 #endif
 		lo ^= crc;
 		crc = crc32c_tables[7][lo & 0xff] ^ crc32c_tables[6][(lo >> 8) & 0xff] ^
-		      crc32c_tables[5][(lo >> 16) & 0xff] ^ crc32c_tables[4][lo >> 24] ^
-		      crc32c_tables[3][hi & 0xff] ^ crc32c_tables[2][(hi >> 8) & 0xff] ^
-		      crc32c_tables[1][(hi >> 16) & 0xff] ^ crc32c_tables[0][hi >> 24];
+		      crc32c_tables[5][(lo >> 16) & 0xff] ^ crc32c_tables[4][lo >> 24] ^ crc32c_tables[3][hi & 0xff] ^
+		      crc32c_tables[2][(hi >> 8) & 0xff] ^ crc32c_tables[1][(hi >> 16) & 0xff] ^
+		      crc32c_tables[0][hi >> 24];
 		p += 8;
 		len -= 8;
 	}
@@ -43,8 +43,7 @@ static uint32_t crc32c_soft(uint32_t crc, const unsigned char *p, size_t len)
 }
 
 #ifdef HAVE_X86_CRC
-__attribute__((target("sse4.2")))
-static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
 {
 	uint64_t c = crc;
 	while (len >= 8) {

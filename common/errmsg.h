@@ -9,7 +9,6 @@
 
 /* Format the sentence into err and return -1, so that a refusal is one
  * line: `return ctm_fail(err, errlen, "uid %u is out of range", uid);` */
-__attribute__((format(printf, 3, 4)))
-int ctm_fail(char *err, size_t errlen, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) int ctm_fail(char *err, size_t errlen, const char *fmt, ...);
 
 #endif

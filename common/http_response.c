@@ -10,8 +10,8 @@ enum chunk_state { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER_
 
 static const char NOT_HTTP[] = "the answer is not HTTP/1.x";
 
-void ctm_http_reader_init(struct ctm_http_reader *r, char *head, size_t head_cap,
-			  const struct ctm_http_limits *lim, ctm_http_sink sink, void *arg)
+void ctm_http_reader_init(struct ctm_http_reader *r, char *head, size_t head_cap, const struct ctm_http_limits *lim,
+			  ctm_http_sink sink, void *arg)
 {
 	memset(r, 0, sizeof *r);
 	r->head = head;
@@ -21,7 +21,10 @@ void ctm_http_reader_init(struct ctm_http_reader *r, char *head, size_t head_cap
 	r->arg = arg;
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
 
 /* "HTTP/1.D DDD" then ' ' or '\r', checked on the bytes there are: false as
  * soon as one of them is wrong.  The status is at least 100. */
@@ -238,11 +241,10 @@ static int feed_body(struct ctm_http_reader *r, const char *p, size_t n)
 			if (c == '\n')
 				r->ch = CH_TRAILER_START;
 			break;
-		case CH_DONE:
-			return 0;
+		case CH_DONE: return 0;
 		}
 		continue;
-size_done:
+	size_done:
 		if (!r->size_digits)
 			goto bad;
 		r->size_digits = 0;

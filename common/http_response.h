@@ -34,20 +34,20 @@ enum ctm_http_body { CTM_HTTP_BODY_NONE, CTM_HTTP_BODY_LENGTH, CTM_HTTP_BODY_CHU
 
 struct ctm_http_reader {
 	/* set up by ctm_http_reader_init */
-	char *head;                  /* head_cap bytes: the head is gathered here */
+	char *head; /* head_cap bytes: the head is gathered here */
 	size_t head_cap, head_len;
 	struct ctm_http_limits lim;
 	ctm_http_sink sink;
 	void *arg;
-	bool no_body;                /* the request was HEAD: set before feeding */
+	bool no_body; /* the request was HEAD: set before feeding */
 
 	/* what has been read */
-	long status;                 /* 0 until a final head is read */
-	char etag[256];              /* the ETag header's value, "" when none (or too long) */
-	bool in_body;                /* the final head is read */
-	bool done;                   /* the whole answer is read */
+	long status;    /* 0 until a final head is read */
+	char etag[256]; /* the ETag header's value, "" when none (or too long) */
+	bool in_body;   /* the final head is read */
+	bool done;      /* the whole answer is read */
 	enum ctm_http_body mode;
-	const char *problem;         /* why feeding failed (-1) */
+	const char *problem; /* why feeding failed (-1) */
 
 	/* chunked state */
 	uint64_t left;
@@ -55,8 +55,8 @@ struct ctm_http_reader {
 	unsigned size_digits;
 };
 
-void ctm_http_reader_init(struct ctm_http_reader *r, char *head, size_t head_cap,
-			  const struct ctm_http_limits *lim, ctm_http_sink sink, void *arg);
+void ctm_http_reader_init(struct ctm_http_reader *r, char *head, size_t head_cap, const struct ctm_http_limits *lim,
+			  ctm_http_sink sink, void *arg);
 
 /* The next n bytes read: 0 (go on), -1 malformed (r->problem says how),
  * -2 the sink asked to stop. */
@@ -71,7 +71,6 @@ bool ctm_http_complete(const struct ctm_http_reader *r, bool eof);
  * tests.  head_only: stop after the final head.  0 complete, -1 malformed,
  * -2 stopped by the sink, -3 cut short (nothing at all when r->head_len and
  * r->in_body are both 0). */
-int ctm_http_read_memory(struct ctm_http_reader *r, const char *data, size_t len, size_t piece,
-			 bool head_only);
+int ctm_http_read_memory(struct ctm_http_reader *r, const char *data, size_t len, size_t piece, bool head_only);
 
 #endif

@@ -8,11 +8,24 @@
 
 int ctm_size_parse(const char *s, unsigned long long *bytes)
 {
-	static const struct { const char *u; unsigned long long m; } units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
-		{ "TB", 1000000000000ULL }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 },
-		{ "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
-		{ "G", 1ULL << 30 }, { "T", 1ULL << 40 },
+	static const struct {
+		const char *u;
+		unsigned long long m;
+	} units[] = {
+		{ "", 1 },
+		{ "B", 1 },
+		{ "KB", 1000ULL },
+		{ "MB", 1000000ULL },
+		{ "GB", 1000000000ULL },
+		{ "TB", 1000000000000ULL },
+		{ "KiB", 1ULL << 10 },
+		{ "MiB", 1ULL << 20 },
+		{ "GiB", 1ULL << 30 },
+		{ "TiB", 1ULL << 40 },
+		{ "K", 1ULL << 10 },
+		{ "M", 1ULL << 20 },
+		{ "G", 1ULL << 30 },
+		{ "T", 1ULL << 40 },
 	};
 	if (!(s[0] >= '0' && s[0] <= '9'))
 		return -1;
@@ -43,7 +56,9 @@ int ctm_size_for_incus(const char *s, char *out, size_t outlen)
 		s++;
 		digits--;
 	}
-	static const struct { const char *in, *out; } map[] = {
+	static const struct {
+		const char *in, *out;
+	} map[] = {
 		{ "", "B" }, { "K", "KiB" }, { "M", "MiB" }, { "G", "GiB" }, { "T", "TiB" }, { "KB", "kB" },
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

@@ -54,27 +54,27 @@
 
 /* Header field offsets. */
 enum {
-	CTM_H_MAGIC = 0,          /* char[8] */
-	CTM_H_VERSION = 8,        /* u32 */
-	CTM_H_HEADER_SIZE = 12,   /* u32, = CTM_HEADER_SIZE */
-	CTM_H_GENERATION = 16,    /* u64, same in both files of one publish */
-	CTM_H_FILE_SIZE = 24,     /* u64, must equal the file's size */
-	CTM_H_CREATED = 32,       /* u64, unix seconds */
-	CTM_H_ENTRY_COUNT = 40,   /* u32 */
-	CTM_H_FLAGS = 44,         /* u32, 0 */
-	CTM_H_DATA_CRC = 48,      /* u32, crc32c of [header_size, file_size) */
-	CTM_H_NAME_INDEX = 52,    /* u32 offset */
-	CTM_H_NAME_SLOTS = 56,    /* u32 */
-	CTM_H_ID_INDEX = 60,      /* u32 offset (0 in keys.db) */
-	CTM_H_ID_SLOTS = 64,      /* u32 (0 in keys.db) */
-	CTM_H_ORDER = 68,         /* u32 offset */
-	CTM_H_RECORDS = 72,       /* u32 offset */
-	CTM_H_RECORDS_SIZE = 76,  /* u32 */
-	CTM_H_GROUP_GID = 80,     /* u32, the shared primary group */
-	CTM_H_UID_MIN = 84,       /* u32, every uid lies in [uid_min, uid_max] */
-	CTM_H_UID_MAX = 88,       /* u32 */
-	CTM_H_GROUP_NAME = 92,    /* char[32], NUL-terminated, NUL-padded */
-	CTM_H_HEADER_CRC = 124,   /* u32, crc32c of bytes [0, 124) */
+	CTM_H_MAGIC = 0,         /* char[8] */
+	CTM_H_VERSION = 8,       /* u32 */
+	CTM_H_HEADER_SIZE = 12,  /* u32, = CTM_HEADER_SIZE */
+	CTM_H_GENERATION = 16,   /* u64, same in both files of one publish */
+	CTM_H_FILE_SIZE = 24,    /* u64, must equal the file's size */
+	CTM_H_CREATED = 32,      /* u64, unix seconds */
+	CTM_H_ENTRY_COUNT = 40,  /* u32 */
+	CTM_H_FLAGS = 44,        /* u32, 0 */
+	CTM_H_DATA_CRC = 48,     /* u32, crc32c of [header_size, file_size) */
+	CTM_H_NAME_INDEX = 52,   /* u32 offset */
+	CTM_H_NAME_SLOTS = 56,   /* u32 */
+	CTM_H_ID_INDEX = 60,     /* u32 offset (0 in keys.db) */
+	CTM_H_ID_SLOTS = 64,     /* u32 (0 in keys.db) */
+	CTM_H_ORDER = 68,        /* u32 offset */
+	CTM_H_RECORDS = 72,      /* u32 offset */
+	CTM_H_RECORDS_SIZE = 76, /* u32 */
+	CTM_H_GROUP_GID = 80,    /* u32, the shared primary group */
+	CTM_H_UID_MIN = 84,      /* u32, every uid lies in [uid_min, uid_max] */
+	CTM_H_UID_MAX = 88,      /* u32 */
+	CTM_H_GROUP_NAME = 92,   /* char[32], NUL-terminated, NUL-padded */
+	CTM_H_HEADER_CRC = 124,  /* u32, crc32c of bytes [0, 124) */
 	CTM_HEADER_SIZE = 128,
 };
 #define CTM_GROUP_NAME_MAX 31
@@ -107,9 +107,9 @@ enum {
 #define CTM_KEYREC_FIXED 24
 
 /* Limits enforced by the writer and the reader. */
-#define CTM_NAME_MAX 32          /* a username, without NUL */
-#define CTM_FIELD_MAX 255        /* gecos, home, shell */
-#define CTM_KEY_LINE_MAX 8192    /* one canonical key line */
+#define CTM_NAME_MAX 32       /* a username, without NUL */
+#define CTM_FIELD_MAX 255     /* gecos, home, shell */
+#define CTM_KEY_LINE_MAX 8192 /* one canonical key line */
 #define CTM_KEYS_PER_USER_MAX 64
 #define CTM_ENTRIES_MAX (1u << 24)
 

@@ -69,10 +69,8 @@ static int parse_header(struct ctm_db *db, enum ctm_db_kind kind)
 		return CTM_ERR_CORRUPT;
 	if (rd32(h + CTM_H_HEADER_CRC) != ctm_crc32c(0, h, CTM_H_HEADER_CRC))
 		return CTM_ERR_CORRUPT;
-	if (rd32(h + CTM_H_VERSION) != CTM_FORMAT_VERSION ||
-	    rd32(h + CTM_H_HEADER_SIZE) != CTM_HEADER_SIZE ||
-	    rd64(h + CTM_H_FILE_SIZE) != size || size > UINT32_MAX ||
-	    rd32(h + CTM_H_FLAGS) != 0)
+	if (rd32(h + CTM_H_VERSION) != CTM_FORMAT_VERSION || rd32(h + CTM_H_HEADER_SIZE) != CTM_HEADER_SIZE ||
+	    rd64(h + CTM_H_FILE_SIZE) != size || size > UINT32_MAX || rd32(h + CTM_H_FLAGS) != 0)
 		return CTM_ERR_CORRUPT;
 
 	db->kind = kind;
@@ -103,8 +101,7 @@ static int parse_header(struct ctm_db *db, enum ctm_db_kind kind)
 	db->records_end = db->records + rsize;
 
 	if (kind == CTM_DB_PASSWD) {
-		if (!is_pow2(db->id_slots) || db->id_slots / 2 < db->count ||
-		    (db->id_index & 3u) ||
+		if (!is_pow2(db->id_slots) || db->id_slots / 2 < db->count || (db->id_index & 3u) ||
 		    !span_ok(db->id_index, (uint64_t)db->id_slots * CTM_SLOT_SIZE, CTM_HEADER_SIZE, size))
 			return CTM_ERR_CORRUPT;
 		/* The group: never root, a terminated non-empty name. */
@@ -143,8 +140,7 @@ int ctm_db_open(struct ctm_db *db, const char *path, enum ctm_db_kind kind)
 	if (fstat(fd, &st) != 0)
 		goto out;
 	r = CTM_ERR_UNSAFE;
-	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)))
+	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		goto out;
 	r = CTM_ERR_CORRUPT;
 	if (st.st_size < CTM_HEADER_SIZE || (uint64_t)st.st_size > UINT32_MAX)
@@ -240,9 +236,8 @@ static int read_user(const struct ctm_db *db, uint32_t off, struct ctm_user *u)
 	u->shell_len = rd16(p + 26);
 	if ((uint64_t)CTM_PWREC_FIXED + u->name_len + u->gecos_len + u->home_len + u->shell_len + 4 != len)
 		return CTM_ERR_CORRUPT;
-	if (u->uid < db->uid_min || u->uid > db->uid_max || u->gid != db->gid ||
-	    u->state < CTM_STATE_MIN || u->state > CTM_STATE_MAX ||
-	    u->name_len == 0 || u->name_len > CTM_NAME_MAX)
+	if (u->uid < db->uid_min || u->uid > db->uid_max || u->gid != db->gid || u->state < CTM_STATE_MIN ||
+	    u->state > CTM_STATE_MAX || u->name_len == 0 || u->name_len > CTM_NAME_MAX)
 		return CTM_ERR_CORRUPT;
 	const unsigned char *s = p + CTM_PWREC_FIXED;
 	u->name = (const char *)s;
@@ -275,9 +270,8 @@ static int read_keys(const struct ctm_db *db, uint32_t off, struct ctm_keys *k)
 	k->uid = rd32(p + 16);
 	size_t name_len = rd16(p + 20);
 	k->key_count = rd16(p + 22);
-	if (k->state < CTM_STATE_MIN || k->state > CTM_STATE_MAX ||
-	    name_len == 0 || name_len > CTM_NAME_MAX || k->key_count > CTM_KEYS_PER_USER_MAX ||
-	    (size_t)(end - (p + CTM_KEYREC_FIXED)) < name_len + 1)
+	if (k->state < CTM_STATE_MIN || k->state > CTM_STATE_MAX || name_len == 0 || name_len > CTM_NAME_MAX ||
+	    k->key_count > CTM_KEYS_PER_USER_MAX || (size_t)(end - (p + CTM_KEYREC_FIXED)) < name_len + 1)
 		return CTM_ERR_CORRUPT;
 	const unsigned char *s = p + CTM_KEYREC_FIXED;
 	if (!str_ok(s, name_len))
@@ -306,8 +300,8 @@ static int read_keys(const struct ctm_db *db, uint32_t off, struct ctm_keys *k)
  * an empty slot (NOTFOUND), a match (OK) or any corruption. */
 typedef int (*match_fn)(const struct ctm_db *db, uint32_t rec, const void *key, void *out);
 
-static int probe(const struct ctm_db *db, uint32_t index, uint32_t slots, uint32_t hash,
-		 match_fn match, const void *key, void *out)
+static int probe(const struct ctm_db *db, uint32_t index, uint32_t slots, uint32_t hash, match_fn match,
+		 const void *key, void *out)
 {
 	uint32_t mask = slots - 1;
 	for (uint32_t n = 0, i = hash & mask; n < slots; n++, i = (i + 1) & mask) {
@@ -326,7 +320,10 @@ static int probe(const struct ctm_db *db, uint32_t index, uint32_t slots, uint32
 	return CTM_ERR_CORRUPT;
 }
 
-struct name_key { const char *name; size_t len; };
+struct name_key {
+	const char *name;
+	size_t len;
+};
 
 static int match_user_name(const struct ctm_db *db, uint32_t rec, const void *key, void *out)
 {
@@ -376,8 +373,7 @@ int ctm_passwd_by_name(const struct ctm_db *db, const char *name, struct ctm_use
 	struct name_key k = { name, 0 };
 	if (!name_plausible(name, &k.len))
 		return CTM_NOTFOUND;
-	return probe(db, db->name_index, db->name_slots, ctm_hash_name(name, k.len),
-		     match_user_name, &k, out);
+	return probe(db, db->name_index, db->name_slots, ctm_hash_name(name, k.len), match_user_name, &k, out);
 }
 
 int ctm_passwd_by_uid(const struct ctm_db *db, uint32_t uid, struct ctm_user *out)
@@ -392,8 +388,7 @@ int ctm_keys_by_name(const struct ctm_db *db, const char *name, struct ctm_keys 
 	struct name_key k = { name, 0 };
 	if (!name_plausible(name, &k.len))
 		return CTM_NOTFOUND;
-	return probe(db, db->name_index, db->name_slots, ctm_hash_name(name, k.len),
-		     match_keys_name, &k, out);
+	return probe(db, db->name_index, db->name_slots, ctm_hash_name(name, k.len), match_keys_name, &k, out);
 }
 
 static int order_at(const struct ctm_db *db, uint32_t i, uint32_t *rec)
@@ -426,8 +421,9 @@ const char *ctm_keys_next(const struct ctm_keys *k, const char *prev)
 
 int ctm_db_check_data(const struct ctm_db *db)
 {
-	return ctm_crc32c(0, db->map + CTM_HEADER_SIZE, db->size - CTM_HEADER_SIZE) ==
-	       rd32(db->map + CTM_H_DATA_CRC) ? CTM_OK : CTM_ERR_CORRUPT;
+	return ctm_crc32c(0, db->map + CTM_HEADER_SIZE, db->size - CTM_HEADER_SIZE) == rd32(db->map + CTM_H_DATA_CRC)
+		       ? CTM_OK
+		       : CTM_ERR_CORRUPT;
 }
 
 int ctm_passwd_seek_after(const struct ctm_db *db, const char *name, uint32_t *index)
@@ -482,16 +478,15 @@ int ctm_db_verify(const struct ctm_db *db)
 		order_at(db, i, &rec);
 		if (db->kind == CTM_DB_PASSWD) {
 			struct ctm_user u, v;
-			if (read_user(db, rec, &u) != CTM_OK ||
-			    ctm_passwd_by_name(db, u.name, &v) != CTM_OK || v.name != u.name ||
-			    ctm_passwd_by_uid(db, u.uid, &v) != CTM_OK || v.name != u.name)
+			if (read_user(db, rec, &u) != CTM_OK || ctm_passwd_by_name(db, u.name, &v) != CTM_OK ||
+			    v.name != u.name || ctm_passwd_by_uid(db, u.uid, &v) != CTM_OK || v.name != u.name)
 				return CTM_ERR_CORRUPT;
 			name = u.name;
 			len = u.name_len;
 		} else {
 			struct ctm_keys k, l;
-			if (read_keys(db, rec, &k) != CTM_OK ||
-			    ctm_keys_by_name(db, k.name, &l) != CTM_OK || l.name != k.name)
+			if (read_keys(db, rec, &k) != CTM_OK || ctm_keys_by_name(db, k.name, &l) != CTM_OK ||
+			    l.name != k.name)
 				return CTM_ERR_CORRUPT;
 			name = k.name;
 			len = strlen(name);

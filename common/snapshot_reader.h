@@ -15,11 +15,11 @@
 
 enum ctm_status {
 	CTM_OK = 0,
-	CTM_NOTFOUND = 1,     /* valid snapshot, no such entry */
-	CTM_ERR_MISSING = 2,  /* the file does not exist */
-	CTM_ERR_CORRUPT = 3,  /* the file fails a format or checksum check */
-	CTM_ERR_IO = 4,       /* open/stat/mmap failed for another reason */
-	CTM_ERR_UNSAFE = 5,   /* owned by someone else, or writable by others */
+	CTM_NOTFOUND = 1,    /* valid snapshot, no such entry */
+	CTM_ERR_MISSING = 2, /* the file does not exist */
+	CTM_ERR_CORRUPT = 3, /* the file fails a format or checksum check */
+	CTM_ERR_IO = 4,      /* open/stat/mmap failed for another reason */
+	CTM_ERR_UNSAFE = 5,  /* owned by someone else, or writable by others */
 };
 
 /* A short English phrase for a status, for logs and error messages. */
@@ -30,7 +30,7 @@ enum ctm_db_kind { CTM_DB_PASSWD = 1, CTM_DB_KEYS = 2 };
 struct ctm_db {
 	const unsigned char *map;
 	size_t size;
-	bool mapped;          /* map came from mmap (else from memory) */
+	bool mapped; /* map came from mmap (else from memory) */
 	enum ctm_db_kind kind;
 	/* identity of the mapped file, to notice a replacement */
 	dev_t dev;

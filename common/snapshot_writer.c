@@ -22,37 +22,50 @@
 
 #define ERR(...) ctm_fail(err, errlen, __VA_ARGS__)
 
-static void wr16(unsigned char *p, uint16_t v) { v = htole16(v); memcpy(p, &v, 2); }
-static void wr32(unsigned char *p, uint32_t v) { v = htole32(v); memcpy(p, &v, 4); }
-static void wr64(unsigned char *p, uint64_t v) { v = htole64(v); memcpy(p, &v, 8); }
-static uint32_t align4(uint32_t x) { return (x + 3u) & ~3u; }
+static void wr16(unsigned char *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, 2);
+}
+static void wr32(unsigned char *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+static void wr64(unsigned char *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+static uint32_t align4(uint32_t x)
+{
+	return (x + 3u) & ~3u;
+}
 
 /* One user after validation, with defaults filled in and keys canonical. */
 struct prepared {
 	const struct ctm_user_spec *spec;
 	const char *gecos, *home, *shell;
 	size_t name_len, gecos_len, home_len, shell_len;
-	char *keys;       /* canonical lines, each NUL-terminated, back to back;
+	char *keys; /* canonical lines, each NUL-terminated, back to back;
 			   * NULL: the spec's own lines are canonical (trusted build) */
 	size_t keys_len;
 	uint32_t pw_off, key_off;
 };
 
-static int check_field(const char *what, const char *v, bool path, size_t i, const char *user,
-		       char *err, size_t errlen)
+static int check_field(const char *what, const char *v, bool path, size_t i, const char *user, char *err, size_t errlen)
 {
 	size_t len = strlen(v);
 	if (len > CTM_FIELD_MAX)
-		return ERR("user %zu (\"%s\"): %s is %zu bytes long; the limit is %d", i, user, what,
-			   len, CTM_FIELD_MAX);
+		return ERR("user %zu (\"%s\"): %s is %zu bytes long; the limit is %d", i, user, what, len,
+			   CTM_FIELD_MAX);
 	if (path && v[0] != '/')
-		return ERR("user %zu (\"%s\"): %s \"%s\" is not an absolute path; start it with '/'",
-			   i, user, what, v);
+		return ERR("user %zu (\"%s\"): %s \"%s\" is not an absolute path; start it with '/'", i, user, what, v);
 	for (const unsigned char *c = (const unsigned char *)v; *c; c++)
 		if (*c < 0x20 || *c == 0x7f || *c == ':')
 			return ERR("user %zu (\"%s\"): %s contains %s; remove it (passwd fields cannot hold "
-				   "':' or control characters)", i, user, what,
-				   *c == ':' ? "':'" : "a control character");
+				   "':' or control characters)",
+				   i, user, what, *c == ':' ? "':'" : "a control character");
 	return 0;
 }
 
@@ -65,7 +78,8 @@ static int check_group_name(const char *g, char *err, size_t errlen)
 		char c = g[i];
 		if (!((c >= 'a' && c <= 'z') || c == '_' || (i && ((c >= '0' && c <= '9') || c == '-'))))
 			return ERR("group name \"%s\" has '%c' at position %zu: use lowercase letters, "
-				   "digits, '_' and '-', starting with a letter or '_'", g, c, i + 1);
+				   "digits, '_' and '-', starting with a letter or '_'",
+				   g, c, i + 1);
 	}
 	return 0;
 }
@@ -102,8 +116,8 @@ static bool key_bytes_ok(const char *line, size_t *len)
 	return n <= CTM_KEY_LINE_MAX;
 }
 
-static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ctm_snapshot_spec *spec,
-			bool trusted, struct prepared *p, char *err, size_t errlen)
+static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ctm_snapshot_spec *spec, bool trusted,
+			struct prepared *p, char *err, size_t errlen)
 {
 	char msg[512];
 	memset(p, 0, sizeof *p);
@@ -119,10 +133,11 @@ static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ct
 	}
 	if (u->uid < spec->uid_min || u->uid > spec->uid_max)
 		return ERR("user %zu (\"%s\"): uid %u is outside the configured range %u-%u; pick a uid "
-			   "inside it", i, u->name, u->uid, spec->uid_min, spec->uid_max);
+			   "inside it",
+			   i, u->name, u->uid, spec->uid_min, spec->uid_max);
 	if (u->state < CTM_STATE_MIN || u->state > CTM_STATE_MAX)
-		return ERR("user %zu (\"%s\"): state %u is not one of active, suspended, provisioning",
-			   i, u->name, u->state);
+		return ERR("user %zu (\"%s\"): state %u is not one of active, suspended, provisioning", i, u->name,
+			   u->state);
 	/* The defaults are known to be good: only given fields are checked. */
 	static const size_t home_default_len = sizeof CTM_DEFAULT_HOME - 1;
 	static const size_t shell_default_len = sizeof CTM_DEFAULT_SHELL - 1;
@@ -144,7 +159,8 @@ static int prepare_user(const struct ctm_user_spec *u, size_t i, const struct ct
 			size_t n;
 			if (!u->keys[k] || !key_bytes_ok(u->keys[k], &n))
 				return ERR("user %zu (\"%s\"), key %zu: not a canonical key line (one line of "
-					   "printable text starting with its key type)", i, u->name, k + 1);
+					   "printable text starting with its key type)",
+					   i, u->name, k + 1);
 			p->keys_len += n + 1;
 		}
 		return 0;
@@ -205,15 +221,14 @@ static void fill_empty_slots(unsigned char *idx, uint32_t slots)
 		unsigned char *s = idx + (size_t)i * CTM_SLOT_SIZE;
 		memcpy(s, empty, 8);
 		wr32(s + 8, base ^ part[0][i & 0xff] ^ part[1][(i >> 8) & 0xff] ^ part[2][(i >> 16) & 0xff] ^
-			    part[3][i >> 24]);
+				    part[3][i >> 24]);
 	}
 }
 
 /* Insert (rec, hash); returns the record already holding this key's slot
  * chain position when same(rec_existing) says it is a duplicate. */
-static uint32_t slot_insert(unsigned char *img, uint32_t index, uint32_t slots, uint32_t hash,
-			    uint32_t rec, bool (*same)(const unsigned char *, uint32_t, uint32_t),
-			    uint32_t other)
+static uint32_t slot_insert(unsigned char *img, uint32_t index, uint32_t slots, uint32_t hash, uint32_t rec,
+			    bool (*same)(const unsigned char *, uint32_t, uint32_t), uint32_t other)
 {
 	uint32_t mask = slots - 1;
 	for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
@@ -251,8 +266,8 @@ static uint32_t slots_for(size_t n)
 	return s;
 }
 
-static void finish_header(unsigned char *img, const char *magic, const struct ctm_snapshot_spec *spec,
-			  uint32_t size, uint32_t count)
+static void finish_header(unsigned char *img, const char *magic, const struct ctm_snapshot_spec *spec, uint32_t size,
+			  uint32_t count)
 {
 	memcpy(img + CTM_H_MAGIC, magic, CTM_MAGIC_LEN);
 	wr32(img + CTM_H_VERSION, CTM_FORMAT_VERSION);
@@ -269,15 +284,15 @@ static void finish_header(unsigned char *img, const char *magic, const struct ct
  * prepared, then what lay_out() computed, for emit() to write. */
 struct plan {
 	const char *group;
-	size_t n;                   /* users */
-	struct prepared *pre;       /* n, in the spec's order */
-	uint32_t *order;            /* indexes into pre, sorted by name */
-	size_t prepared;            /* pre[0..prepared) hold canonical keys to free */
+	size_t n;             /* users */
+	struct prepared *pre; /* n, in the spec's order */
+	uint32_t *order;      /* indexes into pre, sorted by name */
+	size_t prepared;      /* pre[0..prepared) hold canonical keys to free */
 	/* the layout */
-	uint32_t slots;             /* per hash index */
+	uint32_t slots; /* per hash index */
 	uint64_t idx_bytes;
-	uint64_t pw_records, pw_rec, pw_size;     /* passwd.db: records' offset, their bytes, file */
-	uint64_t key_records, key_rec, key_size;  /* keys.db: the same */
+	uint64_t pw_records, pw_rec, pw_size;    /* passwd.db: records' offset, their bytes, file */
+	uint64_t key_records, key_rec, key_size; /* keys.db: the same */
 };
 
 static void plan_free(struct plan *pl)
@@ -292,8 +307,7 @@ static void plan_free(struct plan *pl)
  * canonical keys), and sort by name, refusing a name given twice.  Every
  * refusal but a uid given twice (found while emitting the uid index) is
  * made here, before anything is laid out. */
-static int validate(const struct ctm_snapshot_spec *spec, bool trusted, struct plan *pl, char *err,
-		    size_t errlen)
+static int validate(const struct ctm_snapshot_spec *spec, bool trusted, struct plan *pl, char *err, size_t errlen)
 {
 	const char *group = spec->group_name ? spec->group_name : CTM_DEFAULT_GROUP_NAME;
 	pl->group = group;
@@ -303,7 +317,8 @@ static int validate(const struct ctm_snapshot_spec *spec, bool trusted, struct p
 		return ERR("group id 0 is root's group: configure another gid for \"%s\"", group);
 	if (spec->uid_min == 0 || spec->uid_min > spec->uid_max)
 		return ERR("uid range %u-%u is empty or includes root: configure a range such as "
-			   "2000000-2099999", spec->uid_min, spec->uid_max);
+			   "2000000-2099999",
+			   spec->uid_min, spec->uid_max);
 	if (spec->generation == 0)
 		return ERR("generation 0 is not allowed: number snapshots from 1");
 	size_t n = spec->user_count;
@@ -316,8 +331,8 @@ static int validate(const struct ctm_snapshot_spec *spec, bool trusted, struct p
 	if (!pl->pre || !pl->order)
 		return ERR("out of memory");
 	for (; pl->prepared < n; pl->prepared++)
-		if (prepare_user(&spec->users[pl->prepared], pl->prepared, spec, trusted, &pl->pre[pl->prepared],
-				 err, errlen))
+		if (prepare_user(&spec->users[pl->prepared], pl->prepared, spec, trusted, &pl->pre[pl->prepared], err,
+				 errlen))
 			return -1;
 	/* Callers usually hand users sorted by name already (helperd's
 	 * registry is): then sorting is a check in one pass. */
@@ -345,8 +360,8 @@ static int lay_out(struct plan *pl, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++) {
 		struct prepared *p = &pl->pre[pl->order[i]];
 		p->pw_off = (uint32_t)pw_rec;
-		pw_rec += align4((uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len +
-					    p->shell_len + 4));
+		pw_rec += align4(
+			(uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len + p->shell_len + 4));
 		p->key_off = (uint32_t)key_rec;
 		key_rec += align4((uint32_t)(CTM_KEYREC_FIXED + p->name_len + 1 + p->keys_len));
 	}
@@ -392,8 +407,8 @@ static int emit(const struct ctm_snapshot_spec *spec, const struct plan *pl, str
 
 		uint32_t off = (uint32_t)pw_records + p->pw_off;
 		unsigned char *r = pw + off;
-		uint32_t len = (uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len +
-					  p->shell_len + 4);
+		uint32_t len =
+			(uint32_t)(CTM_PWREC_FIXED + p->name_len + p->gecos_len + p->home_len + p->shell_len + 4);
 		wr32(r + 4, len);
 		wr32(r + 8, u->uid);
 		wr32(r + 12, spec->gid);
@@ -471,14 +486,16 @@ static int emit(const struct ctm_snapshot_spec *spec, const struct plan *pl, str
 }
 
 /* validate, lay out, emit; on failure no image is left allocated. */
-static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd,
-		 struct ctm_image *keys, char *err, size_t errlen)
+static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_image *passwd, struct ctm_image *keys,
+		 char *err, size_t errlen)
 {
 	memset(passwd, 0, sizeof *passwd);
 	memset(keys, 0, sizeof *keys);
 	struct plan pl = { 0 };
 	int ret = validate(spec, trusted, &pl, err, errlen) || lay_out(&pl, err, errlen) ||
-			  emit(spec, &pl, passwd, keys, err, errlen) ? -1 : 0;
+				  emit(spec, &pl, passwd, keys, err, errlen)
+			  ? -1
+			  : 0;
 	plan_free(&pl);
 	if (ret) {
 		ctm_image_free(passwd);
@@ -487,14 +504,14 @@ static int build(const struct ctm_snapshot_spec *spec, bool trusted, struct ctm_
 	return ret;
 }
 
-int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
-		       struct ctm_image *keys, char *err, size_t errlen)
+int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd, struct ctm_image *keys,
+		       char *err, size_t errlen)
 {
 	return build(spec, false, passwd, keys, err, errlen);
 }
 
-int ctm_snapshot_build_canonical(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
-				 struct ctm_image *keys, char *err, size_t errlen)
+int ctm_snapshot_build_canonical(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd, struct ctm_image *keys,
+				 char *err, size_t errlen)
 {
 	return build(spec, true, passwd, keys, err, errlen);
 }
@@ -544,8 +561,8 @@ static int publish(const struct ctm_snapshot_spec *spec_in, bool trusted, const 
 	/* Both renames are done: one fsync of a directory makes every rename
 	 * in it durable, so a shared directory is synced once. */
 	char kdir[PATH_MAX], pdir[PATH_MAX];
-	bool same_dir = ctm_dir_of(keys_path, kdir, sizeof kdir) == 0 && ctm_dir_of(passwd_path, pdir, sizeof pdir) == 0 &&
-			strcmp(kdir, pdir) == 0;
+	bool same_dir = ctm_dir_of(keys_path, kdir, sizeof kdir) == 0 &&
+			ctm_dir_of(passwd_path, pdir, sizeof pdir) == 0 && strcmp(kdir, pdir) == 0;
 	if (ctm_sync_dir_of(keys_path, err, errlen) || (!same_dir && ctm_sync_dir_of(passwd_path, err, errlen)))
 		goto out;
 	ret = 0;
@@ -557,14 +574,14 @@ out:
 	return ret;
 }
 
-int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path,
-			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
+int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path, const char *keys_path,
+			 gid_t keys_gid, char *err, size_t errlen)
 {
 	return publish(spec, false, passwd_path, keys_path, keys_gid, err, errlen);
 }
 
-int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path,
-				   const char *keys_path, gid_t keys_gid, char *err, size_t errlen)
+int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path, const char *keys_path,
+				   gid_t keys_gid, char *err, size_t errlen)
 {
 	return publish(spec, true, passwd_path, keys_path, keys_gid, err, errlen);
 }

@@ -30,18 +30,18 @@
 
 struct ctm_user_spec {
 	const char *name;
-	const char *gecos;  /* NULL: "" */
-	const char *home;   /* NULL: CTM_DEFAULT_HOME */
-	const char *shell;  /* NULL: CTM_DEFAULT_SHELL */
+	const char *gecos; /* NULL: "" */
+	const char *home;  /* NULL: CTM_DEFAULT_HOME */
+	const char *shell; /* NULL: CTM_DEFAULT_SHELL */
 	uint32_t uid;
-	uint32_t state;     /* enum ctm_state */
+	uint32_t state; /* enum ctm_state */
 	unsigned char ipv4[4];
 	const char *const *keys; /* key lines as given; validated and canonicalised */
 	size_t key_count;
 };
 
 struct ctm_snapshot_spec {
-	uint64_t generation;  /* 0: one more than the files on disk (publish only) */
+	uint64_t generation;    /* 0: one more than the files on disk (publish only) */
 	const char *group_name; /* NULL: CTM_DEFAULT_GROUP_NAME */
 	uint32_t gid;
 	uint32_t uid_min, uid_max;
@@ -56,8 +56,8 @@ struct ctm_image {
 
 /* Build both images in memory.  0 on success; -1 with err filled on bad
  * input or out of memory (nothing to free then). */
-int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
-		       struct ctm_image *keys, char *err, size_t errlen);
+int ctm_snapshot_build(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd, struct ctm_image *keys,
+		       char *err, size_t errlen);
 void ctm_image_free(struct ctm_image *img);
 
 /* The same for users that are already valid and canonical, as a caller
@@ -71,15 +71,15 @@ void ctm_image_free(struct ctm_image *img);
  * "sk-"; the key is not parsed), uids, states, fields, duplicates.  Key
  * lines are stored exactly as given.  Outside input (mksnapshot's JSON)
  * must go through ctm_snapshot_build. */
-int ctm_snapshot_build_canonical(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd,
-				 struct ctm_image *keys, char *err, size_t errlen);
+int ctm_snapshot_build_canonical(const struct ctm_snapshot_spec *spec, struct ctm_image *passwd, struct ctm_image *keys,
+				 char *err, size_t errlen);
 
 /* Build and atomically replace both files.  passwd.db gets mode 0644,
  * keys.db mode 0640 with group keys_gid ((gid_t)-1: the caller's group). */
-int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path,
-			 const char *keys_path, gid_t keys_gid, char *err, size_t errlen);
+int ctm_snapshot_publish(const struct ctm_snapshot_spec *spec, const char *passwd_path, const char *keys_path,
+			 gid_t keys_gid, char *err, size_t errlen);
 /* ctm_snapshot_publish with ctm_snapshot_build_canonical's checks. */
-int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path,
-				   const char *keys_path, gid_t keys_gid, char *err, size_t errlen);
+int ctm_snapshot_publish_canonical(const struct ctm_snapshot_spec *spec, const char *passwd_path, const char *keys_path,
+				   gid_t keys_gid, char *err, size_t errlen);
 
 #endif

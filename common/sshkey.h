@@ -43,18 +43,17 @@ enum ctm_key_error {
 
 struct ctm_sshkey {
 	char type[CTM_KEY_TYPE_MAX + 1];
-	const char *b64;      /* points into the input */
+	const char *b64; /* points into the input */
 	size_t b64_len;
-	const char *comment;  /* points into the input; may be empty */
+	const char *comment; /* points into the input; may be empty */
 	size_t comment_len;
-	unsigned bits;        /* key size: RSA modulus bits, 256 for ed25519, curve bits for ECDSA */
+	unsigned bits; /* key size: RSA modulus bits, 256 for ed25519, curve bits for ECDSA */
 };
 
 /* Parse one public key line, line[0..len).  Leading and trailing spaces and
  * tabs are ignored.  On failure writes a sentence naming the problem and what
  * to do into msg. */
-enum ctm_key_error ctm_sshkey_parse(const char *line, size_t len, struct ctm_sshkey *key,
-				   char *msg, size_t msglen);
+enum ctm_key_error ctm_sshkey_parse(const char *line, size_t len, struct ctm_sshkey *key, char *msg, size_t msglen);
 
 /* Write the canonical line "type base64[ comment]" with a NUL; returns its
  * length, or the length it would need (>= buflen means it did not fit). */

@@ -23,7 +23,10 @@ static int relative(const char *s, time_t now, time_t *out)
 		if (n > 100000000)
 			return -1;
 	}
-	static const struct { char unit; long long secs; } units[] = {
+	static const struct {
+		char unit;
+		long long secs;
+	} units[] = {
 		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 },
 	};
 	if (p == s || !p[0] || p[1])
@@ -43,8 +46,7 @@ int ctm_time_arg(const char *s, time_t now, time_t *out)
 	struct tm tm = { 0 };
 	int y, mo, d, h = 0, mi = 0, sec = 0;
 	size_t len = strlen(s);
-	if (len < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    digits(s + 8, 2, &d))
+	if (len < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d))
 		return -1;
 	const char *p = s + 10;
 	long offset = 0;

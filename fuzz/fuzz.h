@@ -15,13 +15,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
-#define FUZZ_ASSERT(cond)                                                              \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, \
-				#cond);                                                \
-			abort();                                                       \
-		}                                                                      \
+#define FUZZ_ASSERT(cond)                                                                                              \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #cond);                  \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 /* A copy of data[0..size) in a heap block of exactly size bytes (one byte
@@ -40,7 +39,16 @@ static inline unsigned char *fuzz_dup(const void *data, size_t size)
  * empty, reserved, typical, the longest valid, one too long, bytes above
  * 0x7f, and names that sort before and after everything. */
 static const char *const fuzz_fixed_names[] = {
-	"", "root", "alice", "bob", "a", "z", "zzzzzzzz", "0", "-", "\xff\xfe",
+	"",
+	"root",
+	"alice",
+	"bob",
+	"a",
+	"z",
+	"zzzzzzzz",
+	"0",
+	"-",
+	"\xff\xfe",
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  /* 32: the longest valid name */
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 33: one too long */
 };

@@ -20,9 +20,18 @@
  * when it is not one. */
 static int incus_size(const char *v, unsigned long long *bytes)
 {
-	static const struct { const char *unit; unsigned long long mult; } units[] = {
-		{ "B", 1 }, { "kB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
-		{ "TB", 1000000000000ULL }, { "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 }, { "GiB", 1ULL << 30 },
+	static const struct {
+		const char *unit;
+		unsigned long long mult;
+	} units[] = {
+		{ "B", 1 },
+		{ "kB", 1000ULL },
+		{ "MB", 1000000ULL },
+		{ "GB", 1000000000ULL },
+		{ "TB", 1000000000000ULL },
+		{ "KiB", 1ULL << 10 },
+		{ "MiB", 1ULL << 20 },
+		{ "GiB", 1ULL << 30 },
 		{ "TiB", 1ULL << 40 },
 	};
 	size_t digits = strspn(v, "0123456789");
@@ -64,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < s.key_count; i++) {
 				struct ctm_sshkey k;
 				char again[CTM_KEY_LINE_MAX + 1];
-				FUZZ_ASSERT(ctm_sshkey_parse(s.keys[i], strlen(s.keys[i]), &k, m, sizeof m) == CTM_KEY_OK);
+				FUZZ_ASSERT(ctm_sshkey_parse(s.keys[i], strlen(s.keys[i]), &k, m, sizeof m) ==
+					    CTM_KEY_OK);
 				ctm_sshkey_format(&k, again, sizeof again);
 				FUZZ_ASSERT(strcmp(again, s.keys[i]) == 0);
 				for (size_t j = 0; j < i; j++)
@@ -74,8 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* "" only where the pool cannot enforce a quota: not here
 			 * (create_spec_parse always sets one). */
 			FUZZ_ASSERT(incus_size(s.disk, &b) == 0 && b >= (512ULL << 20));
-			FUZZ_ASSERT(s.cpu[0] != '0' && strspn(s.cpu, "0123456789") == strlen(s.cpu) && atoi(s.cpu) >= 1 &&
-				    atoi(s.cpu) <= 1024);
+			FUZZ_ASSERT(s.cpu[0] != '0' && strspn(s.cpu, "0123456789") == strlen(s.cpu) &&
+				    atoi(s.cpu) >= 1 && atoi(s.cpu) <= 1024);
 			create_spec_free(&s);
 		} else {
 			FUZZ_ASSERT(code && *code && strspn(code, "abcdefghijklmnopqrstuvwxyz_") == strlen(code));

@@ -46,7 +46,8 @@ static void one(json_object *inst)
 			unsigned have = nic_options_of(copy), want = nic_policy_target(&p, have);
 			FUZZ_ASSERT(nic_device_apply(copy, &p) == (have ^ want));
 			FUZZ_ASSERT(nic_options_of(copy) == want);
-			json_object_object_foreach(nic, key, val) {
+			json_object_object_foreach(nic, key, val)
+			{
 				json_object *v2;
 				if (strncmp(key, "security.", 9) == 0)
 					continue;

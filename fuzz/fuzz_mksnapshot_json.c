@@ -19,7 +19,10 @@
 #include "snapshot_writer.h"
 #include "sshkey.h"
 
-static bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
+static bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
 
 static void check_user(const struct ctm_db *pw, const struct ctm_db *kd, const struct ctm_user_spec *s)
 {
@@ -49,8 +52,7 @@ static void check_user(const struct ctm_db *pw, const struct ctm_db *kd, const s
 	FUZZ_ASSERT(line == NULL);
 }
 
-static void check_images(const struct ctm_snapshot_spec *spec, const struct ctm_image *pwi,
-			 const struct ctm_image *kdi)
+static void check_images(const struct ctm_snapshot_spec *spec, const struct ctm_image *pwi, const struct ctm_image *kdi)
 {
 	/* Exact-size copies, so a reader overrun shows up as one. */
 	unsigned char *pwb = fuzz_dup(pwi->data, pwi->size), *kdb = fuzz_dup(kdi->data, kdi->size);

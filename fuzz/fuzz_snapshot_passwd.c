@@ -128,8 +128,9 @@ static void exercise(const unsigned char *img, size_t len)
 	FUZZ_ASSERT(ctm_passwd_at(&db, db.count, &(struct ctm_user){ 0 }) == CTM_NOTFOUND);
 	for (size_t i = 0; i < FUZZ_NFIXED_NAMES; i++)
 		by_name(&db, fuzz_fixed_names[i], verified);
-	const uint32_t uids[] = { 0, 1, db.uid_min, db.uid_max, db.uid_min - 1, db.uid_max + 1,
-				  CTM_DEFAULT_UID_MIN, UINT32_MAX };
+	const uint32_t uids[] = {
+		0, 1, db.uid_min, db.uid_max, db.uid_min - 1, db.uid_max + 1, CTM_DEFAULT_UID_MIN, UINT32_MAX
+	};
 	for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++)
 		by_uid(&db, uids[i]);
 	ctm_db_close(&db);

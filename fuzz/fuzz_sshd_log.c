@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    memchr(l.method, 0, sizeof l.method));
 		if (k != SSHD_AUTH_NONE) {
 			FUZZ_ASSERT(l.port >= 1 && l.port <= 65535 && l.rhost[0]);
-			FUZZ_ASSERT(strspn(l.rhost, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:-%_") ==
+			FUZZ_ASSERT(strspn(l.rhost,
+					   "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:-%_") ==
 				    strlen(l.rhost));
 			if (k != SSHD_AUTH_END)
 				FUZZ_ASSERT(l.user[0]);

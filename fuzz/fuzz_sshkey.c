@@ -60,7 +60,10 @@ static void check_canonical(const struct ctm_sshkey *key, size_t input_len)
 	free(buf);
 }
 
-static bool is_space(uint8_t c) { return c == ' ' || c == '\t'; }
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t';
+}
 
 /* The first field of the line: the key type, or what stands in its place. */
 static void first_token(const char *line, size_t len, const char **tok, size_t *tlen)

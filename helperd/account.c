@@ -70,7 +70,8 @@ static unsigned host_cert_state(const char *record, const unsigned char ipv4[4])
 	inet_ntop(AF_INET, ipv4, ip, sizeof ip);
 	size_t fl = strlen(host_ca_fp);
 	return strncmp(record, host_ca_fp, fl) == 0 && record[fl] == ' ' && strcmp(record + fl + 1, ip) == 0
-		       ? ACCT_HOST_CERT_CURRENT : ACCT_HOST_CERT_STALE;
+		       ? ACCT_HOST_CERT_CURRENT
+		       : ACCT_HOST_CERT_STALE;
 }
 
 static void strings_clear(struct account *a)
@@ -107,8 +108,19 @@ char *account_keys_join(char *const *keys, size_t n)
 
 /* The instance's strings for one account, gathered before they are packed
  * into one allocation. */
-enum { S_INSTANCE, S_CREATED, S_STATUS, S_CPU, S_MEMORY, S_DISK, S_IMAGE, S_OWNER, S_INCUS_CREATED, S_LOCATION,
-       S_COUNT };
+enum {
+	S_INSTANCE,
+	S_CREATED,
+	S_STATUS,
+	S_CPU,
+	S_MEMORY,
+	S_DISK,
+	S_IMAGE,
+	S_OWNER,
+	S_INCUS_CREATED,
+	S_LOCATION,
+	S_COUNT
+};
 
 /* Longest kept value of each (the sizes of the arrays these once were, less the NUL). */
 static const size_t string_max[S_COUNT] = { 63, 31, 15, 15, 31, 31, 127, 127, 47, 63 };
@@ -126,8 +138,8 @@ static int strings_pack(struct account *a, const char *const v[S_COUNT])
 	char *p = a->text = malloc(total);
 	if (!p)
 		return -1;
-	const char **dst[S_COUNT] = { &a->instance, &a->created, &a->status, &a->cpu, &a->memory,
-				      &a->disk, &a->image, &a->owner, &a->incus_created, &a->location };
+	const char **dst[S_COUNT] = { &a->instance, &a->created, &a->status, &a->cpu,           &a->memory,
+				      &a->disk,     &a->image,   &a->owner,  &a->incus_created, &a->location };
 	for (int i = 0; i < S_COUNT; i++) {
 		if (!len[i])
 			continue;
@@ -182,8 +194,7 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 	memset(a, 0, sizeof *a);
 	strings_clear(a);
 	json_object *config = NULL, *devices = NULL;
-	if (!json_object_is_type(inst, json_type_object) ||
-	    !json_object_object_get_ex(inst, "config", &config) ||
+	if (!json_object_is_type(inst, json_type_object) || !json_object_object_get_ex(inst, "config", &config) ||
 	    !json_object_is_type(config, json_type_object))
 		return 0;
 	const char *managed = cfg(config, ACCT_KEY_MANAGED);
@@ -229,8 +240,8 @@ int account_from_instance(json_object *inst, struct account *a, char *why, size_
 	const char *dk = cfg(config, ACCT_KEY_DOCKER);
 	a->docker = dk && strcmp(dk, "true") == 0;
 	json_object *root = NULL, *nic = NULL;
-	if (json_object_object_get_ex(inst, "devices", &devices) &&
-	    json_object_object_get_ex(devices, "root", &root) && !json_object_is_type(root, json_type_object))
+	if (json_object_object_get_ex(inst, "devices", &devices) && json_object_object_get_ex(devices, "root", &root) &&
+	    !json_object_is_type(root, json_type_object))
 		root = NULL;
 	if (devices && json_object_object_get_ex(devices, ACCT_NIC, &nic) && json_object_is_type(nic, json_type_object))
 		a->nic_options = nic_options_of(nic);
@@ -316,8 +327,9 @@ int account_carry(struct account *dst, const struct account *src)
 		}
 	const char *v[S_COUNT] = {
 		[S_INSTANCE] = src->instance, [S_CREATED] = src->created, [S_STATUS] = "Unknown",
-		[S_CPU] = src->cpu, [S_MEMORY] = src->memory, [S_DISK] = src->disk, [S_IMAGE] = src->image,
-		[S_OWNER] = src->owner, [S_INCUS_CREATED] = src->incus_created, [S_LOCATION] = src->location,
+		[S_CPU] = src->cpu,           [S_MEMORY] = src->memory,   [S_DISK] = src->disk,
+		[S_IMAGE] = src->image,       [S_OWNER] = src->owner,     [S_INCUS_CREATED] = src->incus_created,
+		[S_LOCATION] = src->location,
 	};
 	if (strings_pack(dst, v)) {
 		account_free(dst);

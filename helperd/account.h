@@ -12,16 +12,16 @@
 #include "snapshot_format.h"
 
 /* Instance config keys (all strings, as Incus config values are). */
-#define ACCT_KEY_MANAGED "user.containarium.managed"   /* "true" */
+#define ACCT_KEY_MANAGED "user.containarium.managed" /* "true" */
 #define ACCT_KEY_USER "user.containarium.user"
 #define ACCT_KEY_UID "user.containarium.uid"
-#define ACCT_KEY_STATE "user.containarium.state"       /* provisioning|active|suspended */
+#define ACCT_KEY_STATE "user.containarium.state" /* provisioning|active|suspended */
 #define ACCT_KEY_IPV4 "user.containarium.ipv4"
-#define ACCT_KEY_KEYS "user.containarium.keys"         /* key lines joined by "\n" */
-#define ACCT_KEY_CREATED "user.containarium.created"   /* RFC 3339, UTC */
-#define ACCT_KEY_OWNER "user.containarium.helperd"     /* host that created it */
-#define ACCT_KEY_IMAGE "user.containarium.image"       /* image it was created from */
-#define ACCT_KEY_DOCKER "user.containarium.docker"     /* "true" when created with Docker */
+#define ACCT_KEY_KEYS "user.containarium.keys"       /* key lines joined by "\n" */
+#define ACCT_KEY_CREATED "user.containarium.created" /* RFC 3339, UTC */
+#define ACCT_KEY_OWNER "user.containarium.helperd"   /* host that created it */
+#define ACCT_KEY_IMAGE "user.containarium.image"     /* image it was created from */
+#define ACCT_KEY_DOCKER "user.containarium.docker"   /* "true" when created with Docker */
 /* What its SSH host certificates were signed for (host_cert.h):
  * "SHA256:<the CA's fingerprint> <IPv4>". */
 #define ACCT_KEY_HOST_CERT "user.containarium.host_cert"
@@ -35,23 +35,23 @@
 /* Its host certificates against the CA helperd signs with now
  * (account_set_host_ca). */
 enum account_host_cert {
-	ACCT_HOST_CERT_OFF = 0,  /* helperd has no host CA */
-	ACCT_HOST_CERT_MISSING,  /* never signed (made before, or without a CA) */
-	ACCT_HOST_CERT_CURRENT,  /* signed by the CA for its address */
-	ACCT_HOST_CERT_STALE,    /* another CA, or another address */
+	ACCT_HOST_CERT_OFF = 0, /* helperd has no host CA */
+	ACCT_HOST_CERT_MISSING, /* never signed (made before, or without a CA) */
+	ACCT_HOST_CERT_CURRENT, /* signed by the CA for its address */
+	ACCT_HOST_CERT_STALE,   /* another CA, or another address */
 };
 
 struct account {
 	char name[CTM_NAME_MAX + 1];
-	unsigned char host_cert;   /* enum account_host_cert */
+	unsigned char host_cert; /* enum account_host_cert */
 	uint32_t uid;
 	unsigned char ipv4[4];
-	uint32_t state;            /* enum ctm_state */
+	uint32_t state; /* enum ctm_state */
 	int autostart;
 	int docker;
-	unsigned nic_options;      /* enum nic_option bits set on its eth0 (nic_policy.h) */
-	unsigned reservations;     /* ACCT_RESERVED_* profiles it carries (reservation.h) */
-	char **keys;               /* canonical key lines, each malloc'd */
+	unsigned nic_options;  /* enum nic_option bits set on its eth0 (nic_policy.h) */
+	unsigned reservations; /* ACCT_RESERVED_* profiles it carries (reservation.h) */
+	char **keys;           /* canonical key lines, each malloc'd */
 	size_t key_count;
 	/* From the instance itself.  Never NULL ("" when Incus has no value);
 	 * each is cut to the length given (as the fixed arrays of old did).

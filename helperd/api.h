@@ -15,33 +15,33 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct helperd;  /* the daemon's state, defined by service.h */
+struct helperd; /* the daemon's state, defined by service.h */
 
 enum api_role {
-	API_ROLE_USER = 0,   /* any local user: read-only endpoints */
-	API_ROLE_ADMIN = 1,  /* member of admin_group: may change things */
-	API_ROLE_ROOT = 2,   /* uid 0: everything, including the PAM session endpoint */
+	API_ROLE_USER = 0,  /* any local user: read-only endpoints */
+	API_ROLE_ADMIN = 1, /* member of admin_group: may change things */
+	API_ROLE_ROOT = 2,  /* uid 0: everything, including the PAM session endpoint */
 };
 
 struct api_request {
-	const char *method;           /* "GET", "POST", ... */
-	const char *path;             /* "/v1/containers/alice" (no query) */
-	const char *params[4];        /* path parameters matched by the route, in order */
-	struct MHD_Connection *conn;  /* for api_query(); handlers need nothing else of it */
-	json_object *body;            /* parsed JSON body, or NULL when there was none */
-	uid_t uid;                    /* the caller, from SO_PEERCRED; (uid_t)-1 remote */
+	const char *method;          /* "GET", "POST", ... */
+	const char *path;            /* "/v1/containers/alice" (no query) */
+	const char *params[4];       /* path parameters matched by the route, in order */
+	struct MHD_Connection *conn; /* for api_query(); handlers need nothing else of it */
+	json_object *body;           /* parsed JSON body, or NULL when there was none */
+	uid_t uid;                   /* the caller, from SO_PEERCRED; (uid_t)-1 remote */
 	gid_t gid;
 	pid_t pid;
 	enum api_role role;
-	const char *client_name;      /* remote callers: the certificate's CN; else NULL */
+	const char *client_name; /* remote callers: the certificate's CN; else NULL */
 };
 
 struct api_response {
-	int status;                   /* HTTP status; 0 means 200 */
-	json_object *body;            /* JSON answer (the server puts it) */
-	char *text;                   /* or a text answer (malloc'd; the server frees it) */
-	const char *content_type;     /* for text; default "text/plain; charset=utf-8" */
-	char location[128];           /* optional Location header (operations) */
+	int status;               /* HTTP status; 0 means 200 */
+	json_object *body;        /* JSON answer (the server puts it) */
+	char *text;               /* or a text answer (malloc'd; the server frees it) */
+	const char *content_type; /* for text; default "text/plain; charset=utf-8" */
+	char location[128];       /* optional Location header (operations) */
 };
 
 /* Who made a request, for the audit log: "by_uid" for a local caller,
@@ -52,14 +52,14 @@ void api_caller_to_json(const struct api_request *req, json_object *event);
 const char *api_query(const struct api_request *req, const char *name);
 
 /* Fill resp with a JSON error.  code: a stable snake_case identifier. */
-__attribute__((format(printf, 4, 5)))
-void api_error(struct api_response *resp, int status, const char *code, const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) void api_error(struct api_response *resp, int status, const char *code,
+						     const char *fmt, ...);
 
 typedef void (*api_handler)(struct helperd *d, const struct api_request *req, struct api_response *resp);
 
 struct api_route {
 	const char *method;
-	const char *pattern;   /* "/v1/containers/{}/keys/{}": {} matches one path segment */
+	const char *pattern; /* "/v1/containers/{}/keys/{}": {} matches one path segment */
 	enum api_role min_role;
 	api_handler handler;
 };
@@ -72,8 +72,7 @@ struct api_server;
 /* Listen on d->cfg.listen_socket (mode socket_mode, group admin_group) and
  * serve routes, each connection on its own thread, until api_server_stop().
  * Refuses to start when another process is listening on the socket. */
-struct api_server *api_server_start(struct helperd *d, const struct api_route *routes,
-				    char *err, size_t errlen);
+struct api_server *api_server_start(struct helperd *d, const struct api_route *routes, char *err, size_t errlen);
 void api_server_stop(struct api_server *s);
 
 #endif

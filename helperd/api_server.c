@@ -40,28 +40,28 @@
 
 struct api_server {
 	struct MHD_Daemon *mhd;
-	struct MHD_Daemon *mhd_tls;  /* the remote API (api_tls.h), or NULL */
+	struct MHD_Daemon *mhd_tls; /* the remote API (api_tls.h), or NULL */
 	struct helperd *d;
 	const struct api_route *routes;
-	struct api_socket sock;     /* the unix socket we listen on (api_socket.h) */
+	struct api_socket sock; /* the unix socket we listen on (api_socket.h) */
 };
 
 /* One request, from the request line to the completion callback. */
 struct request {
 	struct timespec started;
-	bool begun;                   /* the first access-handler call happened */
-	char *raw_path;               /* undecoded path of the request line */
-	char method[16];              /* for the log line */
-	char log_path[256];           /* decoded path, control characters replaced */
-	int status;                   /* queued response status; 0: none yet */
+	bool begun;         /* the first access-handler call happened */
+	char *raw_path;     /* undecoded path of the request line */
+	char method[16];    /* for the log line */
+	char log_path[256]; /* decoded path, control characters replaced */
+	int status;         /* queued response status; 0: none yet */
 
 	bool have_peer;
 	struct ucred peer;
 	enum api_role role;
-	char client_cn[128];          /* a remote caller's certificate name, or "" */
+	char client_cn[128]; /* a remote caller's certificate name, or "" */
 
 	const struct api_route *route;
-	char *segments;               /* decoded path segments; params point here */
+	char *segments; /* decoded path segments; params point here */
 	const char *params[MAX_PARAMS];
 
 	char *body;
@@ -107,8 +107,8 @@ void api_error(struct api_response *resp, int status, const char *code, const ch
 }
 
 /* Queue resp (and free what it holds).  allow: an Allow header, or NULL. */
-static enum MHD_Result respond(struct MHD_Connection *conn, struct request *rq,
-			       struct api_response *resp, const char *allow)
+static enum MHD_Result respond(struct MHD_Connection *conn, struct request *rq, struct api_response *resp,
+			       const char *allow)
 {
 	if (!resp->body && !resp->text)
 		/* A handler that answers nothing is a bug; make it visible. */
@@ -126,8 +126,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct request *rq,
 		r = MHD_create_response_from_buffer(len, (void *)s, MHD_RESPMEM_MUST_COPY);
 		type = JSON_TYPE;
 	} else {
-		r = MHD_create_response_from_buffer(strlen(resp->text), resp->text,
-						    MHD_RESPMEM_MUST_COPY);
+		r = MHD_create_response_from_buffer(strlen(resp->text), resp->text, MHD_RESPMEM_MUST_COPY);
 		type = resp->content_type ? resp->content_type : TEXT_TYPE;
 	}
 	enum MHD_Result ok = MHD_NO;
@@ -151,9 +150,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct request *rq,
 	return ok;
 }
 
-__attribute__((format(printf, 5, 6)))
-static enum MHD_Result respond_error(struct MHD_Connection *conn, struct request *rq, int status,
-				     const char *code, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static enum MHD_Result
+respond_error(struct MHD_Connection *conn, struct request *rq, int status, const char *code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -185,8 +183,7 @@ static int identify_tls(struct MHD_Connection *conn, struct request *rq, char *w
 
 static int identify(struct MHD_Connection *conn, const struct helperd *d, struct request *rq)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci)
 		return -1;
 	int fd = ci->connect_fd;
@@ -240,8 +237,7 @@ static int split_path(struct request *rq, const char *segs[MAX_SEGMENTS])
 }
 
 /* Whether pattern matches the segments; fills params when it does. */
-static bool pattern_matches(const char *pattern, const char *const *segs, int nsegs,
-			    const char *params[MAX_PARAMS])
+static bool pattern_matches(const char *pattern, const char *const *segs, int nsegs, const char *params[MAX_PARAMS])
 {
 	if (pattern[0] != '/')
 		return false;
@@ -290,8 +286,8 @@ static const char *role_words(const struct helperd *d, enum api_role need, char 
 /* Pick the route (rq->route, rq->params).  Returns false when there is
  * none the caller may use, after answering 404, 405 or 403 (*res: the
  * result of queueing that answer). */
-static bool route(struct api_server *s, struct MHD_Connection *conn, struct request *rq,
-		  const char *method, enum MHD_Result *res)
+static bool route(struct api_server *s, struct MHD_Connection *conn, struct request *rq, const char *method,
+		  enum MHD_Result *res)
 {
 	const char *segs[MAX_SEGMENTS];
 	int nsegs = split_path(rq, segs);
@@ -311,32 +307,29 @@ static bool route(struct api_server *s, struct MHD_Connection *conn, struct requ
 			/* Allow: each method once, in table order. */
 			bool seen = false;
 			for (const struct api_route *q = s->routes; q != r; q++)
-				if (strcmp(q->method, r->method) == 0 &&
-				    pattern_matches(q->pattern, segs, nsegs, NULL))
+				if (strcmp(q->method, r->method) == 0 && pattern_matches(q->pattern, segs, nsegs, NULL))
 					seen = true;
 			if (!seen) {
 				size_t used = strlen(allow);
-				snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
-					 r->method);
+				snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
 			}
 		}
 	if (!rq->route && !path_known) {
 		*res = respond_error(conn, rq, MHD_HTTP_NOT_FOUND, "not_found",
-				     "there is no %s in helperd's API; see containarium-helperd(8)",
-				     rq->log_path);
+				     "there is no %s in helperd's API; see containarium-helperd(8)", rq->log_path);
 		return false;
 	}
 	if (!rq->route) {
 		struct api_response resp = { 0 };
-		api_error(&resp, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-			  "%s does not take %s; it takes %s", rq->log_path, rq->method, allow);
+		api_error(&resp, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "%s does not take %s; it takes %s",
+			  rq->log_path, rq->method, allow);
 		*res = respond(conn, rq, &resp, allow);
 		return false;
 	}
 	if (rq->role < rq->route->min_role) {
 		char words[256];
-		*res = respond_error(conn, rq, MHD_HTTP_FORBIDDEN, "forbidden", "%s %s %s", rq->method,
-				     rq->log_path, role_words(s->d, rq->route->min_role, words, sizeof words));
+		*res = respond_error(conn, rq, MHD_HTTP_FORBIDDEN, "forbidden", "%s %s %s", rq->method, rq->log_path,
+				     role_words(s->d, rq->route->min_role, words, sizeof words));
 		return false;
 	}
 	return true;
@@ -359,12 +352,13 @@ static bool is_json_type(const char *type)
 }
 
 /* 413 for a body whose Content-Length is n. */
-static enum MHD_Result refuse_declared(struct MHD_Connection *conn, struct request *rq,
-				       unsigned long long n, size_t limit)
+static enum MHD_Result refuse_declared(struct MHD_Connection *conn, struct request *rq, unsigned long long n,
+				       size_t limit)
 {
 	return respond_error(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
 			     "the request body has %llu bytes; helperd takes at most %zu "
-			     "(max_body_bytes in helperd.conf)", n, limit);
+			     "(max_body_bytes in helperd.conf)",
+			     n, limit);
 }
 
 static void take_body(struct request *rq, const char *data, size_t len, size_t limit)
@@ -419,14 +413,14 @@ static json_object *parse_body(const char *buf, size_t len, char *msg, size_t ms
 	}
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success) {
-		snprintf(msg, msglen, "the body is not valid JSON: %s at byte %zu",
-			 json_tokener_error_desc(jerr), end);
+		snprintf(msg, msglen, "the body is not valid JSON: %s at byte %zu", json_tokener_error_desc(jerr), end);
 		return NULL;
 	}
 	for (size_t i = end; i < len; i++)
 		if (!strchr(" \t\r\n", buf[i]) || !buf[i]) {
 			json_object_put(obj);
-			snprintf(msg, msglen, "the body is not valid JSON: unexpected data after the value at byte %zu", i);
+			snprintf(msg, msglen, "the body is not valid JSON: unexpected data after the value at byte %zu",
+				 i);
 			return NULL;
 		}
 	if (!json_object_is_type(obj, json_type_object)) {
@@ -470,9 +464,9 @@ static void copy_for_log(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
 {
 	(void)version;
 	struct api_server *s = cls;
@@ -497,7 +491,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			int r = identify_tls(conn, rq, why, sizeof why);
 			if (r < 0)
 				return respond_error(conn, rq, MHD_HTTP_FORBIDDEN,
-						     r == -2 ? "client_certificate_revoked" : "client_certificate_required",
+						     r == -2 ? "client_certificate_revoked"
+							     : "client_certificate_required",
 						     "%s", why);
 		} else if (identify(conn, s->d, rq) < 0) {
 			return respond_error(conn, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error",
@@ -506,8 +501,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		enum MHD_Result r;
 		if (!route(s, conn, rq, method, &r))
 			return r;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			char *end;
 			errno = 0;
@@ -520,11 +514,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			if (errno == 0 && *end == '\0' && n > limit)
 				return refuse_declared(conn, rq, n, limit);
 			if (errno == 0 && *end == '\0' && n > 0 &&
-			    !is_json_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								      MHD_HTTP_HEADER_CONTENT_TYPE)))
-				return respond_error(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-						     "unsupported_media_type",
-						     "send the request body as JSON with Content-Type: application/json");
+			    !is_json_type(
+				    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+				return respond_error(
+					conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+					"send the request body as JSON with Content-Type: application/json");
 		}
 		return MHD_YES;
 	}
@@ -555,10 +549,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	};
 	memcpy(req.params, rq->params, sizeof req.params);
 	if (rq->body_len) {
-		if (!is_json_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							      MHD_HTTP_HEADER_CONTENT_TYPE)))
-			return respond_error(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-					     "unsupported_media_type",
+		if (!is_json_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+			return respond_error(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
 					     "send the request body as JSON with Content-Type: application/json");
 		char msg[256];
 		req.body = parse_body(rq->body, rq->body_len, msg, sizeof msg);
@@ -571,8 +563,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return respond(conn, rq, &resp, NULL);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)conn;
@@ -583,8 +574,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq->begun) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long ms = (long)(now.tv_sec - rq->started.tv_sec) * 1000 +
-			  (now.tv_nsec - rq->started.tv_nsec) / 1000000;
+		long ms =
+			(long)(now.tv_sec - rq->started.tv_sec) * 1000 + (now.tv_nsec - rq->started.tv_nsec) / 1000000;
 		char uid[150] = "?";
 		if (rq->client_cn[0])
 			snprintf(uid, sizeof uid, "-, cert=%s", rq->client_cn);
@@ -594,8 +585,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			log_info("%s %s %d uid=%s %ld ms%s", rq->method, rq->log_path, rq->status, uid, ms,
 				 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not fully sent)");
 		else
-			log_info("%s %s - uid=%s %ld ms (the caller went away)", rq->method, rq->log_path,
-				 uid, ms);
+			log_info("%s %s - uid=%s %ld ms (the caller went away)", rq->method, rq->log_path, uid, ms);
 	}
 	free(rq->raw_path);
 	free(rq->segments);
@@ -603,8 +593,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(rq);
 }
 
-__attribute__((format(printf, 2, 0)))
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
 	char line[512];
@@ -627,14 +616,11 @@ static struct MHD_Daemon *start_mhd(struct api_server *s, unsigned int flags, st
 	struct MHD_Daemon *mhd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG | flags,
-		0, NULL, NULL, on_request, s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, (void *)NULL, /* first: MHD wants it so */
-		MHD_OPTION_ARRAY, own,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
-		MHD_OPTION_END);
+		0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+		(void *)NULL, /* first: MHD wants it so */
+		MHD_OPTION_ARRAY, own, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SECONDS, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+		(void *)NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return mhd;
 }
@@ -655,19 +641,19 @@ static int start_tls(struct api_server *s, char *err, size_t errlen)
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	s->mhd_tls = start_mhd(s, MHD_USE_TLS | (m.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), own);
-	api_tls_free(&m);  /* GnuTLS has its own copies */
+	api_tls_free(&m); /* GnuTLS has its own copies */
 	if (!s->mhd_tls) {
 		api_tls_stop();
-		return ctm_fail(err, errlen, "cannot serve HTTPS on %s: the address is in use or not this "
-			    "machine's, or the certificate and key do not match (see the log above)",
-			    s->d->cfg.https_listen);
+		return ctm_fail(err, errlen,
+				"cannot serve HTTPS on %s: the address is in use or not this "
+				"machine's, or the certificate and key do not match (see the log above)",
+				s->d->cfg.https_listen);
 	}
 	log_info("remote API (HTTPS, client certificates) listening on %s", s->d->cfg.https_listen);
 	return 0;
 }
 
-struct api_server *api_server_start(struct helperd *d, const struct api_route *routes,
-				    char *err, size_t errlen)
+struct api_server *api_server_start(struct helperd *d, const struct api_route *routes, char *err, size_t errlen)
 {
 	struct api_server *s = calloc(1, sizeof *s);
 	if (!s) {

@@ -56,8 +56,8 @@ static int clear_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 	}
 	if (!S_ISSOCK(st.st_mode))
 		return ctm_fail(err, errlen,
-			    "%s exists and is not a socket; remove it or set listen_socket in helperd.conf",
-			    sa->sun_path);
+				"%s exists and is not a socket; remove it or set listen_socket in helperd.conf",
+				sa->sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ctm_fail(err, errlen, "cannot create a socket: %s", strerror(errno));
@@ -67,8 +67,8 @@ static int clear_path(const struct sockaddr_un *sa, char *err, size_t errlen)
 	if (rc == 0)
 		return ctm_fail(err, errlen, "another helperd is already listening on %s", sa->sun_path);
 	if (e != ECONNREFUSED)
-		return ctm_fail(err, errlen, "cannot tell whether another helperd listens on %s: %s",
-			    sa->sun_path, strerror(e));
+		return ctm_fail(err, errlen, "cannot tell whether another helperd listens on %s: %s", sa->sun_path,
+				strerror(e));
 	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
 		return ctm_fail(err, errlen, "cannot remove the stale socket %s: %s", sa->sun_path, strerror(errno));
 	return 0;
@@ -79,7 +79,7 @@ int api_socket_open(const char *path, mode_t mode, gid_t gid, struct api_socket 
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (path[0] != '/' || strlen(path) >= sizeof sa.sun_path) {
 		ctm_fail(err, errlen, "listen_socket must be an absolute path shorter than %zu bytes",
-		     sizeof sa.sun_path);
+			 sizeof sa.sun_path);
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -123,8 +123,7 @@ void api_socket_remove(const struct api_socket *s)
 {
 	struct stat st;
 	/* Only ours: a newer helperd may have replaced it already. */
-	if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
-	    st.st_ino == s->ino)
+	if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);
 }
 
@@ -147,7 +146,8 @@ bool api_socket_peer_in_group(int fd, gid_t gid)
 		/* ERANGE: len now says how much room the list needs. */
 		if (errno != ERANGE || groups != small) {
 			log_warning("cannot read the caller's groups (SO_PEERGROUPS): %s; "
-				    "treating the caller as a user without privileges", strerror(errno));
+				    "treating the caller as a user without privileges",
+				    strerror(errno));
 			goto out;
 		}
 		groups = malloc(len);
@@ -162,4 +162,3 @@ out:
 		free(groups);
 	return found;
 }
-

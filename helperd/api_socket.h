@@ -17,14 +17,13 @@
 
 struct api_socket {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t dev;          /* the socket file we bound, so removing it removes only ours */
+	dev_t dev; /* the socket file we bound, so removing it removes only ours */
 	ino_t ino;
 };
 
 /* Bind and listen on path (absolute) with mode, group gid ((gid_t)-1:
  * leave it).  The listening fd, or -1 with a sentence in err. */
-int api_socket_open(const char *path, mode_t mode, gid_t gid, struct api_socket *out, char *err,
-		    size_t errlen);
+int api_socket_open(const char *path, mode_t mode, gid_t gid, struct api_socket *out, char *err, size_t errlen);
 
 /* Remove the socket file, if it is still the one we bound (a newer helperd
  * may have replaced it already). */

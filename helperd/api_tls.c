@@ -95,7 +95,8 @@ static int parse_listen(const char *listen, struct api_tls_material *m, char *er
 	if (!*port || *end || p < 1 || p > 65535)
 		goto bad;
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
-				  .ai_socktype = SOCK_STREAM }, *res = NULL;
+				  .ai_socktype = SOCK_STREAM },
+			*res = NULL;
 	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
 		goto bad;
 	memcpy(&m->addr, res->ai_addr, res->ai_addrlen);
@@ -103,8 +104,10 @@ static int parse_listen(const char *listen, struct api_tls_material *m, char *er
 	freeaddrinfo(res);
 	return 0;
 bad:
-	snprintf(err, errlen, "https_listen \"%s\" is not ADDRESS:PORT with a numeric address "
-		 "(127.0.0.1:8443, 0.0.0.0:8443, [::]:8443)", listen);
+	snprintf(err, errlen,
+		 "https_listen \"%s\" is not ADDRESS:PORT with a numeric address "
+		 "(127.0.0.1:8443, 0.0.0.0:8443, [::]:8443)",
+		 listen);
 	return -1;
 }
 
@@ -129,9 +132,9 @@ struct file_id {
 
 static struct {
 	pthread_mutex_t lock;
-	bool active;                  /* https_crl is set */
+	bool active; /* https_crl is set */
 	char path[256];
-	gnutls_x509_crt_t *cas;       /* https_client_ca: a CRL must be signed by one of them */
+	gnutls_x509_crt_t *cas; /* https_client_ca: a CRL must be signed by one of them */
 	unsigned int ncas;
 	gnutls_x509_crl_t *crls;
 	unsigned int ncrls, entries;
@@ -172,8 +175,10 @@ static int crl_read(const char *path, gnutls_x509_crl_t **out, unsigned int *n, 
 	int r = gnutls_x509_crl_list_import2(&list, &count, &d, GNUTLS_X509_FMT_PEM, 0);
 	free(text);
 	if (r < 0 || count == 0) {
-		snprintf(err, errlen, "https_crl %s holds no revocation list (-----BEGIN X509 CRL-----): give "
-			 "the file containarium cert generate made (crl.pem)", path);
+		snprintf(err, errlen,
+			 "https_crl %s holds no revocation list (-----BEGIN X509 CRL-----): give "
+			 "the file containarium cert generate made (crl.pem)",
+			 path);
 		if (r >= 0)
 			free_crls(list, count);
 		return -1;
@@ -187,8 +192,10 @@ static int crl_read(const char *path, gnutls_x509_crl_t **out, unsigned int *n, 
 			size_t len = sizeof issuer;
 			if (gnutls_x509_crl_get_issuer_dn(list[i], issuer, &len) < 0)
 				snprintf(issuer, sizeof issuer, "?");
-			snprintf(err, errlen, "https_crl %s is not signed by a CA of https_client_ca (its issuer: %s): "
-				 "use the crl.pem beside the ca.crt that https_client_ca names", path, issuer);
+			snprintf(err, errlen,
+				 "https_crl %s is not signed by a CA of https_client_ca (its issuer: %s): "
+				 "use the crl.pem beside the ca.crt that https_client_ca names",
+				 path, issuer);
 			free_crls(list, count);
 			return -1;
 		}
@@ -285,13 +292,14 @@ static int verify_at_handshake(gnutls_session_t session)
 	gnutls_x509_crt_t crt;
 	if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
 		return GNUTLS_E_MEMORY_ERROR;
-	bool revoked = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
-		       crl_revokes(crt);
+	bool revoked =
+		gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS && crl_revokes(crt);
 	if (revoked) {
 		char who[200];
 		describe(crt, who, sizeof who);
 		log_notice("remote API: refused the revoked client certificate of %s at the TLS handshake "
-			   "(https_crl)", who);
+			   "(https_crl)",
+			   who);
 	}
 	gnutls_x509_crt_deinit(crt);
 	if (!revoked)
@@ -310,7 +318,8 @@ static int verify_at_handshake(gnutls_session_t session)
 			long left = 1000 - (now.tv_sec - start.tv_sec) * 1000 - (now.tv_nsec - start.tv_nsec) / 1000000;
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
 			char sink[4096];
-			if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 || recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
+			if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 ||
+			    recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
 				break;
 		}
 	}
@@ -409,7 +418,8 @@ int api_tls_peer(struct MHD_Connection *conn, char *cn, size_t cnlen, char *why,
 	unsigned int n = 0;
 	const gnutls_datum_t *certs = gnutls_certificate_get_peers(tls, &n);
 	if (!certs || n == 0) {
-		snprintf(why, whylen, "this port takes only clients with a certificate signed by helperd's client "
+		snprintf(why, whylen,
+			 "this port takes only clients with a certificate signed by helperd's client "
 			 "CA (https_client_ca): give the CLI --client-cert and --client-key");
 		return -1;
 	}
@@ -444,8 +454,10 @@ int api_tls_peer(struct MHD_Connection *conn, char *cn, size_t cnlen, char *why,
 		if (crl_revokes(crt)) {
 			char who[200];
 			describe(crt, who, sizeof who);
-			snprintf(why, whylen, "the client certificate of %s has been revoked (https_crl): ask an "
-				 "admin for a new one", who);
+			snprintf(why, whylen,
+				 "the client certificate of %s has been revoked (https_crl): ask an "
+				 "admin for a new one",
+				 who);
 			gnutls_x509_crt_deinit(crt);
 			return -2;
 		}

@@ -16,8 +16,8 @@
 #include "config.h"
 
 struct api_tls_material {
-	char *cert, *key, *client_ca;   /* PEM text, NUL-terminated */
-	struct sockaddr_storage addr;   /* where to listen */
+	char *cert, *key, *client_ca; /* PEM text, NUL-terminated */
+	struct sockaddr_storage addr; /* where to listen */
 	socklen_t addr_len;
 };
 

@@ -50,7 +50,8 @@ int audit_write(const char *path, json_object *event, char *err, size_t errlen)
 	size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
 	json_object_object_add(event, "time", json_object_new_string(when));
-	const char *text = json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text =
+		json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(text);
 	char *line = malloc(len + 2);
 	if (!line) {

@@ -31,14 +31,15 @@ static int name_list_ok(const char *s)
 	return 1;
 }
 
-int audit_filter_set(struct audit_filter *f, const char *user, const char *rhost, const char *events,
-		     const char *since, const char *until, time_t now, char *err, size_t errlen)
+int audit_filter_set(struct audit_filter *f, const char *user, const char *rhost, const char *events, const char *since,
+		     const char *until, time_t now, char *err, size_t errlen)
 {
 	memset(f, 0, sizeof *f);
 	f->user = user && *user ? user : NULL;
 	f->rhost = rhost && *rhost ? rhost : NULL;
 	if (events && *events && !name_list_ok(events)) {
-		snprintf(err, errlen, "event must be event names separated by commas, such as login_failed or "
+		snprintf(err, errlen,
+			 "event must be event names separated by commas, such as login_failed or "
 			 "session_open,session_close");
 		return -1;
 	}
@@ -50,9 +51,11 @@ int audit_filter_set(struct audit_filter *f, const char *user, const char *rhost
 		if (!bound[i] || !*bound[i])
 			continue;
 		if (ctm_time_arg(bound[i], now, &t) != 0) {
-			snprintf(err, errlen, "%s \"%.40s\" is not a time: write it in RFC 3339 "
+			snprintf(err, errlen,
+				 "%s \"%.40s\" is not a time: write it in RFC 3339 "
 				 "(2026-12-03T12:00:00Z, or with an offset such as +01:00), as a date (2026-12-03), "
-				 "or as a time before now (90s, 30m, 1h, 7d, 2w)", i ? "until" : "since", bound[i]);
+				 "or as a time before now (90s, 30m, 1h, 7d, 2w)",
+				 i ? "until" : "since", bound[i]);
 			return -1;
 		}
 		stamp(t, i ? ".999Z" : ".000Z", out[i], sizeof f->since);
@@ -105,8 +108,8 @@ typedef void (*event_fn)(json_object *ev, void *ctx);
  * none of these characters), so a line without it can be skipped unparsed. */
 static int verbatim(const char *value)
 {
-	return value && value[0] && strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") ==
-					    strlen(value);
+	return value && value[0] &&
+	       strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == strlen(value);
 }
 
 /* One file, plain or gzip (zlib reads both). */

@@ -16,18 +16,18 @@
 #define AUDIT_SUMMARY_USERS_MAX 10000
 
 struct audit_filter {
-	const char *user;    /* NULL: any */
-	const char *rhost;   /* NULL: any */
-	const char *events;  /* NULL: any; else names separated by ',' */
-	char since[32];      /* "": none; else an event's "time" >= this */
-	char until[32];      /* "": none; else an event's "time" <= this */
+	const char *user;   /* NULL: any */
+	const char *rhost;  /* NULL: any */
+	const char *events; /* NULL: any; else names separated by ',' */
+	char since[32];     /* "": none; else an event's "time" >= this */
+	char until[32];     /* "": none; else an event's "time" <= this */
 };
 
 /* Fill f from the API's query values (each may be NULL); since and until
  * take what ctm_time_arg takes, resolved against now.  0, or -1 with a
  * sentence in err. */
-int audit_filter_set(struct audit_filter *f, const char *user, const char *rhost, const char *events,
-		     const char *since, const char *until, time_t now, char *err, size_t errlen);
+int audit_filter_set(struct audit_filter *f, const char *user, const char *rhost, const char *events, const char *since,
+		     const char *until, time_t now, char *err, size_t errlen);
 
 /* Whether event (an object) passes f. */
 int audit_filter_match(const struct audit_filter *f, json_object *event);

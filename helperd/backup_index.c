@@ -23,7 +23,10 @@ static void scalar(const char *v, size_t len, char *out, size_t outlen)
 
 int backup_index_parse(const char *yaml, size_t len, struct backup_index *bi, char *msg, size_t msglen)
 {
-	static const struct { const char *key; size_t off, cap; } keys[] = {
+	static const struct {
+		const char *key;
+		size_t off, cap;
+	} keys[] = {
 		{ "user.containarium.user", offsetof(struct backup_index, user), sizeof bi->user },
 		{ "user.containarium.uid", offsetof(struct backup_index, uid), sizeof bi->uid },
 		{ "user.containarium.ipv4", offsetof(struct backup_index, ipv4), sizeof bi->ipv4 },
@@ -50,8 +53,9 @@ int backup_index_parse(const char *yaml, size_t len, struct backup_index *bi, ch
 			if (bi->n_profiles < BACKUP_PROFILES_MAX)
 				scalar(t + 2, tl - 2, bi->profiles[bi->n_profiles++], sizeof bi->profiles[0]);
 		} else if (at != OUTSIDE && ind == 2) {
-			at = tl == 7 && strncmp(t, "config:", 7) == 0 ? CONFIG
-			     : tl == 9 && strncmp(t, "profiles:", 9) == 0 ? PROFILES : CONTAINER;
+			at = tl == 7 && strncmp(t, "config:", 7) == 0     ? CONFIG
+			     : tl == 9 && strncmp(t, "profiles:", 9) == 0 ? PROFILES
+									  : CONTAINER;
 			if (tl > 6 && strncmp(t, "name: ", 6) == 0)
 				scalar(t + 6, tl - 6, bi->instance, sizeof bi->instance);
 		} else if (at == CONFIG && ind == 4) {
@@ -67,7 +71,8 @@ int backup_index_parse(const char *yaml, size_t len, struct backup_index *bi, ch
 		p += ll + 1;
 	}
 	if (strcmp(bi->managed, "true") != 0 || !*bi->user || !*bi->uid) {
-		snprintf(msg, msglen, "it is not the backup of a Containarium container (its instance has no "
+		snprintf(msg, msglen,
+			 "it is not the backup of a Containarium container (its instance has no "
 			 "user.containarium keys)");
 		return -1;
 	}
@@ -107,7 +112,8 @@ int backup_index_read(const char *path, struct backup_index *bi, char *msg, size
 		long long padded = (size + 511) / 512 * 512;
 		char name[101];
 		snprintf(name, sizeof name, "%.100s", (const char *)h);
-		if (strcmp(name, "backup/container/backup.yaml") == 0 || strcmp(name, "backup/virtual-machine/backup.yaml") == 0) {
+		if (strcmp(name, "backup/container/backup.yaml") == 0 ||
+		    strcmp(name, "backup/virtual-machine/backup.yaml") == 0) {
 			if (size > YAML_MAX)
 				break;
 			char *yaml = malloc((size_t)padded + 1);
@@ -125,7 +131,9 @@ int backup_index_read(const char *path, struct backup_index *bi, char *msg, size
 			break;
 	}
 	gzclose(z);
-	snprintf(msg, msglen, "%s is not a container backup (a .tar.gz from containarium delete --backup or "
-		 "incus export)", path);
+	snprintf(msg, msglen,
+		 "%s is not a container backup (a .tar.gz from containarium delete --backup or "
+		 "incus export)",
+		 path);
 	return r;
 }

@@ -55,8 +55,14 @@ static const struct key {
 	size_t off, cap;        /* STR/PATH/NAME/SIZE/CPU: char array; numbers: field */
 	unsigned long min, max; /* UINT */
 } keys[] = {
-#define S(k, f, kind) { k, kind, offsetof(struct helperd_config, f), sizeof(((struct helperd_config *)0)->f), 0, 0 }
-#define U(k, f, lo, hi) { k, UINT, offsetof(struct helperd_config, f), sizeof(((struct helperd_config *)0)->f), lo, hi }
+#define S(k, f, kind)                                                                                                  \
+	{                                                                                                              \
+		k, kind, offsetof(struct helperd_config, f), sizeof(((struct helperd_config *)0)->f), 0, 0             \
+	}
+#define U(k, f, lo, hi)                                                                                                \
+	{                                                                                                              \
+		k, UINT, offsetof(struct helperd_config, f), sizeof(((struct helperd_config *)0)->f), lo, hi           \
+	}
 	S("listen_socket", listen_socket, PATH),
 	{ "socket_mode", MODE, offsetof(struct helperd_config, socket_mode), 0, 0, 0 },
 	S("admin_group", admin_group, NAME),
@@ -131,18 +137,26 @@ static int set_remote(struct helperd_config *c, const char *value, char *err, si
 		return ctm_fail(err, errlen, "remote: \"%s\" has %zu fields; %s", value, n, usage);
 	struct image_remote r = { 0 };
 	if (strlen(f[0]) >= sizeof r.name || !name_ok(f[0]) || strchr(f[0], ':') || strcmp(f[0], "local") == 0)
-		return ctm_fail(err, errlen, "remote: \"%s\" is not a remote name (up to %zu letters, digits, '-', "
-			    "'_' or '.'; \"local\" means the backend's own images)", f[0], sizeof r.name - 1);
+		return ctm_fail(err, errlen,
+				"remote: \"%s\" is not a remote name (up to %zu letters, digits, '-', "
+				"'_' or '.'; \"local\" means the backend's own images)",
+				f[0], sizeof r.name - 1);
 	if ((strncmp(f[1], "https://", 8) != 0 && strncmp(f[1], "http://", 7) != 0) || strlen(f[1]) >= sizeof r.url ||
 	    strlen(f[1]) <= 8)
-		return ctm_fail(err, errlen, "remote %s: \"%s\" is not an https:// (or http://) URL of up to %zu "
-			    "characters", f[0], f[1], sizeof r.url - 1);
+		return ctm_fail(err, errlen,
+				"remote %s: \"%s\" is not an https:// (or http://) URL of up to %zu "
+				"characters",
+				f[0], f[1], sizeof r.url - 1);
 	if (strcmp(f[2], "simplestreams") != 0 && strcmp(f[2], "incus") != 0)
-		return ctm_fail(err, errlen, "remote %s: protocol \"%s\" must be simplestreams (a static image "
-			    "server such as images.linuxcontainers.org) or incus (an Incus or LXD server)", f[0], f[2]);
+		return ctm_fail(err, errlen,
+				"remote %s: protocol \"%s\" must be simplestreams (a static image "
+				"server such as images.linuxcontainers.org) or incus (an Incus or LXD server)",
+				f[0], f[2]);
 	if (f[3] && (*f[3] != '/' || strlen(f[3]) >= sizeof r.certificate))
-		return ctm_fail(err, errlen, "remote %s: certificate \"%s\" must be the absolute path of the "
-			    "server's PEM certificate", f[0], f[3]);
+		return ctm_fail(err, errlen,
+				"remote %s: certificate \"%s\" must be the absolute path of the "
+				"server's PEM certificate",
+				f[0], f[3]);
 	snprintf(r.name, sizeof r.name, "%s", f[0]);
 	snprintf(r.url, sizeof r.url, "%s", f[1]);
 	snprintf(r.protocol, sizeof r.protocol, "%s", f[2]);
@@ -154,13 +168,13 @@ static int set_remote(struct helperd_config *c, const char *value, char *err, si
 			return 0;
 		}
 	if (c->remote_count == HELPERD_REMOTES_MAX)
-		return ctm_fail(err, errlen, "remote %s: at most %d remotes may be declared", r.name, HELPERD_REMOTES_MAX);
+		return ctm_fail(err, errlen, "remote %s: at most %d remotes may be declared", r.name,
+				HELPERD_REMOTES_MAX);
 	c->remotes[c->remote_count++] = r;
 	return 0;
 }
 
-int helperd_config_set(struct helperd_config *c, const char *key, const char *value,
-		       char *err, size_t errlen)
+int helperd_config_set(struct helperd_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
 	if (strcmp(key, "remote") == 0)
 		return set_remote(c, value, err, errlen);
@@ -189,11 +203,13 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 	case LOG_SOURCE: {
 		/* auto, off, journal[:UNIT] or a file (sshd_watch.h). */
 		const char *unit = strncmp(value, "journal:", 8) == 0 ? value + 8 : NULL;
-		if (strlen(value) >= k->cap || !(strcmp(value, "auto") == 0 || strcmp(value, "off") == 0 ||
-						 strcmp(value, "journal") == 0 || (unit && name_ok(unit) && unit[0] != '-') ||
-						 (*value == '/' && !strpbrk(value, "\"'\\"))))
-			return ctm_fail(err, errlen, "%s: \"%s\" must be auto, off, journal, journal:UNIT (such as "
-				    "journal:ssh.service) or the absolute path of sshd's log file", key, value);
+		if (strlen(value) >= k->cap ||
+		    !(strcmp(value, "auto") == 0 || strcmp(value, "off") == 0 || strcmp(value, "journal") == 0 ||
+		      (unit && name_ok(unit) && unit[0] != '-') || (*value == '/' && !strpbrk(value, "\"'\\"))))
+			return ctm_fail(err, errlen,
+					"%s: \"%s\" must be auto, off, journal, journal:UNIT (such as "
+					"journal:ssh.service) or the absolute path of sshd's log file",
+					key, value);
 		strcpy(field, value);
 		return 0;
 	}
@@ -209,15 +225,15 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		if (strlen(value) >= k->cap)
 			return ctm_fail(err, errlen, "%s: value is longer than %zu characters", key, k->cap - 1);
 		if (*value && !name_ok(value))
-			return ctm_fail(err, errlen, "%s: \"%s\" may hold only letters, digits, '-', '_' and '.'",
-				    key, value);
+			return ctm_fail(err, errlen, "%s: \"%s\" may hold only letters, digits, '-', '_' and '.'", key,
+					value);
 		strcpy(field, value);
 		return 0;
 	case SIZE: {
 		unsigned long long b;
 		if (strlen(value) >= k->cap || ctm_size_parse(value, &b))
-			return ctm_fail(err, errlen, "%s: \"%s\" is not a size; write it like 20GB, 512MiB or 2G",
-				    key, value);
+			return ctm_fail(err, errlen, "%s: \"%s\" is not a size; write it like 20GB, 512MiB or 2G", key,
+					value);
 		strcpy(field, value);
 		return 0;
 	}
@@ -235,8 +251,8 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		errno = 0;
 		unsigned long n = strtoul(value, &end, 10);
 		if (!isdigit((unsigned char)*value) || errno || *end || n < k->min || n > k->max)
-			return ctm_fail(err, errlen, "%s: \"%s\" must be a whole number from %lu to %lu", key,
-				    value, k->min, k->max);
+			return ctm_fail(err, errlen, "%s: \"%s\" must be a whole number from %lu to %lu", key, value,
+					k->min, k->max);
 		uint32_t v = (uint32_t)n; /* every UINT setting is a uint32_t */
 		memcpy(field, &v, sizeof v);
 		return 0;
@@ -254,8 +270,10 @@ int helperd_config_set(struct helperd_config *c, const char *key, const char *va
 		errno = 0;
 		unsigned long m = strtoul(value, &end, 8);
 		if (!*value || errno || *end || m > 0777 || (m & 0007))
-			return ctm_fail(err, errlen, "%s: \"%s\" must be an octal mode with no access for others, "
-				    "such as 0660", key, value);
+			return ctm_fail(err, errlen,
+					"%s: \"%s\" must be an octal mode with no access for others, "
+					"such as 0660",
+					key, value);
 		c->socket_mode = (mode_t)m;
 		return 0;
 	}
@@ -291,7 +309,7 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			ret = ctm_fail(err, errlen, "%s:%d: line is longer than %zu characters", path, lineno,
-				   sizeof line - 2);
+				       sizeof line - 2);
 			break;
 		}
 		char *s = trim(line);
@@ -309,11 +327,15 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 		}
 	}
 	if (ret == 0 && *c->https_listen && (!*c->https_cert || !*c->https_key || !*c->https_client_ca))
-		ret = ctm_fail(err, errlen, "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
-			   "that signs the clients' certificates)", path);
+		ret = ctm_fail(err, errlen,
+			       "%s: https_listen needs https_cert, https_key and https_client_ca (the CA "
+			       "that signs the clients' certificates)",
+			       path);
 	if (ret == 0 && *c->host_ca_trust && !*c->host_ca_key)
-		ret = ctm_fail(err, errlen, "%s: host_ca_trust needs host_ca_key (the CA that signs the host "
-			   "certificates)", path);
+		ret = ctm_fail(err, errlen,
+			       "%s: host_ca_trust needs host_ca_key (the CA that signs the host "
+			       "certificates)",
+			       path);
 	struct image_ref ref;
 	if (ret == 0 && image_ref_parse(c, c->image, &ref, msg, sizeof msg))
 		ret = ctm_fail(err, errlen, "%s: image: %s", path, msg);
@@ -323,13 +345,12 @@ int helperd_config_load_stream(struct helperd_config *c, FILE *f, const char *pa
 	if (ret == 0 && c->uid_min > c->uid_max)
 		ret = ctm_fail(err, errlen, "%s: uid_min %u is above uid_max %u", path, c->uid_min, c->uid_max);
 	if (ret == 0 && c->gid >= c->uid_min && c->gid <= c->uid_max)
-		ret = ctm_fail(err, errlen, "%s: gid %u lies inside the uid range %u-%u; put it outside", path,
-			   c->gid, c->uid_min, c->uid_max);
+		ret = ctm_fail(err, errlen, "%s: gid %u lies inside the uid range %u-%u; put it outside", path, c->gid,
+			       c->uid_min, c->uid_max);
 	return ret;
 }
 
-int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok,
-			char *err, size_t errlen)
+int helperd_config_load(struct helperd_config *c, const char *path, int missing_ok, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {

@@ -84,7 +84,8 @@ static int run_tool(char *const argv[], char *out, size_t outlen, int timeout_s,
 	int killed = 0;
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = timeout_s * 1000L - ((now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L);
+		long left = timeout_s * 1000L -
+			    ((now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L);
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 		int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
 		if (r < 0 && errno == EINTR)
@@ -151,8 +152,8 @@ static int read_line(const char *path, char *line, size_t linelen, char *err, si
 	return 0;
 }
 
-int host_ca_public(const struct helperd_config *cfg, char *line, size_t linelen, char *fp, size_t fplen,
-		   char *err, size_t errlen)
+int host_ca_public(const struct helperd_config *cfg, char *line, size_t linelen, char *fp, size_t fplen, char *err,
+		   size_t errlen)
 {
 	char path[300], msg[256];
 	struct ctm_sshkey k;
@@ -160,8 +161,10 @@ int host_ca_public(const struct helperd_config *cfg, char *line, size_t linelen,
 	if (read_line(path, line, linelen, err, errlen))
 		return -1;
 	if (ctm_sshkey_parse(line, strlen(line), &k, msg, sizeof msg) != CTM_KEY_OK) {
-		snprintf(err, errlen, "%s is not an OpenSSH public key (%s): it must be the host CA's public key, "
-			 "as ssh-keygen -y -f %s prints it", path, msg, cfg->host_ca_key);
+		snprintf(err, errlen,
+			 "%s is not an OpenSSH public key (%s): it must be the host CA's public key, "
+			 "as ssh-keygen -y -f %s prints it",
+			 path, msg, cfg->host_ca_key);
 		return -1;
 	}
 	if (key_fingerprint(line, fp, fplen)) {
@@ -179,8 +182,10 @@ int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char
 	struct stat st;
 	const char *key = cfg->host_ca_key;
 	if (stat(key, &st) != 0) {
-		snprintf(err, errlen, "host_ca_key %s: %s (make the host CA with ssh-keygen -t ed25519 -N '' -f %s, "
-			 "or remove host_ca_key from helperd.conf)", key, strerror(errno), key);
+		snprintf(err, errlen,
+			 "host_ca_key %s: %s (make the host CA with ssh-keygen -t ed25519 -N '' -f %s, "
+			 "or remove host_ca_key from helperd.conf)",
+			 key, strerror(errno), key);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -188,9 +193,10 @@ int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char
 		return -1;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
-		snprintf(err, errlen, "host_ca_key %s may be read by others (owner uid %u, mode %04o): it is the "
-			 "private key every host certificate trusts; chown root and chmod 600 it", key,
-			 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen,
+			 "host_ca_key %s may be read by others (owner uid %u, mode %04o): it is the "
+			 "private key every host certificate trusts; chown root and chmod 600 it",
+			 key, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	if (access(cfg->ssh_keygen, X_OK) != 0) {
@@ -210,15 +216,19 @@ int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char
 	if (rc != 0) {
 		if (rc > 0)
 			one_line(out);
-		snprintf(err, errlen, "host_ca_key %s: ssh-keygen -y %s: %s (the key must be an OpenSSH private "
-			 "key without a passphrase)", key, rc < 0 ? "failed" : "refused it", rc < 0 ? e2 : out);
+		snprintf(err, errlen,
+			 "host_ca_key %s: ssh-keygen -y %s: %s (the key must be an OpenSSH private "
+			 "key without a passphrase)",
+			 key, rc < 0 ? "failed" : "refused it", rc < 0 ? e2 : out);
 		*fp = '\0';
 		return -1;
 	}
 	out[strcspn(out, "\n")] = '\0';
 	if (!key_same(out, line)) {
-		snprintf(err, errlen, "host_ca_key %s and %s.pub are not one key pair: write the public key "
-			 "again with ssh-keygen -y -f %s > %s.pub", key, key, key, key);
+		snprintf(err, errlen,
+			 "host_ca_key %s and %s.pub are not one key pair: write the public key "
+			 "again with ssh-keygen -y -f %s > %s.pub",
+			 key, key, key, key);
 		*fp = '\0';
 		return -1;
 	}
@@ -259,9 +269,10 @@ int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char
 		}
 		fclose(f);
 		if (bad) {
-			snprintf(err, errlen, "host_ca_trust %s:%d is not an OpenSSH public key (%s): the file lists "
-				 "the public keys of the other host CAs users trust, one per line", cfg->host_ca_trust,
-				 bad, msg);
+			snprintf(err, errlen,
+				 "host_ca_trust %s:%d is not an OpenSSH public key (%s): the file lists "
+				 "the public keys of the other host CAs users trust, one per line",
+				 cfg->host_ca_trust, bad, msg);
 			*fp = '\0';
 			return -1;
 		}
@@ -291,9 +302,8 @@ static int principals_ok(const char *p)
 	       strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:,") == strlen(p);
 }
 
-int host_ca_sign(const struct helperd_config *cfg, const struct host_pubkey *keys, size_t n,
-		 const char *identity, const char *principals, char **certs, char *fp, size_t fplen,
-		 char *err, size_t errlen)
+int host_ca_sign(const struct helperd_config *cfg, const struct host_pubkey *keys, size_t n, const char *identity,
+		 const char *principals, char **certs, char *fp, size_t fplen, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++)
 		certs[i] = NULL;
@@ -448,7 +458,7 @@ int host_cert_network_pattern(const char *cidr, char *out, size_t outlen)
 	    d > 255 || len > 32 || len < 8)
 		return -1;
 	unsigned octets = len / 8;
-	int n = octets >= 4	? snprintf(out, outlen, "%u.%u.%u.%u", a, b, c, d)
+	int n = octets >= 4   ? snprintf(out, outlen, "%u.%u.%u.%u", a, b, c, d)
 		: octets == 3 ? snprintf(out, outlen, "%u.%u.%u.*", a, b, c)
 		: octets == 2 ? snprintf(out, outlen, "%u.%u.*", a, b)
 			      : snprintf(out, outlen, "%u.*", a);
@@ -457,8 +467,7 @@ int host_cert_network_pattern(const char *cidr, char *out, size_t outlen)
 
 /* ---- the containers' side ------------------------------------------------ */
 
-int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, size_t *n, char *err,
-		       size_t errlen)
+int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, size_t *n, char *err, size_t errlen)
 {
 	*n = 0;
 	for (const char *p = out ? out : ""; *p;) {
@@ -470,14 +479,16 @@ int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, si
 			char msg[256], canon[CTM_KEY_LINE_MAX + 1];
 			if (!sp || nl < 9 || nl > HOST_KEY_NAME_MAX || strncmp(name, "ssh_host_", 9) != 0 ||
 			    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") < nl) {
-				snprintf(err, errlen, "the container printed a host key line without a usable name: "
-					 "\"%.60s\"", p);
+				snprintf(err, errlen,
+					 "the container printed a host key line without a usable name: "
+					 "\"%.60s\"",
+					 p);
 				goto bad;
 			}
 			size_t kl = len - (size_t)(sp + 1 - p);
 			if (ctm_sshkey_parse(sp + 1, kl, &k, msg, sizeof msg) != CTM_KEY_OK) {
-				snprintf(err, errlen, "%s/%.*s.pub in the container is not a public key: %s", HOST_KEY_DIR,
-					 (int)nl, name, msg);
+				snprintf(err, errlen, "%s/%.*s.pub in the container is not a public key: %s",
+					 HOST_KEY_DIR, (int)nl, name, msg);
 				goto bad;
 			}
 			if (*n == max) {
@@ -585,9 +596,9 @@ static const char install_script[] =
  * after sshd started are served to the next connection. */
 #define SSHD_LOADS_PER_CONNECTION(v) ((v) > 0 && (v) < 908)
 
-enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d, const char *iname,
-				 const char *ip, const struct host_keys *hk, bool at_create, char *record,
-				 size_t recordlen, char *err, size_t errlen)
+enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d, const char *iname, const char *ip,
+				 const struct host_keys *hk, bool at_create, char *record, size_t recordlen, char *err,
+				 size_t errlen)
 {
 	char principals[160], identity[200], fp[64];
 	char *certs[HOST_KEYS_MAX];
@@ -614,10 +625,11 @@ enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d
 			certs[i][len] = '\0';
 		}
 	} else {
-		const char *mode = hk->sshd_before ? "reload" : SSHD_LOADS_PER_CONNECTION(hk->sshd_version) ? "none"
-												  : "listener";
-		const char *argv[5 + 2 * HOST_KEYS_MAX + 1] = { "sh", "-c", install_script, "containarium-host-certificate",
-								 mode };
+		const char *mode = hk->sshd_before                               ? "reload"
+				   : SSHD_LOADS_PER_CONNECTION(hk->sshd_version) ? "none"
+										 : "listener";
+		const char *argv[5 + 2 * HOST_KEYS_MAX + 1] = { "sh", "-c", install_script,
+								"containarium-host-certificate", mode };
 		size_t a = 5;
 		for (size_t i = 0; i < hk->n; i++) {
 			argv[a++] = hk->keys[i].name;
@@ -632,8 +644,9 @@ enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d
 			if (errout)
 				one_line(errout);
 			snprintf(err, errlen, "%s in %s failed%s%.400s",
-				 rc == 42 ? "sshd -t, before reloading sshd for the host certificates"
-				 : rc == 43 ? "reloading sshd" : "writing the host certificates",
+				 rc == 42   ? "sshd -t, before reloading sshd for the host certificates"
+				 : rc == 43 ? "reloading sshd"
+					    : "writing the host certificates",
 				 iname, errout && *errout ? ": " : "", errout ? errout : "");
 		}
 		free(out);
@@ -661,8 +674,10 @@ enum incus_status host_cert_sign_instance(struct incus_client *c, const struct h
 	int rc = -1;
 	enum incus_status st = incus_exec(c, iname, argv, 60, &rc, &out, NULL, err, errlen);
 	if (st == INCUS_ERR_COMMAND)
-		snprintf(err, errlen, "making the SSH host keys of %s or their sshd drop-in failed (ssh-keygen in %s; "
-			 "is openssh-client installed there?)", iname, HOST_KEY_DIR);
+		snprintf(err, errlen,
+			 "making the SSH host keys of %s or their sshd drop-in failed (ssh-keygen in %s; "
+			 "is openssh-client installed there?)",
+			 iname, HOST_KEY_DIR);
 	struct host_keys hk = { .n = 0 };
 	if (st == INCUS_OK && host_keys_parse(out ? out : "", &hk, err, errlen))
 		st = INCUS_ERR_PROTOCOL;
@@ -673,8 +688,8 @@ enum incus_status host_cert_sign_instance(struct incus_client *c, const struct h
 	return st;
 }
 
-enum incus_status host_cert_renew(struct incus_client *c, const struct helperd *d, const struct account *a,
-				  char *err, size_t errlen)
+enum incus_status host_cert_renew(struct incus_client *c, const struct helperd *d, const struct account *a, char *err,
+				  size_t errlen)
 {
 	char ip[INET_ADDRSTRLEN], record[HOST_CERT_RECORD_MAX];
 	inet_ntop(AF_INET, a->ipv4, ip, sizeof ip);
@@ -727,21 +742,26 @@ static void sweep(struct operation *op, void *arg)
 			done++;
 		} else {
 			failed++;
-			log_error("%s: cannot renew its SSH host certificate: %s; helperd tries again at its next start "
-				  "and when the container starts", a->instance, err);
+			log_error(
+				"%s: cannot renew its SSH host certificate: %s; helperd tries again at its next start "
+				"and when the container starts",
+				a->instance, err);
 		}
 	}
 	registry_free(&reg);
 	if (done || failed || waiting)
 		log_notice("SSH host certificates: %u renewed, %u failed, %u stopped containers renewed when they "
-			   "start", done, failed, waiting);
+			   "start",
+			   done, failed, waiting);
 	char e2[512];
 	if (done && helperd_refresh(d, c, e2, sizeof e2))
 		log_error("publishing after renewing host certificates: %s", e2);
 	incus_close(c);
 	if (failed) {
-		operation_fail(op, 502, "host_certificate_failed", "%u of %u SSH host certificates could not be "
-			       "renewed; the log names them", failed, done + failed);
+		operation_fail(op, 502, "host_certificate_failed",
+			       "%u of %u SSH host certificates could not be "
+			       "renewed; the log names them",
+			       failed, done + failed);
 		return;
 	}
 	json_object *r = json_object_new_object();

@@ -81,76 +81,76 @@ void host_pubkeys_free(struct host_pubkey *keys, size_t n);
  * only when there is work for it (at create: mkdir, two ssh-keygen, one
  * grep for other HostKey lines, mv, one grep for an Include, sshd -V).
  * ssh-keygen writes a private key 0600 whatever the umask. */
-#define HOST_KEYS_SCRIPT                                                                              \
-	"d=" HOST_KEY_DIR "\n"                                                                        \
-	"conf=" HOST_CERT_DROPIN "\n"                                                                 \
-	"nl='\n'\n"                                                                                   \
-	"[ -d \"$d\" ] || mkdir -m 0755 \"$d\" || exit 17\n"                                          \
-	"for t in ed25519 ecdsa; do\n"                                                                \
-	"  k=$d/ssh_host_${t}_key\n"                                                                  \
-	"  if [ ! -s \"$k\" ] || [ ! -s \"$k.pub\" ]; then\n"                                          \
-	"    [ ! -e \"$k\" ] && [ ! -e \"$k.pub\" ] || rm -f \"$k\" \"$k.pub\"\n"                       \
-	"    ssh-keygen -q -t \"$t\" -N '' -f \"$k\" </dev/null >/dev/null || exit 17\n"                \
-	"  fi\n"                                                                                      \
-	"done\n"                                                                                      \
-	"[ -d /etc/ssh/sshd_config.d ] || mkdir -p /etc/ssh/sshd_config.d || exit 17\n"               \
-	"set --\n"                                                                                    \
-	"for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do\n"                           \
-	"  [ \"$f\" = \"$conf\" ] || [ ! -f \"$f\" ] || set -- \"$@\" \"$f\"\n"                          \
-	"done\n"                                                                                      \
-	"other=\n"                                                                                    \
-	"[ \"$#\" = 0 ] || ! grep -qi '^[[:space:]]*HostKey[[:space:]]' \"$@\" || other=1\n"            \
-	"{\n"                                                                                         \
-	"  echo \"# Written by containarium-helperd: this container's SSH host keys and their\"\n"    \
-	"  echo \"# certificates, signed by the deployment's host CA.  Renewed by helperd; do not edit.\"\n" \
-	"  if [ -z \"$other\" ]; then\n"                                                              \
-	"    for t in rsa ecdsa ed25519; do\n"                                                        \
-	"      [ ! -s \"/etc/ssh/ssh_host_${t}_key\" ] || echo \"HostKey /etc/ssh/ssh_host_${t}_key\"\n" \
-	"    done\n"                                                                                  \
-	"  fi\n"                                                                                      \
-	"  for t in ed25519 ecdsa; do\n"                                                              \
-	"    echo \"HostKey $d/ssh_host_${t}_key\"\n"                                                  \
-	"    echo \"HostCertificate $d/ssh_host_${t}_key-cert.pub\"\n"                                 \
-	"  done\n"                                                                                    \
-	"} >\"$conf.tmp\" || exit 17\n"                                                                \
-	"new=\n"                                                                                      \
-	"if [ -f \"$conf\" ] && cmp -s \"$conf.tmp\" \"$conf\"; then rm -f \"$conf.tmp\"; else\n"        \
-	"  mv -f \"$conf.tmp\" \"$conf\" || exit 17\n"                                                  \
-	"  new=1\n"                                                                                   \
-	"fi\n"                                                                                        \
-	"if ! grep -Eqi -e '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\\.d/\\*\\.conf' \\\n" \
-	"     -e \"^[[:space:]]*Include[[:space:]]+$conf\" /etc/ssh/sshd_config; then\n"                 \
-	"  { echo \"Include $conf\"; cat /etc/ssh/sshd_config; } >/etc/ssh/sshd_config.tmp &&\n"      \
-	"    mv -f /etc/ssh/sshd_config.tmp /etc/ssh/sshd_config || exit 17\n"                        \
-	"  new=1\n"                                                                                   \
-	"fi\n"                                                                                        \
-	"if [ -n \"$new\" ]; then\n"                                                                  \
-	"  set --\n"                                                                                  \
-	"  for c in /proc/[0-9]*/comm; do\n"                                                          \
-	"    read -r n 2>/dev/null <\"$c\" || continue\n"                                              \
-	"    [ \"$n\" != sshd ] || set -- \"$@\" \"${c%/comm}/stat\"\n"                                  \
-	"  done\n"                                                                                    \
-	"  if [ \"$#\" != 0 ]; then\n"                                                                \
-	"    mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"                                              \
-	"    for s in \"$@\"; do\n"                                                                   \
-	"      t=$(cut -d ' ' -f 22 \"$s\" 2>/dev/null) || continue\n"                                  \
-	"      [ -z \"$t\" ] || [ \"$t\" -gt \"$mark\" ] || { echo sshd-before; break; }\n"             \
-	"    done\n"                                                                                  \
-	"  fi\n"                                                                                      \
-	"fi\n"                                                                                        \
-	"v=$(/usr/sbin/sshd -V 2>&1)\n"                                                               \
-	"echo \"sshd-version ${v%%\"$nl\"*}\"\n"                                                      \
-	"for t in ed25519 ecdsa; do\n"                                                                \
-	"  read -r l <\"$d/ssh_host_${t}_key.pub\" || exit 17\n"                                       \
-	"  echo \"hostkey ssh_host_${t}_key $l\"\n"                                                    \
+#define HOST_KEYS_SCRIPT                                                                                               \
+	"d=" HOST_KEY_DIR "\n"                                                                                         \
+	"conf=" HOST_CERT_DROPIN "\n"                                                                                  \
+	"nl='\n'\n"                                                                                                    \
+	"[ -d \"$d\" ] || mkdir -m 0755 \"$d\" || exit 17\n"                                                           \
+	"for t in ed25519 ecdsa; do\n"                                                                                 \
+	"  k=$d/ssh_host_${t}_key\n"                                                                                   \
+	"  if [ ! -s \"$k\" ] || [ ! -s \"$k.pub\" ]; then\n"                                                          \
+	"    [ ! -e \"$k\" ] && [ ! -e \"$k.pub\" ] || rm -f \"$k\" \"$k.pub\"\n"                                      \
+	"    ssh-keygen -q -t \"$t\" -N '' -f \"$k\" </dev/null >/dev/null || exit 17\n"                               \
+	"  fi\n"                                                                                                       \
+	"done\n"                                                                                                       \
+	"[ -d /etc/ssh/sshd_config.d ] || mkdir -p /etc/ssh/sshd_config.d || exit 17\n"                                \
+	"set --\n"                                                                                                     \
+	"for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do\n"                                            \
+	"  [ \"$f\" = \"$conf\" ] || [ ! -f \"$f\" ] || set -- \"$@\" \"$f\"\n"                                        \
+	"done\n"                                                                                                       \
+	"other=\n"                                                                                                     \
+	"[ \"$#\" = 0 ] || ! grep -qi '^[[:space:]]*HostKey[[:space:]]' \"$@\" || other=1\n"                           \
+	"{\n"                                                                                                          \
+	"  echo \"# Written by containarium-helperd: this container's SSH host keys and their\"\n"                     \
+	"  echo \"# certificates, signed by the deployment's host CA.  Renewed by helperd; do not edit.\"\n"           \
+	"  if [ -z \"$other\" ]; then\n"                                                                               \
+	"    for t in rsa ecdsa ed25519; do\n"                                                                         \
+	"      [ ! -s \"/etc/ssh/ssh_host_${t}_key\" ] || echo \"HostKey /etc/ssh/ssh_host_${t}_key\"\n"               \
+	"    done\n"                                                                                                   \
+	"  fi\n"                                                                                                       \
+	"  for t in ed25519 ecdsa; do\n"                                                                               \
+	"    echo \"HostKey $d/ssh_host_${t}_key\"\n"                                                                  \
+	"    echo \"HostCertificate $d/ssh_host_${t}_key-cert.pub\"\n"                                                 \
+	"  done\n"                                                                                                     \
+	"} >\"$conf.tmp\" || exit 17\n"                                                                                \
+	"new=\n"                                                                                                       \
+	"if [ -f \"$conf\" ] && cmp -s \"$conf.tmp\" \"$conf\"; then rm -f \"$conf.tmp\"; else\n"                      \
+	"  mv -f \"$conf.tmp\" \"$conf\" || exit 17\n"                                                                 \
+	"  new=1\n"                                                                                                    \
+	"fi\n"                                                                                                         \
+	"if ! grep -Eqi -e '^[[:space:]]*Include[[:space:]]+(/etc/ssh/)?sshd_config\\.d/\\*\\.conf' \\\n"              \
+	"     -e \"^[[:space:]]*Include[[:space:]]+$conf\" /etc/ssh/sshd_config; then\n"                               \
+	"  { echo \"Include $conf\"; cat /etc/ssh/sshd_config; } >/etc/ssh/sshd_config.tmp &&\n"                       \
+	"    mv -f /etc/ssh/sshd_config.tmp /etc/ssh/sshd_config || exit 17\n"                                         \
+	"  new=1\n"                                                                                                    \
+	"fi\n"                                                                                                         \
+	"if [ -n \"$new\" ]; then\n"                                                                                   \
+	"  set --\n"                                                                                                   \
+	"  for c in /proc/[0-9]*/comm; do\n"                                                                           \
+	"    read -r n 2>/dev/null <\"$c\" || continue\n"                                                              \
+	"    [ \"$n\" != sshd ] || set -- \"$@\" \"${c%/comm}/stat\"\n"                                                \
+	"  done\n"                                                                                                     \
+	"  if [ \"$#\" != 0 ]; then\n"                                                                                 \
+	"    mark=$(cut -d ' ' -f 22 /proc/self/stat)\n"                                                               \
+	"    for s in \"$@\"; do\n"                                                                                    \
+	"      t=$(cut -d ' ' -f 22 \"$s\" 2>/dev/null) || continue\n"                                                 \
+	"      [ -z \"$t\" ] || [ \"$t\" -gt \"$mark\" ] || { echo sshd-before; break; }\n"                            \
+	"    done\n"                                                                                                   \
+	"  fi\n"                                                                                                       \
+	"fi\n"                                                                                                         \
+	"v=$(/usr/sbin/sshd -V 2>&1)\n"                                                                                \
+	"echo \"sshd-version ${v%%\"$nl\"*}\"\n"                                                                       \
+	"for t in ed25519 ecdsa; do\n"                                                                                 \
+	"  read -r l <\"$d/ssh_host_${t}_key.pub\" || exit 17\n"                                                       \
+	"  echo \"hostkey ssh_host_${t}_key $l\"\n"                                                                    \
 	"done\n"
 
 /* What HOST_KEYS_SCRIPT printed. */
 struct host_keys {
 	struct host_pubkey keys[HOST_KEYS_MAX];
 	size_t n;
-	bool sshd_before;  /* an sshd read its configuration before the drop-in was there */
-	int sshd_version;  /* the container's OpenSSH as major * 100 + minor; 0: unknown */
+	bool sshd_before; /* an sshd read its configuration before the drop-in was there */
+	int sshd_version; /* the container's OpenSSH as major * 100 + minor; 0: unknown */
 };
 int host_keys_parse(const char *out, struct host_keys *hk, char *err, size_t errlen);
 void host_keys_free(struct host_keys *hk);
@@ -166,16 +166,15 @@ void host_keys_free(struct host_keys *hk);
 int host_ca_check(const struct helperd_config *cfg, char *fp, size_t fplen, char *err, size_t errlen);
 
 /* The CA's public key line and its fingerprint, read now. */
-int host_ca_public(const struct helperd_config *cfg, char *line, size_t linelen, char *fp, size_t fplen,
-		   char *err, size_t errlen);
+int host_ca_public(const struct helperd_config *cfg, char *line, size_t linelen, char *fp, size_t fplen, char *err,
+		   size_t errlen);
 
 /* Sign n host keys as host certificates for principals (comma-separated)
  * with identity, by ssh-keygen -s in a private temporary directory under
  * state_dir.  certs[i] gets the certificate line of keys[i] (malloc'd) and
  * fp the fingerprint of the CA that signed them.  0, or -1 with err. */
-int host_ca_sign(const struct helperd_config *cfg, const struct host_pubkey *keys, size_t n,
-		 const char *identity, const char *principals, char **certs, char *fp, size_t fplen,
-		 char *err, size_t errlen);
+int host_ca_sign(const struct helperd_config *cfg, const struct host_pubkey *keys, size_t n, const char *identity,
+		 const char *principals, char **certs, char *fp, size_t fplen, char *err, size_t errlen);
 
 /* The known_hosts lines users need: "@cert-authority PATTERNS KEY" for the
  * CA and for every key in host_ca_trust (duplicates once).  malloc'd, or
@@ -189,8 +188,7 @@ int host_cert_network_pattern(const char *cidr, char *out, size_t outlen);
 
 /* The "hostkey NAME TYPE BASE64 ..." lines of a container's exec output
  * (other lines are skipped).  0 and *n keys, or -1 with err. */
-int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, size_t *n, char *err,
-		       size_t errlen);
+int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, size_t *n, char *err, size_t errlen);
 
 /* Sign hk's keys for the container iname at ip (principals: the address
  * and the instance's name) and put the certificates beside them.  At
@@ -204,9 +202,9 @@ int host_pubkeys_parse(const char *out, struct host_pubkey *keys, size_t max, si
  * certificates were there; sshd -t first.  record gets what
  * ACCT_KEY_HOST_CERT should say.  INCUS_OK, or a status with err naming
  * what failed. */
-enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d, const char *iname,
-				 const char *ip, const struct host_keys *hk, bool at_create, char *record,
-				 size_t recordlen, char *err, size_t errlen);
+enum incus_status host_cert_push(struct incus_client *c, const struct helperd *d, const char *iname, const char *ip,
+				 const struct host_keys *hk, bool at_create, char *record, size_t recordlen, char *err,
+				 size_t errlen);
 
 /* A running container's host keys and drop-in (one exec of
  * HOST_KEYS_SCRIPT), then host_cert_push. */
@@ -215,8 +213,8 @@ enum incus_status host_cert_sign_instance(struct incus_client *c, const struct h
 
 /* The whole renewal of a running container's certificates:
  * host_cert_sign_instance, and the record stored on the instance. */
-enum incus_status host_cert_renew(struct incus_client *c, const struct helperd *d, const struct account *a,
-				  char *err, size_t errlen);
+enum incus_status host_cert_renew(struct incus_client *c, const struct helperd *d, const struct account *a, char *err,
+				  size_t errlen);
 
 /* Renew, in the background, the certificates of every running container
  * on this helperd's cluster member whose record is not current (an

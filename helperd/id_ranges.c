@@ -53,15 +53,20 @@ static int scan(const char *path, int (*check)(const char *line, const void *arg
 	return ret;
 }
 
-struct range { uint32_t uid_min, uid_max, gid; const char *group; };
+struct range {
+	uint32_t uid_min, uid_max, gid;
+	const char *group;
+};
 
 static int check_passwd(const char *line, const void *arg, char *why, size_t whylen)
 {
 	const struct range *r = arg;
 	long long uid = field_num(line, 2);
 	if (uid >= 0 && overlaps(uid, uid, r->uid_min, r->uid_max)) {
-		snprintf(why, whylen, "uid %lld is inside the jump account range %u-%u; set uid_min/uid_max "
-			 "in helperd.conf to a free range", uid, r->uid_min, r->uid_max);
+		snprintf(why, whylen,
+			 "uid %lld is inside the jump account range %u-%u; set uid_min/uid_max "
+			 "in helperd.conf to a free range",
+			 uid, r->uid_min, r->uid_max);
 		return 1;
 	}
 	return 0;
@@ -73,13 +78,17 @@ static int check_group(const char *line, const void *arg, char *why, size_t whyl
 	long long gid = field_num(line, 2);
 	size_t nlen = strcspn(line, ":");
 	if (nlen == strlen(r->group) && strncmp(line, r->group, nlen) == 0) {
-		snprintf(why, whylen, "a local group is already named \"%s\"; remove it or set group_name "
-			 "in helperd.conf", r->group);
+		snprintf(why, whylen,
+			 "a local group is already named \"%s\"; remove it or set group_name "
+			 "in helperd.conf",
+			 r->group);
 		return 1;
 	}
 	if (gid >= 0 && (gid == r->gid || overlaps(gid, gid, r->uid_min, r->uid_max))) {
-		snprintf(why, whylen, "gid %lld is our group's gid %u or inside the range %u-%u; set gid "
-			 "or uid_min/uid_max in helperd.conf", gid, r->gid, r->uid_min, r->uid_max);
+		snprintf(why, whylen,
+			 "gid %lld is our group's gid %u or inside the range %u-%u; set gid "
+			 "or uid_min/uid_max in helperd.conf",
+			 gid, r->gid, r->uid_min, r->uid_max);
 		return 1;
 	}
 	return 0;
@@ -93,7 +102,8 @@ static int check_sub(const char *line, const void *arg, char *why, size_t whylen
 		return 0;
 	long long end = start + count - 1;
 	if (overlaps(start, end, r->uid_min, r->uid_max) || overlaps(start, end, r->gid, r->gid)) {
-		snprintf(why, whylen, "subordinate ids %lld-%lld overlap the jump account ids %u-%u (gid "
+		snprintf(why, whylen,
+			 "subordinate ids %lld-%lld overlap the jump account ids %u-%u (gid "
 			 "%u); Incus maps container ids there, so choose another uid_min/uid_max/gid",
 			 start, end, r->uid_min, r->uid_max, r->gid);
 		return 1;
@@ -106,8 +116,11 @@ int id_ranges_check(const struct id_files *files, uint32_t uid_min, uint32_t uid
 {
 	struct range r = { uid_min, uid_max, gid, group_name };
 	return scan(files && files->passwd ? files->passwd : "/etc/passwd", check_passwd, &r, err, errlen) ||
-	       scan(files && files->group ? files->group : "/etc/group", check_group, &r, err, errlen) ||
-	       scan(files && files->subuid ? files->subuid : "/etc/subuid", check_sub, &r, err, errlen) ||
-	       scan(files && files->subgid ? files->subgid : "/etc/subgid", check_sub, &r, err, errlen)
-		       ? -1 : 0;
+			       scan(files && files->group ? files->group : "/etc/group", check_group, &r, err,
+				    errlen) ||
+			       scan(files && files->subuid ? files->subuid : "/etc/subuid", check_sub, &r, err,
+				    errlen) ||
+			       scan(files && files->subgid ? files->subgid : "/etc/subgid", check_sub, &r, err, errlen)
+		       ? -1
+		       : 0;
 }

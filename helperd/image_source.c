@@ -25,33 +25,36 @@ static void remote_names(const struct helperd_config *cfg, char *buf, size_t len
 	}
 }
 
-int image_ref_parse(const struct helperd_config *cfg, const char *text, struct image_ref *ref, char *err,
-		    size_t errlen)
+int image_ref_parse(const struct helperd_config *cfg, const char *text, struct image_ref *ref, char *err, size_t errlen)
 {
 	memset(ref, 0, sizeof *ref);
 	const char *colon = strchr(text, ':');
 	const char *alias = colon ? colon + 1 : text;
 	if (strlen(alias) > IMAGE_ALIAS_MAX || !alias_ok(alias)) {
-		snprintf(err, errlen, "image \"%.80s\" is not an image alias or fingerprint, optionally after a "
+		snprintf(err, errlen,
+			 "image \"%.80s\" is not an image alias or fingerprint, optionally after a "
 			 "remote: write it like containarium-base or images:debian/12 (letters, digits, '-', '_', "
-			 "'.', '/')", text);
+			 "'.', '/')",
+			 text);
 		return -1;
 	}
 	if (colon) {
 		size_t nlen = (size_t)(colon - text);
 		if (!(nlen == 5 && strncmp(text, "local", 5) == 0)) {
 			for (size_t i = 0; i < cfg->remote_count && !ref->remote_given; i++)
-				if (strlen(cfg->remotes[i].name) == nlen && strncmp(cfg->remotes[i].name, text, nlen) == 0) {
+				if (strlen(cfg->remotes[i].name) == nlen &&
+				    strncmp(cfg->remotes[i].name, text, nlen) == 0) {
 					ref->remote = cfg->remotes[i];
 					ref->remote_given = 1;
 				}
 			if (!ref->remote_given) {
 				char names[512];
 				remote_names(cfg, names, sizeof names);
-				snprintf(err, errlen, "image \"%.80s\": no image server is called \"%.*s\"; the declared "
+				snprintf(err, errlen,
+					 "image \"%.80s\": no image server is called \"%.*s\"; the declared "
 					 "remotes are %s (helperd.conf: remote = NAME URL PROTOCOL), and \"local:\" or "
-					 "no prefix means the backend's own images", text, (int)(nlen > 40 ? 40 : nlen),
-					 text, names);
+					 "no prefix means the backend's own images",
+					 text, (int)(nlen > 40 ? 40 : nlen), text, names);
 				return -1;
 			}
 		}
@@ -86,9 +89,11 @@ static char *read_pem(const char *path, char *err, size_t errlen)
 	}
 	buf[n] = '\0';
 	if (more || strlen(buf) != n || !strstr(buf, "-----BEGIN CERTIFICATE-----")) {
-		snprintf(err, errlen, "%s is not a PEM certificate (a \"-----BEGIN CERTIFICATE-----\" block of "
+		snprintf(err, errlen,
+			 "%s is not a PEM certificate (a \"-----BEGIN CERTIFICATE-----\" block of "
 			 "under 64 KiB): give the image server's certificate, as `openssl s_client -showcerts` "
-			 "prints it", path);
+			 "prints it",
+			 path);
 		free(buf);
 		return NULL;
 	}

@@ -20,14 +20,14 @@
 /* Largest answer we accept: a list of 10,000 instances with recursion is
  * tens of MiB; anything much larger is not an answer we can use. */
 #define MAX_RESPONSE (256u << 20)
-#define MAX_ITEM (16u << 20)  /* one element of a list; an instance object is about 4 KB */
+#define MAX_ITEM (16u << 20) /* one element of a list; an instance object is about 4 KB */
 
 struct incus_client {
 	char socket[108];
 	enum incus_server kind;
 	char version[64];
-	char member[64];  /* environment.server_name in a cluster; "" outside one */
-	const char *hdr;  /* "X-Incus-" or "X-LXD-": the file API's header prefix */
+	char member[64];     /* environment.server_name in a cluster; "" outside one */
+	const char *hdr;     /* "X-Incus-" or "X-LXD-": the file API's header prefix */
 	unsigned extensions; /* enum incus_extension bits */
 };
 
@@ -61,8 +61,8 @@ struct buf {
 	struct json_list *split; /* not NULL: bytes go through it (incus_get_each) */
 };
 
-__attribute__((format(printf, 4, 5)))
-static enum incus_status fail(enum incus_status s, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static enum incus_status fail(enum incus_status s, char *err, size_t errlen,
+								    const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -133,10 +133,9 @@ static int on_data(void *arg, const char *p, size_t len)
 
 /* One HTTP exchange: the HTTP status in *status, the body through sink
  * (into b with on_data), the ETag into *etag when etag is not NULL. */
-static enum incus_status exchange_to(struct incus_client *c, const char *method, const char *path,
-				     const char *ctype, const void *body, size_t body_len,
-				     const char *const *extra, long timeout_s, long *status,
-				     http_sink sink, void *arg, char **etag, char *err, size_t errlen)
+static enum incus_status exchange_to(struct incus_client *c, const char *method, const char *path, const char *ctype,
+				     const void *body, size_t body_len, const char *const *extra, long timeout_s,
+				     long *status, http_sink sink, void *arg, char **etag, char *err, size_t errlen)
 {
 	const char *hdrs[12];
 	size_t n = 0;
@@ -149,8 +148,12 @@ static enum incus_status exchange_to(struct incus_client *c, const char *method,
 	}
 	hdrs[n] = NULL;
 	struct http_request rq = {
-		.method = method, .path = path, .headers = hdrs,
-		.body = body, .body_len = body_len, .timeout_s = timeout_s,
+		.method = method,
+		.path = path,
+		.headers = hdrs,
+		.body = body,
+		.body_len = body_len,
+		.timeout_s = timeout_s,
 	};
 	struct http_response resp;
 	char why[160];
@@ -159,43 +162,44 @@ static enum incus_status exchange_to(struct incus_client *c, const char *method,
 	if (etag)
 		*etag = NULL;
 	switch (r) {
-	case HTTP_OK:
-		break;
+	case HTTP_OK: break;
 	case HTTP_REFUSED:
-		return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "cannot reach the container backend at "
-			    "%s (%s): is incus (or lxd) running?", c->socket, why);
+		return fail(INCUS_ERR_UNAVAILABLE, err, errlen,
+			    "cannot reach the container backend at "
+			    "%s (%s): is incus (or lxd) running?",
+			    c->socket, why);
 	case HTTP_TIMEOUT:
-		return fail(INCUS_ERR_TIMEOUT, err, errlen, "%s %s: no answer within %ld s", method, path,
-			    timeout_s);
-	case HTTP_CUT:
-		return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "%s %s: %s", method, path, why);
-	case HTTP_PROTOCOL:
-		return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: %s", method, path, why);
+		return fail(INCUS_ERR_TIMEOUT, err, errlen, "%s %s: no answer within %ld s", method, path, timeout_s);
+	case HTTP_CUT: return fail(INCUS_ERR_UNAVAILABLE, err, errlen, "%s %s: %s", method, path, why);
+	case HTTP_PROTOCOL: return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: %s", method, path, why);
 	case HTTP_STOPPED: /* the sink's own failure; callers that can say more do */
-		return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: answer larger than %u MiB, or out "
-			    "of memory", method, path, MAX_RESPONSE >> 20);
-	case HTTP_BAD_REQUEST:
-		return fail(INCUS_ERR_REQUEST, err, errlen, "%s %.200s: %s", method, path, why);
+		return fail(INCUS_ERR_PROTOCOL, err, errlen,
+			    "%s %s: answer larger than %u MiB, or out "
+			    "of memory",
+			    method, path, MAX_RESPONSE >> 20);
+	case HTTP_BAD_REQUEST: return fail(INCUS_ERR_REQUEST, err, errlen, "%s %.200s: %s", method, path, why);
 	}
 	if (etag && resp.etag[0] && !(*etag = strdup(resp.etag)))
 		return fail(INCUS_ERR_SERVER, err, errlen, "out of memory");
 	return INCUS_OK;
 }
 
-static enum incus_status exchange(struct incus_client *c, const char *method, const char *path,
-				  const char *ctype, const void *body, size_t body_len,
-				  const char *const *extra, long timeout_s, long *status, struct buf *b,
-				  char **etag, char *err, size_t errlen)
+static enum incus_status exchange(struct incus_client *c, const char *method, const char *path, const char *ctype,
+				  const void *body, size_t body_len, const char *const *extra, long timeout_s,
+				  long *status, struct buf *b, char **etag, char *err, size_t errlen)
 {
-	return exchange_to(c, method, path, ctype, body, body_len, extra, timeout_s, status, on_data, b,
-			   etag, err, errlen);
+	return exchange_to(c, method, path, ctype, body, body_len, extra, timeout_s, status, on_data, b, etag, err,
+			   errlen);
 }
 
 static enum incus_status status_from_http(long code)
 {
-	if (code == 404) return INCUS_ERR_NOT_FOUND;
-	if (code == 409 || code == 412) return INCUS_ERR_CONFLICT;
-	if (code >= 400 && code < 500) return INCUS_ERR_REQUEST;
+	if (code == 404)
+		return INCUS_ERR_NOT_FOUND;
+	if (code == 409 || code == 412)
+		return INCUS_ERR_CONFLICT;
+	if (code >= 400 && code < 500)
+		return INCUS_ERR_REQUEST;
 	return INCUS_ERR_SERVER;
 }
 
@@ -204,8 +208,7 @@ enum incus_status incus_error_status(long http, const char *message)
 	/* The validators' words, the same in Incus 6.0 and LXD 5.0, also when
 	 * wrapped ("Failed creating instance record: Unknown configuration
 	 * key: security.devlxd"). */
-	static const char *const refused[] = { "Invalid config: ", "Invalid devices: ",
-					       "Unknown configuration key" };
+	static const char *const refused[] = { "Invalid config: ", "Invalid devices: ", "Unknown configuration key" };
 	enum incus_status s = status_from_http(http);
 	for (size_t i = 0; s == INCUS_ERR_SERVER && message && i < sizeof refused / sizeof refused[0]; i++)
 		if (strstr(message, refused[i]))
@@ -214,25 +217,25 @@ enum incus_status incus_error_status(long http, const char *message)
 }
 
 /* Parse a standard response; on an error response report its message. */
-static enum incus_status parse_response(const char *method, const char *path, long http,
-					struct buf *b, json_object **root, char *err, size_t errlen)
+static enum incus_status parse_response(const char *method, const char *path, long http, struct buf *b,
+					json_object **root, char *err, size_t errlen)
 {
 	json_object *j = b->data ? json_tokener_parse(b->data) : NULL;
 	json_object *type = NULL, *msg = NULL;
-	if (!j || !json_object_is_type(j, json_type_object) ||
-	    !json_object_object_get_ex(j, "type", &type)) {
+	if (!j || !json_object_is_type(j, json_type_object) || !json_object_object_get_ex(j, "type", &type)) {
 		json_object_put(j);
 		if (http >= 400)
 			return fail(status_from_http(http), err, errlen, "%s %s: HTTP %ld", method, path, http);
-		return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: the answer is not the API's JSON "
-			    "(HTTP %ld)", method, path, http);
+		return fail(INCUS_ERR_PROTOCOL, err, errlen,
+			    "%s %s: the answer is not the API's JSON "
+			    "(HTTP %ld)",
+			    method, path, http);
 	}
 	if (strcmp(json_object_get_string(type), "error") == 0 || http >= 400) {
 		json_object_object_get_ex(j, "error", &msg);
-		enum incus_status s = incus_error_status(http >= 400 ? http : 500,
-							 msg ? json_object_get_string(msg) : NULL);
-		fail(s, err, errlen, "%s %s: %ld %s", method, path, http,
-		     msg ? json_object_get_string(msg) : "error");
+		enum incus_status s =
+			incus_error_status(http >= 400 ? http : 500, msg ? json_object_get_string(msg) : NULL);
+		fail(s, err, errlen, "%s %s: %ld %s", method, path, http, msg ? json_object_get_string(msg) : "error");
 		json_object_put(j);
 		return s;
 	}
@@ -240,16 +243,16 @@ static enum incus_status parse_response(const char *method, const char *path, lo
 	return INCUS_OK;
 }
 
-static enum incus_status request(struct incus_client *c, const char *method, const char *path,
-				 json_object *body, const char *const *hdrs, long timeout_s,
-				 json_object **root, char **etag, char *err, size_t errlen)
+static enum incus_status request(struct incus_client *c, const char *method, const char *path, json_object *body,
+				 const char *const *hdrs, long timeout_s, json_object **root, char **etag, char *err,
+				 size_t errlen)
 {
 	struct buf b = { 0 };
 	long http = 0;
 	char *tag = NULL;
 	const char *text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
-	enum incus_status s = exchange(c, method, path, "application/json", text, text ? strlen(text) : 0,
-				       hdrs, timeout_s, &http, &b, etag ? &tag : NULL, err, errlen);
+	enum incus_status s = exchange(c, method, path, "application/json", text, text ? strlen(text) : 0, hdrs,
+				       timeout_s, &http, &b, etag ? &tag : NULL, err, errlen);
 	if (s == INCUS_OK)
 		s = parse_response(method, path, http, &b, root, err, errlen);
 	if (etag)
@@ -288,9 +291,9 @@ enum incus_status incus_open(const char *socket_path, struct incus_client **out,
 	json_object *env = NULL, *server = NULL, *ver = NULL, *clustered = NULL, *sname = NULL;
 	if (json_object_object_get_ex(md, "environment", &env))
 		json_object_object_get_ex(env, "server", &server),
-		json_object_object_get_ex(env, "server_version", &ver),
-		json_object_object_get_ex(env, "server_clustered", &clustered),
-		json_object_object_get_ex(env, "server_name", &sname);
+			json_object_object_get_ex(env, "server_version", &ver),
+			json_object_object_get_ex(env, "server_clustered", &clustered),
+			json_object_object_get_ex(env, "server_name", &sname);
 	const char *name = server ? json_object_get_string(server) : "";
 	if (strcmp(name, "incus") == 0) {
 		c->kind = INCUS_SERVER_INCUS;
@@ -301,7 +304,8 @@ enum incus_status incus_open(const char *socket_path, struct incus_client **out,
 	} else {
 		json_object_put(md);
 		incus_close(c);
-		return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s answers as \"%s\", not incus or lxd (is "
+		return fail(INCUS_ERR_PROTOCOL, err, errlen,
+			    "%s answers as \"%s\", not incus or lxd (is "
 			    "this the right socket, and is helperd allowed to use it as root?)",
 			    socket_path, name);
 	}
@@ -335,15 +339,33 @@ void incus_close(struct incus_client *c)
 	free(c);
 }
 
-enum incus_server incus_server_kind(const struct incus_client *c) { return c->kind; }
-const char *incus_server_name(const struct incus_client *c) { return c->kind == INCUS_SERVER_INCUS ? "incus" : "lxd"; }
-const char *incus_server_version(const struct incus_client *c) { return c->version; }
-const char *incus_socket_path(const struct incus_client *c) { return c->socket; }
-const char *incus_server_member(const struct incus_client *c) { return c->member; }
-bool incus_has_extension(const struct incus_client *c, enum incus_extension e) { return (c->extensions & e) == e; }
+enum incus_server incus_server_kind(const struct incus_client *c)
+{
+	return c->kind;
+}
+const char *incus_server_name(const struct incus_client *c)
+{
+	return c->kind == INCUS_SERVER_INCUS ? "incus" : "lxd";
+}
+const char *incus_server_version(const struct incus_client *c)
+{
+	return c->version;
+}
+const char *incus_socket_path(const struct incus_client *c)
+{
+	return c->socket;
+}
+const char *incus_server_member(const struct incus_client *c)
+{
+	return c->member;
+}
+bool incus_has_extension(const struct incus_client *c, enum incus_extension e)
+{
+	return (c->extensions & e) == e;
+}
 
-enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata,
-			    char **etag, char *err, size_t errlen)
+enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata, char **etag, char *err,
+			    size_t errlen)
 {
 	json_object *root = NULL;
 	enum incus_status s = request(c, "GET", path, NULL, NULL, 60, &root, etag, err, errlen);
@@ -355,9 +377,8 @@ enum incus_status incus_get(struct incus_client *c, const char *path, json_objec
 	return INCUS_OK;
 }
 
-enum incus_status incus_get_each(struct incus_client *c, const char *path,
-				 int (*each)(json_object *item, void *arg), void *arg,
-				 char *err, size_t errlen)
+enum incus_status incus_get_each(struct incus_client *c, const char *path, int (*each)(json_object *item, void *arg),
+				 void *arg, char *err, size_t errlen)
 {
 	struct json_list *jl = json_list_new("metadata", each, arg, MAX_RESPONSE, MAX_ITEM);
 	struct buf b = { .split = jl };
@@ -371,15 +392,16 @@ enum incus_status incus_get_each(struct incus_client *c, const char *path,
 		s = fail(INCUS_ERR_SERVER, err, errlen, "GET %s: out of memory", path);
 	else if (r == JL_BAD_ITEM || r == JL_BIG_ITEM || r == JL_BIG_REST)
 		s = fail(INCUS_ERR_PROTOCOL, err, errlen, "GET %s: %s", path,
-			 r == JL_BIG_ITEM ? "a list element larger than 16 MiB" :
-			 r == JL_BIG_REST ? "the answer is too large" : "a list element is not JSON");
+			 r == JL_BIG_ITEM   ? "a list element larger than 16 MiB"
+			 : r == JL_BIG_REST ? "the answer is too large"
+					    : "a list element is not JSON");
 	else if (s == INCUS_OK && r == JL_TRUNCATED)
 		s = fail(INCUS_ERR_PROTOCOL, err, errlen, "GET %s: the answer ended part-way", path);
 	json_object *root = NULL, *md = NULL;
 	if (s == INCUS_OK)
 		s = parse_response("GET", path, http, &rest, &root, err, errlen);
-	if (s == INCUS_OK && (!json_object_object_get_ex(root, "metadata", &md) ||
-			      !json_object_is_type(md, json_type_array)))
+	if (s == INCUS_OK &&
+	    (!json_object_object_get_ex(root, "metadata", &md) || !json_object_is_type(md, json_type_array)))
 		s = fail(INCUS_ERR_PROTOCOL, err, errlen, "GET %s: the answer is not a list", path);
 	/* Elements the reader did not see as such (a "metadata" key spelt
 	 * with escapes, say) are in the rest's tree: the same calls, just
@@ -393,8 +415,8 @@ enum incus_status incus_get_each(struct incus_client *c, const char *path,
 }
 
 /* Wait for a background operation; returns its metadata object. */
-static enum incus_status wait_operation(struct incus_client *c, const char *op, int timeout_s,
-					json_object **opmd, char *err, size_t errlen)
+static enum incus_status wait_operation(struct incus_client *c, const char *op, int timeout_s, json_object **opmd,
+					char *err, size_t errlen)
 {
 	char path[512];
 	/* An operation another cluster member runs comes with a query
@@ -407,8 +429,7 @@ static enum incus_status wait_operation(struct incus_client *c, const char *op, 
 	enum incus_status s = request(c, "GET", path, NULL, NULL, timeout_s + 10, &root, NULL, err, errlen);
 	if (s != INCUS_OK)
 		return s;
-	if (!json_object_object_get_ex(root, "metadata", &md) ||
-	    !json_object_object_get_ex(md, "status", &status)) {
+	if (!json_object_object_get_ex(root, "metadata", &md) || !json_object_object_get_ex(md, "status", &status)) {
 		json_object_put(root);
 		return fail(INCUS_ERR_PROTOCOL, err, errlen, "operation %s: no status in the answer", op);
 	}
@@ -417,9 +438,10 @@ static enum incus_status wait_operation(struct incus_client *c, const char *op, 
 		json_object_object_get_ex(md, "err", &e);
 		const char *why = e ? json_object_get_string(e) : "";
 		s = strcmp(st, "Running") == 0 || strcmp(st, "Pending") == 0
-			? fail(INCUS_ERR_TIMEOUT, err, errlen, "operation %s still %s after %d s", op, st, timeout_s)
-			: fail(incus_error_status(500, why), err, errlen, "operation %s: %s%s%s", op, st,
-			       *why ? ": " : "", why);
+			    ? fail(INCUS_ERR_TIMEOUT, err, errlen, "operation %s still %s after %d s", op, st,
+				   timeout_s)
+			    : fail(incus_error_status(500, why), err, errlen, "operation %s: %s%s%s", op, st,
+				   *why ? ": " : "", why);
 		json_object_put(root);
 		return s;
 	}
@@ -429,9 +451,8 @@ static enum incus_status wait_operation(struct incus_client *c, const char *op, 
 	return INCUS_OK;
 }
 
-enum incus_status incus_call(struct incus_client *c, const char *method, const char *path,
-			     json_object *body, const char *if_match, int timeout_s,
-			     json_object **metadata, char *err, size_t errlen)
+enum incus_status incus_call(struct incus_client *c, const char *method, const char *path, json_object *body,
+			     const char *if_match, int timeout_s, json_object **metadata, char *err, size_t errlen)
 {
 	char im[300];
 	const char *hdrs[2] = { NULL, NULL };
@@ -447,8 +468,8 @@ enum incus_status incus_call(struct incus_client *c, const char *method, const c
 	if (strcmp(json_object_get_string(type), "async") == 0) {
 		if (!json_object_object_get_ex(root, "operation", &op)) {
 			json_object_put(root);
-			return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: async answer without an operation",
-				    method, path);
+			return fail(INCUS_ERR_PROTOCOL, err, errlen, "%s %s: async answer without an operation", method,
+				    path);
 		}
 		json_object *opmd = NULL;
 		s = wait_operation(c, json_object_get_string(op), timeout_s, &opmd, err, errlen);
@@ -464,8 +485,8 @@ enum incus_status incus_call(struct incus_client *c, const char *method, const c
 }
 
 /* GET a raw (non-JSON) resource, such as an exec log or a file. */
-static enum incus_status get_raw(struct incus_client *c, const char *path, char **data, size_t *len,
-				 char *err, size_t errlen)
+static enum incus_status get_raw(struct incus_client *c, const char *path, char **data, size_t *len, char *err,
+				 size_t errlen)
 {
 	struct buf b = { 0 };
 	long http = 0;
@@ -489,9 +510,8 @@ static enum incus_status get_raw(struct incus_client *c, const char *path, char 
 	return INCUS_OK;
 }
 
-enum incus_status incus_exec(struct incus_client *c, const char *instance, const char *const *argv,
-			     int timeout_s, int *exit_code, char **out, char **errout,
-			     char *err, size_t errlen)
+enum incus_status incus_exec(struct incus_client *c, const char *instance, const char *const *argv, int timeout_s,
+			     int *exit_code, char **out, char **errout, char *err, size_t errlen)
 {
 	*exit_code = -1;
 	if (out)
@@ -528,8 +548,7 @@ enum incus_status incus_exec(struct incus_client *c, const char *instance, const
 	if (s != INCUS_OK)
 		return s;
 	json_object *inner = NULL, *ret = NULL, *output = NULL;
-	if (!json_object_object_get_ex(md, "metadata", &inner) ||
-	    !json_object_object_get_ex(inner, "return", &ret)) {
+	if (!json_object_object_get_ex(md, "metadata", &inner) || !json_object_object_get_ex(inner, "return", &ret)) {
 		json_object_put(md);
 		return fail(INCUS_ERR_PROTOCOL, err, errlen, "exec in %s: no exit code in the answer", instance);
 	}
@@ -559,9 +578,8 @@ enum incus_status incus_exec(struct incus_client *c, const char *instance, const
 	return INCUS_OK;
 }
 
-enum incus_status incus_file_push(struct incus_client *c, const char *instance, const char *path,
-				  const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
-				  char *err, size_t errlen)
+enum incus_status incus_file_push(struct incus_client *c, const char *instance, const char *path, const void *data,
+				  size_t len, uid_t uid, gid_t gid, mode_t mode, char *err, size_t errlen)
 {
 	char *ep = ctm_percent_escape(path);
 	if (!ep)
@@ -581,8 +599,8 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 	struct buf b = { 0 };
 	long http = 0;
 	/* application/octet-stream: with any other type the body is dropped. */
-	enum incus_status s = exchange(c, "POST", url, "application/octet-stream", data ? data : "", len,
-				       hdrs, 60, &http, &b, NULL, err, errlen);
+	enum incus_status s = exchange(c, "POST", url, "application/octet-stream", data ? data : "", len, hdrs, 60,
+				       &http, &b, NULL, err, errlen);
 	if (s == INCUS_OK) {
 		json_object *root = NULL;
 		s = parse_response("POST", url, http, &b, &root, err, errlen);
@@ -592,8 +610,8 @@ enum incus_status incus_file_push(struct incus_client *c, const char *instance, 
 	return s;
 }
 
-enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path,
-				  char **data, size_t *len, char *err, size_t errlen)
+enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path, char **data,
+				  size_t *len, char *err, size_t errlen)
 {
 	char *ep = ctm_percent_escape(path);
 	if (!ep)
@@ -633,8 +651,8 @@ static int to_file(void *arg, const char *p, size_t len)
 	return 0;
 }
 
-enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path,
-				 mode_t mode, char *err, size_t errlen)
+enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path, mode_t mode, char *err,
+				 size_t errlen)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof tmp, "%s.part.XXXXXX", path) >= (int)sizeof tmp)
@@ -662,8 +680,10 @@ enum incus_status incus_download(struct incus_client *c, const char *resource, c
 	if (r == HTTP_STOPPED && dl.write_failed)
 		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", path, strerror(dl.write_failed));
 	else if (r == HTTP_REFUSED)
-		s = fail(INCUS_ERR_UNAVAILABLE, err, errlen, "cannot reach the container backend at %s (%s): "
-			 "is incus (or lxd) running?", c->socket, why);
+		s = fail(INCUS_ERR_UNAVAILABLE, err, errlen,
+			 "cannot reach the container backend at %s (%s): "
+			 "is incus (or lxd) running?",
+			 c->socket, why);
 	else if (r != HTTP_OK)
 		s = fail(r == HTTP_PROTOCOL ? INCUS_ERR_PROTOCOL : INCUS_ERR_UNAVAILABLE, err, errlen,
 			 "GET %s: %s (HTTP %ld)", resource, why, resp.status);
@@ -672,8 +692,7 @@ enum incus_status incus_download(struct incus_client *c, const char *resource, c
 		s = parse_response("GET", resource, resp.status, &dl.err_body, &root, err, errlen);
 		json_object_put(root);
 		if (s == INCUS_OK)
-			s = fail(status_from_http(resp.status), err, errlen, "GET %s: HTTP %ld", resource,
-				 resp.status);
+			s = fail(status_from_http(resp.status), err, errlen, "GET %s: HTTP %ld", resource, resp.status);
 	} else if (werr)
 		s = fail(INCUS_ERR_REQUEST, err, errlen, "cannot write %s: %s", path, strerror(errno));
 	else if (rename(tmp, path) != 0)
@@ -699,8 +718,8 @@ enum incus_status incus_import_backup(struct incus_client *c, const char *file, 
 	void *data = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
 	close(fd);
 	if (data == MAP_FAILED)
-		return fail(INCUS_ERR_REQUEST, err, errlen, "cannot map %s: %s", file, st.st_size ? strerror(errno)
-			    : "empty file");
+		return fail(INCUS_ERR_REQUEST, err, errlen, "cannot map %s: %s", file,
+			    st.st_size ? strerror(errno) : "empty file");
 	char h[2][128];
 	snprintf(h[0], sizeof h[0], "%sname: %s", c->hdr, name);
 	snprintf(h[1], sizeof h[1], "%spool: %s", c->hdr, pool);
@@ -718,7 +737,8 @@ enum incus_status incus_import_backup(struct incus_client *c, const char *file, 
 		if (json_object_object_get_ex(root, "operation", &op))
 			s = wait_operation(c, json_object_get_string(op), timeout_s, NULL, err, errlen);
 		else
-			s = fail(INCUS_ERR_PROTOCOL, err, errlen, "POST /1.0/instances: an import answered without "
+			s = fail(INCUS_ERR_PROTOCOL, err, errlen,
+				 "POST /1.0/instances: an import answered without "
 				 "an operation");
 	}
 	json_object_put(root);

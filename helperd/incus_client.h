@@ -60,8 +60,8 @@ bool incus_has_extension(const struct incus_client *c, enum incus_extension e);
 /* A synchronous request.  path starts with "/1.0".  body may be NULL.  On
  * success *metadata (if not NULL) gets a new reference to the response's
  * "metadata" (the caller puts it); *etag (if not NULL) a malloc'd ETag or NULL. */
-enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata,
-			    char **etag, char *err, size_t errlen);
+enum incus_status incus_get(struct incus_client *c, const char *path, json_object **metadata, char **etag, char *err,
+			    size_t errlen);
 
 /* GET a list (an answer whose metadata is an array, such as
  * /1.0/instances?recursion=1) and call each() on every element as it
@@ -70,9 +70,8 @@ enum incus_status incus_get(struct incus_client *c, const char *path, json_objec
  * borrows item (put after it returns) and returns 0 to go on, -1 to stop
  * (then INCUS_ERR_SERVER, "out of memory").  Elements may already have been
  * passed to each() when the call fails: discard what they built then. */
-enum incus_status incus_get_each(struct incus_client *c, const char *path,
-				 int (*each)(json_object *item, void *arg), void *arg,
-				 char *err, size_t errlen);
+enum incus_status incus_get_each(struct incus_client *c, const char *path, int (*each)(json_object *item, void *arg),
+				 void *arg, char *err, size_t errlen);
 
 /* Any request; background operations are waited for (up to timeout_s) and
  * their failure reported as INCUS_ERR_SERVER with the operation's error.  A
@@ -80,30 +79,27 @@ enum incus_status incus_get_each(struct incus_client *c, const char *path,
  * device) is INCUS_ERR_REQUEST on both backends, however it is answered:
  * Incus and LXD say error_code 500 to such a PATCH, Incus also to such a
  * create, which LXD fails as an operation instead. */
-enum incus_status incus_call(struct incus_client *c, const char *method, const char *path,
-			     json_object *body, const char *if_match, int timeout_s,
-			     json_object **metadata, char *err, size_t errlen);
+enum incus_status incus_call(struct incus_client *c, const char *method, const char *path, json_object *body,
+			     const char *if_match, int timeout_s, json_object **metadata, char *err, size_t errlen);
 
 /* Run argv in instance as uid 0 with record-output (no websockets), wait,
  * fetch the recorded output.  INCUS_ERR_COMMAND when it exits non-zero
  * (*exit_code says how); stdout/stderr (if not NULL) get malloc'd text. */
-enum incus_status incus_exec(struct incus_client *c, const char *instance, const char *const *argv,
-			     int timeout_s, int *exit_code, char **out, char **errout,
-			     char *err, size_t errlen);
+enum incus_status incus_exec(struct incus_client *c, const char *instance, const char *const *argv, int timeout_s,
+			     int *exit_code, char **out, char **errout, char *err, size_t errlen);
 
 /* Write a file into an instance (owner, mode; parent must exist). */
-enum incus_status incus_file_push(struct incus_client *c, const char *instance, const char *path,
-				  const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
-				  char *err, size_t errlen);
+enum incus_status incus_file_push(struct incus_client *c, const char *instance, const char *path, const void *data,
+				  size_t len, uid_t uid, gid_t gid, mode_t mode, char *err, size_t errlen);
 
 /* Read a file from an instance; *data is malloc'd and NUL-terminated. */
-enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path,
-				  char **data, size_t *len, char *err, size_t errlen);
+enum incus_status incus_file_pull(struct incus_client *c, const char *instance, const char *path, char **data,
+				  size_t *len, char *err, size_t errlen);
 
 /* GET a raw resource (a backup export) into a new file at path, mode mode:
  * written to a temporary file beside it and renamed when complete. */
-enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path,
-				 mode_t mode, char *err, size_t errlen);
+enum incus_status incus_download(struct incus_client *c, const char *resource, const char *path, mode_t mode, char *err,
+				 size_t errlen);
 
 /* Import a backup tarball (incus export, or delete --backup) as instance
  * name on pool, and wait for it: POST /1.0/instances with the file as an

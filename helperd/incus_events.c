@@ -35,8 +35,9 @@ struct incus_events *incus_events_open(const char *socket_path, char *err, size_
 	size_t at = strlen(key);
 	ctm_base64_encode(raw, sizeof raw, key + at, sizeof key - at);
 	const char *hdrs[] = { "Upgrade: websocket", key, "Sec-WebSocket-Version: 13", NULL };
-	struct http_request rq = { .method = "GET", .path = "/1.0/events?type=lifecycle", .headers = hdrs,
-				   .timeout_s = 10 };
+	struct http_request rq = {
+		.method = "GET", .path = "/1.0/events?type=lifecycle", .headers = hdrs, .timeout_s = 10
+	};
 	struct http_response resp;
 	char why[160];
 	int fd = -1;
@@ -135,20 +136,11 @@ static int frames(struct incus_events *ev, char *err, size_t errlen)
 		switch (op) {
 		case 0x0: /* continuation */
 		case 0x1: /* text: one event */
-		case 0x2:
-			messages += fin;
-			break;
-		case 0x8:
-			snprintf(err, errlen, "the server closed the event stream");
-			return -1;
-		case 0x9:
-			pong(ev, payload, (size_t)plen);
-			break;
-		case 0xA:
-			break;
-		default:
-			snprintf(err, errlen, "an event frame with opcode %u", op);
-			return -1;
+		case 0x2: messages += fin; break;
+		case 0x8: snprintf(err, errlen, "the server closed the event stream"); return -1;
+		case 0x9: pong(ev, payload, (size_t)plen); break;
+		case 0xA: break;
+		default: snprintf(err, errlen, "an event frame with opcode %u", op); return -1;
 		}
 		off += hdr + (size_t)plen;
 	}

@@ -14,7 +14,7 @@
 #include "http_client.h"
 
 #define CONNECT_TIMEOUT_MS 5000
-#define HEAD_MAX (64u << 10)   /* status line and headers of one answer */
+#define HEAD_MAX (64u << 10) /* status line and headers of one answer */
 
 /* What Incus and LXD may answer: any status HTTP defines, any length. */
 static const struct ctm_http_limits incus_limits = { .status_max = 599, .content_length_max = UINT64_MAX };
@@ -87,8 +87,8 @@ static void take_head(const struct ctm_http_reader *r, struct http_response *res
 /* The first half of both exchanges: connect, send the head (and the body),
  * and make the answer's reader (*r).  *fd is the caller's to close. */
 static enum http_result send_request(const char *socket_path, const struct http_request *rq, bool upgrade,
-				     int64_t deadline, http_sink sink, void *arg, struct http_response *resp,
-				     int *fd, struct ctm_http_reader **r, char *err, size_t errlen)
+				     int64_t deadline, http_sink sink, void *arg, struct http_response *resp, int *fd,
+				     struct ctm_http_reader **r, char *err, size_t errlen)
 {
 	*fd = -1;
 	*r = NULL;
@@ -130,8 +130,8 @@ static enum http_result send_request(const char *socket_path, const struct http_
 	return res;
 }
 
-enum http_result http_exchange(const char *socket_path, const struct http_request *rq, http_sink sink,
-			       void *arg, struct http_response *resp, char *err, size_t errlen)
+enum http_result http_exchange(const char *socket_path, const struct http_request *rq, http_sink sink, void *arg,
+			       struct http_response *resp, char *err, size_t errlen)
 {
 	int64_t deadline = rq->timeout_s > 0 ? ctm_now_ms() + rq->timeout_s * 1000 : INT64_MAX;
 	int fd;
@@ -143,8 +143,7 @@ enum http_result http_exchange(const char *socket_path, const struct http_reques
 		enum ctm_io io = ctm_http_receive(fd, deadline, r, &got);
 		bool any = got > 0;
 		switch (io) {
-		case CTM_IO_OK:
-			break;
+		case CTM_IO_OK: break;
 		case CTM_IO_TIMEOUT:
 			say(err, errlen, "no answer in time");
 			res = HTTP_TIMEOUT;
@@ -154,8 +153,9 @@ enum http_result http_exchange(const char *socket_path, const struct http_reques
 			res = any ? HTTP_CUT : HTTP_REFUSED;
 			break;
 		case CTM_IO_CLOSED:
-			say(err, errlen, !any ? "the server closed the connection without answering"
-					      : "the connection closed part-way through the answer");
+			say(err, errlen,
+			    !any ? "the server closed the connection without answering"
+				 : "the connection closed part-way through the answer");
 			res = any ? HTTP_CUT : HTTP_REFUSED;
 			break;
 		case CTM_IO_STOPPED:

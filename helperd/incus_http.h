@@ -25,26 +25,26 @@
 
 enum http_result {
 	HTTP_OK = 0,
-	HTTP_REFUSED,   /* cannot connect, or the server closed without answering */
-	HTTP_CUT,       /* the connection failed part-way through the answer */
-	HTTP_TIMEOUT,   /* no (complete) answer within the time allowed */
-	HTTP_PROTOCOL,  /* the answer is not HTTP/1.x as we read it */
-	HTTP_STOPPED,   /* the sink asked to stop */
+	HTTP_REFUSED,     /* cannot connect, or the server closed without answering */
+	HTTP_CUT,         /* the connection failed part-way through the answer */
+	HTTP_TIMEOUT,     /* no (complete) answer within the time allowed */
+	HTTP_PROTOCOL,    /* the answer is not HTTP/1.x as we read it */
+	HTTP_STOPPED,     /* the sink asked to stop */
 	HTTP_BAD_REQUEST, /* the request itself cannot be sent (a CR in a header, ...) */
 };
 
 struct http_request {
 	const char *method;
-	const char *path;             /* "/1.0/...": bytes 0x21-0x7e only */
-	const char *const *headers;   /* "Name: value" lines, NULL-terminated; may be NULL */
-	const void *body;             /* NULL: none (no Content-Length is sent) */
+	const char *path;           /* "/1.0/...": bytes 0x21-0x7e only */
+	const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+	const void *body;           /* NULL: none (no Content-Length is sent) */
 	size_t body_len;
-	long timeout_s;               /* for the whole exchange (0: no limit); the connect gets at most 5 s */
+	long timeout_s; /* for the whole exchange (0: no limit); the connect gets at most 5 s */
 };
 
 struct http_response {
 	long status;
-	char etag[256];               /* the ETag header's value, "" when none (or too long) */
+	char etag[256]; /* the ETag header's value, "" when none (or too long) */
 };
 
 /* The body's bytes, in order: 0 to go on, -1 to stop (HTTP_STOPPED). */
@@ -53,8 +53,8 @@ typedef int (*http_sink)(void *arg, const char *p, size_t len);
 /* One request and its answer on a new connection to socket_path.  On a
  * result other than HTTP_OK, err holds a short phrase (strerror-like)
  * saying what happened, for the caller to put in its own sentence. */
-enum http_result http_exchange(const char *socket_path, const struct http_request *rq, http_sink sink,
-			       void *arg, struct http_response *resp, char *err, size_t errlen);
+enum http_result http_exchange(const char *socket_path, const struct http_request *rq, http_sink sink, void *arg,
+			       struct http_response *resp, char *err, size_t errlen);
 
 /* A GET that switches protocols (a websocket): sends rq with "Connection:
  * Upgrade" (rq->headers carry Upgrade and the protocol's own), reads the

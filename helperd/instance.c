@@ -25,8 +25,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action,
-				     int force, int timeout_s, char *err, size_t errlen)
+enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action, int force,
+				     int timeout_s, char *err, size_t errlen)
 {
 	char path[256];
 	snprintf(path, sizeof path, "/1.0/instances/%s/state", name);
@@ -39,8 +39,8 @@ enum incus_status instance_set_state(struct incus_client *c, const char *name, c
 	return s;
 }
 
-enum incus_status instance_state(struct incus_client *c, const char *name, json_object **state,
-				 char *err, size_t errlen)
+enum incus_status instance_state(struct incus_client *c, const char *name, json_object **state, char *err,
+				 size_t errlen)
 {
 	char path[256];
 	snprintf(path, sizeof path, "/1.0/instances/%s/state", name);
@@ -53,8 +53,8 @@ static int has_ipv4(json_object *state, uint32_t want, uint32_t *other)
 {
 	json_object *net, *eth, *addrs;
 	if (!json_object_object_get_ex(state, "network", &net) || !json_object_is_type(net, json_type_object) ||
-	    !json_object_object_get_ex(net, "eth0", &eth) ||
-	    !json_object_object_get_ex(eth, "addresses", &addrs) || !json_object_is_type(addrs, json_type_array))
+	    !json_object_object_get_ex(net, "eth0", &eth) || !json_object_object_get_ex(eth, "addresses", &addrs) ||
+	    !json_object_is_type(addrs, json_type_array))
 		return 0;
 	int found = 0;
 	for (size_t i = 0; i < json_object_array_length(addrs); i++) {
@@ -84,7 +84,8 @@ static int tcp_probe(uint32_t ipv4, int port, int ms)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr = { htonl(ipv4) } };
 	int r = 0, e = 0;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
@@ -101,15 +102,18 @@ static int tcp_probe(uint32_t ipv4, int port, int ms)
 	return r;
 }
 
-static int tcp_accepts(uint32_t ipv4, int port, int ms) { return tcp_probe(ipv4, port, ms) == 1; }
+static int tcp_accepts(uint32_t ipv4, int port, int ms)
+{
+	return tcp_probe(ipv4, port, ms) == 1;
+}
 
 bool instance_port_open(uint32_t ipv4, int port, int ms)
 {
 	return tcp_accepts(ipv4, port, ms);
 }
 
-enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
-				      int timeout_s, char *err, size_t errlen)
+enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4, int timeout_s, char *err,
+				      size_t errlen)
 {
 	/* GET .../state is what says the container died or got another
 	 * address, but it is costly for the backend (it reads every device's
@@ -148,21 +152,24 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 			struct in_addr w = { htonl(ipv4) }, g = { htonl(other) };
 			inet_ntop(AF_INET, &w, want_s, sizeof want_s);
 			inet_ntop(AF_INET, &g, got_s, sizeof got_s);
-			snprintf(err, errlen, "container %s got %s from DHCP instead of its pinned address %s: the "
+			snprintf(err, errlen,
+				 "container %s got %s from DHCP instead of its pinned address %s: the "
 				 "DHCP server still holds %s for another machine (a lease that outlived its "
-				 "container); it frees it when the lease expires", name, got_s, want_s, want_s);
+				 "container); it frees it when the lease expires",
+				 name, got_s, want_s, want_s);
 			return INCUS_ERR_ADDRESS_HELD;
 		}
 		if (dead) {
-			snprintf(err, errlen, "container %s stopped while booting (status %s); its console log "
-				 "says why: %s info --show-log %s", name, stat,
-				 incus_server_kind(c) == INCUS_SERVER_INCUS ? "incus" : "lxc", name);
+			snprintf(err, errlen,
+				 "container %s stopped while booting (status %s); its console log "
+				 "says why: %s info --show-log %s",
+				 name, stat, incus_server_kind(c) == INCUS_SERVER_INCUS ? "incus" : "lxc", name);
 			return INCUS_ERR_SERVER;
 		}
 		if (now_s() > deadline) {
 			struct in_addr in = { htonl(ipv4) };
-			snprintf(err, errlen, "container %s did not get its address %s within %d s (status %s)",
-				 name, inet_ntoa(in), timeout_s, stat);
+			snprintf(err, errlen, "container %s did not get its address %s within %d s (status %s)", name,
+				 inet_ntoa(in), timeout_s, stat);
 			return INCUS_ERR_TIMEOUT;
 		}
 		for (double next = now_s() + 1.0; now_s() < next;) {
@@ -199,8 +206,8 @@ enum incus_status instance_destroy(struct incus_client *c, const char *name, cha
 	return s == INCUS_ERR_NOT_FOUND ? INCUS_OK : s;
 }
 
-enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv,
-			       char **out, char *err, size_t errlen)
+enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv, char **out, char *err,
+			       size_t errlen)
 {
 	int code;
 	char *errout = NULL;
@@ -209,8 +216,7 @@ enum incus_status instance_run(struct incus_client *c, const char *name, const c
 	return s;
 }
 
-enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err,
-				     size_t errlen)
+enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err, size_t errlen)
 {
 	double deadline = now_s() + timeout_s;
 	while (!tcp_accepts(ipv4, port, 500)) {
@@ -218,8 +224,10 @@ enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, 
 			char ip[INET_ADDRSTRLEN];
 			struct in_addr in = { htonl(ipv4) };
 			inet_ntop(AF_INET, &in, ip, sizeof ip);
-			snprintf(err, errlen, "container %s runs with %s but nothing accepts connections on port %d "
-				 "within %d s: is its sshd running?", name, ip, port, timeout_s);
+			snprintf(err, errlen,
+				 "container %s runs with %s but nothing accepts connections on port %d "
+				 "within %d s: is its sshd running?",
+				 name, ip, port, timeout_s);
 			return INCUS_ERR_TIMEOUT;
 		}
 		sleep_ms(100);

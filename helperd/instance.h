@@ -11,8 +11,8 @@
 #include "incus_client.h"
 
 /* PUT .../state {"action": action, "timeout": timeout_s, "force": force} and wait. */
-enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action,
-				     int force, int timeout_s, char *err, size_t errlen);
+enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action, int force,
+				     int timeout_s, char *err, size_t errlen);
 
 /* Wait until the instance is Running and eth0 carries ipv4 (host order).
  * A start can report success while the container dies at boot: this is
@@ -28,19 +28,19 @@ bool instance_port_open(uint32_t ipv4, int port, int ms);
 enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err,
 				     size_t errlen);
 
-enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4,
-				      int timeout_s, char *err, size_t errlen);
+enum incus_status instance_wait_ready(struct incus_client *c, const char *name, uint32_t ipv4, int timeout_s, char *err,
+				      size_t errlen);
 
 /* Stop (forced) if running, then delete, and wait until it is gone. */
 enum incus_status instance_destroy(struct incus_client *c, const char *name, char *err, size_t errlen);
 
 /* GET .../state metadata (new reference), for info and metrics. */
-enum incus_status instance_state(struct incus_client *c, const char *name, json_object **state,
-				 char *err, size_t errlen);
+enum incus_status instance_state(struct incus_client *c, const char *name, json_object **state, char *err,
+				 size_t errlen);
 
 /* Run argv in the instance; any non-zero exit is an error that names the
  * command and quotes its stderr.  out (may be NULL) gets stdout. */
-enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv,
-			       char **out, char *err, size_t errlen);
+enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv, char **out, char *err,
+			       size_t errlen);
 
 #endif

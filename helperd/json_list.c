@@ -13,17 +13,17 @@ struct json_list {
 	size_t max_rest, max_item;
 	json_tokener *tok;
 
-	char *rest;                /* everything outside the array's elements */
+	char *rest; /* everything outside the array's elements */
 	size_t rest_len, rest_cap;
 
 	enum { JL_REST, JL_ARRAY, JL_ITEM } mode;
-	unsigned depth;            /* nesting outside elements: 1 inside the top-level object */
+	unsigned depth; /* nesting outside elements: 1 inside the top-level object */
 	bool in_str, esc;
-	bool colon;                /* a ':' came after the last string begun at depth 1 */
-	bool key_open;             /* in a string begun at depth 1 (maybe a key) */
-	char key[32];              /* its first bytes */
+	bool colon;    /* a ':' came after the last string begun at depth 1 */
+	bool key_open; /* in a string begun at depth 1 (maybe a key) */
+	char key[32];  /* its first bytes */
 	size_t key_len;
-	size_t item_bytes;         /* of the element being read */
+	size_t item_bytes; /* of the element being read */
 	enum json_list_result failed;
 };
 
@@ -168,9 +168,7 @@ int json_list_feed(struct json_list *l, const char *p, size_t len)
 				l->colon = false;
 			}
 			break;
-		case ':':
-			l->colon |= l->depth == 1;
-			break;
+		case ':': l->colon |= l->depth == 1; break;
 		case '{':
 		case '[':
 			if (++l->depth == 2 && ch == '[' && l->colon && l->key_len == l->member_len &&

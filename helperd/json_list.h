@@ -21,12 +21,12 @@
 
 enum json_list_result {
 	JL_OK = 0,
-	JL_BAD_ITEM,   /* an element is not JSON */
-	JL_BIG_ITEM,   /* an element is larger than max_item */
-	JL_BIG_REST,   /* the rest is larger than max_rest */
-	JL_STOPPED,    /* each() returned non-zero */
+	JL_BAD_ITEM, /* an element is not JSON */
+	JL_BIG_ITEM, /* an element is larger than max_item */
+	JL_BIG_REST, /* the rest is larger than max_rest */
+	JL_STOPPED,  /* each() returned non-zero */
 	JL_NOMEM,
-	JL_TRUNCATED,  /* the bytes ended inside a string, an element or the array */
+	JL_TRUNCATED, /* the bytes ended inside a string, an element or the array */
 };
 
 struct json_list;

@@ -32,6 +32,5 @@ int key_fingerprint(const char *line, char *out, size_t outlen)
 int key_same(const char *a, const char *b)
 {
 	char fa[64], fb[64];
-	return key_fingerprint(a, fa, sizeof fa) == 0 && key_fingerprint(b, fb, sizeof fb) == 0 &&
-	       strcmp(fa, fb) == 0;
+	return key_fingerprint(a, fa, sizeof fa) == 0 && key_fingerprint(b, fb, sizeof fb) == 0 && strcmp(fa, fb) == 0;
 }

@@ -16,25 +16,25 @@
 
 struct create_spec {
 	char name[CTM_NAME_MAX + 1];
-	char **keys;           /* canonical key lines */
+	char **keys; /* canonical key lines */
 	size_t key_count;
 	struct image_ref image; /* where the image comes from */
 	char image_text[160];   /* the same as written: "images:debian/12" */
 	char cpu[16];
 	char memory[32];
-	char disk[32];         /* "" = no size on the root disk (a pool that cannot enforce one) */
-	int disk_given;        /* the request named a disk size (not helperd.conf's default) */
+	char disk[32];  /* "" = no size on the root disk (a pool that cannot enforce one) */
+	int disk_given; /* the request named a disk size (not helperd.conf's default) */
 	int autostart;
 	int docker;
-	char target[64];        /* cluster member to place it on ("" = Incus's scheduler) */
+	char target[64];         /* cluster member to place it on ("" = Incus's scheduler) */
 	char snap_schedule[128]; /* snapshots.schedule at activation ("" = none; snapshot_policy.h) */
 	char snap_expiry[64];    /* snapshots.expiry ("" = kept until deleted) */
 };
 
 /* Validate a POST /v1/containers body.  0, or -1 with an API error code
  * and a sentence in msg; nothing is changed either way. */
-int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *s,
-		      const char **code, char *msg, size_t msglen);
+int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *s, const char **code, char *msg,
+		      size_t msglen);
 void create_spec_free(struct create_spec *s);
 
 #define CREATE_STEPS 7
@@ -44,15 +44,15 @@ void lifecycle_create(struct operation *op, void *arg);
 struct lifecycle_job {
 	struct helperd *d;
 	char user[CTM_NAME_MAX + 1];
-	struct create_spec spec;   /* create */
-	int force, backup;         /* delete, stop */
+	struct create_spec spec;            /* create */
+	int force, backup;                  /* delete, stop */
 	char cpu[16], memory[32], disk[32]; /* resize ("" = unchanged) */
 	/* resize: the snapshot schedule and expiry, when *_set ("" = off) */
 	int snap_schedule_set, snap_expiry_set;
 	char snap_schedule[128], snap_expiry[64];
 	int autostart_set, autostart; /* resize (set): boot.autostart */
-	char snapshot[64];         /* snapshot create ("" = a name by the time), restore, delete */
-	char backup_file[512];     /* restore from a backup: the tarball (inside backup_dir) */
+	char snapshot[64];            /* snapshot create ("" = a name by the time), restore, delete */
+	char backup_file[512];        /* restore from a backup: the tarball (inside backup_dir) */
 };
 void lifecycle_job_free(void *job);
 

@@ -21,8 +21,10 @@
 #include "sshkey.h"
 #include "username.h"
 
-static const char *const create_fields[] = { "name", "ssh_keys", "image", "cpu", "memory", "disk",
-					     "autostart", "docker", "target", "snapshot_schedule", "snapshot_expiry", NULL };
+static const char *const create_fields[] = {
+	"name",   "ssh_keys",          "image",           "cpu", "memory", "disk", "autostart", "docker",
+	"target", "snapshot_schedule", "snapshot_expiry", NULL
+};
 
 void create_spec_free(struct create_spec *s)
 {
@@ -33,7 +35,12 @@ void create_spec_free(struct create_spec *s)
 	s->key_count = 0;
 }
 
-#define BAD(c, ...) do { *code = (c); snprintf(msg, msglen, __VA_ARGS__); goto fail; } while (0)
+#define BAD(c, ...)                                                                                                    \
+	do {                                                                                                           \
+		*code = (c);                                                                                           \
+		snprintf(msg, msglen, __VA_ARGS__);                                                                    \
+		goto fail;                                                                                             \
+	} while (0)
 
 /* A string field, or a number for cpu. */
 static const char *field_str(json_object *body, const char *key, char *num, size_t numlen)
@@ -48,22 +55,25 @@ static const char *field_str(json_object *body, const char *key, char *num, size
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 }
 
-int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *s,
-		      const char **code, char *msg, size_t msglen)
+int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *s, const char **code, char *msg,
+		      size_t msglen)
 {
 	memset(s, 0, sizeof *s);
 	char num[32], m[512];
 	if (!body)
 		BAD("invalid_request", "send a JSON object such as {\"name\": \"alice\", \"ssh_keys\": "
-		    "[\"ssh-ed25519 AAAA... alice@laptop\"]}");
-	json_object_object_foreach(body, key, val) {
+				       "[\"ssh-ed25519 AAAA... alice@laptop\"]}");
+	json_object_object_foreach(body, key, val)
+	{
 		(void)val;
 		int known = 0;
 		for (const char *const *f = create_fields; *f; f++)
 			known |= strcmp(*f, key) == 0;
 		if (!known)
-			BAD("invalid_request", "unknown field \"%.40s\"; the fields are name, ssh_keys, image, "
-			    "cpu, memory, disk, autostart, docker, target, snapshot_schedule, snapshot_expiry", key);
+			BAD("invalid_request",
+			    "unknown field \"%.40s\"; the fields are name, ssh_keys, image, "
+			    "cpu, memory, disk, autostart, docker, target, snapshot_schedule, snapshot_expiry",
+			    key);
 	}
 	json_object *v;
 	if (!json_object_object_get_ex(body, "name", &v) || !json_object_is_type(v, json_type_string))
@@ -78,7 +88,7 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 	if (!json_object_object_get_ex(body, "ssh_keys", &keys) || !json_object_is_type(keys, json_type_array) ||
 	    json_object_array_length(keys) == 0)
 		BAD("invalid_key", "\"ssh_keys\" must list at least one public key (the contents of the "
-		    "user's .pub file): without one nobody can log in");
+				   "user's .pub file): without one nobody can log in");
 	size_t nk = json_object_array_length(keys);
 	if (nk > CTM_KEYS_PER_USER_MAX)
 		BAD("invalid_key", "%zu keys given; the limit is %d", nk, CTM_KEYS_PER_USER_MAX);
@@ -117,17 +127,19 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 	snprintf(s->cpu, sizeof s->cpu, "%ld", ncpu);
 
 	char num2[32]; /* memory and disk may both be numbers */
-	const char *mem = field_str(body, "memory", num, sizeof num), *disk = field_str(body, "disk", num2, sizeof num2);
+	const char *mem = field_str(body, "memory", num, sizeof num),
+		   *disk = field_str(body, "disk", num2, sizeof num2);
 	unsigned long long bytes;
 	mem = mem ? mem : d->cfg.default_memory;
 	if (ctm_size_parse(mem, &bytes) || bytes < (64ULL << 20) ||
 	    ctm_size_for_incus(mem, s->memory, sizeof s->memory))
-		BAD("invalid_memory", "memory \"%.20s\" must be a size of at least 64MiB, written like 4GB "
-		    "or 512MiB", mem);
+		BAD("invalid_memory",
+		    "memory \"%.20s\" must be a size of at least 64MiB, written like 4GB "
+		    "or 512MiB",
+		    mem);
 	s->disk_given = disk != NULL;
 	disk = disk ? disk : d->cfg.default_disk;
-	if (ctm_size_parse(disk, &bytes) || bytes < (512ULL << 20) ||
-	    ctm_size_for_incus(disk, s->disk, sizeof s->disk))
+	if (ctm_size_parse(disk, &bytes) || bytes < (512ULL << 20) || ctm_size_for_incus(disk, s->disk, sizeof s->disk))
 		BAD("invalid_disk", "disk \"%.20s\" must be a size of at least 512MiB, written like 50GB", disk);
 
 	s->autostart = d->cfg.default_autostart;
@@ -148,7 +160,7 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 		if (!tl || tl >= sizeof s->target || t[0] == '-' || t[0] == '.' ||
 		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != tl)
 			BAD("invalid_target", "\"target\" must name a cluster member (letters, digits, '-' and '.'; "
-			    "`incus cluster list` shows them)");
+					      "`incus cluster list` shows them)");
 		memcpy(s->target, t, tl + 1);
 	}
 
@@ -168,10 +180,12 @@ int create_spec_parse(struct helperd *d, json_object *body, struct create_spec *
 		int ours = a && a->uid == pw.pw_uid;
 		pthread_mutex_unlock(&d->lock);
 		if (ours)
-			BAD("already_exists", "user %s already has a container; delete it first or choose another "
-			    "name", s->name);
-		BAD("name_taken", "\"%s\" is already a user on this host (uid %u); choose another name",
-		    s->name, (unsigned)pw.pw_uid);
+			BAD("already_exists",
+			    "user %s already has a container; delete it first or choose another "
+			    "name",
+			    s->name);
+		BAD("name_taken", "\"%s\" is already a user on this host (uid %u); choose another name", s->name,
+		    (unsigned)pw.pw_uid);
 	}
 	return 0;
 fail:
@@ -356,8 +370,10 @@ static enum incus_status claim_values(struct incus_client *c, struct helperd *d,
 	}
 	registry_free(&reg);
 	if (st == INCUS_ERR_CONFLICT)
-		snprintf(err, errlen, "could not reserve a uid and an address: %d candidates in a row were "
-			 "reserved already", cl->tries);
+		snprintf(err, errlen,
+			 "could not reserve a uid and an address: %d candidates in a row were "
+			 "reserved already",
+			 cl->tries);
 	return st;
 }
 
@@ -367,8 +383,7 @@ static void claim_release(struct incus_client *c, struct claim *cl)
 	char e2[512];
 	for (char *res = cl->uid_res; res; res = res == cl->uid_res ? cl->ip_res : NULL)
 		if (*res && reservation_release(c, res, e2, sizeof e2) != INCUS_OK)
-			log_warning("could not remove reservation %s (%s); the next helperd start removes it", res,
-				    e2);
+			log_warning("could not remove reservation %s (%s); the next helperd start removes it", res, e2);
 	allocate_release(cl->uid, cl->ip);
 }
 
@@ -387,8 +402,10 @@ int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn,
 		sn->dhcp_count = 0; /* unreadable: treat the whole subnet as DHCP's */
 	json_object_put(md);
 	if (!ok) {
-		snprintf(err, errlen, "network %s has no IPv4 subnet (ipv4.address): containers need one for "
-			 "their pinned address", d->cfg.network);
+		snprintf(err, errlen,
+			 "network %s has no IPv4 subnet (ipv4.address): containers need one for "
+			 "their pinned address",
+			 d->cfg.network);
 		return -1;
 	}
 	/* Addresses the DHCP server still holds (allocate.h).  Best effort:
@@ -398,7 +415,7 @@ int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn,
 	json_object *leases = NULL;
 	if (incus_get(c, path, &leases, NULL, lerr, sizeof lerr) != INCUS_OK) {
 		log_warning("cannot read the DHCP leases of %s (%s): allocating from the registry alone",
-			 d->cfg.network, lerr);
+			    d->cfg.network, lerr);
 		return 0;
 	}
 	size_t n = json_object_is_type(leases, json_type_array) ? json_object_array_length(leases) : 0, k = 0;
@@ -465,25 +482,23 @@ static const char user_script[] =
 	"  usermod -aG docker \"$1\" || exit 16\n"
 	"fi\n"
 	"id -u \"$1\" || exit 15\n"
-	"[ \"$3\" = hostkeys ] || exit 0\n"
-	HOST_KEYS_SCRIPT;
+	"[ \"$3\" = hostkeys ] || exit 0\n" HOST_KEYS_SCRIPT;
 
 /* Step 4 when the image lacks something: install it with the container's
  * own package manager and package sources ("$@": the missing packages).
  * Exit 30: no apt-get; 31: no package index could be read; 32: the
  * install failed. */
-static const char install_script[] =
-	"command -v apt-get >/dev/null 2>&1 || exit 30\n"
-	"export DEBIAN_FRONTEND=noninteractive\n"
-	"apt-get update -q -o APT::Update::Error-Mode=any >/dev/null || exit 31\n"
-	"apt-get install -y -q --no-install-recommends \"$@\" >/dev/null || exit 32\n";
+static const char install_script[] = "command -v apt-get >/dev/null 2>&1 || exit 30\n"
+				     "export DEBIAN_FRONTEND=noninteractive\n"
+				     "apt-get update -q -o APT::Update::Error-Mode=any >/dev/null || exit 31\n"
+				     "apt-get install -y -q --no-install-recommends \"$@\" >/dev/null || exit 32\n";
 
 struct user_setup {
 	const struct create_spec *s;
 	bool ran;
-	int step;                 /* the step that failed: 5 or 6 (0: none) */
+	int step; /* the step that failed: 5 or 6 (0: none) */
 	enum incus_status st;
-	char missing[256];        /* the script's "missing:" list ("" when nothing is missing) */
+	char missing[256]; /* the script's "missing:" list ("" when nothing is missing) */
 	char err[1024];
 	/* With a host CA: the certificates are signed and pushed on a thread
 	 * of their own (cert_thread) while the authorized_keys push and the
@@ -526,8 +541,8 @@ static void cert_start(struct user_setup *u, struct incus_client *c)
 		incus_close(u->cert_c);
 		u->cert_c = NULL;
 	}
-	if (host_cert_push(c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record,
-			   u->cert_err, sizeof u->cert_err) != INCUS_OK)
+	if (host_cert_push(c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record, u->cert_err,
+			   sizeof u->cert_err) != INCUS_OK)
 		u->cert_record[0] = '\0';
 }
 
@@ -543,8 +558,8 @@ static void cert_join(struct user_setup *u)
 		/* What they added to the create: the wait for them here, once
 		 * everything else was done. */
 		log_debug("create %s: host certificates done in %.3f s, waited for %.3f s%s%s", u->s->name,
-			  u->cert_seconds, mono_now() - t0, u->cert_record[0] ? "" : "; failed: ",
-			  u->cert_record[0] ? "" : u->cert_err);
+			  u->cert_seconds, mono_now() - t0,
+			  u->cert_record[0] ? "" : "; failed: ", u->cert_record[0] ? "" : u->cert_err);
 	}
 	host_keys_free(&u->hk);
 }
@@ -552,10 +567,14 @@ static void cert_join(struct user_setup *u)
 static void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname, uint32_t ip,
 			   struct user_setup *u)
 {
-	static const char *const what[] = { "useradd", "writing /etc/sudoers.d/containarium",
+	static const char *const what[] = { "useradd",
+					    "writing /etc/sudoers.d/containarium",
 					    "visudo -c of /etc/sudoers.d/containarium",
-					    "creating the .ssh directory", "id -u", "adding the user to group docker",
-					    "making the SSH host keys (ssh-keygen in " HOST_KEY_DIR ") or their sshd drop-in" };
+					    "creating the .ssh directory",
+					    "id -u",
+					    "adding the user to group docker",
+					    "making the SSH host keys (ssh-keygen in " HOST_KEY_DIR
+					    ") or their sshd drop-in" };
 	const struct create_spec *s = u->s;
 	u->ran = true;
 	u->step = 5;
@@ -566,8 +585,14 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 	snprintf(u->iname, sizeof u->iname, "%s", iname);
 	ip_text(ip, u->ip, sizeof u->ip);
 	const bool certs = *d->host_ca_fp != '\0';
-	const char *argv[] = { "sh", "-c", user_script, "containarium-user-setup", s->name, s->docker ? "docker" : "-",
-			       certs ? "hostkeys" : "-", NULL };
+	const char *argv[] = { "sh",
+			       "-c",
+			       user_script,
+			       "containarium-user-setup",
+			       s->name,
+			       s->docker ? "docker" : "-",
+			       certs ? "hostkeys" : "-",
+			       NULL };
 	char *out = NULL, *errout = NULL;
 	int code = -1;
 	double t0 = mono_now();
@@ -618,8 +643,7 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 	}
 	file[tlen] = '\n';
 	file[tlen + 1] = '\0';
-	u->st = incus_file_push(c, iname, ak, file, tlen + 1, (uid_t)cuid, (gid_t)cuid, 0600, u->err,
-				sizeof u->err);
+	u->st = incus_file_push(c, iname, ak, file, tlen + 1, (uid_t)cuid, (gid_t)cuid, 0600, u->err, sizeof u->err);
 	free(file);
 	if (u->st == INCUS_OK)
 		u->step = 0;
@@ -628,8 +652,8 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 
 /* Step 4: install what user_setup_run found missing.  0, or -1 with the
  * API error code and a sentence that names the image and what it lacks. */
-static int install_missing(struct incus_client *c, const char *iname, const struct create_spec *s,
-			   const char *missing, int *http, const char **code, char *msg, size_t msglen)
+static int install_missing(struct incus_client *c, const char *iname, const struct create_spec *s, const char *missing,
+			   int *http, const char **code, char *msg, size_t msglen)
 {
 	const char *argv[16] = { "sh", "-c", install_script, "containarium-install" };
 	size_t n = 4;
@@ -661,10 +685,11 @@ static int install_missing(struct incus_client *c, const char *iname, const stru
 			char *last = strrchr(errout, '\n');
 			snprintf(tail, sizeof tail, ": %.280s", last ? last + 1 : errout);
 		}
-		snprintf(msg, msglen, "%s %s not in image %s and could not be installed from its package sources "
-			 "(apt-get %s failed%s); %s", docker_only ? "Docker" : missing,
-			 docker_only || !strchr(missing, ' ') ? "is" : "are", s->image_text,
-			 rc == 31 ? "update" : "install", tail, advice);
+		snprintf(msg, msglen,
+			 "%s %s not in image %s and could not be installed from its package sources "
+			 "(apt-get %s failed%s); %s",
+			 docker_only ? "Docker" : missing, docker_only || !strchr(missing, ' ') ? "is" : "are",
+			 s->image_text, rc == 31 ? "update" : "install", tail, advice);
 	} else if (st != INCUS_OK) {
 		*code = st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable" : "backend_error";
 		snprintf(msg, msglen, "installing %s in %s failed: %.700s", missing, iname, err);
@@ -678,8 +703,8 @@ static int install_missing(struct incus_client *c, const char *iname, const stru
  * pinned one to a stale lease: stop it, reserve another address, move it
  * there, release the old one and start it again. */
 static enum incus_status start_and_wait(struct operation *op, struct incus_client *c, struct helperd *d,
-					const char *user, const char *iname, const struct subnet *sn,
-					struct claim *cl, struct user_setup *setup, char *err, size_t errlen)
+					const char *user, const char *iname, const struct subnet *sn, struct claim *cl,
+					struct user_setup *setup, char *err, size_t errlen)
 {
 	enum incus_status st;
 	for (int moves = 0;; moves++) {
@@ -726,7 +751,7 @@ static enum incus_status start_and_wait(struct operation *op, struct incus_clien
 static bool image_fetch_failed(const char *err)
 {
 	static const char *const signs[] = { "image", "Failed to connect to", "certificate", "x509",
-					     "tls:", "simple streams server" };
+					     "tls:",  "simple streams server" };
 	for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
 		if (strcasestr(err, signs[i]))
 			return true;
@@ -770,8 +795,10 @@ void lifecycle_create(struct operation *op, void *arg)
 		goto incus_fail;
 	if (registry_find(&reg, s->name)) {
 		registry_free(&reg);
-		operation_fail(op, 409, "already_exists", "user %s already has a container; delete it first "
-			       "or choose another name", s->name);
+		operation_fail(op, 409, "already_exists",
+			       "user %s already has a container; delete it first "
+			       "or choose another name",
+			       s->name);
 		goto out;
 	}
 	if (network_subnet(c, d, &sn, err, sizeof err)) {
@@ -782,8 +809,10 @@ void lifecycle_create(struct operation *op, void *arg)
 	st = claim_values(c, d, s->name, &sn, &reg, &cl, 1, 1, err, sizeof err);
 	registry_free(&reg);
 	if (st == INCUS_ERR_CONFLICT) {
-		operation_fail(op, 507, "no_capacity", "no free uid or IPv4 address left (%s): widen "
-			       "uid_min/uid_max in helperd.conf or use a larger subnet on %s", err, d->cfg.network);
+		operation_fail(op, 507, "no_capacity",
+			       "no free uid or IPv4 address left (%s): widen "
+			       "uid_min/uid_max in helperd.conf or use a larger subnet on %s",
+			       err, d->cfg.network);
 		goto out;
 	}
 	if (st != INCUS_OK)
@@ -819,14 +848,18 @@ void lifecycle_create(struct operation *op, void *arg)
 		reservation_release(c, old, e2, sizeof e2);
 	}
 	if (st == INCUS_ERR_CONFLICT) {
-		operation_fail(op, 409, "already_exists", "a container named %s already exists; delete it "
-			       "first or choose another name", iname);
+		operation_fail(op, 409, "already_exists",
+			       "a container named %s already exists; delete it "
+			       "first or choose another name",
+			       iname);
 		goto out;
 	}
 	if (*s->target && st != INCUS_OK && st != INCUS_ERR_UNAVAILABLE &&
 	    (strcasestr(err, "member") || strcasestr(err, "clustered") || strcasestr(err, "not found"))) {
-		operation_fail(op, 400, "invalid_target", "cannot place %s on cluster member \"%s\": %s; "
-			       "`incus cluster list` names the members", iname, s->target, incus_error_reason(err));
+		operation_fail(op, 400, "invalid_target",
+			       "cannot place %s on cluster member \"%s\": %s; "
+			       "`incus cluster list` names the members",
+			       iname, s->target, incus_error_reason(err));
 		created = 1; /* in case the backend made part of it */
 		goto rollback;
 	}
@@ -835,10 +868,11 @@ void lifecycle_create(struct operation *op, void *arg)
 		created = 1;
 		if (s->image.remote_given && st != INCUS_ERR_UNAVAILABLE && image_fetch_failed(err)) {
 			const struct image_remote *r = &s->image.remote;
-			operation_fail(op, 502, "image_unavailable", "image %s could not be fetched from %s (%s): %s; "
+			operation_fail(op, 502, "image_unavailable",
+				       "image %s could not be fetched from %s (%s): %s; "
 				       "check the alias, and remote %s's URL and certificate in helperd.conf, and that "
-				       "the backend reaches the server (its core.proxy_https applies)", s->image_text,
-				       r->url, r->protocol, incus_error_reason(err), r->name);
+				       "the backend reaches the server (its core.proxy_https applies)",
+				       s->image_text, r->url, r->protocol, incus_error_reason(err), r->name);
 			goto rollback;
 		}
 		goto incus_fail;
@@ -864,14 +898,16 @@ void lifecycle_create(struct operation *op, void *arg)
 		snprintf(was, sizeof was, "%s", setup.missing);
 		user_setup_run(c, d, iname, cl.ip, &setup);
 		if (setup.missing[0]) {
-			operation_fail(op, 502, "image_not_ready", "image %s still lacks %s after installing %s: use an "
-				       "image with an SSH server (openssh-server), sudo and useradd", s->image_text,
-				       setup.missing, was);
+			operation_fail(op, 502, "image_not_ready",
+				       "image %s still lacks %s after installing %s: use an "
+				       "image with an SSH server (openssh-server), sudo and useradd",
+				       s->image_text, setup.missing, was);
 			goto rollback;
 		}
 	} else {
-		operation_step(op, 4, s->docker ? "Docker, SSH, and tools: already in the image..."
-						: "SSH and tools: already in the image...");
+		operation_step(op, 4,
+			       s->docker ? "Docker, SSH, and tools: already in the image..."
+					 : "SSH and tools: already in the image...");
 	}
 
 	/* Done while the address came (user_setup_run): each step reports
@@ -905,8 +941,10 @@ void lifecycle_create(struct operation *op, void *arg)
 	/* A container without its certificate would be refused by every user
 	 * who trusts only the host CA (StrictHostKeyChecking yes). */
 	if (*d->host_ca_fp && !setup.cert_record[0]) {
-		operation_fail(op, 502, "host_certificate_failed", "the SSH host certificate of %s could not be made: "
-			       "%s (image %s)", iname, setup.cert_err[0] ? setup.cert_err : "no host keys", s->image_text);
+		operation_fail(op, 502, "host_certificate_failed",
+			       "the SSH host certificate of %s could not be made: "
+			       "%s (image %s)",
+			       iname, setup.cert_err[0] ? setup.cert_err : "no host keys", s->image_text);
 		goto rollback;
 	}
 	/* The login must work before the account is: an sshd that an image
@@ -937,8 +975,10 @@ void lifecycle_create(struct operation *op, void *arg)
 		if (st != INCUS_OK)
 			goto incus_fail;
 		if (helperd_refresh(d, c, err, sizeof err)) {
-			operation_fail(op, 500, "publish_failed", "the container is ready but the host snapshot "
-				       "could not be written: %s", err);
+			operation_fail(op, 500, "publish_failed",
+				       "the container is ready but the host snapshot "
+				       "could not be written: %s",
+				       err);
 			goto rollback;
 		}
 	}
@@ -961,7 +1001,8 @@ rollback:
 		char e2[512];
 		if (instance_destroy(c, iname, e2, sizeof e2) != INCUS_OK)
 			log_error("create %s failed and the half-made container could not be removed (%s); "
-				  "helperd removes it at its next start", iname, e2);
+				  "helperd removes it at its next start",
+				  iname, e2);
 		if (helperd_refresh(d, c, e2, sizeof e2))
 			log_error("publishing after a failed create: %s", e2);
 	}

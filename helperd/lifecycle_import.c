@@ -19,10 +19,10 @@
 #include "reservation.h"
 
 struct wanted {
-	uint32_t uid, ip;             /* what the account gets (host order ip) */
-	uint32_t old_uid, old_ip;     /* what the backup had */
+	uint32_t uid, ip;                                                 /* what the account gets (host order ip) */
+	uint32_t old_uid, old_ip;                                         /* what the backup had */
 	char uid_res[RESERVATION_NAME_MAX], ip_res[RESERVATION_NAME_MAX]; /* claimed by us ("" = none) */
-	char note[2][256];            /* why a value changed */
+	char note[2][256];                                                /* why a value changed */
 	/* The candidate pair this helperd holds while the restore runs
 	 * (allocate.h keeps pairs; a value not picked is a placeholder). */
 	uint32_t held_uid, held_ip;
@@ -50,8 +50,8 @@ static enum incus_status claim_one(struct incus_client *c, struct helperd *d, co
 	char name[RESERVATION_NAME_MAX], txt[INET_ADDRSTRLEN];
 	uint32_t old = k ? w->old_ip : w->old_uid;
 	const struct account *holder = k ? NULL : registry_find_uid(reg, old);
-	int usable = k ? in_subnet(sn, old) && !registry_ipv4_used(reg, (unsigned char[4]){ old >> 24, old >> 16,
-										       old >> 8, old })
+	int usable = k ? in_subnet(sn, old) &&
+				     !registry_ipv4_used(reg, (unsigned char[4]){ old >> 24, old >> 16, old >> 8, old })
 		       : old >= d->cfg.uid_min && old <= d->cfg.uid_max && !holder;
 	if (k)
 		ip_text(old, txt, sizeof txt);
@@ -69,14 +69,15 @@ static enum incus_status claim_one(struct incus_client *c, struct helperd *d, co
 		}
 		if (st != INCUS_ERR_CONFLICT)
 			return st;
-		snprintf(w->note[k], sizeof w->note[k], "its %s %s%s is reserved by another account now", k ? "address" : "uid",
-			 k ? txt : "", k ? "" : (snprintf(txt, sizeof txt, "%u", old), txt));
+		snprintf(w->note[k], sizeof w->note[k], "its %s %s%s is reserved by another account now",
+			 k ? "address" : "uid", k ? txt : "", k ? "" : (snprintf(txt, sizeof txt, "%u", old), txt));
 	} else if (k) {
 		snprintf(w->note[k], sizeof w->note[k], "its address %s is %s", txt,
-			 in_subnet(sn, old) ? "pinned by another container now" : "not in this host's container network");
+			 in_subnet(sn, old) ? "pinned by another container now"
+					    : "not in this host's container network");
 	} else {
-		snprintf(w->note[k], sizeof w->note[k], "its uid %u %s", old, holder ? "belongs to another user now"
-			 : "is outside uid_min/uid_max");
+		snprintf(w->note[k], sizeof w->note[k], "its uid %u %s", old,
+			 holder ? "belongs to another user now" : "is outside uid_min/uid_max");
 		if (holder)
 			snprintf(w->note[k], sizeof w->note[k], "its uid %u belongs to %s now", old, holder->name);
 	}
@@ -165,8 +166,10 @@ void lifecycle_import(struct operation *op, void *arg)
 	if ((st = registry_load(c, &reg, err, sizeof err)) != INCUS_OK)
 		goto incus_fail;
 	if (registry_find(&reg, job->user)) {
-		operation_fail(op, 409, "already_exists", "user %s exists already; the backup %s is left as it is "
-			       "(delete the user first to restore it)", job->user, job->backup_file);
+		operation_fail(op, 409, "already_exists",
+			       "user %s exists already; the backup %s is left as it is "
+			       "(delete the user first to restore it)",
+			       job->user, job->backup_file);
 		goto out;
 	}
 	if (network_subnet(c, d, &sn, err, sizeof err)) {
@@ -187,8 +190,10 @@ void lifecycle_import(struct operation *op, void *arg)
 		/* Incus may have made part of it (a name clash is refused first). */
 		imported = st != INCUS_ERR_CONFLICT && !strstr(err, "already exists");
 		if (!imported) {
-			operation_fail(op, 409, "already_exists", "a container named %s exists already; the backup "
-				       "is left as it is", iname);
+			operation_fail(op, 409, "already_exists",
+				       "a container named %s exists already; the backup "
+				       "is left as it is",
+				       iname);
 			goto out;
 		}
 		goto incus_fail;
@@ -224,8 +229,9 @@ void lifecycle_import(struct operation *op, void *arg)
 	operation_step(op, 5, "Activating jump account...");
 	{
 		json_object *b = json_object_new_object(), *cfg = json_object_new_object();
-		json_object_object_add(cfg, ACCT_KEY_STATE, json_object_new_string(strcmp(bi.state, "suspended") == 0
-										   ? "suspended" : "active"));
+		json_object_object_add(
+			cfg, ACCT_KEY_STATE,
+			json_object_new_string(strcmp(bi.state, "suspended") == 0 ? "suspended" : "active"));
 		json_object_object_add(b, "config", cfg);
 		if ((st = patch(c, iname, b, err, sizeof err)) != INCUS_OK)
 			goto incus_fail;
@@ -233,8 +239,10 @@ void lifecycle_import(struct operation *op, void *arg)
 	registry_unhold(job->user);
 	if (helperd_refresh(d, c, err, sizeof err)) {
 		registry_hold(job->user); /* for the rollback's own unhold */
-		operation_fail(op, 500, "publish_failed", "the container is back but the host snapshot could not be "
-			       "written: %s", err);
+		operation_fail(op, 500, "publish_failed",
+			       "the container is back but the host snapshot could not be "
+			       "written: %s",
+			       err);
 		goto rollback;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -271,7 +279,8 @@ rollback:
 		char e2[512];
 		if (instance_destroy(c, iname, e2, sizeof e2) != INCUS_OK)
 			log_error("restore of %s failed and %s could not be removed (%s); helperd removes it at its "
-				  "next start", job->user, iname, e2);
+				  "next start",
+				  job->user, iname, e2);
 	}
 out:
 	if (!done)

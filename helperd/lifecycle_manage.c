@@ -31,8 +31,10 @@ static int http_for(enum incus_status s)
 static void fail_incus(struct operation *op, enum incus_status st, const char *what, const char *err)
 {
 	const char *reason = incus_error_reason(err);
-	operation_fail(op, http_for(st), st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable"
-					 : st == INCUS_ERR_NOT_FOUND ? "not_found" : "backend_error",
+	operation_fail(op, http_for(st),
+		       st == INCUS_ERR_UNAVAILABLE ? "backend_unavailable"
+		       : st == INCUS_ERR_NOT_FOUND ? "not_found"
+						   : "backend_error",
 		       "%s: %s%s", what, reason != err ? "the backend said: " : "", reason);
 }
 
@@ -47,8 +49,8 @@ static void succeed_with_account(struct operation *op, struct helperd *d, const 
 
 /* Every operation on an existing account starts alike: its own client,
  * and the account as Incus has it now.  NULL after failing op. */
-static struct incus_client *begin(struct operation *op, struct lifecycle_job *job, struct account *a,
-				  const char *what, char *err, size_t errlen)
+static struct incus_client *begin(struct operation *op, struct lifecycle_job *job, struct account *a, const char *what,
+				  char *err, size_t errlen)
 {
 	struct incus_client *c = helperd_client(job->d, err, errlen);
 	if (!c) {
@@ -104,9 +106,11 @@ void lifecycle_start(struct operation *op, void *arg)
 	if ((a.host_cert == ACCT_HOST_CERT_MISSING || a.host_cert == ACCT_HOST_CERT_STALE) &&
 	    (st = host_cert_renew(c, job->d, &a, err, sizeof err)) != INCUS_OK) {
 		refresh_or_log(job->d, c);
-		operation_fail(op, 502, "host_certificate_failed", "%s runs, but its SSH host certificate could not "
+		operation_fail(op, 502, "host_certificate_failed",
+			       "%s runs, but its SSH host certificate could not "
 			       "be renewed: %s; users who trust only the host CA are refused until it is (start it "
-			       "again, or restart helperd)", a.instance, incus_error_reason(err));
+			       "again, or restart helperd)",
+			       a.instance, incus_error_reason(err));
 		goto done;
 	}
 	refresh_or_log(job->d, c);
@@ -139,8 +143,8 @@ done:
 }
 
 /* Export the instance to backup_dir/<instance>-<UTC time>.tar.gz. */
-static enum incus_status backup(struct incus_client *c, struct helperd *d, const char *iname,
-				char *file, size_t filelen, char *err, size_t errlen)
+static enum incus_status backup(struct incus_client *c, struct helperd *d, const char *iname, char *file,
+				size_t filelen, char *err, size_t errlen)
 {
 	char path[256], bname[64], when[32];
 	time_t t = time(NULL);
@@ -246,8 +250,8 @@ void lifecycle_resize(struct operation *op, void *arg)
 	struct incus_client *c = begin(op, job, &a, "resizing", err, sizeof err);
 	if (!c)
 		return;
-	operation_step(op, 1, *job->cpu || *job->memory || *job->disk ? "Applying new limits..."
-								  : "Applying new settings...");
+	operation_step(op, 1,
+		       *job->cpu || *job->memory || *job->disk ? "Applying new limits..." : "Applying new settings...");
 	snprintf(path, sizeof path, "/1.0/instances/%s", a.instance);
 	json_object *b = json_object_new_object(), *cfg = json_object_new_object();
 	if (*job->cpu)
@@ -255,7 +259,8 @@ void lifecycle_resize(struct operation *op, void *arg)
 	if (*job->memory)
 		json_object_object_add(cfg, "limits.memory", json_object_new_string(job->memory));
 	if (job->autostart_set)
-		json_object_object_add(cfg, "boot.autostart", json_object_new_string(job->autostart ? "true" : "false"));
+		json_object_object_add(cfg, "boot.autostart",
+				       json_object_new_string(job->autostart ? "true" : "false"));
 	snapshot_policy_to_config(cfg, job->snap_schedule_set ? job->snap_schedule : NULL,
 				  job->snap_expiry_set ? job->snap_expiry : NULL);
 	json_object_object_add(b, "config", cfg);
@@ -282,11 +287,18 @@ void lifecycle_resize(struct operation *op, void *arg)
 		json_object *result = now ? account_to_json(now) : json_object_new_object();
 		pthread_mutex_unlock(&job->d->lock);
 		json_object *m = NULL, *cf, *v;
-		if (incus_get(c, path, &m, NULL, err, sizeof err) == INCUS_OK && json_object_object_get_ex(m, "config", &cf)) {
-			json_object_object_add(result, "snapshot_schedule", json_object_new_string(
-				json_object_object_get_ex(cf, "snapshots.schedule", &v) ? json_object_get_string(v) : ""));
-			json_object_object_add(result, "snapshot_expiry", json_object_new_string(
-				json_object_object_get_ex(cf, "snapshots.expiry", &v) ? json_object_get_string(v) : ""));
+		if (incus_get(c, path, &m, NULL, err, sizeof err) == INCUS_OK &&
+		    json_object_object_get_ex(m, "config", &cf)) {
+			json_object_object_add(
+				result, "snapshot_schedule",
+				json_object_new_string(json_object_object_get_ex(cf, "snapshots.schedule", &v)
+							       ? json_object_get_string(v)
+							       : ""));
+			json_object_object_add(
+				result, "snapshot_expiry",
+				json_object_new_string(json_object_object_get_ex(cf, "snapshots.expiry", &v)
+							       ? json_object_get_string(v)
+							       : ""));
 		}
 		json_object_put(m);
 		operation_succeed(op, result);
@@ -318,7 +330,8 @@ static void nic_reconcile(struct helperd *d, struct incus_client *c, const struc
 			continue;
 		if (nic_apply_to_instance(c, p, a->instance, &changed, e2, sizeof e2) != INCUS_OK) {
 			log_error("cannot bring the NIC of %s to the isolation policy (%s); helperd tries again "
-				  "at its next start", a->instance, e2);
+				  "at its next start",
+				  a->instance, e2);
 			continue;
 		}
 		nic_options_text(changed, what, sizeof what);
@@ -339,7 +352,8 @@ static int reservation_holder(struct incus_client *c, const char *name, const ch
 		return -2;
 	int r = 1;
 	size_t n = json_object_object_get_ex(md, "used_by", &used) && json_object_is_type(used, json_type_array)
-			   ? json_object_array_length(used) : 0;
+			   ? json_object_array_length(used)
+			   : 0;
 	for (size_t i = 0; i < n; i++) {
 		/* "/1.0/instances/NAME" (with "?project=..." outside the default) */
 		const char *u = json_object_get_string(json_object_array_get_idx(used, i));
@@ -380,7 +394,8 @@ static void reservations_reconcile(struct helperd *d, struct incus_client *c, co
 				int h = reservation_holder(c, names[k], a->instance, other, sizeof other);
 				if (h == -1)
 					log_error("%s and %s both hold %s %s: re-create one of them (delete with "
-						  "--backup, create again)", a->instance, other, k ? "address" : "uid",
+						  "--backup, create again)",
+						  a->instance, other, k ? "address" : "uid",
 						  names[k] + strlen(k ? "ctm-ipv4-" : "ctm-uid-"));
 				ok = h >= 0;
 			} else if (st != INCUS_OK) {
@@ -400,7 +415,8 @@ static void reservations_reconcile(struct helperd *d, struct incus_client *c, co
 			continue;
 		}
 		json_object *now = json_object_new_array();
-		if (json_object_object_get_ex(inst, "profiles", &profiles) && json_object_is_type(profiles, json_type_array))
+		if (json_object_object_get_ex(inst, "profiles", &profiles) &&
+		    json_object_is_type(profiles, json_type_array))
 			for (size_t j = 0; j < json_object_array_length(profiles); j++) {
 				const char *p = json_object_get_string(json_object_array_get_idx(profiles, j));
 				if (p && strcmp(p, names[0]) != 0 && strcmp(p, names[1]) != 0)

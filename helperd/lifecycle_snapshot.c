@@ -68,8 +68,10 @@ static void snapshot_path(char *buf, size_t len, const char *instance, const cha
 
 static void no_such_snapshot(struct operation *op, const struct lifecycle_job *job)
 {
-	operation_fail(op, 404, "not_found", "user %s has no snapshot named %s; containarium snapshot list %s "
-		       "shows them", job->user, job->snapshot, job->user);
+	operation_fail(op, 404, "not_found",
+		       "user %s has no snapshot named %s; containarium snapshot list %s "
+		       "shows them",
+		       job->user, job->snapshot, job->user);
 }
 
 json_object *snapshot_to_json(json_object *s)
@@ -80,12 +82,14 @@ json_object *snapshot_to_json(json_object *s)
 	 * "INSTANCE/snap0" in some answers. */
 	const char *slash = strrchr(name, '/');
 	json_object_object_add(o, "name", json_object_new_string(slash ? slash + 1 : name));
-	json_object_object_add(o, "created_at", json_object_new_string(json_object_object_get_ex(s, "created_at", &v)
-								       ? json_object_get_string(v) : ""));
+	json_object_object_add(o, "created_at",
+			       json_object_new_string(json_object_object_get_ex(s, "created_at", &v)
+							      ? json_object_get_string(v)
+							      : ""));
 	/* Go's zero time means "never". */
 	const char *exp = json_object_object_get_ex(s, "expires_at", &v) ? json_object_get_string(v) : "";
-	json_object_object_add(o, "expires_at", json_object_new_string(exp && strncmp(exp, "0001-01-01", 10) != 0
-								       ? exp : ""));
+	json_object_object_add(o, "expires_at",
+			       json_object_new_string(exp && strncmp(exp, "0001-01-01", 10) != 0 ? exp : ""));
 	if (json_object_object_get_ex(s, "size", &v) && json_object_get_int64(v) > 0)
 		json_object_object_add(o, "size_bytes", json_object_new_int64(json_object_get_int64(v)));
 	json_object *cfg, *st;
@@ -114,8 +118,10 @@ void lifecycle_snapshot_create(struct operation *op, void *arg)
 	snapshot_path(path, sizeof path, a.instance, job->snapshot);
 	enum incus_status st = incus_get(c, path, NULL, NULL, err, sizeof err);
 	if (st == INCUS_OK) {
-		operation_fail(op, 409, "already_exists", "user %s has a snapshot named %s already; choose another "
-			       "name or delete it first", job->user, job->snapshot);
+		operation_fail(op, 409, "already_exists",
+			       "user %s has a snapshot named %s already; choose another "
+			       "name or delete it first",
+			       job->user, job->snapshot);
 		goto done;
 	}
 	snapshot_path(path, sizeof path, a.instance, "");
@@ -128,8 +134,10 @@ void lifecycle_snapshot_create(struct operation *op, void *arg)
 	st = incus_call(c, "POST", path, b, NULL, 600, NULL, err, sizeof err);
 	json_object_put(b);
 	if (st == INCUS_ERR_CONFLICT || (st != INCUS_OK && (strstr(err, "already exists") || strstr(err, "UNIQUE")))) {
-		operation_fail(op, 409, "already_exists", "user %s has a snapshot named %s already; choose another "
-			       "name or delete it first", job->user, job->snapshot);
+		operation_fail(op, 409, "already_exists",
+			       "user %s has a snapshot named %s already; choose another "
+			       "name or delete it first",
+			       job->user, job->snapshot);
 		goto done;
 	}
 	if (st != INCUS_OK) {
@@ -187,21 +195,19 @@ void lifecycle_snapshot_delete(struct operation *op, void *arg)
 static json_object *config_as_now(json_object *now, json_object *after)
 {
 	json_object *body = json_object_new_object(), *cfg = json_object_new_object(), *v;
-	static const char *const members[] = { "architecture", "devices", "profiles", "ephemeral", "stateful",
-					       "description", NULL };
+	static const char *const members[] = { "architecture", "devices",     "profiles", "ephemeral",
+					       "stateful",     "description", NULL };
 	for (const char *const *m = members; *m; m++)
 		if (json_object_object_get_ex(now, *m, &v))
 			json_object_object_add(body, *m, json_object_get(v));
 	json_object *nowcfg = NULL, *aftercfg = NULL;
 	if (json_object_object_get_ex(now, "config", &nowcfg) && json_object_is_type(nowcfg, json_type_object)) {
-		json_object_object_foreach(nowcfg, k, val)
-			if (strncmp(k, "volatile.", 9) != 0)
-				json_object_object_add(cfg, k, json_object_get(val));
+		json_object_object_foreach(nowcfg, k, val) if (strncmp(k, "volatile.", 9) != 0)
+			json_object_object_add(cfg, k, json_object_get(val));
 	}
 	if (json_object_object_get_ex(after, "config", &aftercfg) && json_object_is_type(aftercfg, json_type_object)) {
-		json_object_object_foreach(aftercfg, k, val)
-			if (strncmp(k, "volatile.", 9) == 0)
-				json_object_object_add(cfg, k, json_object_get(val));
+		json_object_object_foreach(aftercfg, k, val) if (strncmp(k, "volatile.", 9) == 0)
+			json_object_object_add(cfg, k, json_object_get(val));
 	}
 	json_object_object_add(body, "config", cfg);
 	return body;
@@ -304,8 +310,10 @@ void lifecycle_snapshot_restore(struct operation *op, void *arg)
 	 * no user inside, or half of one. */
 	if (json_object_object_get_ex(snap, "config", &cfg) && json_object_object_get_ex(cfg, ACCT_KEY_STATE, &v) &&
 	    strcmp(json_object_get_string(v), "provisioning") == 0) {
-		operation_fail(op, 409, "snapshot_unusable", "snapshot %s of %s was taken while the container was "
-			       "still being created; restore another one", job->snapshot, job->user);
+		operation_fail(op, 409, "snapshot_unusable",
+			       "snapshot %s of %s was taken while the container was "
+			       "still being created; restore another one",
+			       job->snapshot, job->user);
 		goto done;
 	}
 	snprintf(path, sizeof path, "/1.0/instances/%s", a.instance);
@@ -341,13 +349,17 @@ void lifecycle_snapshot_restore(struct operation *op, void *arg)
 	operation_step(op, 4, "Keeping today's account, address and keys...");
 	if (put != INCUS_OK) {
 		log_error("restore of %s to %s: cannot put today's config back: %s", a.instance, job->snapshot, e2);
-		fail_incus(op, put, "the files are restored, but today's account settings could not be put back "
-			   "(restore again to retry)", e2);
+		fail_incus(op, put,
+			   "the files are restored, but today's account settings could not be put back "
+			   "(restore again to retry)",
+			   e2);
 		goto done;
 	}
 	if (keys_back(c, &a, why, sizeof why)) {
-		operation_fail(op, 502, "backend_error", "the files are restored, but today's SSH keys could not be "
-			       "written into the container: %s", why);
+		operation_fail(op, 502, "backend_error",
+			       "the files are restored, but today's SSH keys could not be "
+			       "written into the container: %s",
+			       why);
 		goto restart;
 	}
 restart:

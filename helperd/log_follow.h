@@ -19,11 +19,11 @@ typedef void (*log_line_fn)(const char *line, size_t len, void *ctx);
 
 struct log_follow {
 	char path[256];
-	int fd;           /* -1 while the path does not exist */
+	int fd; /* -1 while the path does not exist */
 	dev_t dev;
 	ino_t ino;
-	off_t off;        /* bytes of fd consumed */
-	int skipping;     /* inside an over-long line */
+	off_t off;    /* bytes of fd consumed */
+	int skipping; /* inside an over-long line */
 	size_t used;
 	char buf[LOG_FOLLOW_LINE_MAX];
 };

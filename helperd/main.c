@@ -39,10 +39,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: containarium-helperd [-c CONFIG] [--check-config] [--syslog] [--version]\n"
+	fprintf(f,
+		"usage: containarium-helperd [-c CONFIG] [--check-config] [--syslog] [--version]\n"
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  --check-config      validate the configuration and the id ranges, then exit\n"
-		"  --syslog            log to syslog instead of stderr\n", HELPERD_DEFAULT_CONFIG);
+		"  --syslog            log to syslog instead of stderr\n",
+		HELPERD_DEFAULT_CONFIG);
 }
 
 /* Tell systemd (Type=notify) we are ready, without linking libsystemd. */
@@ -147,8 +149,8 @@ static int sync_backend(struct helperd *d, int first)
 	if (!first && r == 0 && own_leftovers(d))
 		r = lifecycle_reconcile(d, c, err, sizeof err);
 	if (first && r == 0)
-		log_notice("connected to %s %s at %s; %zu containers", incus_server_name(c),
-			   incus_server_version(c), d->incus_socket, d->reg.count);
+		log_notice("connected to %s %s at %s; %zu containers", incus_server_name(c), incus_server_version(c),
+			   d->incus_socket, d->reg.count);
 	else if (r)
 		log_error("%s", err);
 	incus_close(c);
@@ -172,8 +174,8 @@ static struct incus_events *events_open(struct helperd *d, int *down)
 	if (ev && *down != 0)
 		log_info("following the backend's events: the instances are read again when one comes");
 	else if (!ev && *down != 1)
-		log_warning("cannot follow the backend's events (%s): reading the instances every %u s instead",
-			    err, d->cfg.poll_seconds);
+		log_warning("cannot follow the backend's events (%s): reading the instances every %u s instead", err,
+			    d->cfg.poll_seconds);
 	*down = !ev;
 	return ev;
 }
@@ -183,17 +185,17 @@ int main(int argc, char **argv)
 	const char *config = HELPERD_DEFAULT_CONFIG;
 	int check_only = 0, use_syslog = 0, config_given = 0;
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "syslog", no_argument, NULL, 'S' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{ "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'C' },
+		{ "syslog", no_argument, NULL, 'S' },       { "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },         { 0 },
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': config = optarg; config_given = 1; break;
+		case 'c':
+			config = optarg;
+			config_given = 1;
+			break;
 		case 'C': check_only = 1; break;
 		case 'S': use_syslog = 1; break;
 		case 'V': return ctm_print_version("containarium-helperd");
@@ -225,15 +227,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration and id ranges are fine%s%s\n", config,
-		       *d.host_ca_fp ? "; host CA " : "", d.host_ca_fp);
+		printf("%s: configuration and id ranges are fine%s%s\n", config, *d.host_ca_fp ? "; host CA " : "",
+		       d.host_ca_fp);
 		return 0;
 	}
 	account_set_host_ca(*d.host_ca_fp ? d.host_ca_fp : NULL);
 	if (*d.host_ca_fp)
 		log_info("SSH host certificates: signed by the host CA %s (%s)", d.host_ca_fp, d.cfg.host_ca_key);
 	if (geteuid() != 0)
-		log_warning("not running as root: Incus, the state directory and the socket's group may be out of reach");
+		log_warning(
+			"not running as root: Incus, the state directory and the socket's group may be out of reach");
 
 	/* Allocations of 128 KiB and more (a registry's array of accounts,
 	 * the snapshot images, the writer's work arrays: a few MiB each at
@@ -301,8 +304,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		double wake = read_at && read_at < next_poll ? read_at : next_poll;
 		now = mono_s();
-		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ev ? incus_events_fd(ev) : -1,
-									       .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN },
+					 { .fd = ev ? incus_events_fd(ev) : -1, .events = POLLIN } };
 		int ms = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
 		if (poll(fds, 2, ms) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));

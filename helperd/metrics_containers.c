@@ -55,9 +55,11 @@ char *metrics_containers_text(struct helperd *d)
 		json_object_put(arr);
 		return NULL;
 	}
-	fprintf(f, "# HELP containarium_container_metrics_up Whether the per-container figures below could be "
-		   "read from the backend.\n# TYPE containarium_container_metrics_up gauge\n"
-		   "containarium_container_metrics_up %d\n", ok);
+	fprintf(f,
+		"# HELP containarium_container_metrics_up Whether the per-container figures below could be "
+		"read from the backend.\n# TYPE containarium_container_metrics_up gauge\n"
+		"containarium_container_metrics_up %d\n",
+		ok);
 	size_t n = json_object_array_length(arr);
 	for (int fam = 0; fam < F_N; fam++) {
 		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", families[fam].name, families[fam].help, families[fam].name,

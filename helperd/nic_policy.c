@@ -64,8 +64,8 @@ unsigned nic_device_apply(json_object *dev, const struct nic_policy *p)
 	return want ^ have;
 }
 
-enum incus_status nic_apply_to_instance(struct incus_client *c, const struct nic_policy *p,
-					const char *instance, unsigned *changed, char *err, size_t errlen)
+enum incus_status nic_apply_to_instance(struct incus_client *c, const struct nic_policy *p, const char *instance,
+					unsigned *changed, char *err, size_t errlen)
 {
 	char path[160], *etag = NULL;
 	json_object *inst = NULL, *devs, *nic;
@@ -74,8 +74,8 @@ enum incus_status nic_apply_to_instance(struct incus_client *c, const struct nic
 	enum incus_status s = incus_get(c, path, &inst, &etag, err, errlen);
 	if (s != INCUS_OK)
 		return s;
-	if (!json_object_object_get_ex(inst, "devices", &devs) ||
-	    !json_object_object_get_ex(devs, ACCT_NIC, &nic) || !json_object_is_type(nic, json_type_object)) {
+	if (!json_object_object_get_ex(inst, "devices", &devs) || !json_object_object_get_ex(devs, ACCT_NIC, &nic) ||
+	    !json_object_is_type(nic, json_type_object)) {
 		snprintf(err, errlen, "instance %s has no %s device of its own", instance, ACCT_NIC);
 		s = INCUS_ERR_PROTOCOL;
 	} else if ((*changed = nic_device_apply(nic, p)) != 0) {
@@ -124,19 +124,26 @@ void nic_policy_describe(const struct nic_policy *p, char *buf, size_t len)
 	nic_options_text(p->wanted & p->supported, have, sizeof have);
 	nic_options_text(missing, lack, sizeof lack);
 	if (missing & (NIC_MAC_FILTERING | NIC_IPV4_FILTERING))
-		snprintf(buf, len, "tenant isolation is INCOMPLETE: %s cannot enforce %s, so a tenant who is "
+		snprintf(buf, len,
+			 "tenant isolation is INCOMPLETE: %s cannot enforce %s, so a tenant who is "
 			 "root in their container can answer for another tenant's address; upgrade the "
-			 "backend (Incus 6.0 and LXD 5.0 have every option). Enforced: %s", server, lack, have);
+			 "backend (Incus 6.0 and LXD 5.0 have every option). Enforced: %s",
+			 server, lack, have);
 	else if (missing & NIC_PORT_ISOLATION)
-		snprintf(buf, len, "tenant isolation is INCOMPLETE: %s cannot enforce %s, so tenants can reach "
+		snprintf(buf, len,
+			 "tenant isolation is INCOMPLETE: %s cannot enforce %s, so tenants can reach "
 			 "each other's containers on every port; upgrade the backend. Enforced: %s",
 			 server, lack, have);
 	else if (!(p->wanted & NIC_PORT_ISOLATION))
-		snprintf(buf, len, "tenants cannot take each other's addresses (%s); they CAN reach each "
-			 "other's containers, as isolate_tenants = no asks", have);
+		snprintf(buf, len,
+			 "tenants cannot take each other's addresses (%s); they CAN reach each "
+			 "other's containers, as isolate_tenants = no asks",
+			 have);
 	else
-		snprintf(buf, len, "tenants cannot take each other's addresses or reach each other's "
-			 "containers (%s, enforced by %s on the host)", have, server);
+		snprintf(buf, len,
+			 "tenants cannot take each other's addresses or reach each other's "
+			 "containers (%s, enforced by %s on the host)",
+			 have, server);
 }
 
 json_object *nic_options_json(unsigned bits)

@@ -62,8 +62,8 @@ unsigned nic_device_apply(json_object *dev, const struct nic_policy *p);
 /* Bring instance's NIC to the policy (GET with its ETag, PATCH with
  * If-Match, live: a running container keeps its address and sessions).
  * *changed gets the options added or removed (0: nothing to do). */
-enum incus_status nic_apply_to_instance(struct incus_client *c, const struct nic_policy *p,
-					const char *instance, unsigned *changed, char *err, size_t errlen);
+enum incus_status nic_apply_to_instance(struct incus_client *c, const struct nic_policy *p, const char *instance,
+					unsigned *changed, char *err, size_t errlen);
 
 /* "security.mac_filtering, security.port_isolation": the options in bits,
  * comma-separated ("none" when there are none). */

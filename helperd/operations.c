@@ -32,7 +32,7 @@ struct op_step {
 };
 
 struct operation {
-	struct operation *next;            /* creation order */
+	struct operation *next; /* creation order */
 	char id[33];
 	char *kind, *target;
 	int total_steps, step;
@@ -264,8 +264,8 @@ static bool busy_locked(const char *target)
 	return false;
 }
 
-const char *operation_start(const char *kind, const char *target, int total_steps,
-			    operation_fn fn, void *arg, void (*free_arg)(void *))
+const char *operation_start(const char *kind, const char *target, int total_steps, operation_fn fn, void *arg,
+			    void (*free_arg)(void *))
 {
 	/* Per thread, so the caller can use it after another thread's
 	 * operations were pruned. */
@@ -317,8 +317,7 @@ const char *operation_start(const char *kind, const char *target, int total_step
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		log_error("cannot start a thread for operation %s (%s %s): %s", op->id, kind, target,
-			  strerror(rc));
+		log_error("cannot start a thread for operation %s (%s %s): %s", op->id, kind, target, strerror(rc));
 		operation_fail(op, 500, "internal_error",
 			       "helperd could not start a thread for this operation (%s); "
 			       "it may be out of memory or at its thread limit",
@@ -351,8 +350,7 @@ void operation_step(struct operation *op, int n, const char *description)
 	op->steps[op->nsteps++] = (struct op_step){ .n = n, .description = desc, .started = now };
 	op->step = n;
 	pthread_mutex_unlock(&ops_lock);
-	log_info("operation %s (%s %s): step %d/%d: %s", op->id, op->kind, op->target, n,
-		 op->total_steps, description);
+	log_info("operation %s (%s %s): step %d/%d: %s", op->id, op->kind, op->target, n, op->total_steps, description);
 }
 
 void operation_succeed(struct operation *op, json_object *result)

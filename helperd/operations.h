@@ -23,8 +23,8 @@ typedef void (*operation_fn)(struct operation *op, void *arg);
  * target: the user.  free_arg (may be NULL) frees arg when the op ends.
  * Returns the new operation's id, or NULL when another operation on target
  * is running (the caller answers 409). */
-const char *operation_start(const char *kind, const char *target, int total_steps,
-			    operation_fn fn, void *arg, void (*free_arg)(void *));
+const char *operation_start(const char *kind, const char *target, int total_steps, operation_fn fn, void *arg,
+			    void (*free_arg)(void *));
 
 /* Step n of total (1-based), with a short present-tense description:
  * "Creating container...". */
@@ -33,8 +33,8 @@ void operation_step(struct operation *op, int n, const char *description);
  * the operation (do not put it afterwards).  NULL: {}. */
 void operation_succeed(struct operation *op, json_object *result);
 /* code and message as in API errors; http_status for clients that care. */
-__attribute__((format(printf, 4, 5)))
-void operation_fail(struct operation *op, int http_status, const char *code, const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) void operation_fail(struct operation *op, int http_status, const char *code,
+							  const char *fmt, ...);
 
 /* The operation as JSON:
  * {"id","kind","target","status":"running|success|failure","step":n,"total_steps":N,

@@ -32,7 +32,8 @@ static void collect_ipv4(json_object *inst, uint32_t **ips, size_t *n, size_t *c
 		return;
 	if (!json_object_is_type(devs, json_type_object))
 		return;
-	json_object_object_foreach(devs, dname, dev) {
+	json_object_object_foreach(devs, dname, dev)
+	{
 		(void)dname;
 		json_object *t = NULL, *a = NULL;
 		if (!json_object_object_get_ex(dev, "type", &t) || strcmp(json_object_get_string(t), "nic") ||
@@ -161,9 +162,8 @@ enum incus_status registry_load(struct incus_client *c, struct registry *r, char
 	 * never publish a name twice. */
 	for (size_t i = 1; i < r->count;) {
 		if (strcmp(r->accounts[i - 1].name, r->accounts[i].name) == 0) {
-			log_warning("instances %s and %s both claim user %s; ignoring %s",
-				    r->accounts[i - 1].instance, r->accounts[i].instance, r->accounts[i].name,
-				    r->accounts[i].instance);
+			log_warning("instances %s and %s both claim user %s; ignoring %s", r->accounts[i - 1].instance,
+				    r->accounts[i].instance, r->accounts[i].name, r->accounts[i].instance);
 			account_free(&r->accounts[i]);
 			memmove(&r->accounts[i], &r->accounts[i + 1], (r->count - i - 1) * sizeof *r->accounts);
 			r->count--;
@@ -193,8 +193,7 @@ static int has_name(const struct registry *r, const char *name)
 	return 0;
 }
 
-size_t registry_carry_over(struct registry *r, const struct registry *old, const char *keys_db,
-			   const char *suffix)
+size_t registry_carry_over(struct registry *r, const struct registry *old, const char *keys_db, const char *suffix)
 {
 	size_t put = 0;
 	struct ctm_db db;
@@ -265,8 +264,8 @@ int registry_ipv4_used(const struct registry *r, const unsigned char ipv4[4])
 	return bsearch(&ip, r->used_ipv4, r->used_ipv4_count, sizeof ip, by_u32) != NULL;
 }
 
-int registry_publish(const struct registry *r, const struct helperd_config *cfg, gid_t keys_gid,
-		     char *err, size_t errlen)
+int registry_publish(const struct registry *r, const struct helperd_config *cfg, gid_t keys_gid, char *err,
+		     size_t errlen)
 {
 	struct ctm_user_spec *users = calloc(r->count ? r->count : 1, sizeof *users);
 	if (!users) {
@@ -286,8 +285,8 @@ int registry_publish(const struct registry *r, const struct helperd_config *cfg,
 		/* An account outside the configured range cannot be published
 		 * safely (it may be another host's uid); say so once per publish. */
 		if (a->uid < cfg->uid_min || a->uid > cfg->uid_max) {
-			log_warning("user %s has uid %u outside uid_min/uid_max %u-%u; not published",
-				    a->name, a->uid, cfg->uid_min, cfg->uid_max);
+			log_warning("user %s has uid %u outside uid_min/uid_max %u-%u; not published", a->name, a->uid,
+				    cfg->uid_min, cfg->uid_max);
 			continue;
 		}
 		users[n].name = a->name;

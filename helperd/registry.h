@@ -19,16 +19,16 @@ struct registry {
 	struct account *accounts; /* sorted by name */
 	size_t count;
 	/* every IPv4 address pinned on any instance's NIC, ours or not */
-	uint32_t *used_ipv4;      /* host order, sorted */
+	uint32_t *used_ipv4; /* host order, sorted */
 	size_t used_ipv4_count;
-	size_t skipped;           /* instances marked ours but unreadable (logged) */
+	size_t skipped; /* instances marked ours but unreadable (logged) */
 	/* Instances Incus listed without their config: on a cluster member
 	 * that does not answer (Incus gives status Error, location, no
 	 * config).  Their accounts are not in accounts until
 	 * registry_carry_over puts them back. */
 	struct registry_unreachable {
 		char instance[64], location[64];
-	} *unreachable;
+	} * unreachable;
 	size_t n_unreachable;
 };
 
@@ -42,8 +42,7 @@ void registry_free(struct registry *r);
  * published keys.db (keys_db; the user is the instance name less
  * suffix).  Their status is "Unknown"; their uids and addresses count as
  * used.  Returns how many were put back. */
-size_t registry_carry_over(struct registry *r, const struct registry *old, const char *keys_db,
-			   const char *suffix);
+size_t registry_carry_over(struct registry *r, const struct registry *old, const char *keys_db, const char *suffix);
 
 const struct account *registry_find(const struct registry *r, const char *name);
 const struct account *registry_find_uid(const struct registry *r, uint32_t uid);
@@ -51,7 +50,7 @@ int registry_ipv4_used(const struct registry *r, const unsigned char ipv4[4]);
 
 /* Publish both snapshot files from r: every account, with its state.
  * keys_gid: group that may read keys.db ((gid_t)-1 to leave the default). */
-int registry_publish(const struct registry *r, const struct helperd_config *cfg, gid_t keys_gid,
-		     char *err, size_t errlen);
+int registry_publish(const struct registry *r, const struct helperd_config *cfg, gid_t keys_gid, char *err,
+		     size_t errlen);
 
 #endif

@@ -21,8 +21,8 @@ void reservation_ipv4_name(uint32_t ip, char *buf, size_t len)
 	snprintf(buf, len, PREFIX_IPV4 "%u-%u-%u-%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
-enum incus_status reservation_claim(struct incus_client *c, const char *name, const char *user,
-				    const char *host_id, char *err, size_t errlen)
+enum incus_status reservation_claim(struct incus_client *c, const char *name, const char *user, const char *host_id,
+				    char *err, size_t errlen)
 {
 	char desc[512], now[32];
 	time_t t = time(NULL);
@@ -30,7 +30,8 @@ enum incus_status reservation_claim(struct incus_client *c, const char *name, co
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	const char *what = strncmp(name, PREFIX_UID, strlen(PREFIX_UID)) == 0 ? "uid" : "address";
-	const char *value = name + strlen(strncmp(name, PREFIX_UID, strlen(PREFIX_UID)) == 0 ? PREFIX_UID : PREFIX_IPV4);
+	const char *value =
+		name + strlen(strncmp(name, PREFIX_UID, strlen(PREFIX_UID)) == 0 ? PREFIX_UID : PREFIX_IPV4);
 	snprintf(desc, sizeof desc, "containarium: %s %s for %s by %s at %s", what, value, user, host_id, now);
 	json_object *b = json_object_new_object();
 	json_object_object_add(b, "name", json_object_new_string(name));

@@ -33,8 +33,8 @@ void reservation_ipv4_name(uint32_t ip, char *buf, size_t len); /* host order */
 /* Create the reservation.  INCUS_OK: it is ours.  INCUS_ERR_CONFLICT: it
  * exists already (another create's, or a live account's).  Other statuses
  * with err: the backend failed. */
-enum incus_status reservation_claim(struct incus_client *c, const char *name, const char *user,
-				    const char *host_id, char *err, size_t errlen);
+enum incus_status reservation_claim(struct incus_client *c, const char *name, const char *user, const char *host_id,
+				    char *err, size_t errlen);
 
 /* Delete it; one that is gone already is fine.  A reservation still
  * attached to an instance is refused by Incus (INCUS_ERR_REQUEST). */

@@ -82,8 +82,8 @@ static int refresh(struct helperd *d, struct incus_client *c, int force, char *e
 		snprintf(keys_db, sizeof keys_db, "%s/keys.db", d->cfg.state_dir);
 		size_t put = registry_carry_over(&fresh, &old, keys_db, d->cfg.instance_suffix);
 		log_warning("%zu containers are on a cluster member that does not answer (%s first); their %zu "
-			    "users stay as last published until it is back", fresh.n_unreachable,
-			    fresh.unreachable[0].location, put);
+			    "users stay as last published until it is back",
+			    fresh.n_unreachable, fresh.unreachable[0].location, put);
 	}
 	if (registry_apply_holds(&fresh, &old))
 		log_error("out of memory keeping an account being restored as it was");
@@ -155,16 +155,16 @@ int helperd_repair_snapshots(struct helperd *d)
 		r = 1;
 	} else if (strcmp(d->repair_failed, what) != 0) {
 		/* Once per cause, not at every poll while it lasts. */
-		log_error("%s/%s, and publishing it again failed: %s (helperd retries at every poll)",
-			  d->cfg.state_dir, what, err);
+		log_error("%s/%s, and publishing it again failed: %s (helperd retries at every poll)", d->cfg.state_dir,
+			  what, err);
 		snprintf(d->repair_failed, sizeof d->repair_failed, "%s", what);
 	}
 	pthread_mutex_unlock(&publish_lock);
 	return r;
 }
 
-enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user,
-				       struct account *a, char **etag, char *err, size_t errlen)
+enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user, struct account *a,
+				       char **etag, char *err, size_t errlen)
 {
 	char iname[64], path[128], why[512];
 	helperd_instance_name(d, user, iname, sizeof iname);

@@ -16,20 +16,20 @@
 
 struct helperd {
 	struct helperd_config cfg;
-	char incus_socket[108];   /* resolved (configured or detected) */
-	gid_t admin_gid;          /* (gid_t)-1 when admin_group is "" or absent */
-	gid_t keys_gid;           /* group of keys.db; (gid_t)-1: root's */
+	char incus_socket[108]; /* resolved (configured or detected) */
+	gid_t admin_gid;        /* (gid_t)-1 when admin_group is "" or absent */
+	gid_t keys_gid;         /* group of keys.db; (gid_t)-1: root's */
 	time_t started;
-	char host_id[128];        /* this helperd: hostname, for user.containarium.helperd */
-	char host_ca_fp[64];      /* the host CA's fingerprint at start; "" = no host certificates */
+	char host_id[128];   /* this helperd: hostname, for user.containarium.helperd */
+	char host_ca_fp[64]; /* the host CA's fingerprint at start; "" = no host certificates */
 
 	/* The registry as last read from Incus, and the snapshot generation
 	 * published from it.  Guarded by lock; long work never holds it while
 	 * waiting for Incus. */
 	pthread_mutex_t lock;
 	struct registry reg;
-	bool backend_up;          /* last call to Incus succeeded */
-	char backend_error[256];  /* why not, for 503 answers */
+	bool backend_up;         /* last call to Incus succeeded */
+	char backend_error[256]; /* why not, for 503 answers */
 	unsigned long publishes, publish_failures;
 	struct timespec last_publish;
 	/* The files as last published, and how often helperd had to put
@@ -65,8 +65,8 @@ enum incus_status helperd_usage_details(struct helperd *d, json_object *arr, cha
 /* The account of user as Incus has it now (not the cached registry), and
  * its instance's ETag when etag is not NULL.  INCUS_ERR_NOT_FOUND when the
  * instance is missing or not a Containarium one. */
-enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user,
-				       struct account *a, char **etag, char *err, size_t errlen);
+enum incus_status helperd_load_account(struct incus_client *c, struct helperd *d, const char *user, struct account *a,
+				       char **etag, char *err, size_t errlen);
 
 /* "<user><suffix>" into buf. */
 void helperd_instance_name(const struct helperd *d, const char *user, char *buf, size_t len);

@@ -28,8 +28,10 @@ static int backup_path(struct helperd *d, const char *file, char *out, size_t ou
 		snprintf(dir, sizeof dir, "%.*s", (int)(base - file), file);
 		base++;
 		if (!realpath(dir, rdir) || !realpath(d->cfg.backup_dir, want) || strcmp(rdir, want) != 0) {
-			api_error(resp, 400, "invalid_backup", "%s is not in helperd's backup_dir %s: restore reads "
-				  "only backups there (copy the file in first)", file, d->cfg.backup_dir);
+			api_error(resp, 400, "invalid_backup",
+				  "%s is not in helperd's backup_dir %s: restore reads "
+				  "only backups there (copy the file in first)",
+				  file, d->cfg.backup_dir);
 			return -1;
 		}
 	} else {
@@ -38,8 +40,10 @@ static int backup_path(struct helperd *d, const char *file, char *out, size_t ou
 	struct stat st;
 	if (!*base || *base == '.' || snprintf(out, outlen, "%s/%s", d->cfg.backup_dir, base) >= (int)outlen ||
 	    stat(out, &st) != 0 || !S_ISREG(st.st_mode)) {
-		api_error(resp, 404, "not_found", "there is no backup %s in %s; its files are named "
-			  "USER-container-TIME.tar.gz", base, d->cfg.backup_dir);
+		api_error(resp, 404, "not_found",
+			  "there is no backup %s in %s; its files are named "
+			  "USER-container-TIME.tar.gz",
+			  base, d->cfg.backup_dir);
 		return -1;
 	}
 	return 0;
@@ -48,9 +52,10 @@ static int backup_path(struct helperd *d, const char *file, char *out, size_t ou
 void handle_backup_restore(struct helperd *d, const struct api_request *req, struct api_response *resp)
 {
 	json_object *v;
-	if (!req->body || !json_object_object_get_ex(req->body, "file", &v) || !json_object_is_type(v, json_type_string) ||
-	    json_object_object_length(req->body) != 1) {
-		api_error(resp, 400, "invalid_request", "send {\"file\": \"alice-container-20261205T101500Z.tar.gz\"}: "
+	if (!req->body || !json_object_object_get_ex(req->body, "file", &v) ||
+	    !json_object_is_type(v, json_type_string) || json_object_object_length(req->body) != 1) {
+		api_error(resp, 400, "invalid_request",
+			  "send {\"file\": \"alice-container-20261205T101500Z.tar.gz\"}: "
 			  "a backup in helperd's backup_dir");
 		return;
 	}
@@ -77,9 +82,13 @@ void handle_backup_restore(struct helperd *d, const struct api_request *req, str
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	if (a || (getpwnam_r(bi.user, &pw, buf, sizeof buf, &res) == 0 && res)) {
-		api_error(resp, 409, a ? "already_exists" : "name_taken", "%s: user %s %s; nothing was changed and the "
-			  "backup is left as it is", path, bi.user, a ? "exists already (delete it first to restore "
-			  "this backup)" : "is already a user on this host");
+		api_error(resp, 409, a ? "already_exists" : "name_taken",
+			  "%s: user %s %s; nothing was changed and the "
+			  "backup is left as it is",
+			  path, bi.user,
+			  a ? "exists already (delete it first to restore "
+			      "this backup)"
+			    : "is already a user on this host");
 		return;
 	}
 	struct lifecycle_job *job = calloc(1, sizeof *job);

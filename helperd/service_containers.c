@@ -29,8 +29,10 @@ void answer_operation(struct api_response *resp, const char *id)
 void answer_backend_down(struct helperd *d, struct api_response *resp, const char *err)
 {
 	(void)d;
-	api_error(resp, 503, "backend_unavailable", "the container backend is not answering (%s); "
-		  "existing users can still log in from the last snapshot; start incus (or lxd) and retry", err);
+	api_error(resp, 503, "backend_unavailable",
+		  "the container backend is not answering (%s); "
+		  "existing users can still log in from the last snapshot; start incus (or lxd) and retry",
+		  err);
 }
 
 void answer_incus_error(struct helperd *d, struct api_response *resp, enum incus_status st, const char *err)
@@ -43,7 +45,8 @@ void answer_incus_error(struct helperd *d, struct api_response *resp, enum incus
 	else if (st == INCUS_ERR_NOT_FOUND)
 		api_error(resp, 404, "not_found", "%s", reason);
 	else
-		api_error(resp, 502, "backend_error", "the container backend refused or failed the request: %s", reason);
+		api_error(resp, 502, "backend_error", "the container backend refused or failed the request: %s",
+			  reason);
 }
 
 /* The user path parameter, validated (never passed to Incus unchecked). */
@@ -82,9 +85,9 @@ static int add_details(json_object *item, void *arg)
 	if (!name || !json_object_object_get_ex(x->by_name, name, &entry) ||
 	    !json_object_object_get_ex(item, "state", &state) || !json_object_is_type(state, json_type_object))
 		return 0;
-	const char *started = json_object_object_get_ex(state, "started_at", &v) ? json_object_get_string(v)
+	const char *started = json_object_object_get_ex(state, "started_at", &v)    ? json_object_get_string(v)
 			      : json_object_object_get_ex(item, "last_used_at", &v) ? json_object_get_string(v)
-			      : NULL;
+										    : NULL;
 	struct usage u;
 	json_object *cpu, *mem, *disk;
 	json_object_object_get_ex(entry, "cpu", &cpu);
@@ -101,10 +104,13 @@ static int add_details(json_object *item, void *arg)
 	}
 	usage_cpu_sample(name, &u, now);
 	json_object_object_add(entry, "usage", usage_to_json(&u));
-	json_object_object_add(entry, "type", json_object_new_string(
-		json_object_object_get_ex(item, "type", &v) ? json_object_get_string(v) : "container"));
+	json_object_object_add(entry, "type",
+			       json_object_new_string(json_object_object_get_ex(item, "type", &v)
+							      ? json_object_get_string(v)
+							      : "container"));
 	size_t n = json_object_object_get_ex(item, "snapshots", &snaps) && json_object_is_type(snaps, json_type_array)
-			   ? json_object_array_length(snaps) : 0;
+			   ? json_object_array_length(snaps)
+			   : 0;
 	json_object_object_add(entry, "snapshots", json_object_new_int64((int64_t)n));
 	return 0;
 }
@@ -118,7 +124,8 @@ enum incus_status helperd_usage_details(struct helperd *d, json_object *arr, cha
 		if (!json_object_object_get_ex(e, "container", &v))
 			continue;
 		json_object_object_add(x.by_name, json_object_get_string(v), json_object_get(e));
-		need += json_object_object_get_ex(e, "status", &st) && strcmp(json_object_get_string(st), "Running") == 0 &&
+		need += json_object_object_get_ex(e, "status", &st) &&
+			strcmp(json_object_get_string(st), "Running") == 0 &&
 			usage_needs_sample(json_object_get_string(v), mono_s());
 	}
 	struct incus_client *c = helperd_client(d, err, errlen);
@@ -225,9 +232,9 @@ void handle_get(struct helperd *d, const struct api_request *req, struct api_res
 			}
 		}
 		json_object *v;
-		const char *started = json_object_object_get_ex(state, "started_at", &v) ? json_object_get_string(v)
+		const char *started = json_object_object_get_ex(state, "started_at", &v)    ? json_object_get_string(v)
 				      : json_object_object_get_ex(inst, "last_used_at", &v) ? json_object_get_string(v)
-				      : NULL;
+											    : NULL;
 		struct usage u;
 		usage_from_state(state, a.cpu, a.memory, a.disk, started, (long)time(NULL), &u);
 		usage_cpu_sample(iname, &u, mono_s());
@@ -260,8 +267,8 @@ static struct lifecycle_job *new_job(struct helperd *d, const char *user, struct
 	return job;
 }
 
-static void start_op(struct helperd *d, const struct api_request *req, struct api_response *resp,
-		     const char *kind, const char *user_in, int steps, operation_fn fn, struct lifecycle_job *job)
+static void start_op(struct helperd *d, const struct api_request *req, struct api_response *resp, const char *kind,
+		     const char *user_in, int steps, operation_fn fn, struct lifecycle_job *job)
 {
 	/* user_in points into job, which the operation may free at any time. */
 	char user[CTM_NAME_MAX + 1];
@@ -269,15 +276,18 @@ static void start_op(struct helperd *d, const struct api_request *req, struct ap
 	const char *id = operation_start(kind, user, steps, fn, job, lifecycle_job_free);
 	if (!id) {
 		/* user may point into job: answer before freeing it. */
-		api_error(resp, 409, "busy", "another operation on %s is still running; wait for it "
-			  "(containarium operations) and retry", user);
+		api_error(resp, 409, "busy",
+			  "another operation on %s is still running; wait for it "
+			  "(containarium operations) and retry",
+			  user);
 		lifecycle_job_free(job);
 		return;
 	}
 	/* Who asked for what: the audit log keeps every change. */
 	char err[512];
 	json_object *ev = json_object_new_object();
-	json_object_object_add(ev, "event", json_object_new_string(kind)); /* requested; the operation says how it ended */
+	json_object_object_add(ev, "event",
+			       json_object_new_string(kind)); /* requested; the operation says how it ended */
 	json_object_object_add(ev, "user", json_object_new_string(user));
 	api_caller_to_json(req, ev);
 	json_object_object_add(ev, "operation", json_object_new_string(id));
@@ -328,7 +338,8 @@ void handle_create(struct helperd *d, const struct api_request *req, struct api_
 	if (create_spec_parse(d, req->body, &job->spec, &code, msg, sizeof msg)) {
 		free(job);
 		int status = strcmp(code, "already_exists") == 0 || strcmp(code, "name_taken") == 0 ? 409
-			     : strcmp(code, "internal_error") == 0 ? 500 : 400;
+			     : strcmp(code, "internal_error") == 0                                  ? 500
+												    : 400;
 		api_error(resp, status, code, "%s", msg);
 		return;
 	}
@@ -387,7 +398,8 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 	if (user_param(req, resp))
 		return;
 	if (!req->body) {
-		api_error(resp, 400, "invalid_request", "send {\"cpu\": 4, \"memory\": \"8GB\", \"disk\": \"100GB\"} "
+		api_error(resp, 400, "invalid_request",
+			  "send {\"cpu\": 4, \"memory\": \"8GB\", \"disk\": \"100GB\"} "
 			  "with the limits to change");
 		return;
 	}
@@ -395,32 +407,40 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 	if (!job)
 		return;
 	int any = 0;
-	json_object_object_foreach(req->body, key, val) {
+	json_object_object_foreach(req->body, key, val)
+	{
 		char num[32];
-		const char *s = json_object_is_type(val, json_type_int)
-					? (snprintf(num, sizeof num, "%lld", (long long)json_object_get_int64(val)), num)
-					: json_object_is_type(val, json_type_string) ? json_object_get_string(val) : "";
+		const char *s =
+			json_object_is_type(val, json_type_int)
+				? (snprintf(num, sizeof num, "%lld", (long long)json_object_get_int64(val)), num)
+			: json_object_is_type(val, json_type_string) ? json_object_get_string(val)
+								     : "";
 		unsigned long long bytes;
 		char *end;
 		if (strcmp(key, "cpu") == 0) {
 			long n = strtol(s, &end, 10);
 			if (!*s || *end || n < 1 || n > 1024) {
-				api_error(resp, 400, "invalid_cpu", "cpu \"%.20s\" must be a whole number from 1 to 1024", s);
+				api_error(resp, 400, "invalid_cpu",
+					  "cpu \"%.20s\" must be a whole number from 1 to 1024", s);
 				goto bad;
 			}
 			snprintf(job->cpu, sizeof job->cpu, "%ld", n);
 		} else if (strcmp(key, "memory") == 0) {
 			if (ctm_size_parse(s, &bytes) || bytes < (64ULL << 20) ||
 			    ctm_size_for_incus(s, job->memory, sizeof job->memory)) {
-				api_error(resp, 400, "invalid_memory", "memory \"%.20s\" must be a size of at least "
-					  "64MiB, written like 4GB or 512MiB", s);
+				api_error(resp, 400, "invalid_memory",
+					  "memory \"%.20s\" must be a size of at least "
+					  "64MiB, written like 4GB or 512MiB",
+					  s);
 				goto bad;
 			}
 		} else if (strcmp(key, "disk") == 0) {
 			if (ctm_size_parse(s, &bytes) || bytes < (512ULL << 20) ||
 			    ctm_size_for_incus(s, job->disk, sizeof job->disk)) {
-				api_error(resp, 400, "invalid_disk", "disk \"%.20s\" must be a size of at least 512MiB, "
-					  "written like 50GB", s);
+				api_error(resp, 400, "invalid_disk",
+					  "disk \"%.20s\" must be a size of at least 512MiB, "
+					  "written like 50GB",
+					  s);
 				goto bad;
 			}
 		} else if (strcmp(key, "autostart") == 0) {
@@ -435,22 +455,28 @@ void handle_resize(struct helperd *d, const struct api_request *req, struct api_
 			char msg[512];
 			if (!json_object_is_type(val, json_type_string) ||
 			    (sched ? snapshot_schedule_check : snapshot_expiry_check)(s, msg, sizeof msg)) {
-				api_error(resp, 400, "invalid_snapshot_policy", "%s", json_object_is_type(val, json_type_string)
-					  ? msg : "snapshot_schedule and snapshot_expiry are strings (\"\" turns them off)");
+				api_error(
+					resp, 400, "invalid_snapshot_policy", "%s",
+					json_object_is_type(val, json_type_string)
+						? msg
+						: "snapshot_schedule and snapshot_expiry are strings (\"\" turns them off)");
 				goto bad;
 			}
 			snprintf(sched ? job->snap_schedule : job->snap_expiry,
 				 sched ? sizeof job->snap_schedule : sizeof job->snap_expiry, "%s", s);
 			*(sched ? &job->snap_schedule_set : &job->snap_expiry_set) = 1;
 		} else {
-			api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; this takes cpu, memory, "
-				  "disk, autostart, snapshot_schedule and snapshot_expiry", key);
+			api_error(resp, 400, "invalid_request",
+				  "unknown field \"%.40s\"; this takes cpu, memory, "
+				  "disk, autostart, snapshot_schedule and snapshot_expiry",
+				  key);
 			goto bad;
 		}
 		any = 1;
 	}
 	if (!any) {
-		api_error(resp, 400, "invalid_request", "nothing to change: give cpu, memory, disk, snapshot_schedule or "
+		api_error(resp, 400, "invalid_request",
+			  "nothing to change: give cpu, memory, disk, snapshot_schedule or "
 			  "snapshot_expiry");
 		goto bad;
 	}

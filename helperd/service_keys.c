@@ -31,7 +31,8 @@ static json_object *keys_json(const struct account *a)
 		json_object_object_add(k, "fingerprint", json_object_new_string(fp));
 		json_object_object_add(k, "type", json_object_new_string(parsed.type));
 		json_object_object_add(k, "bits", json_object_new_int((int)parsed.bits));
-		json_object_object_add(k, "comment", json_object_new_string_len(parsed.comment, (int)parsed.comment_len));
+		json_object_object_add(k, "comment",
+				       json_object_new_string_len(parsed.comment, (int)parsed.comment_len));
 		json_object_object_add(k, "key", json_object_new_string(a->keys[i]));
 		json_object_array_add(arr, k);
 	}
@@ -40,8 +41,8 @@ static json_object *keys_json(const struct account *a)
 
 /* A client and the account of the request's user, straight from Incus
  * (with the ETag when etag is not NULL).  NULL after answering. */
-static struct incus_client *open_account(struct helperd *d, const struct api_request *req,
-					 struct api_response *resp, struct account *a, char **etag)
+static struct incus_client *open_account(struct helperd *d, const struct api_request *req, struct api_response *resp,
+					 struct account *a, char **etag)
 {
 	char err[512];
 	struct incus_client *c = helperd_client(d, err, sizeof err);
@@ -51,8 +52,7 @@ static struct incus_client *open_account(struct helperd *d, const struct api_req
 	}
 	enum incus_status st = helperd_load_account(c, d, req->params[0], a, etag, err, sizeof err);
 	if (st == INCUS_ERR_NOT_FOUND)
-		snprintf(err, sizeof err, "user %s has no container; list them with containarium list",
-			 req->params[0]);
+		snprintf(err, sizeof err, "user %s has no container; list them with containarium list", req->params[0]);
 	if (st != INCUS_OK) {
 		answer_incus_error(d, resp, st, err);
 		incus_close(c);
@@ -76,8 +76,8 @@ void handle_keys_list(struct helperd *d, const struct api_request *req, struct a
 	account_free(&a);
 }
 
-static void audit_key_change(struct helperd *d, const struct api_request *req, const char *action,
-			     const char *user, const char *key)
+static void audit_key_change(struct helperd *d, const struct api_request *req, const char *action, const char *user,
+			     const char *key)
 {
 	char err[512], fp[64] = "";
 	key_fingerprint(key, fp, sizeof fp);
@@ -93,8 +93,8 @@ static void audit_key_change(struct helperd *d, const struct api_request *req, c
 
 /* Write keys to the container, then the instance config (If-Match etag),
  * then publish. */
-static int store_keys(struct helperd *d, struct incus_client *c, const struct account *a, char **keys,
-		      size_t n, const char *etag, struct api_response *resp)
+static int store_keys(struct helperd *d, struct incus_client *c, const struct account *a, char **keys, size_t n,
+		      const char *etag, struct api_response *resp)
 {
 	char err[1024], ak[100], path[128];
 	snprintf(ak, sizeof ak, "/home/%s/.ssh/authorized_keys", a->name);
@@ -103,8 +103,10 @@ static int store_keys(struct helperd *d, struct incus_client *c, const struct ac
 	enum incus_status st = instance_run(c, a->instance, id, &ids, err, sizeof err);
 	if (st != INCUS_OK) {
 		free(ids);
-		api_error(resp, 409, "container_not_running", "the keys could not be written into %s (%s); start "
-			  "it (containarium start %s) and retry; nothing was changed", a->instance, err, a->name);
+		api_error(resp, 409, "container_not_running",
+			  "the keys could not be written into %s (%s); start "
+			  "it (containarium start %s) and retry; nothing was changed",
+			  a->instance, err, a->name);
 		return -1;
 	}
 	unsigned long cuid = strtoul(ids ? ids : "", NULL, 10);
@@ -120,7 +122,8 @@ static int store_keys(struct helperd *d, struct incus_client *c, const struct ac
 	}
 	memcpy(file, text, len);
 	file[len] = '\n';
-	st = incus_file_push(c, a->instance, ak, file, len ? len + 1 : 0, (uid_t)cuid, (gid_t)cuid, 0600, err, sizeof err);
+	st = incus_file_push(c, a->instance, ak, file, len ? len + 1 : 0, (uid_t)cuid, (gid_t)cuid, 0600, err,
+			     sizeof err);
 	free(file);
 	if (st != INCUS_OK) {
 		free(text);
@@ -135,8 +138,10 @@ static int store_keys(struct helperd *d, struct incus_client *c, const struct ac
 	st = incus_call(c, "PATCH", path, b, etag, 60, NULL, err, sizeof err);
 	json_object_put(b);
 	if (st == INCUS_ERR_CONFLICT) {
-		api_error(resp, 409, "conflict", "the keys of %s changed while this request ran; list them and "
-			  "retry", a->name);
+		api_error(resp, 409, "conflict",
+			  "the keys of %s changed while this request ran; list them and "
+			  "retry",
+			  a->name);
 		return -1;
 	}
 	if (st != INCUS_OK) {
@@ -144,8 +149,10 @@ static int store_keys(struct helperd *d, struct incus_client *c, const struct ac
 		return -1;
 	}
 	if (helperd_refresh(d, c, err, sizeof err)) {
-		api_error(resp, 500, "publish_failed", "the keys were stored but the host snapshot could not "
-			  "be written: %s", err);
+		api_error(resp, 500, "publish_failed",
+			  "the keys were stored but the host snapshot could not "
+			  "be written: %s",
+			  err);
 		return -1;
 	}
 	return 0;
@@ -156,7 +163,8 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 	if (user_param(req, resp))
 		return;
 	json_object *k;
-	if (!req->body || !json_object_object_get_ex(req->body, "key", &k) || !json_object_is_type(k, json_type_string)) {
+	if (!req->body || !json_object_object_get_ex(req->body, "key", &k) ||
+	    !json_object_is_type(k, json_type_string)) {
 		api_error(resp, 400, "invalid_key", "send {\"key\": \"ssh-ed25519 AAAA... comment\"}");
 		return;
 	}
@@ -179,8 +187,8 @@ void handle_keys_add(struct helperd *d, const struct api_request *req, struct ap
 			goto done;
 		}
 	if (a.key_count >= CTM_KEYS_PER_USER_MAX) {
-		api_error(resp, 400, "too_many_keys", "%s already has %d keys, the limit; remove one first",
-			  a.name, CTM_KEYS_PER_USER_MAX);
+		api_error(resp, 400, "too_many_keys", "%s already has %d keys, the limit; remove one first", a.name,
+			  CTM_KEYS_PER_USER_MAX);
 		goto done;
 	}
 	char **keys = realloc(a.keys, (a.key_count + 1) * sizeof *keys);
@@ -237,8 +245,10 @@ static long find_key(const struct account *a, const char *which, struct api_resp
 	int ambiguous;
 	long i = match_key(a, which, &ambiguous);
 	if (i < 0)
-		api_error(resp, 404, "key_not_found", "%s has no key with fingerprint or comment \"%.80s\"; "
-			  "containarium key list %s shows them", a->name, which, a->name);
+		api_error(resp, 404, "key_not_found",
+			  "%s has no key with fingerprint or comment \"%.80s\"; "
+			  "containarium key list %s shows them",
+			  a->name, which, a->name);
 	else if (ambiguous)
 		api_error(resp, 409, "ambiguous_key", "several keys of %s match \"%.80s\"; give the fingerprint",
 			  a->name, which);
@@ -251,7 +261,8 @@ void handle_keys_remove(struct helperd *d, const struct api_request *req, struct
 		return;
 	const char *which = api_query(req, "key");
 	if (!which || !*which) {
-		api_error(resp, 400, "invalid_request", "say which key: ?key=SHA256:... (ssh-keygen -lf FILE shows "
+		api_error(resp, 400, "invalid_request",
+			  "say which key: ?key=SHA256:... (ssh-keygen -lf FILE shows "
 			  "it) or ?key=COMMENT");
 		return;
 	}
@@ -264,8 +275,10 @@ void handle_keys_remove(struct helperd *d, const struct api_request *req, struct
 	if (i < 0)
 		goto done;
 	if (a.key_count == 1) {
-		api_error(resp, 409, "last_key", "this is the last key of %s; add another first, or delete the "
-			  "container", a.name);
+		api_error(resp, 409, "last_key",
+			  "this is the last key of %s; add another first, or delete the "
+			  "container",
+			  a.name);
 		goto done;
 	}
 	char *removed = a.keys[i];
@@ -298,7 +311,8 @@ void handle_keys_replace(struct helperd *d, const struct api_request *req, struc
 	json_object *k;
 	if (!which || !*which || !req->body || !json_object_object_get_ex(req->body, "key", &k) ||
 	    !json_object_is_type(k, json_type_string)) {
-		api_error(resp, 400, "invalid_request", "say which key to replace (?key=SHA256:... or ?key=COMMENT) "
+		api_error(resp, 400, "invalid_request",
+			  "say which key to replace (?key=SHA256:... or ?key=COMMENT) "
 			  "and send the new one: {\"key\": \"ssh-ed25519 AAAA... comment\"}");
 		return;
 	}
@@ -319,10 +333,13 @@ void handle_keys_replace(struct helperd *d, const struct api_request *req, struc
 		goto done;
 	for (size_t j = 0; j < a.key_count; j++)
 		if (key_same(a.keys[j], canon)) {
-			api_error(resp, 409, "key_exists", (long)j == i
-				  ? "the new key is the key it would replace (perhaps with another comment); nothing "
-				    "to do for %s"
-				  : "%s already has the new key; remove the old one instead", a.name);
+			api_error(
+				resp, 409, "key_exists",
+				(long)j == i
+					? "the new key is the key it would replace (perhaps with another comment); nothing "
+					  "to do for %s"
+					: "%s already has the new key; remove the old one instead",
+				a.name);
 			goto done;
 		}
 	char *old = a.keys[i], *fresh = strdup(canon);
@@ -366,7 +383,8 @@ static int export_params(struct helperd *d, const struct api_request *req, struc
 	if (!jump || !*jump ||
 	    (inet_pton(AF_INET, jump, &in) != 1 && inet_pton(AF_INET6, jump, &in6) != 1 &&
 	     strspn(jump, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(jump))) {
-		api_error(resp, 400, "invalid_jump_ip", "give the jump server's public address or host name: "
+		api_error(resp, 400, "invalid_jump_ip",
+			  "give the jump server's public address or host name: "
 			  "?jump_ip=203.0.113.10");
 		return -1;
 	}
@@ -410,12 +428,14 @@ void handle_ssh_config(struct helperd *d, const struct api_request *req, struct 
 		return;
 	const char *key = api_query(req, "key"), *kh = api_query(req, "known_hosts");
 	if (key && !path_ok(key)) {
-		api_error(resp, 400, "invalid_key_path", "key must be a path without spaces or quotes, such as "
+		api_error(resp, 400, "invalid_key_path",
+			  "key must be a path without spaces or quotes, such as "
 			  "~/.ssh/containarium_alice");
 		return;
 	}
 	if (kh && !path_ok(kh)) {
-		api_error(resp, 400, "invalid_known_hosts_path", "known_hosts must be a path without spaces or quotes, "
+		api_error(resp, 400, "invalid_known_hosts_path",
+			  "known_hosts must be a path without spaces or quotes, "
 			  "such as " KNOWN_HOSTS_DEFAULT);
 		return;
 	}
@@ -479,7 +499,8 @@ void handle_known_hosts(struct helperd *d, const struct api_request *req, struct
 	if (export_params(d, req, resp, &e))
 		return;
 	if (!*d->host_ca_fp) {
-		api_error(resp, 409, "host_ca_not_configured", "this helperd has no host CA (host_ca_key in "
+		api_error(resp, 409, "host_ca_not_configured",
+			  "this helperd has no host CA (host_ca_key in "
 			  "helperd.conf), so there are no host certificates to trust: the exported ssh_config keeps "
 			  "the first host key it sees (StrictHostKeyChecking accept-new)");
 		return;
@@ -492,7 +513,8 @@ void handle_known_hosts(struct helperd *d, const struct api_request *req, struct
 		json_object *md = NULL, *cfg = NULL, *addr = NULL;
 		snprintf(path, sizeof path, "/1.0/networks/%s", d->cfg.network);
 		if (incus_get(c, path, &md, NULL, err, sizeof err) == INCUS_OK &&
-		    json_object_object_get_ex(md, "config", &cfg) && json_object_object_get_ex(cfg, "ipv4.address", &addr))
+		    json_object_object_get_ex(md, "config", &cfg) &&
+		    json_object_object_get_ex(cfg, "ipv4.address", &addr))
 			host_cert_network_pattern(json_object_get_string(addr), net, sizeof net);
 		json_object_put(md);
 		incus_close(c);

@@ -36,8 +36,8 @@ static const char *str_field(json_object *body, const char *key, size_t max)
 /* Start the container if it is stopped and wait until it answers on its
  * address.  *state: "running", "started", "stopped" (could not), or
  * "unreachable" (its cluster member does not answer: not tried). */
-static enum incus_status wake(struct helperd *d, const char *user, const char **state, char *ip,
-			      size_t iplen, char *err, size_t errlen)
+static enum incus_status wake(struct helperd *d, const char *user, const char **state, char *ip, size_t iplen,
+			      char *err, size_t errlen)
 {
 	char iname[64], path[128], why[256];
 	helperd_instance_name(d, user, iname, sizeof iname);
@@ -50,8 +50,8 @@ static enum incus_status wake(struct helperd *d, const char *user, const char **
 	const struct account *known = registry_find(&d->reg, user);
 	int unreachable = known && known->carried;
 	/* A certificate to sign again (below) needs the trip through Incus. */
-	int running = known && strcmp(known->status, "Running") == 0 &&
-		      known->host_cert != ACCT_HOST_CERT_MISSING && known->host_cert != ACCT_HOST_CERT_STALE;
+	int running = known && strcmp(known->status, "Running") == 0 && known->host_cert != ACCT_HOST_CERT_MISSING &&
+		      known->host_cert != ACCT_HOST_CERT_STALE;
 	uint32_t known_ip = known ? account_ipv4(known) : 0;
 	if (unreachable || running)
 		inet_ntop(AF_INET, known->ipv4, ip, (socklen_t)iplen);
@@ -131,7 +131,8 @@ void handle_session(struct helperd *d, const struct api_request *req, struct api
 	char msg[256];
 	if (!event || (strcmp(event, "open") && strcmp(event, "close")) || !user || !sid || !*sid ||
 	    ctm_username_check(user, strlen(user), msg, sizeof msg) != CTM_NAME_OK) {
-		api_error(resp, 400, "invalid_request", "send {\"event\": \"open\"|\"close\", \"user\": NAME, "
+		api_error(resp, 400, "invalid_request",
+			  "send {\"event\": \"open\"|\"close\", \"user\": NAME, "
 			  "\"session_id\": ID, \"rhost\", \"service\", \"pid\", \"wake\"}");
 		return;
 	}
@@ -170,7 +171,8 @@ void handle_session(struct helperd *d, const struct api_request *req, struct api
 	if (logged != 0) {
 		log_error("%s", aerr);
 		/* The message reaches the user's terminal: no paths or internals. */
-		api_error(resp, 500, "audit_failed", "the session could not be recorded; the administrator "
+		api_error(resp, 500, "audit_failed",
+			  "the session could not be recorded; the administrator "
 			  "will find why in helperd's log");
 		return;
 	}
@@ -195,8 +197,8 @@ static int audit_params(const struct api_request *req, struct api_response *resp
 		api_error(resp, 400, "invalid_request", "user and rhost are a name and an address");
 		return -1;
 	}
-	if (audit_filter_set(f, user, rhost, api_query(req, "event"), api_query(req, "since"),
-			     api_query(req, "until"), time(NULL), err, sizeof err)) {
+	if (audit_filter_set(f, user, rhost, api_query(req, "event"), api_query(req, "since"), api_query(req, "until"),
+			     time(NULL), err, sizeof err)) {
 		api_error(resp, 400, "invalid_request", "%s", err);
 		return -1;
 	}

@@ -71,16 +71,16 @@ out:
 
 /* A job for the user (and the snapshot name, when the route has one), or
  * NULL after answering. */
-static struct lifecycle_job *snapshot_job(struct helperd *d, const struct api_request *req,
-					  struct api_response *resp, const char *snap)
+static struct lifecycle_job *snapshot_job(struct helperd *d, const struct api_request *req, struct api_response *resp,
+					  const char *snap)
 {
 	char msg[256];
 	if (user_param(req, resp))
 		return NULL;
 	if (snap && snapshot_name_check(snap, msg, sizeof msg)) {
 		/* Not a name Incus could hold: no such snapshot. */
-		api_error(resp, snap == req->params[1] ? 404 : 400, snap == req->params[1] ? "not_found"
-			  : "invalid_snapshot_name", "%s", msg);
+		api_error(resp, snap == req->params[1] ? 404 : 400,
+			  snap == req->params[1] ? "not_found" : "invalid_snapshot_name", "%s", msg);
 		return NULL;
 	}
 	struct lifecycle_job *job = calloc(1, sizeof *job);
@@ -103,8 +103,10 @@ static void start_snapshot_op(struct helperd *d, const struct api_request *req, 
 	snprintf(snap, sizeof snap, "%s", job->snapshot);
 	const char *id = operation_start(kind, user, steps, fn, job, lifecycle_job_free);
 	if (!id) {
-		api_error(resp, 409, "busy", "another operation on %s is still running; wait for it "
-			  "(containarium operations) and retry", user);
+		api_error(resp, 409, "busy",
+			  "another operation on %s is still running; wait for it "
+			  "(containarium operations) and retry",
+			  user);
 		lifecycle_job_free(job);
 		return;
 	}
@@ -126,11 +128,14 @@ void handle_snapshot_create(struct helperd *d, const struct api_request *req, st
 	json_object *v = NULL;
 	const char *name = NULL;
 	if (req->body) {
-		json_object_object_foreach(req->body, key, val) {
+		json_object_object_foreach(req->body, key, val)
+		{
 			(void)val;
 			if (strcmp(key, "name") != 0) {
-				api_error(resp, 400, "invalid_request", "unknown field \"%.40s\"; a snapshot takes only "
-					  "\"name\"", key);
+				api_error(resp, 400, "invalid_request",
+					  "unknown field \"%.40s\"; a snapshot takes only "
+					  "\"name\"",
+					  key);
 				return;
 			}
 		}
@@ -158,6 +163,6 @@ void handle_snapshot_restore(struct helperd *d, const struct api_request *req, s
 {
 	struct lifecycle_job *job = snapshot_job(d, req, resp, req->params[1]);
 	if (job)
-		start_snapshot_op(d, req, resp, "snapshot-restore", SNAPSHOT_RESTORE_STEPS,
-				  lifecycle_snapshot_restore, job);
+		start_snapshot_op(d, req, resp, "snapshot-restore", SNAPSHOT_RESTORE_STEPS, lifecycle_snapshot_restore,
+				  job);
 }

@@ -52,7 +52,8 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 		json_object_object_add(ro, "name", json_object_new_string(r->name));
 		json_object_object_add(ro, "url", json_object_new_string(r->url));
 		json_object_object_add(ro, "protocol", json_object_new_string(r->protocol));
-		json_object_object_add(ro, "certificate", *r->certificate ? json_object_new_string(r->certificate) : NULL);
+		json_object_object_add(ro, "certificate",
+				       *r->certificate ? json_object_new_string(r->certificate) : NULL);
 		json_object_array_add(remotes, ro);
 	}
 	json_object_object_add(images, "remotes", remotes);
@@ -79,8 +80,10 @@ void handle_system(struct helperd *d, const struct api_request *req, struct api_
 	struct sysinfo si;
 	if (sysinfo(&si) == 0) {
 		json_object *h = json_object_new_object();
-		json_object_object_add(h, "memory_total_bytes", json_object_new_int64((int64_t)si.totalram * si.mem_unit));
-		json_object_object_add(h, "memory_free_bytes", json_object_new_int64((int64_t)si.freeram * si.mem_unit));
+		json_object_object_add(h, "memory_total_bytes",
+				       json_object_new_int64((int64_t)si.totalram * si.mem_unit));
+		json_object_object_add(h, "memory_free_bytes",
+				       json_object_new_int64((int64_t)si.freeram * si.mem_unit));
 		json_object_object_add(h, "load1", json_object_new_double(si.loads[0] / 65536.0));
 		json_object_object_add(o, "host_resources", h);
 	}
@@ -105,46 +108,47 @@ void handle_metrics(struct helperd *d, const struct api_request *req, struct api
 	double last = (double)d->last_publish.tv_sec + (double)d->last_publish.tv_nsec / 1e9;
 	pthread_mutex_unlock(&d->lock);
 	char *text = NULL;
-	if (asprintf(&text,
-		     "# HELP containarium_containers Containers managed by Containarium.\n"
-		     "# TYPE containarium_containers gauge\n"
-		     "containarium_containers %zu\n"
-		     "# HELP containarium_containers_running Managed containers that are running.\n"
-		     "# TYPE containarium_containers_running gauge\n"
-		     "containarium_containers_running %zu\n"
-		     "# HELP containarium_accounts Jump accounts by state.\n"
-		     "# TYPE containarium_accounts gauge\n"
-		     "containarium_accounts{state=\"active\"} %zu\n"
-		     "containarium_accounts{state=\"suspended\"} %zu\n"
-		     "containarium_accounts{state=\"provisioning\"} %zu\n"
-		     "# HELP containarium_backend_up Whether the last call to Incus succeeded.\n"
-		     "# TYPE containarium_backend_up gauge\n"
-		     "containarium_backend_up %d\n"
-		     "# HELP containarium_snapshot_publishes_total Snapshot publishes.\n"
-		     "# TYPE containarium_snapshot_publishes_total counter\n"
-		     "containarium_snapshot_publishes_total %lu\n"
-		     "# HELP containarium_snapshot_publish_failures_total Snapshot publishes that failed.\n"
-		     "# TYPE containarium_snapshot_publish_failures_total counter\n"
-		     "containarium_snapshot_publish_failures_total %lu\n"
-		     "# HELP containarium_snapshot_last_publish_seconds Time of the last publish.\n"
-		     "# TYPE containarium_snapshot_last_publish_seconds gauge\n"
-		     "containarium_snapshot_last_publish_seconds %.3f\n"
-		     "# HELP containarium_snapshot_repairs_total Publishes because a snapshot file was removed, damaged or changed by another process.\n"
-		     "# TYPE containarium_snapshot_repairs_total counter\n"
-		     "containarium_snapshot_repairs_total %lu\n"
-		     "# HELP containarium_operations_running Operations in progress.\n"
-		     "# TYPE containarium_operations_running gauge\n"
-		     "containarium_operations_running %u\n"
-		     "# HELP containarium_operations_total Finished operations by result.\n"
-		     "# TYPE containarium_operations_total counter\n"
-		     "containarium_operations_total{result=\"success\"} %lu\n"
-		     "containarium_operations_total{result=\"failure\"} %lu\n"
-		     "# HELP containarium_login_failures_total Failed SSH logins recorded from sshd's log (jump users and unknown names).\n"
-		     "# TYPE containarium_login_failures_total counter\n"
-		     "containarium_login_failures_total %lu\n",
-		     total, running, by_state[CTM_STATE_ACTIVE], by_state[CTM_STATE_SUSPENDED],
-		     by_state[CTM_STATE_PROVISIONING], up, pubs, pubfail, last, repairs, running_ops, ok_ops, failed_ops,
-		     sshd_watch_failures()) < 0) {
+	if (asprintf(
+		    &text,
+		    "# HELP containarium_containers Containers managed by Containarium.\n"
+		    "# TYPE containarium_containers gauge\n"
+		    "containarium_containers %zu\n"
+		    "# HELP containarium_containers_running Managed containers that are running.\n"
+		    "# TYPE containarium_containers_running gauge\n"
+		    "containarium_containers_running %zu\n"
+		    "# HELP containarium_accounts Jump accounts by state.\n"
+		    "# TYPE containarium_accounts gauge\n"
+		    "containarium_accounts{state=\"active\"} %zu\n"
+		    "containarium_accounts{state=\"suspended\"} %zu\n"
+		    "containarium_accounts{state=\"provisioning\"} %zu\n"
+		    "# HELP containarium_backend_up Whether the last call to Incus succeeded.\n"
+		    "# TYPE containarium_backend_up gauge\n"
+		    "containarium_backend_up %d\n"
+		    "# HELP containarium_snapshot_publishes_total Snapshot publishes.\n"
+		    "# TYPE containarium_snapshot_publishes_total counter\n"
+		    "containarium_snapshot_publishes_total %lu\n"
+		    "# HELP containarium_snapshot_publish_failures_total Snapshot publishes that failed.\n"
+		    "# TYPE containarium_snapshot_publish_failures_total counter\n"
+		    "containarium_snapshot_publish_failures_total %lu\n"
+		    "# HELP containarium_snapshot_last_publish_seconds Time of the last publish.\n"
+		    "# TYPE containarium_snapshot_last_publish_seconds gauge\n"
+		    "containarium_snapshot_last_publish_seconds %.3f\n"
+		    "# HELP containarium_snapshot_repairs_total Publishes because a snapshot file was removed, damaged or changed by another process.\n"
+		    "# TYPE containarium_snapshot_repairs_total counter\n"
+		    "containarium_snapshot_repairs_total %lu\n"
+		    "# HELP containarium_operations_running Operations in progress.\n"
+		    "# TYPE containarium_operations_running gauge\n"
+		    "containarium_operations_running %u\n"
+		    "# HELP containarium_operations_total Finished operations by result.\n"
+		    "# TYPE containarium_operations_total counter\n"
+		    "containarium_operations_total{result=\"success\"} %lu\n"
+		    "containarium_operations_total{result=\"failure\"} %lu\n"
+		    "# HELP containarium_login_failures_total Failed SSH logins recorded from sshd's log (jump users and unknown names).\n"
+		    "# TYPE containarium_login_failures_total counter\n"
+		    "containarium_login_failures_total %lu\n",
+		    total, running, by_state[CTM_STATE_ACTIVE], by_state[CTM_STATE_SUSPENDED],
+		    by_state[CTM_STATE_PROVISIONING], up, pubs, pubfail, last, repairs, running_ops, ok_ops, failed_ops,
+		    sshd_watch_failures()) < 0) {
 		api_error(resp, 500, "internal_error", "out of memory");
 		return;
 	}
@@ -175,7 +179,8 @@ void handle_operation(struct helperd *d, const struct api_request *req, struct a
 		char *end;
 		wait_s = strtol(w, &end, 10);
 		if (!*w || *end || wait_s < 0 || wait_s > 120) {
-			api_error(resp, 400, "invalid_request", "wait must be a number of seconds from 0 to 120 (wait again for longer)");
+			api_error(resp, 400, "invalid_request",
+				  "wait must be a number of seconds from 0 to 120 (wait again for longer)");
 			return;
 		}
 	}

@@ -62,8 +62,8 @@ static int check_one(const struct snapshot_mark *k, const char *dir, const char 
 		snprintf(what, whatlen, "%s is no longer a regular file", name);
 		return 1;
 	}
-	bool changed = st.st_dev != k->dev || st.st_ino != k->ino || st.st_size != k->size ||
-		       !same_time(st.st_mtim, k->mtim);
+	bool changed =
+		st.st_dev != k->dev || st.st_ino != k->ino || st.st_size != k->size || !same_time(st.st_mtim, k->mtim);
 	if (changed) {
 		struct ctm_db db;
 		int r = ctm_db_open(&db, path, kind);
@@ -77,8 +77,10 @@ static int check_one(const struct snapshot_mark *k, const char *dir, const char 
 		else if (r != CTM_OK)
 			snprintf(what, whatlen, "%s was changed by another process: %s", name, ctm_status_str(r));
 		else
-			snprintf(what, whatlen, "%s was replaced or rewritten by another process (a valid snapshot, "
-				 "but not the one published)", name);
+			snprintf(what, whatlen,
+				 "%s was replaced or rewritten by another process (a valid snapshot, "
+				 "but not the one published)",
+				 name);
 		return 1;
 	}
 	if ((st.st_mode & 07777) != (k->mode & 07777)) {

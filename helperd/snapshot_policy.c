@@ -16,8 +16,8 @@ static int cron_field(const char *f, size_t len)
 
 int snapshot_schedule_check(const char *s, char *msg, size_t msglen)
 {
-	static const char *const aliases[] = { "@hourly", "@daily", "@midnight", "@weekly", "@monthly",
-					       "@annually", "@yearly", NULL };
+	static const char *const aliases[] = { "@hourly",  "@daily",    "@midnight", "@weekly",
+					       "@monthly", "@annually", "@yearly",   NULL };
 	size_t len = strlen(s);
 	if (len == 0)
 		return 0;
@@ -52,7 +52,8 @@ int snapshot_schedule_check(const char *s, char *msg, size_t msglen)
 	if (fields == 5)
 		return 0;
 bad:
-	snprintf(msg, msglen, "snapshot schedule \"%.40s%s\" is not a cron line of five fields (minute hour "
+	snprintf(msg, msglen,
+		 "snapshot schedule \"%.40s%s\" is not a cron line of five fields (minute hour "
 		 "day-of-month month day-of-week, such as \"0 3 * * *\") or @hourly, @daily, @weekly, @monthly",
 		 s, len > 40 ? "..." : "");
 	return -1;
@@ -75,8 +76,10 @@ int snapshot_expiry_check(const char *s, char *msg, size_t msglen)
 				break;
 			p++;
 		}
-	snprintf(msg, msglen, "snapshot expiry \"%.40s%s\" is not a duration such as 7d, 2w or \"1w 3d\" "
-		 "(units: M minutes, H hours, d days, w weeks, m months, y years)", s, len > 40 ? "..." : "");
+	snprintf(msg, msglen,
+		 "snapshot expiry \"%.40s%s\" is not a duration such as 7d, 2w or \"1w 3d\" "
+		 "(units: M minutes, H hours, d days, w weeks, m months, y years)",
+		 s, len > 40 ? "..." : "");
 	return -1;
 }
 
@@ -85,8 +88,10 @@ int snapshot_name_check(const char *s, char *msg, size_t msglen)
 	size_t len = strlen(s);
 	if (len == 0 || len > SNAP_NAME_MAX || s[0] == '.' || s[0] == '-' ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len) {
-		snprintf(msg, msglen, "snapshot name \"%.40s%s\" must be 1 to %d letters, digits, '.', '_' or '-', "
-			 "not starting with '.' or '-'", s, len > 40 ? "..." : "", SNAP_NAME_MAX);
+		snprintf(msg, msglen,
+			 "snapshot name \"%.40s%s\" must be 1 to %d letters, digits, '.', '_' or '-', "
+			 "not starting with '.' or '-'",
+			 s, len > 40 ? "..." : "", SNAP_NAME_MAX);
 		return -1;
 	}
 	return 0;
@@ -114,10 +119,11 @@ static int field(json_object *body, const char *key, const char *def, int (*chec
 int snapshot_fields_parse(const struct helperd *d, json_object *body, char *schedule, size_t slen, char *expiry,
 			  size_t elen, char *msg, size_t msglen)
 {
-	return field(body, "snapshot_schedule", d->cfg.snapshot_schedule, snapshot_schedule_check, schedule, slen,
-		     msg, msglen) ||
-	       field(body, "snapshot_expiry", d->cfg.snapshot_expiry, snapshot_expiry_check, expiry, elen, msg,
-		     msglen) ? -1 : 0;
+	return field(body, "snapshot_schedule", d->cfg.snapshot_schedule, snapshot_schedule_check, schedule, slen, msg,
+		     msglen) || field(body, "snapshot_expiry", d->cfg.snapshot_expiry, snapshot_expiry_check, expiry,
+				      elen, msg, msglen)
+		       ? -1
+		       : 0;
 }
 
 void snapshot_policy_to_config(json_object *cfg, const char *schedule, const char *expiry)

@@ -176,9 +176,17 @@ static int for_from(struct span s, struct sshd_auth_line *out)
  * itself when it already starts with one of sshd's messages. */
 static int message(struct span line, struct span *msg)
 {
-	static const char *const firsts[] = { "Failed ", "Accepted ", "Invalid user ", "Connection closed by ",
-					      "Connection reset by ", "Disconnected from ", "Disconnecting ",
-					      "error: ", "fatal: ", "maximum authentication", "Timeout before" };
+	static const char *const firsts[] = { "Failed ",
+					      "Accepted ",
+					      "Invalid user ",
+					      "Connection closed by ",
+					      "Connection reset by ",
+					      "Disconnected from ",
+					      "Disconnecting ",
+					      "error: ",
+					      "fatal: ",
+					      "maximum authentication",
+					      "Timeout before" };
 	for (size_t i = 0; i < sizeof firsts / sizeof firsts[0]; i++)
 		if (starts(line, firsts[i])) {
 			*msg = line;

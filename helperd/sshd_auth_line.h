@@ -15,24 +15,24 @@
 #include <stddef.h>
 
 enum sshd_auth_kind {
-	SSHD_AUTH_NONE = 0,  /* not an authentication line */
-	SSHD_AUTH_FAILED,    /* "Failed METHOD for ...", "maximum authentication attempts exceeded" */
-	SSHD_AUTH_INVALID,   /* "Invalid user NAME from ADDR port P" */
-	SSHD_AUTH_END,       /* closed, reset, or disconnected before authenticating */
-	SSHD_AUTH_ACCEPTED,  /* "Accepted METHOD for ..." */
+	SSHD_AUTH_NONE = 0, /* not an authentication line */
+	SSHD_AUTH_FAILED,   /* "Failed METHOD for ...", "maximum authentication attempts exceeded" */
+	SSHD_AUTH_INVALID,  /* "Invalid user NAME from ADDR port P" */
+	SSHD_AUTH_END,      /* closed, reset, or disconnected before authenticating */
+	SSHD_AUTH_ACCEPTED, /* "Accepted METHOD for ..." */
 };
 
-#define SSHD_AUTH_USER_MAX 128  /* sshd logs at most 100 bytes of a name, escaped */
-#define SSHD_AUTH_HOST_MAX 64   /* an address (UseDNS no, the default) or a short name */
+#define SSHD_AUTH_USER_MAX 128 /* sshd logs at most 100 bytes of a name, escaped */
+#define SSHD_AUTH_HOST_MAX 64  /* an address (UseDNS no, the default) or a short name */
 
 struct sshd_auth_line {
 	enum sshd_auth_kind kind;
-	int invalid_user;                 /* sshd said "invalid user": no such account */
-	int too_many;                     /* MaxAuthTries reached */
-	unsigned port;                    /* the client's source port */
-	char user[SSHD_AUTH_USER_MAX + 1];/* "" when the line names none (Timeout, closed by ADDR) */
+	int invalid_user;                  /* sshd said "invalid user": no such account */
+	int too_many;                      /* MaxAuthTries reached */
+	unsigned port;                     /* the client's source port */
+	char user[SSHD_AUTH_USER_MAX + 1]; /* "" when the line names none (Timeout, closed by ADDR) */
 	char rhost[SSHD_AUTH_HOST_MAX + 1];
-	char method[32];                  /* SSHD_AUTH_FAILED/ACCEPTED: "publickey", "password", ... */
+	char method[32]; /* SSHD_AUTH_FAILED/ACCEPTED: "publickey", "password", ... */
 };
 
 /* Parse line[0..len) (no NUL needed; a trailing CR/LF is ignored).  Fills

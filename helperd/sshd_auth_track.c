@@ -56,14 +56,13 @@ static struct sshd_auth_pending *add(struct sshd_auth_track *t, const struct ssh
 	return p;
 }
 
-void sshd_auth_track_line(struct sshd_auth_track *t, const struct sshd_auth_line *l, time_t now,
-			  sshd_auth_emit_fn emit, void *ctx)
+void sshd_auth_track_line(struct sshd_auth_track *t, const struct sshd_auth_line *l, time_t now, sshd_auth_emit_fn emit,
+			  void *ctx)
 {
 	long i = l->kind == SSHD_AUTH_NONE ? -1 : find(t, l->rhost, l->port);
 	struct sshd_auth_pending *p = i >= 0 ? &t->pending[i] : NULL;
 	switch (l->kind) {
-	case SSHD_AUTH_NONE:
-		return;
+	case SSHD_AUTH_NONE: return;
 	case SSHD_AUTH_ACCEPTED:
 		if (i >= 0)
 			t->pending[i] = t->pending[--t->count];
@@ -95,8 +94,7 @@ void sshd_auth_track_line(struct sshd_auth_track *t, const struct sshd_auth_line
 		emit_at(t, (unsigned)(p - t->pending), emit, ctx);
 }
 
-void sshd_auth_track_expire(struct sshd_auth_track *t, time_t now, time_t max_age, sshd_auth_emit_fn emit,
-			    void *ctx)
+void sshd_auth_track_expire(struct sshd_auth_track *t, time_t now, time_t max_age, sshd_auth_emit_fn emit, void *ctx)
 {
 	for (unsigned i = t->count; i-- > 0;)
 		if (!max_age || now - t->pending[i].seen > max_age)

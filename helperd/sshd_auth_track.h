@@ -43,11 +43,10 @@ struct sshd_auth_track {
 
 void sshd_auth_track_init(struct sshd_auth_track *t);
 /* Take one parsed line; calls emit for a connection that ended failed. */
-void sshd_auth_track_line(struct sshd_auth_track *t, const struct sshd_auth_line *l, time_t now,
-			  sshd_auth_emit_fn emit, void *ctx);
+void sshd_auth_track_line(struct sshd_auth_track *t, const struct sshd_auth_line *l, time_t now, sshd_auth_emit_fn emit,
+			  void *ctx);
 /* Report connections last seen more than max_age seconds before now
  * (max_age 0: all of them, at shutdown). */
-void sshd_auth_track_expire(struct sshd_auth_track *t, time_t now, time_t max_age, sshd_auth_emit_fn emit,
-			    void *ctx);
+void sshd_auth_track_expire(struct sshd_auth_track *t, time_t now, time_t max_age, sshd_auth_emit_fn emit, void *ctx);
 
 #endif

@@ -38,7 +38,7 @@ struct watch {
 	struct helperd *d;
 	struct log_follow follow; /* the file, or the pipe's line splitter */
 	struct sshd_auth_track track;
-	char unit[128];           /* journal mode: the sshd unit; "" for a file */
+	char unit[128]; /* journal mode: the sshd unit; "" for a file */
 	pid_t child;
 	int child_fd;
 };
@@ -122,8 +122,10 @@ static int spawn_journal(struct watch *w)
 			snprintf(machine, sizeof machine, "_MACHINE_ID=%.32s", id);
 		fclose(f);
 	}
-	char *argv[] = { "journalctl", "--follow", "--lines=0", "--merge", "--output=cat", "--no-pager", "--quiet",
-			 unit_arg, machine[0] ? machine : NULL, NULL };
+	char *argv[] = { "journalctl", "--follow",     "--lines=0",
+			 "--merge",    "--output=cat", "--no-pager",
+			 "--quiet",    unit_arg,       machine[0] ? machine : NULL,
+			 NULL };
 	int r = posix_spawnp(&w->child, "journalctl", &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -171,7 +173,8 @@ static void *run(void *arg)
 				respawn_at = now + RESPAWN_SECONDS;
 			}
 		}
-		struct pollfd fds[2] = { { .fd = stop_pipe[0], .events = POLLIN }, { .fd = w->child_fd, .events = POLLIN } };
+		struct pollfd fds[2] = { { .fd = stop_pipe[0], .events = POLLIN },
+					 { .fd = w->child_fd, .events = POLLIN } };
 		/* A file has nothing to wait on: look at it twice a second. */
 		if (poll(fds, 2, w->unit[0] ? 1000 : 500) < 0 && errno != EINTR)
 			break;
@@ -217,7 +220,8 @@ int sshd_watch_start(struct helperd *d)
 		else if (stat("/var/log/auth.log", &st) == 0)
 			snprintf(path, sizeof path, "/var/log/auth.log");
 		else {
-			log_info("sshd_log = auto: no journal and no /var/log/auth.log; failed logins are not recorded");
+			log_info(
+				"sshd_log = auto: no journal and no /var/log/auth.log; failed logins are not recorded");
 			return 0;
 		}
 	} else if (strcmp(src, "off") == 0) {

@@ -9,8 +9,9 @@ bool storage_driver_enforces_quota(const char *driver)
 	 * (dir, and any driver this list does not know yet) is treated as not
 	 * enforcing: a refusal the admin can read beats a limit that is not
 	 * there. */
-	static const char *const enforcing[] = { "btrfs", "zfs", "lvm", "lvmcluster", "ceph", "powerflex", "pure",
-						 NULL };
+	static const char *const enforcing[] = {
+		"btrfs", "zfs", "lvm", "lvmcluster", "ceph", "powerflex", "pure", NULL
+	};
 	for (const char *const *e = enforcing; *e; e++)
 		if (strcmp(driver, *e) == 0)
 			return true;
@@ -27,8 +28,10 @@ enum incus_status storage_pool_probe(struct incus_client *c, const char *pool, s
 	snprintf(path, sizeof path, "/1.0/storage-pools/%s", pool);
 	enum incus_status st = incus_get(c, path, &md, NULL, err, errlen);
 	if (st == INCUS_ERR_NOT_FOUND)
-		snprintf(err, errlen, "storage pool \"%s\" (helperd.conf storage_pool) does not exist on the "
-			 "backend; create it or set storage_pool to one that does", pool);
+		snprintf(err, errlen,
+			 "storage pool \"%s\" (helperd.conf storage_pool) does not exist on the "
+			 "backend; create it or set storage_pool to one that does",
+			 pool);
 	if (st != INCUS_OK)
 		return st;
 	if (!json_object_object_get_ex(md, "driver", &v) || !json_object_is_type(v, json_type_string)) {
@@ -44,7 +47,8 @@ enum incus_status storage_pool_probe(struct incus_client *c, const char *pool, s
 
 void storage_pool_quota_refusal(const struct storage_pool_info *info, char *msg, size_t len)
 {
-	snprintf(msg, len, "storage pool \"%s\" uses the %s driver, which cannot enforce a disk quota; leave "
+	snprintf(msg, len,
+		 "storage pool \"%s\" uses the %s driver, which cannot enforce a disk quota; leave "
 		 "out the disk quota, or point helperd.conf storage_pool at a btrfs, zfs or lvm pool",
 		 info->name, info->driver);
 }

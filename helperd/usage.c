@@ -75,14 +75,14 @@ long usage_parse_time(const char *s)
 	return (long)timegm(&tm) - off;
 }
 
-void usage_from_state(json_object *state, const char *cpu_limit, const char *memory_limit,
-		      const char *disk_limit, const char *started, long now, struct usage *u)
+void usage_from_state(json_object *state, const char *cpu_limit, const char *memory_limit, const char *disk_limit,
+		      const char *started, long now, struct usage *u)
 {
 	memset(u, 0, sizeof *u);
 	json_object *v, *cpu = NULL, *mem = NULL, *disk = NULL, *root = NULL, *net = NULL, *eth = NULL,
 			*counters = NULL;
-	u->running = json_object_object_get_ex(state, "status", &v) &&
-		     strcmp(json_object_get_string(v), "Running") == 0;
+	u->running =
+		json_object_object_get_ex(state, "status", &v) && strcmp(json_object_get_string(v), "Running") == 0;
 	json_object_object_get_ex(state, "cpu", &cpu);
 	json_object_object_get_ex(state, "memory", &mem);
 	if (json_object_object_get_ex(state, "disk", &disk) && json_object_is_type(disk, json_type_object))

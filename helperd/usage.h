@@ -17,9 +17,9 @@
 struct usage {
 	bool running;
 	bool have_cpu, have_memory, have_disk, have_network, have_processes, have_uptime, have_percent;
-	double cpu_seconds;       /* since the container started */
-	double cpu_percent;       /* of its CPU limit, between the last two readings */
-	double cpus;              /* the limit in CPUs (limits.cpu), else the host's */
+	double cpu_seconds;                         /* since the container started */
+	double cpu_percent;                         /* of its CPU limit, between the last two readings */
+	double cpus;                                /* the limit in CPUs (limits.cpu), else the host's */
 	long long memory_bytes, memory_limit_bytes; /* limit 0: none */
 	long long disk_bytes, disk_limit_bytes;     /* limit 0: none (or not enforced) */
 	long long rx_bytes, tx_bytes;               /* eth0, since the container started */
@@ -33,8 +33,8 @@ struct usage {
  * "" for none) and started, the instance's start time (its "started_at"
  * on Incus, else its "last_used_at", which both backends set at start;
  * NULL if unknown).  now is the wall clock. */
-void usage_from_state(json_object *state, const char *cpu_limit, const char *memory_limit,
-		      const char *disk_limit, const char *started, long now, struct usage *u);
+void usage_from_state(json_object *state, const char *cpu_limit, const char *memory_limit, const char *disk_limit,
+		      const char *started, long now, struct usage *u);
 
 /* Remember this reading of instance's CPU time (at monotonic time mono)
  * and, when the one before it is from 0.2 s to 5 minutes ago, set

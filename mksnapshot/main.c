@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"  --keys-db PATH     keys snapshot (default %s)\n"
 		"  --keys-group GROUP group that may read keys.db (the AuthorizedKeysCommandUser's)\n"
 		"  --help             this text\n"
-		"  --version          the version\n", prog, prog, prog, CTM_DEFAULT_PASSWD_DB, CTM_DEFAULT_KEYS_DB);
+		"  --version          the version\n",
+		prog, prog, prog, CTM_DEFAULT_PASSWD_DB, CTM_DEFAULT_KEYS_DB);
 }
 
 /* The whole input (a file or stdin) in memory; NULL with a message on error. */
@@ -123,9 +124,10 @@ static int verify(const char *pw_path, const char *keys_path)
 		ret = 1;
 	}
 	if (!ret && (pw.generation != kd.generation || pw.count != kd.count)) {
-		fprintf(stderr, "%s: %s is generation %llu with %u users but %s is generation %llu with "
-			"%u users: they were not published together\n", prog, pw_path,
-			(unsigned long long)pw.generation, pw.count, keys_path,
+		fprintf(stderr,
+			"%s: %s is generation %llu with %u users but %s is generation %llu with "
+			"%u users: they were not published together\n",
+			prog, pw_path, (unsigned long long)pw.generation, pw.count, keys_path,
 			(unsigned long long)kd.generation, kd.count);
 		ret = 1;
 	}
@@ -214,8 +216,10 @@ int main(int argc, char **argv)
 			}
 			struct group *gr = getgrnam(optarg);
 			if (!gr) {
-				fprintf(stderr, "%s: --keys-group: no group named \"%s\"; create it or give a "
-					"numeric gid\n", prog, optarg);
+				fprintf(stderr,
+					"%s: --keys-group: no group named \"%s\"; create it or give a "
+					"numeric gid\n",
+					prog, optarg);
 				return 2;
 			}
 			keys_gid = gr->gr_gid;

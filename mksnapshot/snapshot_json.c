@@ -31,8 +31,8 @@ static int state_parse(const char *s, uint32_t *out)
 }
 
 /* A whole-number member in [min, max]; absent leaves *out unchanged. */
-static int get_uint(json_object *o, const char *key, uint64_t min, uint64_t max, uint64_t *out,
-		    const char *where, char *err, size_t errlen)
+static int get_uint(json_object *o, const char *key, uint64_t min, uint64_t max, uint64_t *out, const char *where,
+		    char *err, size_t errlen)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v))
@@ -43,14 +43,13 @@ static int get_uint(json_object *o, const char *key, uint64_t min, uint64_t max,
 	int64_t n = json_object_get_int64(v);
 	if (errno || n < 0 || (uint64_t)n < min || (uint64_t)n > max)
 		return ctm_fail(err, errlen, "%s: \"%s\" must be between %llu and %llu", where, key,
-			    (unsigned long long)min, (unsigned long long)max);
+				(unsigned long long)min, (unsigned long long)max);
 	*out = (uint64_t)n;
 	return 0;
 }
 
 /* A string member without NUL; absent leaves *out unchanged. */
-static int get_str(json_object *o, const char *key, const char **out, const char *where,
-		   char *err, size_t errlen)
+static int get_str(json_object *o, const char *key, const char **out, const char *where, char *err, size_t errlen)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v))
@@ -68,7 +67,8 @@ static const char *const top_keys[] = { "generation", "group", "gid", "uid_min",
 
 static int only_known(json_object *o, const char *const *known, const char *where, char *err, size_t errlen)
 {
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		(void)val;
 		int ok = 0;
 		for (const char *const *k = known; *k; k++)
@@ -79,8 +79,8 @@ static int only_known(json_object *o, const char *const *known, const char *wher
 	return 0;
 }
 
-static int map_user(json_object *u, size_t i, struct ctm_user_spec *us, const char **keys, size_t *kpos,
-		    char *err, size_t errlen)
+static int map_user(json_object *u, size_t i, struct ctm_user_spec *us, const char **keys, size_t *kpos, char *err,
+		    size_t errlen)
 {
 	char where[64];
 	snprintf(where, sizeof where, "user %zu", i);
@@ -91,20 +91,21 @@ static int map_user(json_object *u, size_t i, struct ctm_user_spec *us, const ch
 		return ctm_fail(err, errlen, "%s: must be an object", where);
 	if (only_known(u, user_keys, where, err, errlen) || get_str(u, "name", &us->name, where, err, errlen) ||
 	    get_uint(u, "uid", 0, UINT32_MAX, &v, where, err, errlen) ||
-	    get_str(u, "gecos", &us->gecos, where, err, errlen) ||
-	    get_str(u, "home", &us->home, where, err, errlen) ||
-	    get_str(u, "shell", &us->shell, where, err, errlen) ||
-	    get_str(u, "state", &state, where, err, errlen) || get_str(u, "ipv4", &ip, where, err, errlen))
+	    get_str(u, "gecos", &us->gecos, where, err, errlen) || get_str(u, "home", &us->home, where, err, errlen) ||
+	    get_str(u, "shell", &us->shell, where, err, errlen) || get_str(u, "state", &state, where, err, errlen) ||
+	    get_str(u, "ipv4", &ip, where, err, errlen))
 		return -1;
 	us->uid = (uint32_t)v;
 	if (!us->name || !json_object_object_get_ex(u, "uid", NULL))
 		return ctm_fail(err, errlen, "%s: \"name\" and \"uid\" are required", where);
 	if (state_parse(state, &us->state))
-		return ctm_fail(err, errlen, "%s (\"%s\"): state \"%s\" is not one of active, suspended, "
-			    "provisioning", where, us->name, state);
+		return ctm_fail(err, errlen,
+				"%s (\"%s\"): state \"%s\" is not one of active, suspended, "
+				"provisioning",
+				where, us->name, state);
 	if (ip && inet_pton(AF_INET, ip, us->ipv4) != 1)
-		return ctm_fail(err, errlen, "%s (\"%s\"): ipv4 \"%s\" is not a dotted IPv4 address", where,
-			    us->name, ip);
+		return ctm_fail(err, errlen, "%s (\"%s\"): ipv4 \"%s\" is not a dotted IPv4 address", where, us->name,
+				ip);
 	us->keys = keys + *kpos;
 	if (!json_object_object_get_ex(u, "keys", &ka))
 		return 0;
@@ -115,7 +116,7 @@ static int map_user(json_object *u, size_t i, struct ctm_user_spec *us, const ch
 		if (!json_object_is_type(kv, json_type_string) ||
 		    strlen(json_object_get_string(kv)) != (size_t)json_object_get_string_len(kv))
 			return ctm_fail(err, errlen, "%s (\"%s\"): key %zu must be a string without NUL", where,
-				    us->name, k + 1);
+					us->name, k + 1);
 		keys[(*kpos)++] = json_object_get_string(kv);
 		us->key_count++;
 	}
@@ -148,9 +149,9 @@ int snapshot_json_parse(const char *text, size_t len, struct snapshot_json *out,
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success || !root) {
 		json_object_put(root);
-		return ctm_fail(err, errlen, "not valid JSON: %s (near byte %zu)",
-			    jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr),
-			    end);
+		return ctm_fail(
+			err, errlen, "not valid JSON: %s (near byte %zu)",
+			jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr), end);
 	}
 	for (size_t i = end; i < len; i++)
 		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r') {

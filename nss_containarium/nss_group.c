@@ -17,8 +17,7 @@
 #include "nss_snapshot.h"
 #include "snapshot_format.h"
 
-static enum nss_status fill_group(const struct ctm_db *db, struct group *gr, char *buffer,
-				  size_t buflen, int *errnop)
+static enum nss_status fill_group(const struct ctm_db *db, struct group *gr, char *buffer, size_t buflen, int *errnop)
 {
 	size_t pad = (alignof(char *) - (uintptr_t)buffer % alignof(char *)) % alignof(char *);
 	size_t name_len = strlen(db->group_name);
@@ -40,8 +39,7 @@ static enum nss_status fill_group(const struct ctm_db *db, struct group *gr, cha
 }
 
 /* Look up the group by name (name != NULL) or gid. */
-static enum nss_status lookup(const char *name, gid_t gid, struct group *gr, char *buffer,
-			      size_t buflen, int *errnop)
+static enum nss_status lookup(const char *name, gid_t gid, struct group *gr, char *buffer, size_t buflen, int *errnop)
 {
 	int saved = errno;
 	const struct ctm_db *db;
@@ -56,14 +54,13 @@ static enum nss_status lookup(const char *name, gid_t gid, struct group *gr, cha
 	return s;
 }
 
-enum nss_status _nss_containarium_getgrnam_r(const char *name, struct group *gr,
-							char *buffer, size_t buflen, int *errnop)
+enum nss_status _nss_containarium_getgrnam_r(const char *name, struct group *gr, char *buffer, size_t buflen,
+					     int *errnop)
 {
 	return lookup(name, 0, gr, buffer, buflen, errnop);
 }
 
-enum nss_status _nss_containarium_getgrgid_r(gid_t gid, struct group *gr,
-							char *buffer, size_t buflen, int *errnop)
+enum nss_status _nss_containarium_getgrgid_r(gid_t gid, struct group *gr, char *buffer, size_t buflen, int *errnop)
 {
 	return lookup(NULL, gid, gr, buffer, buflen, errnop);
 }
@@ -84,8 +81,7 @@ enum nss_status _nss_containarium_endgrent(void)
 	return NSS_STATUS_SUCCESS;
 }
 
-enum nss_status _nss_containarium_getgrent_r(struct group *gr, char *buffer,
-							size_t buflen, int *errnop)
+enum nss_status _nss_containarium_getgrent_r(struct group *gr, char *buffer, size_t buflen, int *errnop)
 {
 	if (grent_done)
 		return NSS_STATUS_NOTFOUND;
@@ -105,10 +101,8 @@ enum nss_status _nss_containarium_getgrent_r(struct group *gr, char *buffer,
 
 /* Add our group to user's supplementary groups when user is ours.  glibc
  * passes the primary gid as `group` and has already counted it. */
-enum nss_status _nss_containarium_initgroups_dyn(const char *user, gid_t group,
-							    long int *start, long int *size,
-							    gid_t **groupsp, long int limit,
-							    int *errnop)
+enum nss_status _nss_containarium_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
+						 gid_t **groupsp, long int limit, int *errnop)
 {
 	int saved = errno;
 	const struct ctm_db *db;

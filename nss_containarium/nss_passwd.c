@@ -11,8 +11,8 @@
 
 /* Copy u into pw, with every string in buffer.  The size is computed first so
  * that a short buffer is reported (ERANGE) before a byte is written. */
-static enum nss_status fill_passwd(const struct ctm_user *u, struct passwd *pw, char *buffer,
-				   size_t buflen, int *errnop)
+static enum nss_status fill_passwd(const struct ctm_user *u, struct passwd *pw, char *buffer, size_t buflen,
+				   int *errnop)
 {
 	size_t need = u->name_len + 1 + 2 + u->gecos_len + 1 + u->home_len + 1 + u->shell_len + 1;
 	if (buflen < need) {
@@ -49,8 +49,8 @@ static int by_uid(const struct ctm_db *db, const void *key, struct ctm_user *u)
 	return ctm_passwd_by_uid(db, *(const uid_t *)key, u);
 }
 
-static enum nss_status lookup(lookup_fn fn, const void *key, struct passwd *pw, char *buffer,
-			      size_t buflen, int *errnop)
+static enum nss_status lookup(lookup_fn fn, const void *key, struct passwd *pw, char *buffer, size_t buflen,
+			      int *errnop)
 {
 	int saved = errno;
 	const struct ctm_db *db;
@@ -59,22 +59,20 @@ static enum nss_status lookup(lookup_fn fn, const void *key, struct passwd *pw, 
 		return nss_status_from(r, errnop);
 	struct ctm_user u;
 	r = fn(db, key, &u);
-	enum nss_status s = r == CTM_OK ? fill_passwd(&u, pw, buffer, buflen, errnop)
-					: nss_status_from(r, errnop);
+	enum nss_status s = r == CTM_OK ? fill_passwd(&u, pw, buffer, buflen, errnop) : nss_status_from(r, errnop);
 	nss_db_release();
 	if (s == NSS_STATUS_SUCCESS || s == NSS_STATUS_NOTFOUND)
 		errno = saved;
 	return s;
 }
 
-enum nss_status _nss_containarium_getpwnam_r(const char *name, struct passwd *pw,
-							char *buffer, size_t buflen, int *errnop)
+enum nss_status _nss_containarium_getpwnam_r(const char *name, struct passwd *pw, char *buffer, size_t buflen,
+					     int *errnop)
 {
 	return lookup(by_name, name, pw, buffer, buflen, errnop);
 }
 
-enum nss_status _nss_containarium_getpwuid_r(uid_t uid, struct passwd *pw,
-							char *buffer, size_t buflen, int *errnop)
+enum nss_status _nss_containarium_getpwuid_r(uid_t uid, struct passwd *pw, char *buffer, size_t buflen, int *errnop)
 {
 	return lookup(by_uid, &uid, pw, buffer, buflen, errnop);
 }
@@ -101,8 +99,7 @@ enum nss_status _nss_containarium_endpwent(void)
 	return NSS_STATUS_SUCCESS;
 }
 
-enum nss_status _nss_containarium_getpwent_r(struct passwd *pw, char *buffer,
-							size_t buflen, int *errnop)
+enum nss_status _nss_containarium_getpwent_r(struct passwd *pw, char *buffer, size_t buflen, int *errnop)
 {
 	int saved = errno;
 	const struct ctm_db *db;
@@ -122,8 +119,7 @@ enum nss_status _nss_containarium_getpwent_r(struct passwd *pw, char *buffer,
 	}
 	struct ctm_user u;
 	r = ctm_passwd_at(db, pwent.next, &u);
-	enum nss_status s = r == CTM_OK ? fill_passwd(&u, pw, buffer, buflen, errnop)
-					: nss_status_from(r, errnop);
+	enum nss_status s = r == CTM_OK ? fill_passwd(&u, pw, buffer, buflen, errnop) : nss_status_from(r, errnop);
 	if (s == NSS_STATUS_SUCCESS) {
 		pwent.next++;
 		memcpy(pwent.last, u.name, u.name_len + 1);

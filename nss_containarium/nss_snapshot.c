@@ -19,10 +19,22 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * the lock held for ever (every lookup in the child would hang; sshd's
  * AuthorizedKeysCommand child did).  It starts a fresh lock instead; the
  * inherited mapping stays valid. */
-static void before_fork(void) { pthread_rwlock_wrlock(&db_lock); }
-static void after_fork_parent(void) { pthread_rwlock_unlock(&db_lock); }
-static void after_fork_child(void) { pthread_rwlock_init(&db_lock, NULL); }
-static void register_atfork(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+static void before_fork(void)
+{
+	pthread_rwlock_wrlock(&db_lock);
+}
+static void after_fork_parent(void)
+{
+	pthread_rwlock_unlock(&db_lock);
+}
+static void after_fork_child(void)
+{
+	pthread_rwlock_init(&db_lock, NULL);
+}
+static void register_atfork(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
 
 /* The path can be moved for tests and benchmarks, but never for a setuid or
  * setgid program (secure_getenv returns NULL there). */
@@ -78,18 +90,10 @@ void nss_db_release(void)
 enum nss_status nss_status_from(int status, int *errnop)
 {
 	switch (status) {
-	case CTM_OK:
-		return NSS_STATUS_SUCCESS;
-	case CTM_NOTFOUND:
-		return NSS_STATUS_NOTFOUND;
-	case CTM_ERR_MISSING:
-		*errnop = ENOENT;
-		return NSS_STATUS_UNAVAIL;
-	case CTM_ERR_UNSAFE:
-		*errnop = EPERM;
-		return NSS_STATUS_UNAVAIL;
-	default: /* corrupt or unreadable: never "no such user" */
-		*errnop = EIO;
-		return NSS_STATUS_UNAVAIL;
+	case CTM_OK: return NSS_STATUS_SUCCESS;
+	case CTM_NOTFOUND: return NSS_STATUS_NOTFOUND;
+	case CTM_ERR_MISSING: *errnop = ENOENT; return NSS_STATUS_UNAVAIL;
+	case CTM_ERR_UNSAFE: *errnop = EPERM; return NSS_STATUS_UNAVAIL;
+	default: /* corrupt or unreadable: never "no such user" */ *errnop = EIO; return NSS_STATUS_UNAVAIL;
 	}
 }

@@ -25,6 +25,4 @@ unsigned long nss_db_mapping(void);
 /* The NSS status for a failed acquire or lookup, with *errnop set to match. */
 enum nss_status nss_status_from(int ctm_status, int *errnop);
 
-
-
 #endif

@@ -8,8 +8,8 @@
 #include "snapshot_format.h"
 #include "user_lookup.h"
 
-static int deny(pam_handle_t *pamh, int flags, const char *user, const struct pam_ctm_user *u,
-		const char *why, const char *tell)
+static int deny(pam_handle_t *pamh, int flags, const char *user, const struct pam_ctm_user *u, const char *why,
+		const char *tell)
 {
 	pam_syslog(pamh, LOG_NOTICE, "denying %s (uid %u): %s", user, u->uid, why);
 	if (!(flags & PAM_SILENT))
@@ -28,9 +28,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	const char *user = pam_ctm_user(pamh);
 	if (user && pam_ctm_lookup_user(pamh, &a, user, &u) == PAM_CTM_OURS) {
 		switch (u.state) {
-		case CTM_STATE_ACTIVE:
-			rc = PAM_SUCCESS;
-			break;
+		case CTM_STATE_ACTIVE: rc = PAM_SUCCESS; break;
 		case CTM_STATE_SUSPENDED:
 			rc = deny(pamh, flags, user, &u, "the account is suspended",
 				  "Your Containarium account is suspended. Contact your administrator.");

@@ -30,16 +30,10 @@ static void read_answer_by(int fd, int64_t deadline, struct pam_ctm_call *c)
 	case CTM_IO_STOPPED: /* the body is longer than we keep */
 		pam_ctm_answer_state(&r, io == CTM_IO_STOPPED ? -2 : 0, true, &c->answer);
 		break;
-	case CTM_IO_TIMEOUT:
-		fail(c, PAM_CTM_TIMED_OUT, "answer", 0);
-		break;
-	case CTM_IO_FAILED:
-		fail(c, PAM_CTM_IO_FAILED, "answer", e);
-		break;
+	case CTM_IO_TIMEOUT: fail(c, PAM_CTM_TIMED_OUT, "answer", 0); break;
+	case CTM_IO_FAILED: fail(c, PAM_CTM_IO_FAILED, "answer", e); break;
 	case CTM_IO_CLOSED:
-	case CTM_IO_MALFORMED:
-		fail(c, PAM_CTM_MALFORMED, "answer", 0);
-		break;
+	case CTM_IO_MALFORMED: fail(c, PAM_CTM_MALFORMED, "answer", 0); break;
 	}
 }
 

@@ -12,20 +12,20 @@
 #include "http_answer.h"
 
 enum pam_ctm_outcome {
-	PAM_CTM_ANSWERED = 0,     /* an HTTP answer: see answer.status */
-	PAM_CTM_CONNECT_FAILED,   /* err: connect's errno */
-	PAM_CTM_TIMED_OUT,        /* stage: where the time ran out */
-	PAM_CTM_IO_FAILED,        /* stage, err */
-	PAM_CTM_MALFORMED,        /* not an HTTP/1.x answer, or cut short */
+	PAM_CTM_ANSWERED = 0,   /* an HTTP answer: see answer.status */
+	PAM_CTM_CONNECT_FAILED, /* err: connect's errno */
+	PAM_CTM_TIMED_OUT,      /* stage: where the time ran out */
+	PAM_CTM_IO_FAILED,      /* stage, err */
+	PAM_CTM_MALFORMED,      /* not an HTTP/1.x answer, or cut short */
 };
 
 struct pam_ctm_call {
 	enum pam_ctm_outcome outcome;
-	const char *stage;        /* "connect", "send" or "answer" */
+	const char *stage; /* "connect", "send" or "answer" */
 	int err;
 	long elapsed_ms;
 	struct pam_ctm_answer answer;
-	size_t len;               /* bytes of the answer received */
+	size_t len; /* bytes of the answer received */
 };
 
 /* Send req[0..len) to the socket at path.  Connecting and sending end

@@ -37,8 +37,7 @@ enum pam_ctm_answer_state pam_ctm_answer_state(const struct ctm_http_reader *r, 
 	return eof ? PAM_CTM_ANSWER_MALFORMED : PAM_CTM_ANSWER_INCOMPLETE;
 }
 
-enum pam_ctm_answer_state pam_ctm_parse_answer(const char *buf, size_t len, bool eof,
-					       struct pam_ctm_answer *out)
+enum pam_ctm_answer_state pam_ctm_parse_answer(const char *buf, size_t len, bool eof, struct pam_ctm_answer *out)
 {
 	char head[PAM_CTM_ANSWER_MAX];
 	struct ctm_http_reader r;

@@ -21,8 +21,8 @@ enum pam_ctm_answer_state {
 };
 
 struct pam_ctm_answer {
-	int status;          /* 100..999, once the head is read */
-	const char *body;    /* kept, once the head is read; else NULL */
+	int status;       /* 100..999, once the head is read */
+	const char *body; /* kept, once the head is read; else NULL */
 	size_t body_len;
 	char kept[PAM_CTM_ANSWER_MAX];
 };
@@ -39,8 +39,7 @@ enum pam_ctm_answer_state pam_ctm_answer_state(const struct ctm_http_reader *r, 
 
 /* buf[0..len) is everything read so far; eof: the peer closed.  A status
  * line is "HTTP/1.x DDD" followed by a space or CR LF. */
-enum pam_ctm_answer_state pam_ctm_parse_answer(const char *buf, size_t len, bool eof,
-					       struct pam_ctm_answer *out);
+enum pam_ctm_answer_state pam_ctm_parse_answer(const char *buf, size_t len, bool eof, struct pam_ctm_answer *out);
 
 /* Copy the string value of the first "key": "..." in a JSON body into out,
  * keeping printable ASCII only (the result may reach a user's terminal and

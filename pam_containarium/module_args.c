@@ -45,8 +45,7 @@ static bool set_path(const char *v, size_t max, const char **out)
 	return true;
 }
 
-int pam_ctm_parse_args(int argc, const char **argv, struct pam_ctm_args *a,
-		       pam_ctm_complain_fn complain, void *ctx)
+int pam_ctm_parse_args(int argc, const char **argv, struct pam_ctm_args *a, pam_ctm_complain_fn complain, void *ctx)
 {
 	*a = (struct pam_ctm_args){
 		.passwd_db = CTM_DEFAULT_PASSWD_DB,
@@ -67,13 +66,14 @@ int pam_ctm_parse_args(int argc, const char **argv, struct pam_ctm_args *a,
 		else if ((v = value_of(arg, "passwd_db")))
 			why = set_path(v, PATH_MAX, &a->passwd_db) ? NULL : "needs an absolute path";
 		else if ((v = value_of(arg, "socket")))
-			why = set_path(v, sizeof ((struct sockaddr_un *)0)->sun_path, &a->socket_path)
-				? NULL : "needs an absolute path shorter than 108 bytes";
+			why = set_path(v, sizeof((struct sockaddr_un *)0)->sun_path, &a->socket_path)
+				      ? NULL
+				      : "needs an absolute path shorter than 108 bytes";
 		else if ((v = value_of(arg, "timeout_ms")))
 			why = parse_ms(v, &a->timeout_ms) ? NULL : "needs a number of milliseconds from 1 to 600000";
 		else if ((v = value_of(arg, "wake_timeout_ms")))
 			why = parse_ms(v, &a->wake_timeout_ms) ? NULL
-								: "needs a number of milliseconds from 1 to 600000";
+							       : "needs a number of milliseconds from 1 to 600000";
 		else if ((v = value_of(arg, "fail")))
 			why = parse_choice(v, "closed", "open", &a->fail_closed) ? NULL : "needs open or closed";
 		else if ((v = value_of(arg, "wake")))

@@ -14,7 +14,7 @@
 #define PAM_CTM_TIMEOUT_MAX_MS 600000
 
 struct pam_ctm_args {
-	const char *passwd_db;     /* points into argv or at a default */
+	const char *passwd_db; /* points into argv or at a default */
 	const char *socket_path;
 	int timeout_ms;
 	int wake_timeout_ms;
@@ -29,7 +29,6 @@ typedef void (*pam_ctm_complain_fn)(void *ctx, const char *arg, const char *why)
 
 /* Fill a with the defaults, then apply argv.  Returns the number of
  * arguments complained about. */
-int pam_ctm_parse_args(int argc, const char **argv, struct pam_ctm_args *a,
-		       pam_ctm_complain_fn complain, void *ctx);
+int pam_ctm_parse_args(int argc, const char **argv, struct pam_ctm_args *a, pam_ctm_complain_fn complain, void *ctx);
 
 #endif

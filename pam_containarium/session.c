@@ -15,9 +15,9 @@
 #include "user_lookup.h"
 
 struct event_result {
-	bool ok;           /* helperd answered 2xx */
-	char reason[320];  /* why not, for the user and syslog */
-	char detail[256];  /* more for syslog */
+	bool ok;          /* helperd answered 2xx */
+	char reason[320]; /* why not, for the user and syslog */
+	char detail[256]; /* more for syslog */
 	char container[16], ipv4[16];
 	int status;
 	long ms;
@@ -124,8 +124,10 @@ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **ar
 		snprintf(r.detail, sizeof r.detail, "getrandom and /dev/urandom failed; nothing sent");
 	} else {
 		if (!pam_ctm_store_session_id(pamh, sid))
-			pam_syslog(pamh, LOG_WARNING, "cannot keep session id %s for %s: its close event "
-				   "will carry another", sid, user);
+			pam_syslog(pamh, LOG_WARNING,
+				   "cannot keep session id %s for %s: its close event "
+				   "will carry another",
+				   sid, user);
 		send_event(pamh, &a, "open", user, sid, wake, &r);
 	}
 
@@ -135,14 +137,16 @@ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **ar
 			pam_syslog(pamh, LOG_INFO, "session open for %s: helperd started the container (%s) in %ld ms",
 				   user, r.ipv4, r.ms);
 	} else if (!a.fail_closed) {
-		pam_syslog(pamh, LOG_WARNING, "session open for %s: %s (%s); fail=open: allowing the session",
-			   user, r.reason, r.detail);
+		pam_syslog(pamh, LOG_WARNING, "session open for %s: %s (%s); fail=open: allowing the session", user,
+			   r.reason, r.detail);
 	} else {
-		pam_syslog(pamh, LOG_ERR, "session open for %s: %s (%s); fail=closed: refusing the session",
-			   user, r.reason, r.detail);
+		pam_syslog(pamh, LOG_ERR, "session open for %s: %s (%s); fail=closed: refusing the session", user,
+			   r.reason, r.detail);
 		if (!(flags & PAM_SILENT))
-			pam_error(pamh, "Containarium could not confirm your session (%s); try again or "
-				  "contact your administrator", r.reason);
+			pam_error(pamh,
+				  "Containarium could not confirm your session (%s); try again or "
+				  "contact your administrator",
+				  r.reason);
 		rc = PAM_SESSION_ERR;
 	}
 	errno = saved_errno;
@@ -172,8 +176,10 @@ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **a
 		/* Never a wake, never longer than timeout_ms: logout must not wait. */
 		send_event(pamh, &a, "close", user, stored ? stored : fresh, false, &r);
 		if (!r.ok)
-			pam_syslog(pamh, LOG_WARNING, "session close for %s: %s (%s); the end of the session "
-				   "is not recorded", user, r.reason, r.detail);
+			pam_syslog(pamh, LOG_WARNING,
+				   "session close for %s: %s (%s); the end of the session "
+				   "is not recorded",
+				   user, r.reason, r.detail);
 	}
 	errno = saved_errno;
 	return PAM_SUCCESS;

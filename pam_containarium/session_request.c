@@ -26,10 +26,12 @@ static void put(struct out *o, const char *s, size_t n)
 	o->p[o->len] = '\0';
 }
 
-static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
 
-__attribute__((format(printf, 2, 3)))
-static void putf(struct out *o, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void putf(struct out *o, const char *fmt, ...)
 {
 	char tmp[64];
 	va_list ap;

@@ -13,9 +13,9 @@
 #define PAM_CTM_REQUEST_MAX 4096
 
 struct pam_ctm_event {
-	const char *event;       /* "open" or "close" */
+	const char *event; /* "open" or "close" */
 	const char *user;
-	const char *rhost;       /* NULL: sent as "" */
+	const char *rhost; /* NULL: sent as "" */
 	const char *service;
 	const char *tty;
 	long pid;

@@ -42,8 +42,8 @@ enum pam_ctm_owner pam_ctm_lookup_user(pam_handle_t *pamh, const struct pam_ctm_
 	if (r != CTM_OK) {
 		/* NSS cannot resolve our users from this file either, so whoever
 		 * logs in is not one of ours as far as this host can tell. */
-		pam_syslog(pamh, LOG_WARNING, "cannot tell whether %s is a Containarium user: %s: %s; ignoring",
-			   user, a->passwd_db, ctm_status_str(r));
+		pam_syslog(pamh, LOG_WARNING, "cannot tell whether %s is a Containarium user: %s: %s; ignoring", user,
+			   a->passwd_db, ctm_status_str(r));
 		return PAM_CTM_UNKNOWN;
 	}
 
@@ -54,11 +54,13 @@ enum pam_ctm_owner pam_ctm_lookup_user(pam_handle_t *pamh, const struct pam_ctm_
 	int s = system_uid(user, &sys_uid);
 	if (s < 0 || (s > 0 && sys_uid != out->uid)) {
 		if (s < 0)
-			pam_syslog(pamh, LOG_WARNING, "%s is in the Containarium snapshot as uid %u, but the "
+			pam_syslog(pamh, LOG_WARNING,
+				   "%s is in the Containarium snapshot as uid %u, but the "
 				   "system resolves the name to a larger entry from another source; ignoring",
 				   user, out->uid);
 		else
-			pam_syslog(pamh, LOG_WARNING, "%s is in the Containarium snapshot as uid %u, but the "
+			pam_syslog(pamh, LOG_WARNING,
+				   "%s is in the Containarium snapshot as uid %u, but the "
 				   "system resolves the name to uid %u from another source; ignoring",
 				   user, out->uid, (unsigned)sys_uid);
 		return PAM_CTM_NOT_OURS;

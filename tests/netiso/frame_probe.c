@@ -93,8 +93,7 @@ static int open_raw(const char *iface, int *ifindex, unsigned char mac[6])
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
 		die("SIOCGIFHWADDR");
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
-				   .sll_ifindex = *ifindex };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = *ifindex };
 	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
 		die("bind");
 	return fd;
@@ -208,8 +207,8 @@ static void print_frame(const unsigned char *f, size_t n)
 		struct ether_arp arp;
 		memcpy(&arp, f + sizeof eh, sizeof arp);
 		inet_ntop(AF_INET, arp.arp_spa, a, sizeof a);
-		printf("arp %s %02x:%02x:%02x:%02x:%02x:%02x\n", a, arp.arp_sha[0], arp.arp_sha[1],
-		       arp.arp_sha[2], arp.arp_sha[3], arp.arp_sha[4], arp.arp_sha[5]);
+		printf("arp %s %02x:%02x:%02x:%02x:%02x:%02x\n", a, arp.arp_sha[0], arp.arp_sha[1], arp.arp_sha[2],
+		       arp.arp_sha[3], arp.arp_sha[4], arp.arp_sha[5]);
 	} else if (ntohs(eh.ether_type) == ETHERTYPE_IP && n >= sizeof eh + sizeof(struct iphdr)) {
 		struct iphdr iph;
 		memcpy(&iph, f + sizeof eh, sizeof iph);

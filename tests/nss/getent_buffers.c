@@ -64,20 +64,19 @@ int main(int argc, char **argv)
 				printf("passwd %s: a string lies outside the buffer\n", argv[2]);
 				return 1;
 			}
-			printf("passwd %s: ERANGE below %zu bytes; %s:%s:%u:%u:%s:%s:%s\n", argv[2], n,
-			       pw.pw_name, pw.pw_passwd, (unsigned)pw.pw_uid, (unsigned)pw.pw_gid,
-			       pw.pw_gecos, pw.pw_dir, pw.pw_shell);
+			printf("passwd %s: ERANGE below %zu bytes; %s:%s:%u:%u:%s:%s:%s\n", argv[2], n, pw.pw_name,
+			       pw.pw_passwd, (unsigned)pw.pw_uid, (unsigned)pw.pw_gid, pw.pw_gecos, pw.pw_dir,
+			       pw.pw_shell);
 		} else {
-			if (!inside(gr.gr_name, n) || !inside(gr.gr_passwd, n) ||
-			    !inside((const char *)gr.gr_mem, n)) {
+			if (!inside(gr.gr_name, n) || !inside(gr.gr_passwd, n) || !inside((const char *)gr.gr_mem, n)) {
 				printf("group %s: a field lies outside the buffer\n", argv[2]);
 				return 1;
 			}
 			int members = 0;
 			while (gr.gr_mem[members])
 				members++;
-			printf("group %s: ERANGE below %zu bytes; %s:%s:%u: %d members\n", argv[2], n,
-			       gr.gr_name, gr.gr_passwd, (unsigned)gr.gr_gid, members);
+			printf("group %s: ERANGE below %zu bytes; %s:%s:%u: %d members\n", argv[2], n, gr.gr_name,
+			       gr.gr_passwd, (unsigned)gr.gr_gid, members);
 		}
 		free(arena);
 		return 0;

@@ -18,9 +18,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-typedef enum nss_status (*initgroups_fn)(const char *user, gid_t group, long int *start,
-					  long int *size, gid_t **groupsp, long int limit,
-					  int *errnop);
+typedef enum nss_status (*initgroups_fn)(const char *user, gid_t group, long int *start, long int *size,
+					 gid_t **groupsp, long int limit, int *errnop);
 
 static const char *status_name(enum nss_status s)
 {

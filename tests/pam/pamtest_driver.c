@@ -24,7 +24,10 @@
 
 #define MAX_OPS 8
 
-static const struct { const char *name; int code; } codes[] = {
+static const struct {
+	const char *name;
+	int code;
+} codes[] = {
 	{ "PAM_SUCCESS", PAM_SUCCESS },
 	{ "PAM_IGNORE", PAM_IGNORE },
 	{ "PAM_PERM_DENIED", PAM_PERM_DENIED },
@@ -40,7 +43,10 @@ static const struct { const char *name; int code; } codes[] = {
 	{ "PAM_ACCT_EXPIRED", PAM_ACCT_EXPIRED },
 };
 
-static const struct { const char *name; enum pamtest_ops op; } ops[] = {
+static const struct {
+	const char *name;
+	enum pamtest_ops op;
+} ops[] = {
 	{ "account", PAMTEST_ACCOUNT },
 	{ "open", PAMTEST_OPEN_SESSION },
 	{ "close", PAMTEST_CLOSE_SESSION },
@@ -74,12 +80,8 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++) {
 		switch (msg[i]->msg_style) {
-		case PAM_ERROR_MSG:
-			printf("error: %s\n", msg[i]->msg);
-			break;
-		case PAM_TEXT_INFO:
-			printf("info: %s\n", msg[i]->msg);
-			break;
+		case PAM_ERROR_MSG: printf("error: %s\n", msg[i]->msg); break;
+		case PAM_TEXT_INFO: printf("info: %s\n", msg[i]->msg); break;
 		default:
 			printf("prompt (unexpected): %s\n", msg[i]->msg);
 			free(r);

@@ -101,8 +101,8 @@ static void parse_json(struct api_reply *r)
 		r->json = json_tokener_parse(r->body);
 }
 
-int api_call(const char *socket, const char *method, const char *path, const char *content_type,
-	     const char *body, size_t body_len, bool chunked, struct api_reply *reply)
+int api_call(const char *socket, const char *method, const char *path, const char *content_type, const char *body,
+	     size_t body_len, bool chunked, struct api_reply *reply)
 {
 	memset(reply, 0, sizeof *reply);
 	CURL *c = curl_easy_init();
@@ -156,8 +156,8 @@ int api_call(const char *socket, const char *method, const char *path, const cha
 /* Runs in the forked child of a threaded process: raw system calls only
  * (no malloc, no stdio), then _exit.  Writes an int (0 or -errno) and then
  * the server's answer to out. */
-static void child(int out, const struct sockaddr_un *sa, uid_t uid, gid_t gid, const gid_t *groups,
-		  size_t ngroups, const char *request, size_t request_len)
+static void child(int out, const struct sockaddr_un *sa, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
+		  const char *request, size_t request_len)
 {
 	alarm(20);
 	int res = 0;
@@ -205,8 +205,8 @@ static int parse_raw(const char *raw, size_t len, struct api_reply *r)
 	return 0;
 }
 
-int api_call_as(const char *socket, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
-		const char *method, const char *path, const char *json_body, struct api_reply *reply)
+int api_call_as(const char *socket, uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, const char *method,
+		const char *path, const char *json_body, struct api_reply *reply)
 {
 	memset(reply, 0, sizeof *reply);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -255,8 +255,7 @@ int api_call_as(const char *socket, uid_t uid, gid_t gid, const gid_t *groups, s
 	if (len >= sizeof res)
 		memcpy(&res, raw, sizeof res);
 	if (res == 0)
-		res = WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
-				      parse_raw(raw + sizeof res, len - sizeof res, reply) == 0
+		res = WIFEXITED(st) && WEXITSTATUS(st) == 0 && parse_raw(raw + sizeof res, len - sizeof res, reply) == 0
 			      ? 0
 			      : -1;
 	free(raw);

@@ -34,8 +34,7 @@ void ctm_t_set_slot(unsigned char *img, uint32_t index_off, uint32_t i, uint32_t
 	ctm_t_wr32(img, s + 8, ctm_crc32c(0, b, sizeof b));
 }
 
-void ctm_t_get_slot(const unsigned char *img, uint32_t index_off, uint32_t i, uint32_t *rec,
-		    uint32_t *hash)
+void ctm_t_get_slot(const unsigned char *img, uint32_t index_off, uint32_t i, uint32_t *rec, uint32_t *hash)
 {
 	size_t s = index_off + (size_t)i * CTM_SLOT_SIZE;
 	*rec = ctm_t_rd32(img, s);

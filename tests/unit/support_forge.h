@@ -18,8 +18,7 @@ unsigned char *ctm_t_dup(const struct ctm_image *img);
 void ctm_t_fix_record(unsigned char *img, size_t size, uint32_t off);
 /* Set slot i of the index at index_off to (rec, hash) with a correct CRC. */
 void ctm_t_set_slot(unsigned char *img, uint32_t index_off, uint32_t i, uint32_t rec, uint32_t hash);
-void ctm_t_get_slot(const unsigned char *img, uint32_t index_off, uint32_t i, uint32_t *rec,
-		    uint32_t *hash);
+void ctm_t_get_slot(const unsigned char *img, uint32_t index_off, uint32_t i, uint32_t *rec, uint32_t *hash);
 /* Recompute data_crc, then header_crc. */
 void ctm_t_reseal(unsigned char *img, size_t size);
 /* Recompute header_crc only. */

@@ -16,8 +16,8 @@ void ctm_t_wire_bytes(struct ctm_t_wire *w, const void *p, size_t len)
 
 void ctm_t_wire_u32(struct ctm_t_wire *w, uint32_t v)
 {
-	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
-			       (unsigned char)(v >> 8), (unsigned char)v };
+	unsigned char b[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+			       (unsigned char)v };
 	ctm_t_wire_bytes(w, b, 4);
 }
 
@@ -46,13 +46,11 @@ size_t ctm_t_b64_decode(const char *b64, unsigned char *out, size_t cap)
 	return (size_t)n;
 }
 
-size_t ctm_t_key_line(char *out, size_t cap, const char *type, const struct ctm_t_wire *blob,
-		      const char *comment)
+size_t ctm_t_key_line(char *out, size_t cap, const char *type, const struct ctm_t_wire *blob, const char *comment)
 {
 	char b64[sizeof blob->buf / 3 * 4 + 8];
 	ctm_t_b64_encode(blob->buf, blob->len, b64, sizeof b64);
-	int n = comment ? snprintf(out, cap, "%s %s %s", type, b64, comment)
-			: snprintf(out, cap, "%s %s", type, b64);
+	int n = comment ? snprintf(out, cap, "%s %s %s", type, b64, comment) : snprintf(out, cap, "%s %s", type, b64);
 	ck_assert_msg(n > 0 && (size_t)n < cap, "test key line does not fit");
 	return (size_t)n;
 }
@@ -99,8 +97,7 @@ size_t ctm_t_sk_ecdsa_line(char *out, size_t cap, const char *application, const
 	return ctm_t_key_line(out, cap, "sk-ecdsa-sha2-nistp256@openssh.com", &w, comment);
 }
 
-size_t ctm_t_rsa_line(char *out, size_t cap, const unsigned char *e, size_t elen,
-		      const unsigned char *n, size_t nlen)
+size_t ctm_t_rsa_line(char *out, size_t cap, const unsigned char *e, size_t elen, const unsigned char *n, size_t nlen)
 {
 	struct ctm_t_wire w = { .len = 0 };
 	ctm_t_wire_cstring(&w, "ssh-rsa");

@@ -161,8 +161,8 @@ static void copy_field(char *dst, size_t cap, const char *src)
 	memcpy(dst, src, len + 1);
 }
 
-void ctm_t_user_set(struct ctm_t_fixture *f, size_t i, const char *name, uint32_t uid,
-		    uint32_t state, const char *gecos, const char *home, const char *shell)
+void ctm_t_user_set(struct ctm_t_fixture *f, size_t i, const char *name, uint32_t uid, uint32_t state,
+		    const char *gecos, const char *home, const char *shell)
 {
 	struct ctm_t_user *e = &f->expect[i];
 	struct ctm_user_spec *u = &f->users[i];
@@ -196,7 +196,9 @@ void ctm_t_fixture_free(struct ctm_t_fixture *f)
 }
 
 /* Keys given with untidy spacing, and the canonical line keys.db holds. */
-struct pool_key { const char *in, *canon; };
+struct pool_key {
+	const char *in, *canon;
+};
 
 #define T(x) CTM_T_##x##_TYPE
 #define B(x) CTM_T_##x##_B64
@@ -217,8 +219,7 @@ static const struct pool_key static_pool[] = {
 #undef C
 
 #define POOL_SIZE (sizeof static_pool / sizeof static_pool[0] + 2)
-static char sk_ed_canon[512], sk_ec_canon[512], sk_ed_in[sizeof sk_ed_canon + 8],
-	sk_ec_in[sizeof sk_ec_canon + 8];
+static char sk_ed_canon[512], sk_ec_canon[512], sk_ed_in[sizeof sk_ed_canon + 8], sk_ec_in[sizeof sk_ec_canon + 8];
 static struct pool_key pool[POOL_SIZE];
 
 static void pool_init(void)
@@ -266,8 +267,12 @@ void ctm_t_fixture_varied(struct ctm_t_fixture *f, size_t n)
 	 * the range are not. */
 	uint32_t range = (uint32_t)n + 3, max = f->spec.uid_min;
 	static const char *const gecos[] = {
-		NULL, "", "User Name", NULL /* long, below */,
-		"Zo\xc3\xab \xc3\x91" "and\xc3\xba \xe6\x97\xa5\xe6\x9c\xac",
+		NULL,
+		"",
+		"User Name",
+		NULL /* long, below */,
+		"Zo\xc3\xab \xc3\x91"
+		"and\xc3\xba \xe6\x97\xa5\xe6\x9c\xac",
 		"a,b,c (x) #1 !$%&'*+ \\ \"quoted\"",
 	};
 	char longg[CTM_FIELD_MAX + 1];
@@ -283,16 +288,23 @@ void ctm_t_fixture_varied(struct ctm_t_fixture *f, size_t n)
 		const char *g = i % 6 == 3 ? longg : gecos[i % 6];
 		const char *h = NULL;
 		switch (i % 4) {
-		case 1: snprintf(home, sizeof home, "/home/%s", name); h = home; break;
-		case 2: snprintf(home, sizeof home, "/srv/users/%s/deep/path", name); h = home; break;
+		case 1:
+			snprintf(home, sizeof home, "/home/%s", name);
+			h = home;
+			break;
+		case 2:
+			snprintf(home, sizeof home, "/srv/users/%s/deep/path", name);
+			h = home;
+			break;
 		case 3: h = "/"; break;
 		}
 		static const char *const shells[] = {
-			NULL, "/bin/false", "/usr/local/bin/containarium-shell-with-a-long-name",
+			NULL,
+			"/bin/false",
+			"/usr/local/bin/containarium-shell-with-a-long-name",
 		};
 		ctm_t_user_set(f, i, name, uid, CTM_STATE_MIN + (uint32_t)(i % 3), g, h, shells[i % 3]);
-		unsigned char ip[4] = { 10, (unsigned char)(i >> 8), (unsigned char)i,
-					(unsigned char)(1 + i % 254) };
+		unsigned char ip[4] = { 10, (unsigned char)(i >> 8), (unsigned char)i, (unsigned char)(1 + i % 254) };
 		memcpy(f->users[i].ipv4, ip, 4);
 		size_t keys = i == 7 ? CTM_KEYS_PER_USER_MAX : i % 5;
 		for (size_t k = 0; k < keys; k++) {
@@ -307,8 +319,8 @@ void ctm_t_fixture_small(struct ctm_t_fixture *f)
 {
 	pool_init();
 	ctm_t_fixture_init(f, 3);
-	ctm_t_user_set(f, 0, "alice", 70010, CTM_STATE_ACTIVE,
-		       "Alice Example, Room 42, +1 555 0100, work", "/home/alice", "/bin/bash");
+	ctm_t_user_set(f, 0, "alice", 70010, CTM_STATE_ACTIVE, "Alice Example, Room 42, +1 555 0100, work",
+		       "/home/alice", "/bin/bash");
 	ctm_t_user_set(f, 1, "bob", 70020, CTM_STATE_SUSPENDED, NULL, NULL, NULL);
 	ctm_t_user_set(f, 2, "carol-2", 70030, CTM_STATE_PROVISIONING, "Carol", NULL, NULL);
 	ctm_t_user_add_key(f, 0, pool[1].in, pool[1].canon);
@@ -350,8 +362,8 @@ bool ctm_t_user_matches(const struct ctm_t_fixture *f, size_t i, const struct ct
 	    !str_field("shell", u->shell, u->shell_len, e->shell, why))
 		return false;
 	if (u->uid != f->users[i].uid || u->gid != f->spec.gid || u->state != f->users[i].state) {
-		snprintf(why, 256, "user %s: uid/gid/state %u/%u/%u, expected %u/%u/%u", e->name,
-			 u->uid, u->gid, u->state, f->users[i].uid, f->spec.gid, f->users[i].state);
+		snprintf(why, 256, "user %s: uid/gid/state %u/%u/%u, expected %u/%u/%u", e->name, u->uid, u->gid,
+			 u->state, f->users[i].uid, f->spec.gid, f->users[i].state);
 		return false;
 	}
 	return true;
@@ -366,8 +378,8 @@ bool ctm_t_keys_match(const struct ctm_t_fixture *f, size_t i, const struct ctm_
 		return false;
 	}
 	if (k->state != u->state || k->uid != u->uid || memcmp(k->ipv4, u->ipv4, 4) != 0) {
-		snprintf(why, 256, "keys of %s: state/uid/ipv4 %u/%u/%u.%u.%u.%u differ", e->name, k->state,
-			 k->uid, k->ipv4[0], k->ipv4[1], k->ipv4[2], k->ipv4[3]);
+		snprintf(why, 256, "keys of %s: state/uid/ipv4 %u/%u/%u.%u.%u.%u differ", e->name, k->state, k->uid,
+			 k->ipv4[0], k->ipv4[1], k->ipv4[2], k->ipv4[3]);
 		return false;
 	}
 	if (k->key_count != u->key_count) {
@@ -378,8 +390,8 @@ bool ctm_t_keys_match(const struct ctm_t_fixture *f, size_t i, const struct ctm_
 	for (size_t j = 0; j < u->key_count; j++) {
 		line = ctm_keys_next(k, line);
 		if (!line || strcmp(line, e->keys_canon[j]) != 0) {
-			snprintf(why, 256, "keys of %s: key %zu is \"%.60s\", expected \"%.60s\"", e->name,
-				 j + 1, line ? line : "(none)", e->keys_canon[j]);
+			snprintf(why, 256, "keys of %s: key %zu is \"%.60s\", expected \"%.60s\"", e->name, j + 1,
+				 line ? line : "(none)", e->keys_canon[j]);
 			return false;
 		}
 	}
@@ -394,8 +406,7 @@ static const struct ctm_t_fixture *sort_fixture;
 
 static int by_expected_name(const void *a, const void *b)
 {
-	return strcmp(sort_fixture->expect[*(const size_t *)a].name,
-		      sort_fixture->expect[*(const size_t *)b].name);
+	return strcmp(sort_fixture->expect[*(const size_t *)a].name, sort_fixture->expect[*(const size_t *)b].name);
 }
 
 static size_t *name_order(const struct ctm_t_fixture *f)
@@ -434,7 +445,7 @@ static void check_absent_names(const struct ctm_t_fixture *f, const struct ctm_d
 {
 	char buf[2 * CTM_NAME_MAX + 2];
 	static const char *const odd[] = { "", "zzzz-absent", "root", "containarium-users",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 33 */ };
+					   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 33 */ };
 	for (size_t i = 0; i < sizeof odd / sizeof odd[0] + 2 * f->n; i++) {
 		const char *name;
 		if (i < sizeof odd / sizeof odd[0]) {
@@ -444,7 +455,7 @@ static void check_absent_names(const struct ctm_t_fixture *f, const struct ctm_d
 			const char *real = f->expect[j].name;
 			if (i % 2) /* one character longer */
 				snprintf(buf, sizeof buf, "%sq", real);
-			else       /* one character shorter */
+			else /* one character shorter */
 				snprintf(buf, sizeof buf, "%.*s", (int)strlen(real) - 1, real);
 			name = buf;
 		}
@@ -467,11 +478,9 @@ void ctm_t_check_passwd_db(const struct ctm_t_fixture *f, const struct ctm_db *d
 	check_header(f, db, gen);
 	for (size_t i = 0; i < f->n; i++) {
 		struct ctm_user u, v;
-		CTM_T_CHECK(ctm_passwd_by_name(db, f->expect[i].name, &u) == CTM_OK, "by_name %s",
-			      f->expect[i].name);
+		CTM_T_CHECK(ctm_passwd_by_name(db, f->expect[i].name, &u) == CTM_OK, "by_name %s", f->expect[i].name);
 		CTM_T_CHECK(ctm_t_user_matches(f, i, &u, why), "by_name: %s", why);
-		CTM_T_CHECK(ctm_passwd_by_uid(db, f->users[i].uid, &v) == CTM_OK, "by_uid %u",
-			      f->users[i].uid);
+		CTM_T_CHECK(ctm_passwd_by_uid(db, f->users[i].uid, &v) == CTM_OK, "by_uid %u", f->users[i].uid);
 		CTM_T_CHECK(ctm_t_user_matches(f, i, &v, why), "by_uid: %s", why);
 		CTM_T_CHECK(u.name == v.name, "%s: by_name and by_uid give different records", u.name);
 	}
@@ -491,8 +500,7 @@ void ctm_t_check_passwd_db(const struct ctm_t_fixture *f, const struct ctm_db *d
 		ck_assert_int_eq(ctm_passwd_by_uid(db, outside[i], &u), CTM_NOTFOUND);
 	ck_assert_int_eq(ctm_passwd_by_uid(db, f->spec.uid_min - 1, &u), CTM_NOTFOUND);
 	ck_assert_int_eq(ctm_passwd_by_uid(db, f->spec.uid_max + 1, &u), CTM_NOTFOUND);
-	uint32_t probe_end = f->spec.uid_max - f->spec.uid_min > 5000 ? f->spec.uid_min + 5000
-								       : f->spec.uid_max;
+	uint32_t probe_end = f->spec.uid_max - f->spec.uid_min > 5000 ? f->spec.uid_min + 5000 : f->spec.uid_max;
 	for (uint32_t uid = f->spec.uid_min; uid <= probe_end; uid++) {
 		bool used = false;
 		for (size_t i = 0; i < f->n && !used; i++)
@@ -510,7 +518,7 @@ void ctm_t_check_keys_db(const struct ctm_t_fixture *f, const struct ctm_db *db,
 	for (size_t i = 0; i < f->n; i++) {
 		struct ctm_keys k;
 		CTM_T_CHECK(ctm_keys_by_name(db, f->expect[i].name, &k) == CTM_OK, "keys_by_name %s",
-			      f->expect[i].name);
+			    f->expect[i].name);
 		CTM_T_CHECK(ctm_t_keys_match(f, i, &k, why), "keys_by_name: %s", why);
 	}
 	size_t *order = name_order(f);

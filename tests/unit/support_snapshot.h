@@ -18,7 +18,11 @@
 /* ck_assert_msg without Check's bookkeeping for passing assertions (in fork
  * mode each one writes a record to Check's pipe): for loops that assert
  * hundreds of thousands of times. */
-#define CTM_T_CHECK(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+#define CTM_T_CHECK(cond, ...)                                                                                         \
+	do {                                                                                                           \
+		if (!(cond))                                                                                           \
+			ck_abort_msg(__VA_ARGS__);                                                                     \
+	} while (0)
 
 /* Scratch directory: create it in an unchecked fixture (it runs in Check's
  * parent process, so the teardown removes it even when a forked test dies
@@ -52,8 +56,8 @@ struct ctm_t_user {
 
 struct ctm_t_fixture {
 	struct ctm_snapshot_spec spec;
-	struct ctm_user_spec *users;   /* spec.users points here */
-	struct ctm_t_user *expect;     /* expect[i] belongs to users[i] */
+	struct ctm_user_spec *users; /* spec.users points here */
+	struct ctm_t_user *expect;   /* expect[i] belongs to users[i] */
 	size_t n;
 };
 
@@ -63,8 +67,8 @@ void ctm_t_fixture_init(struct ctm_t_fixture *f, size_t n);
 /* Set user i; users[i] points at expect[i]'s copies of the strings.  A NULL
  * gecos, home or shell is passed to the writer as NULL and expected back as
  * the writer's default ("", CTM_DEFAULT_HOME, CTM_DEFAULT_SHELL). */
-void ctm_t_user_set(struct ctm_t_fixture *f, size_t i, const char *name, uint32_t uid,
-		    uint32_t state, const char *gecos, const char *home, const char *shell);
+void ctm_t_user_set(struct ctm_t_fixture *f, size_t i, const char *name, uint32_t uid, uint32_t state,
+		    const char *gecos, const char *home, const char *shell);
 /* Add a key: in is what the writer gets, canon what keys.db must hold. */
 void ctm_t_user_add_key(struct ctm_t_fixture *f, size_t i, const char *in, const char *canon);
 void ctm_t_fixture_free(struct ctm_t_fixture *f);
@@ -88,10 +92,8 @@ void ctm_t_build(const struct ctm_t_fixture *f, struct ctm_image *pw, struct ctm
 
 /* Compare a looked-up user with the expectation (every field); returns
  * false and writes why into why[256] when they differ. */
-bool ctm_t_user_matches(const struct ctm_t_fixture *f, size_t i, const struct ctm_user *u,
-			char *why);
-bool ctm_t_keys_match(const struct ctm_t_fixture *f, size_t i, const struct ctm_keys *k,
-		      char *why);
+bool ctm_t_user_matches(const struct ctm_t_fixture *f, size_t i, const struct ctm_user *u, char *why);
+bool ctm_t_keys_match(const struct ctm_t_fixture *f, size_t i, const struct ctm_keys *k, char *why);
 
 /* Check every user of f through every lookup of both databases, the order
  * of ctm_passwd_at/ctm_keys_at, absent names and uids, the header values,

@@ -29,7 +29,7 @@
 #define TEST_ADMIN_GID 4242u
 #define NOBODY 65534u
 
-static char base[64];          /* scratch directory of the whole run */
+static char base[64]; /* scratch directory of the whole run */
 static struct helperd d;
 static struct api_server *srv;
 
@@ -160,8 +160,7 @@ static void init_d(mode_t mode, gid_t admin_gid)
 {
 	memset(&d, 0, sizeof d);
 	helperd_config_defaults(&d.cfg);
-	snprintf(d.cfg.listen_socket, sizeof d.cfg.listen_socket, "%s/%d/run/helperd.sock", base,
-		 (int)getpid());
+	snprintf(d.cfg.listen_socket, sizeof d.cfg.listen_socket, "%s/%d/run/helperd.sock", base, (int)getpid());
 	d.cfg.socket_mode = mode;
 	d.cfg.max_body_bytes = 1024;
 	snprintf(d.cfg.admin_group, sizeof d.cfg.admin_group, "ctm-test-admin");
@@ -196,18 +195,17 @@ static void start_default(void)
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int call(const char *method, const char *path, const char *type, const char *body,
-		struct api_reply *r)
+static int call(const char *method, const char *path, const char *type, const char *body, struct api_reply *r)
 {
 	return api_call(sock(), method, path, type, body, body ? strlen(body) : 0, false, r);
 }
 
-#define expect_error(r, st, code)                                                                 \
-	do {                                                                                      \
-		char why_[512];                                                                   \
-		ck_assert_int_eq((r)->status, (st));                                              \
-		ck_assert_str_eq((r)->content_type, "application/json");                          \
-		ck_assert_msg(api_error_shape((r)->json, (st), (code), why_, sizeof why_), "%s", why_); \
+#define expect_error(r, st, code)                                                                                      \
+	do {                                                                                                           \
+		char why_[512];                                                                                        \
+		ck_assert_int_eq((r)->status, (st));                                                                   \
+		ck_assert_str_eq((r)->content_type, "application/json");                                               \
+		ck_assert_msg(api_error_shape((r)->json, (st), (code), why_, sizeof why_), "%s", why_);                \
 	} while (0)
 
 static const char *jstr(json_object *o, const char *key)
@@ -273,9 +271,14 @@ START_TEST(unknown_paths_are_404)
 	start_default();
 	/* Unknown; a parameter that decodes to '/'; an empty parameter;
 	 * a trailing slash; too few and too many segments. */
-	const char *paths[] = { "/nope", "/v1/things/a%2Fb/keys/k", "/v1/things//keys/k",
-				"/v1/things/a/keys/k/", "/v1/things/a/keys", "/v1/things/a/keys/k/x",
-				"/v1/p/a/b/c/%00", "/" };
+	const char *paths[] = { "/nope",
+				"/v1/things/a%2Fb/keys/k",
+				"/v1/things//keys/k",
+				"/v1/things/a/keys/k/",
+				"/v1/things/a/keys",
+				"/v1/things/a/keys/k/x",
+				"/v1/p/a/b/c/%00",
+				"/" };
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
 		struct api_reply r;
 		ck_assert_int_eq(call("GET", paths[i], NULL, NULL, &r), 0);
@@ -312,7 +315,8 @@ START_TEST(json_body_is_parsed)
 	start_default();
 	struct api_reply r;
 	ck_assert_int_eq(call("POST", "/v1/echo", "application/json; charset=utf-8",
-			      " {\"name\": \"alice\", \"n\": [1, 2]}\n", &r), 0);
+			      " {\"name\": \"alice\", \"n\": [1, 2]}\n", &r),
+			 0);
 	ck_assert_int_eq(r.status, 200);
 	json_object *body = json_object_object_get(r.json, "body");
 	ck_assert_str_eq(jstr(body, "name"), "alice");
@@ -364,8 +368,10 @@ START_TEST(body_limit_is_413)
 	 * or a reset: the body is read before the answer. */
 	char head[128];
 	enum { BIG = 400000 };
-	int hn = snprintf(head, sizeof head, "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
-			  "application/json\r\nContent-Length: %d\r\n\r\n", BIG);
+	int hn = snprintf(head, sizeof head,
+			  "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+			  "application/json\r\nContent-Length: %d\r\n\r\n",
+			  BIG);
 	static char pad[BIG];
 	memset(pad, ' ', sizeof pad);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -424,8 +430,8 @@ START_TEST(bad_json_is_400)
 		{ "null", "JSON object" },
 		{ "{} x", "at byte 3" },
 		{ "{}{}", "at byte 2" },
-		{ "{\"a\": 'x'}", "at byte 6" },      /* strict: no single quotes */
-		{ "{\"a\": 1,}", "at byte 8" },       /* strict: no trailing comma */
+		{ "{\"a\": 'x'}", "at byte 6" },    /* strict: no single quotes */
+		{ "{\"a\": 1,}", "at byte 8" },     /* strict: no trailing comma */
 		{ "{\"a\": \"\xff\"}", "at byte" }, /* not UTF-8 */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -433,8 +439,7 @@ START_TEST(bad_json_is_400)
 		ck_assert_int_eq(call("POST", "/v1/echo", "application/json", cases[i].body, &r), 0);
 		ck_assert_msg(r.status == 400, "%s: %ld", cases[i].body, r.status);
 		expect_error(&r, 400, "invalid_json");
-		ck_assert_msg(strstr(error_message(&r), cases[i].words), "%s: %s", cases[i].body,
-			      error_message(&r));
+		ck_assert_msg(strstr(error_message(&r), cases[i].words), "%s: %s", cases[i].body, error_message(&r));
 		api_reply_free(&r);
 	}
 	stop();
@@ -511,9 +516,8 @@ START_TEST(unprivileged_peer)
 
 	ck_assert_int_eq(api_call_as(sock(), NOBODY, NOBODY, NULL, 0, "POST", "/v1/admin", "{}", &r), 0);
 	expect_error(&r, 403, "forbidden");
-	ck_assert_str_eq(error_message(&r),
-			 "POST /v1/admin needs root or membership in the group ctm-test-admin "
-			 "(sudo usermod -aG ctm-test-admin USER, then log in again)");
+	ck_assert_str_eq(error_message(&r), "POST /v1/admin needs root or membership in the group ctm-test-admin "
+					    "(sudo usermod -aG ctm-test-admin USER, then log in again)");
 	api_reply_free(&r);
 
 	ck_assert_int_eq(api_call_as(sock(), NOBODY, NOBODY, NULL, 0, "POST", "/v1/root", "{}", &r), 0);
@@ -822,8 +826,8 @@ START_TEST(one_log_line_per_request)
 		size_t len = (size_t)(nl - line);
 		if (memmem(line, len, " uid=", 5)) {
 			request_lines++;
-			ck_assert_msg(len > 3 && memcmp(nl - 3, " ms", 3) == 0, "a request line without its duration: %.*s",
-				      (int)len, line);
+			ck_assert_msg(len > 3 && memcmp(nl - 3, " ms", 3) == 0,
+				      "a request line without its duration: %.*s", (int)len, line);
 		}
 		if (!nl[1])
 			break;

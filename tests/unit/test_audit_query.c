@@ -34,9 +34,21 @@ START_TEST(time_forms)
 	ck_assert_int_eq(t, now - 90);
 	ck_assert_int_eq(ctm_time_arg("2w", now, &t), 0);
 	ck_assert_int_eq(t, now - 14 * 86400);
-	const char *bad[] = { "", "h", "1", "1y", "1h2", "-1h", "2026-13-01", "2026-02-30", "2025-02-29",
-			      "2026-12-03T25:00:00Z", "2026-12-03T12:00:00", "2026-12-03T12:00Z",
-			      "2026-12-03T12:00:00+1:00", "2026-12-03T12:00:00Zjunk", "yesterday",
+	const char *bad[] = { "",
+			      "h",
+			      "1",
+			      "1y",
+			      "1h2",
+			      "-1h",
+			      "2026-13-01",
+			      "2026-02-30",
+			      "2025-02-29",
+			      "2026-12-03T25:00:00Z",
+			      "2026-12-03T12:00:00",
+			      "2026-12-03T12:00Z",
+			      "2026-12-03T12:00:00+1:00",
+			      "2026-12-03T12:00:00Zjunk",
+			      "yesterday",
 			      "999999999999d" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(ctm_time_arg(bad[i], now, &t) == -1, "accepted \"%s\"", bad[i]);
@@ -70,14 +82,15 @@ START_TEST(filters)
 	ck_assert(!audit_filter_match(&f, a) && audit_filter_match(&f, b));
 	/* until takes the whole second it names. */
 	ck_assert_int_eq(audit_filter_set(&f, NULL, NULL, NULL, "2026-12-03T11:30:00Z", "2026-12-03T11:30:00Z", now,
-					  err, sizeof err), 0);
+					  err, sizeof err),
+			 0);
 	ck_assert(audit_filter_match(&f, a));
 	ck_assert_int_eq(audit_filter_set(&f, "alice", NULL, NULL, NULL, NULL, now, err, sizeof err), 0);
 	ck_assert(audit_filter_match(&f, a) && !audit_filter_match(&f, b));
 	ck_assert_int_eq(audit_filter_set(&f, NULL, "10.0.0.2", NULL, NULL, NULL, now, err, sizeof err), 0);
 	ck_assert(!audit_filter_match(&f, a) && audit_filter_match(&f, b));
-	ck_assert_int_eq(audit_filter_set(&f, NULL, NULL, "session_open,session_close", NULL, NULL, now, err,
-					  sizeof err), 0);
+	ck_assert_int_eq(
+		audit_filter_set(&f, NULL, NULL, "session_open,session_close", NULL, NULL, now, err, sizeof err), 0);
 	ck_assert(!audit_filter_match(&f, a) && audit_filter_match(&f, b));
 	ck_assert_int_eq(audit_filter_set(&f, NULL, NULL, "session", NULL, NULL, now, err, sizeof err), 0);
 	ck_assert(!audit_filter_match(&f, b)); /* whole names only */

@@ -108,8 +108,11 @@ START_TEST(input_checks)
 {
 	char msg[512];
 	static const char *const good_names[] = { "alice", "ops-alice", "alice@example.com", "a", "A_1.b" };
-	static const char *const bad_names[] = { "", "-alice", ".alice", "a/b", "../x", "a b", "al\nice", "é",
-						 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *const bad_names[] = {
+		"",        "-alice", ".alice",
+		"a/b",     "../x",   "a b",
+		"al\nice", "é",      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
 	for (size_t i = 0; i < sizeof good_names / sizeof *good_names; i++)
 		ck_assert_msg(pki_check_name(good_names[i], msg, sizeof msg) == 0, "%s: %s", good_names[i], msg);
 	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
@@ -124,15 +127,21 @@ START_TEST(input_checks)
 
 	ck_assert_int_eq(pki_check_dns("jump.example.com", msg, sizeof msg), 0);
 	ck_assert_int_eq(pki_check_dns("localhost", msg, sizeof msg), 0);
-	static const char *const bad_dns[] = { "", "-a.example.com", "a..b", "a_b.example", "jump.example.com.",
-					       "203.0.113.10", "a b", "*.example.com",
+	static const char *const bad_dns[] = { "",
+					       "-a.example.com",
+					       "a..b",
+					       "a_b.example",
+					       "jump.example.com.",
+					       "203.0.113.10",
+					       "a b",
+					       "*.example.com",
 					       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com" };
 	for (size_t i = 0; i < sizeof bad_dns / sizeof *bad_dns; i++)
 		ck_assert_msg(pki_check_dns(bad_dns[i], msg, sizeof msg) == -1, "%s is refused", bad_dns[i]);
 
 	static const char *const good_listen[] = { "0.0.0.0:8443", "127.0.0.1:1", "[::]:8443", "[::1]:65535" };
-	static const char *const bad_listen[] = { "localhost:8443", "1.2.3.4", "1.2.3.4:0", "1.2.3.4:65536",
-						  "::1:8443", "[::1]8443", "1.2.3.4:84x", ":8443" };
+	static const char *const bad_listen[] = { "localhost:8443", "1.2.3.4",   "1.2.3.4:0",   "1.2.3.4:65536",
+						  "::1:8443",       "[::1]8443", "1.2.3.4:84x", ":8443" };
 	for (size_t i = 0; i < sizeof good_listen / sizeof *good_listen; i++)
 		ck_assert_msg(pki_check_listen(good_listen[i], msg, sizeof msg) == 0, "%s: %s", good_listen[i], msg);
 	for (size_t i = 0; i < sizeof bad_listen / sizeof *bad_listen; i++)
@@ -158,15 +167,16 @@ START_TEST(issue_verify_revoke)
 	ck_assert_uint_eq(mode_of(at("")), 0700);
 	ck_assert(!pki_has_ca(&p));
 	ck_assert_int_eq(pki_create_ca(&p, 3650, &e), CLI_OK);
-	struct pki_sans sans = { .ip = { "203.0.113.10", "2001:db8::1" }, .nip = 2, .dns = { "jump.example.com" },
-				 .ndns = 1 };
+	struct pki_sans sans = {
+		.ip = { "203.0.113.10", "2001:db8::1" }, .nip = 2, .dns = { "jump.example.com" }, .ndns = 1
+	};
 	json_object *server, *alice, *bob;
 	ck_assert_int_eq(pki_issue_server(&p, &sans, 30, &server, &e), CLI_OK);
 	ck_assert_int_eq(pki_issue_client(&p, "alice", 30, &alice, &e), CLI_OK);
 	ck_assert_int_eq(pki_issue_client(&p, "bob", 30, &bob, &e), CLI_OK);
 	ck_assert_int_eq(pki_issue_client(&p, "../evil", 30, &bob, &e), CLI_USAGE);
 	ck_assert_str_eq(e.code, "bad_name");
-	ck_assert_int_eq(pki_issue_client(&p, "carol", 3649, &bob, &e), CLI_OK);  /* within the CA */
+	ck_assert_int_eq(pki_issue_client(&p, "carol", 3649, &bob, &e), CLI_OK); /* within the CA */
 	ck_assert_int_eq(pki_issue_client(&p, "dave", 3651, &bob, &e), CLI_USAGE);
 	ck_assert_str_eq(e.code, "outlives_ca");
 	ck_assert_ptr_nonnull(strstr(e.message, "would outlive the CA"));
@@ -187,7 +197,8 @@ START_TEST(issue_verify_revoke)
 	DIR *d = opendir(at(""));
 	for (struct dirent *de; (de = readdir(d));)
 		ck_assert_msg(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-			      strcmp(de->d_name, ".lock") == 0 || de->d_name[0] != '.', "left behind: %s", de->d_name);
+				      strcmp(de->d_name, ".lock") == 0 || de->d_name[0] != '.',
+			      "left behind: %s", de->d_name);
 	closedir(d);
 
 	/* OpenSSL accepts the chain. */
@@ -240,7 +251,8 @@ START_TEST(issue_verify_revoke)
 	char colons[128] = "";
 	const char *s = str(bob, "serial");
 	for (size_t i = 0; s[i]; i += 2)
-		snprintf(colons + strlen(colons), sizeof colons - strlen(colons), "%s%c%c", i ? ":" : "", s[i], s[i + 1]);
+		snprintf(colons + strlen(colons), sizeof colons - strlen(colons), "%s%c%c", i ? ":" : "", s[i],
+			 s[i + 1]);
 	for (char *c = colons; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
 	ck_assert_ptr_eq(pki_find_serial(&p, colons), bob);
@@ -406,7 +418,8 @@ START_TEST(helperd_loads_the_crl)
 	tls_config(&c, other);
 	ck_assert_int_eq(api_tls_load(&c, &m, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, "is not signed by a CA of https_client_ca (its issuer: ") &&
-		      strstr(err, "CN=Containarium CA"), "%s", err);
+			      strstr(err, "CN=Containarium CA"),
+		      "%s", err);
 
 	/* A certificate where the CRL should be. */
 	tls_config(&c, at("ca.crt"));

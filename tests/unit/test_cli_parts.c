@@ -72,8 +72,8 @@ START_TEST(options_in_every_form)
 	struct args a;
 	struct cli c;
 	bool help;
-	const char *w[] = { "--json", "alice", "--memory", "512MB", "--memory=1GB", "-fk", "id.pub", "-v",
-			    "--", "--force", "-" };
+	const char *w[] = { "--json", "alice", "--memory", "512MB", "--memory=1GB", "-fk", "id.pub",
+			    "-v",     "--",    "--force",  "-" };
 	ck_assert_int_eq(parse(&a, &c, &help, w, 11), CLI_OK);
 	ck_assert(c.json && c.verbose && !help);
 	ck_assert_int_eq(a.npos, 3);
@@ -101,8 +101,10 @@ START_TEST(usage_errors_name_the_problem)
 		int n;
 		const char *message;
 	} bad[] = {
-		{ { "--frobnicate" }, 1, "containarium: unknown option --frobnicate for this command; see "
-					"containarium resize --help" },
+		{ { "--frobnicate" },
+		  1,
+		  "containarium: unknown option --frobnicate for this command; see "
+		  "containarium resize --help" },
 		{ { "-x" }, 1, "containarium: unknown option -x for this command; see containarium resize --help" },
 		{ { "--memory" }, 1, "containarium: --memory needs a value; see containarium resize --help" },
 		{ { "-k" }, 1, "containarium: -k needs a value; see containarium resize --help" },
@@ -209,8 +211,13 @@ START_TEST(bytes_in_one_unit_style)
 	static const struct {
 		unsigned long long b;
 		const char *s;
-	} cases[] = { { 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" }, { 1536, "1.5 KiB" },
-		      { 256ULL << 20, "256.0 MiB" }, { 3ULL << 30, "3.0 GiB" }, { 5ULL << 40, "5.0 TiB" },
+	} cases[] = { { 0, "0 B" },
+		      { 1023, "1023 B" },
+		      { 1024, "1.0 KiB" },
+		      { 1536, "1.5 KiB" },
+		      { 256ULL << 20, "256.0 MiB" },
+		      { 3ULL << 30, "3.0 GiB" },
+		      { 5ULL << 40, "5.0 TiB" },
 		      { 5ULL << 50, "5120.0 TiB" } };
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		out_bytes(cases[i].b, buf, sizeof buf);

@@ -67,11 +67,13 @@ START_TEST(config_defaults_and_settings)
 	ck_assert_uint_eq(c.socket_mode, 0660);
 	ck_assert_uint_eq(c.gid, 70000);
 	ck_assert_int_eq(c.log_level, LOG_INFO);
-	ck_assert_int_eq(load_text(&c,
-		"# comment\n\n  network = br1  \nsocket_mode = 0600\nuid_min = 200000\nuid_max = 299999\n"
-		"gid = 199999\ndefault_disk = 50GB\ndefault_memory = 2G\ndefault_cpu = 4\n"
-		"default_autostart = no\nlog_level = debug\nadmin_group =\nincus_socket = /x/y.sock\n",
-		err, sizeof err), 0);
+	ck_assert_int_eq(
+		load_text(&c,
+			  "# comment\n\n  network = br1  \nsocket_mode = 0600\nuid_min = 200000\nuid_max = 299999\n"
+			  "gid = 199999\ndefault_disk = 50GB\ndefault_memory = 2G\ndefault_cpu = 4\n"
+			  "default_autostart = no\nlog_level = debug\nadmin_group =\nincus_socket = /x/y.sock\n",
+			  err, sizeof err),
+		0);
 	ck_assert_str_eq(c.network, "br1");
 	ck_assert_uint_eq(c.socket_mode, 0600);
 	ck_assert_uint_eq(c.uid_min, 200000);
@@ -86,7 +88,9 @@ END_TEST
 
 START_TEST(config_errors_name_line_and_problem)
 {
-	static const struct { const char *text, *expect; } bad[] = {
+	static const struct {
+		const char *text, *expect;
+	} bad[] = {
 		{ "netwrk = br0\n", "test.conf:1: unknown setting \"netwrk\"" },
 		{ "\n\nnetwork br0\n", "test.conf:3: expected \"key = value\"" },
 		{ "listen_socket = run/x.sock\n", "must be an absolute path" },
@@ -189,15 +193,21 @@ START_TEST(id_ranges)
 	ck_assert_msg(strstr(err, "already named \"users\""), "%s", err);
 	/* the gid inside a subordinate range */
 	ck_assert_int_eq(id_ranges_check(&f, 70001, 99999, 100500, "containarium-users", err, sizeof err), -1);
-	unlink(pw); unlink(gr); unlink(su); unlink(sg);
-	free(pw); free(gr); free(su); free(sg);
+	unlink(pw);
+	unlink(gr);
+	unlink(su);
+	unlink(sg);
+	free(pw);
+	free(gr);
+	free(su);
+	free(sg);
 }
 END_TEST
 
 /* ---- accounts ---- */
 
-static json_object *instance(const char *name, const char *user, const char *uid, const char *ip,
-			     const char *created, const char *keys)
+static json_object *instance(const char *name, const char *user, const char *uid, const char *ip, const char *created,
+			     const char *keys)
 {
 	char text[2048];
 	snprintf(text, sizeof text,
@@ -256,7 +266,9 @@ START_TEST(account_mapping)
 	ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), 0);
 	json_object_put(o);
 	/* Ours but broken: each says what. */
-	static const struct { const char *user, *uid, *ip, *keys, *expect; } bad[] = {
+	static const struct {
+		const char *user, *uid, *ip, *keys, *expect;
+	} bad[] = {
 		{ "Root", "70010", "10.0.3.2", "", "user.containarium.user" },
 		{ "bob", "x", "10.0.3.2", "", "is not a uid" },
 		{ "bob", "0", "10.0.3.2", "", "is not a uid" },
@@ -283,7 +295,8 @@ static void registry_of(struct registry *r, json_object **insts, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_int_eq(account_from_instance(insts[i], &r->accounts[r->count], why, sizeof why), 1);
 		const unsigned char *b = r->accounts[r->count].ipv4;
-		r->used_ipv4[r->used_ipv4_count++] = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+		r->used_ipv4[r->used_ipv4_count++] =
+			(uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 		r->count++;
 	}
 	/* registry_load sorts both; these inputs are given sorted */
@@ -394,7 +407,8 @@ START_TEST(audit_log)
 	ck_assert_int_eq(access(path, F_OK), 0);
 	all = audit_read(path, &any, 2);
 	ck_assert_uint_eq(json_object_array_length(all), 2);
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(all, 1), "user")), "carol");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(all, 1), "user")),
+			 "carol");
 	json_object_put(all);
 	char cmd[160];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -415,7 +429,6 @@ START_TEST(session_table)
 	ck_assert_int_eq(sessions_last_activity("nobody"), 0);
 }
 END_TEST
-
 
 /* ---- accounts: strings ---- */
 
@@ -449,9 +462,11 @@ START_TEST(account_strings)
 	char name[65];
 	memset(name, 'n', 64);
 	name[64] = '\0';
-	snprintf(text, sizeof text, "{\"name\":\"%s\",\"config\":{\"user.containarium.managed\":\"true\","
+	snprintf(text, sizeof text,
+		 "{\"name\":\"%s\",\"config\":{\"user.containarium.managed\":\"true\","
 		 "\"user.containarium.user\":\"carol\",\"user.containarium.uid\":\"70020\","
-		 "\"user.containarium.state\":\"active\"}}", name);
+		 "\"user.containarium.state\":\"active\"}}",
+		 name);
 	o = json_tokener_parse(text);
 	ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), -1);
 	account_free(&a); /* safe after a refusal too */
@@ -474,8 +489,8 @@ static int collect(json_object *item, void *arg)
 }
 
 /* Feed doc in chunks of size chunk; returns the result and fills got/rest. */
-static enum json_list_result list_read(const char *doc, size_t chunk, size_t max_rest, size_t max_item,
-				       int stop_after, json_object **got, json_object **rest)
+static enum json_list_result list_read(const char *doc, size_t chunk, size_t max_rest, size_t max_item, int stop_after,
+				       json_object **got, json_object **rest)
 {
 	struct collected c = { json_object_new_array(), stop_after };
 	struct json_list *l = json_list_new("metadata", collect, &c, max_rest, max_item);
@@ -498,23 +513,23 @@ START_TEST(json_list_chunks)
 {
 	/* Strings full of the bytes the reader tracks, a "metadata" key that
 	 * is not at the top, members before and after the array. */
-	static const char doc[] =
-		"{\"type\":\"sync\",\"x\":[1,{\"metadata\":[9]}],\"s\":\"]}\\\"metadata\\\":[\","
-		"\"odd\":\"a\\\"b\\\\\","
-		"\"metadata\":[ {\"name\":\"a{[\\\"]}\",\"n\":[1,[2]],\"config\":{\"k\":\"v\\\\\"}} ,"
-		"{\"name\":\"b\",\"u\":\"\\u00e9\\n\"},\n{\"name\":\"c\",\"e\":{}}],"
-		"\"status_code\":200}";
+	static const char doc[] = "{\"type\":\"sync\",\"x\":[1,{\"metadata\":[9]}],\"s\":\"]}\\\"metadata\\\":[\","
+				  "\"odd\":\"a\\\"b\\\\\","
+				  "\"metadata\":[ {\"name\":\"a{[\\\"]}\",\"n\":[1,[2]],\"config\":{\"k\":\"v\\\\\"}} ,"
+				  "{\"name\":\"b\",\"u\":\"\\u00e9\\n\"},\n{\"name\":\"c\",\"e\":{}}],"
+				  "\"status_code\":200}";
 	for (size_t chunk = 1; chunk <= sizeof doc; chunk += chunk < 24 ? 1 : 37) {
 		json_object *got, *rest, *md;
 		ck_assert_int_eq(list_read(doc, chunk, 1 << 20, 1 << 20, 0, &got, &rest), JL_OK);
 		ck_assert_msg(json_object_array_length(got) == 3, "chunk %zu: %zu elements", chunk,
 			      json_object_array_length(got));
-		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 0),
-									       "name")), "a{[\"]}");
-		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 1),
-									       "u")), "\xc3\xa9\n");
-		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 2),
-									       "name")), "c");
+		ck_assert_str_eq(
+			json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 0), "name")),
+			"a{[\"]}");
+		ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 1), "u")),
+				 "\xc3\xa9\n");
+		ck_assert_str_eq(
+			json_object_get_string(json_object_object_get(json_object_array_get_idx(got, 2), "name")), "c");
 		ck_assert_ptr_nonnull(rest);
 		ck_assert(json_object_object_get_ex(rest, "metadata", &md));
 		ck_assert_uint_eq(json_object_array_length(md), 0);
@@ -533,8 +548,9 @@ START_TEST(json_list_edges)
 	json_object *got, *rest;
 	/* Scalar elements (a null carries nothing), an empty list, no list. */
 	for (size_t chunk = 1; chunk < 8; chunk++) {
-		ck_assert_int_eq(list_read("{\"metadata\":[\"a,]\", 12 ,null,true,-1.5e3]}", chunk, 4096, 4096, 0,
-					   &got, &rest), JL_OK);
+		ck_assert_int_eq(
+			list_read("{\"metadata\":[\"a,]\", 12 ,null,true,-1.5e3]}", chunk, 4096, 4096, 0, &got, &rest),
+			JL_OK);
 		ck_assert_uint_eq(json_object_array_length(got), 4);
 		ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(got, 0)), "a,]");
 		ck_assert_int_eq(json_object_get_int(json_object_array_get_idx(got, 1)), 12);
@@ -546,8 +562,9 @@ START_TEST(json_list_edges)
 	ck_assert_uint_eq(json_object_array_length(got), 0);
 	json_object_put(got);
 	json_object_put(rest);
-	ck_assert_int_eq(list_read("{\"type\":\"error\",\"metadata\":null,\"error\":\"x\"}", 5, 4096, 4096, 0,
-				   &got, &rest), JL_OK);
+	ck_assert_int_eq(
+		list_read("{\"type\":\"error\",\"metadata\":null,\"error\":\"x\"}", 5, 4096, 4096, 0, &got, &rest),
+		JL_OK);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(rest, "error")), "x");
 	json_object_put(got);
 	json_object_put(rest);
@@ -573,12 +590,14 @@ START_TEST(json_list_edges)
 	ck_assert_uint_eq(json_object_array_length(got), 1);
 	json_object_put(got);
 	json_object_put(rest);
-	ck_assert_int_eq(list_read("{\"metadata\":[{\"a\":\"0123456789abcdef0123456789\"}]}", 5, 4096, 16, 0,
-				   &got, &rest), JL_BIG_ITEM);
+	ck_assert_int_eq(
+		list_read("{\"metadata\":[{\"a\":\"0123456789abcdef0123456789\"}]}", 5, 4096, 16, 0, &got, &rest),
+		JL_BIG_ITEM);
 	json_object_put(got);
 	json_object_put(rest);
-	ck_assert_int_eq(list_read("{\"error\":\"0123456789abcdef0123456789\",\"metadata\":[]}", 5, 16, 4096, 0,
-				   &got, &rest), JL_BIG_REST);
+	ck_assert_int_eq(
+		list_read("{\"error\":\"0123456789abcdef0123456789\",\"metadata\":[]}", 5, 16, 4096, 0, &got, &rest),
+		JL_BIG_REST);
 	json_object_put(got);
 	json_object_put(rest);
 }
@@ -599,9 +618,9 @@ struct fake_server {
 	pthread_t thread;
 	const struct fake_reply *replies;
 	size_t count;
-	char request[8192];        /* the last request, head and body */
-	char heads[16][1024];      /* each request's head, by connection */
-	unsigned char heard[256];  /* what came after the request (fake_reply.after) */
+	char request[8192];       /* the last request, head and body */
+	char heads[16][1024];     /* each request's head, by connection */
+	unsigned char heard[256]; /* what came after the request (fake_reply.after) */
 	size_t heard_len;
 };
 
@@ -702,11 +721,14 @@ static enum http_result get(const char *socket, const char *path, long timeout_s
 
 START_TEST(http_transport)
 {
-	static const char *const chunked[] = {
-		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"abc\"\r\n", "Transfer-Encoding: chunked\r\n\r\n",
-		"5\r\nhello\r\n", "7;ext=1\r\n, world\r\n1", "\r\n!\r\n0\r\nTrailer: x\r\n\r\n", NULL };
-	static const char *const length[] = {
-		"HTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\nbody", "ignored after the body", NULL };
+	static const char *const chunked[] = { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: \"abc\"\r\n",
+					       "Transfer-Encoding: chunked\r\n\r\n",
+					       "5\r\nhello\r\n",
+					       "7;ext=1\r\n, world\r\n1",
+					       "\r\n!\r\n0\r\nTrailer: x\r\n\r\n",
+					       NULL };
+	static const char *const length[] = { "HTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\nbody",
+					      "ignored after the body", NULL };
 	static const char *const to_close[] = { "HTTP/1.0 200 OK\r\n\r\nuntil", " the end", NULL };
 	static const char *const cont[] = { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", NULL };
 	static const char *const bad_status[] = { "HTTP/2 200 OK\r\n\r\n", NULL };
@@ -714,8 +736,9 @@ START_TEST(http_transport)
 	static const char *const cut[] = { "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", NULL };
 	static const char *const echo[] = { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", NULL };
 	const struct fake_reply replies[] = {
-		{ chunked, 0, NULL }, { length, 0, NULL }, { to_close, 0, NULL }, { cont, 0, NULL }, { bad_status, 0, NULL }, { bad_chunk, 0, NULL },
-		{ cut, 0, NULL }, { NULL, 1, NULL }, { echo, 0, NULL },
+		{ chunked, 0, NULL }, { length, 0, NULL },     { to_close, 0, NULL },
+		{ cont, 0, NULL },    { bad_status, 0, NULL }, { bad_chunk, 0, NULL },
+		{ cut, 0, NULL },     { NULL, 1, NULL },       { echo, 0, NULL },
 	};
 	struct fake_server f;
 	fake_start(&f, replies, sizeof replies / sizeof replies[0]);
@@ -743,8 +766,12 @@ START_TEST(http_transport)
 	/* What goes out: the request line, Host, Connection: close, the
 	 * caller's headers, Content-Length and the body. */
 	const char *hdrs[] = { "If-Match: \"e1\"", NULL };
-	struct http_request rq = { .method = "PATCH", .path = "/1.0/instances/x?y=%2F", .headers = hdrs,
-				   .body = "{\"a\":1}", .body_len = 7, .timeout_s = 10 };
+	struct http_request rq = { .method = "PATCH",
+				   .path = "/1.0/instances/x?y=%2F",
+				   .headers = hdrs,
+				   .body = "{\"a\":1}",
+				   .body_len = 7,
+				   .timeout_s = 10 };
 	memset(&b, 0, sizeof b);
 	ck_assert_int_eq(http_exchange(f.path, &rq, to_body, &b, &resp, err, sizeof err), HTTP_OK);
 	fake_stop(&f);
@@ -769,7 +796,6 @@ START_TEST(http_transport)
 }
 END_TEST
 
-
 /* The event stream: the websocket handshake, messages (one of them in two
  * frames), a ping answered with a masked pong, the close. */
 START_TEST(events_stream)
@@ -777,7 +803,12 @@ START_TEST(events_stream)
 	static const char *const upgrade[] = {
 		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x05hello",
-		"\x01\x03" "abc", "\x80\x02" "de\x89\x02hi", NULL };
+		"\x01\x03"
+		"abc",
+		"\x80\x02"
+		"de\x89\x02hi",
+		NULL
+	};
 	static const char *const close_frame[] = { "\x88\x02\x03\xe8", NULL };
 	static const char *const refused[] = { "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", NULL };
 	const struct fake_reply replies[] = { { upgrade, 0, close_frame }, { refused, 0, NULL } };
@@ -832,10 +863,12 @@ START_TEST(registry_from_a_streamed_list)
 		instance("a-container", "a", "70001", "10.0.3.128", "2026-01-01T00:00:00Z", ""),
 	};
 	char list[8192];
-	snprintf(list, sizeof list, "{\"type\":\"sync\",\"status\":\"Success\",\"metadata\":[%s,%s,"
-		 "{\"name\":\"web\",\"config\":{},\"devices\":{\"eth0\":{\"type\":\"nic\",\"ipv4.address\":\"10.0.3.7\"}}}]}",
-		 json_object_to_json_string_ext(insts[0], JSON_C_TO_STRING_PLAIN),
-		 json_object_to_json_string_ext(insts[1], JSON_C_TO_STRING_PLAIN));
+	snprintf(
+		list, sizeof list,
+		"{\"type\":\"sync\",\"status\":\"Success\",\"metadata\":[%s,%s,"
+		"{\"name\":\"web\",\"config\":{},\"devices\":{\"eth0\":{\"type\":\"nic\",\"ipv4.address\":\"10.0.3.7\"}}}]}",
+		json_object_to_json_string_ext(insts[0], JSON_C_TO_STRING_PLAIN),
+		json_object_to_json_string_ext(insts[1], JSON_C_TO_STRING_PLAIN));
 	/* chunked, in pieces of 100 bytes (cut anywhere, chunk headers too) */
 	static char wire[16384];
 	size_t n = (size_t)snprintf(wire, sizeof wire, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -853,8 +886,11 @@ START_TEST(registry_from_a_streamed_list)
 	}
 	pieces[np] = NULL;
 	const char *hello_pieces[] = { hello, NULL };
-	static const char *const notfound[] = { "HTTP/1.1 404 Not Found\r\nContent-Length: 69\r\n\r\n"
-		"{\"type\":\"error\",\"error\":\"not found\",\"error_code\":404,\"metadata\":null}", NULL };
+	static const char *const notfound[] = {
+		"HTTP/1.1 404 Not Found\r\nContent-Length: 69\r\n\r\n"
+		"{\"type\":\"error\",\"error\":\"not found\",\"error_code\":404,\"metadata\":null}",
+		NULL
+	};
 	const struct fake_reply replies[] = { { hello_pieces, 0, NULL }, { pieces, 0, NULL }, { notfound, 0, NULL } };
 	struct fake_server f;
 	fake_start(&f, replies, 3);
@@ -888,8 +924,8 @@ END_TEST
  * an operation's failure), any other 500 a server error. */
 static const char *reply(char *buf, size_t len, const char *status, const char *body)
 {
-	snprintf(buf, len, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-		 status, strlen(body), body);
+	snprintf(buf, len, "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", status,
+		 strlen(body), body);
 	return buf;
 }
 
@@ -899,40 +935,60 @@ START_TEST(backend_differences)
 		const char *server, *version, *hdr, *other_hdr, *logs;
 		enum incus_server kind;
 	} be[] = {
-		{ "incus", "6.0.4", "X-Incus-", "X-LXD-", "/1.0/instances/u-container/logs/exec-output/exec_7", INCUS_SERVER_INCUS },
+		{ "incus", "6.0.4", "X-Incus-", "X-LXD-", "/1.0/instances/u-container/logs/exec-output/exec_7",
+		  INCUS_SERVER_INCUS },
 		{ "lxd", "5.0.2", "X-LXD-", "X-Incus-", "/1.0/instances/u-container/logs/exec_7", INCUS_SERVER_LXD },
 	};
 	const int i = _i;
 	static char text[12][2048];
 	char body[1024];
-	snprintf(body, sizeof body, "{\"type\":\"sync\",\"metadata\":{\"environment\":{\"server\":\"%s\","
-		 "\"server_version\":\"%s\"}}}", be[i].server, be[i].version);
+	snprintf(body, sizeof body,
+		 "{\"type\":\"sync\",\"metadata\":{\"environment\":{\"server\":\"%s\","
+		 "\"server_version\":\"%s\"}}}",
+		 be[i].server, be[i].version);
 	const char *hello[] = { reply(text[0], sizeof text[0], "200 OK", body), NULL };
 	const char *async[] = { reply(text[1], sizeof text[1], "202 Accepted",
-		"{\"type\":\"async\",\"operation\":\"/1.0/operations/op7\",\"metadata\":{}}"), NULL };
-	snprintf(body, sizeof body, "{\"type\":\"sync\",\"metadata\":{\"status\":\"Success\",\"metadata\":"
-		 "{\"return\":3,\"output\":{\"1\":\"%s.stdout\",\"2\":\"%s.stderr\"}}}}", be[i].logs, be[i].logs);
+				      "{\"type\":\"async\",\"operation\":\"/1.0/operations/op7\",\"metadata\":{}}"),
+				NULL };
+	snprintf(body, sizeof body,
+		 "{\"type\":\"sync\",\"metadata\":{\"status\":\"Success\",\"metadata\":"
+		 "{\"return\":3,\"output\":{\"1\":\"%s.stdout\",\"2\":\"%s.stderr\"}}}}",
+		 be[i].logs, be[i].logs);
 	const char *done[] = { reply(text[2], sizeof text[2], "200 OK", body), NULL };
 	const char *out[] = { "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n", NULL };
 	const char *err_text[] = { "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\noops", NULL };
-	const char *deleted[] = { reply(text[3], sizeof text[3], "200 OK", "{\"type\":\"sync\",\"metadata\":{}}"), NULL };
-	const char *pushed[] = { reply(text[4], sizeof text[4], "200 OK", "{\"type\":\"sync\",\"metadata\":{}}"), NULL };
-	const char *bad_key[] = { reply(text[5], sizeof text[5], "500 Internal Server Error",
-		"{\"type\":\"error\",\"error_code\":500,\"error\":\"Invalid config: Unknown configuration key: "
-		"security.devlxd\",\"metadata\":null}"), NULL };
-	const char *broken[] = { reply(text[6], sizeof text[6], "500 Internal Server Error",
-		"{\"type\":\"error\",\"error_code\":500,\"error\":\"Failed to begin transaction: database is "
-		"locked\",\"metadata\":null}"), NULL };
+	const char *deleted[] = { reply(text[3], sizeof text[3], "200 OK", "{\"type\":\"sync\",\"metadata\":{}}"),
+				  NULL };
+	const char *pushed[] = { reply(text[4], sizeof text[4], "200 OK", "{\"type\":\"sync\",\"metadata\":{}}"),
+				 NULL };
+	const char *bad_key[] = {
+		reply(text[5], sizeof text[5], "500 Internal Server Error",
+		      "{\"type\":\"error\",\"error_code\":500,\"error\":\"Invalid config: Unknown configuration key: "
+		      "security.devlxd\",\"metadata\":null}"),
+		NULL
+	};
+	const char *broken[] = {
+		reply(text[6], sizeof text[6], "500 Internal Server Error",
+		      "{\"type\":\"error\",\"error_code\":500,\"error\":\"Failed to begin transaction: database is "
+		      "locked\",\"metadata\":null}"),
+		NULL
+	};
 	/* An operation another cluster member runs: its URL has a query. */
-	const char *async_remote[] = { reply(text[8], sizeof text[8], "202 Accepted",
-		"{\"type\":\"async\",\"operation\":\"/1.0/operations/op8?project=default\",\"metadata\":{}}"), NULL };
-	const char *failed_op[] = { reply(text[7], sizeof text[7], "200 OK",
-		"{\"type\":\"sync\",\"metadata\":{\"status\":\"Failure\",\"err\":\"Failed creating instance "
-		"record: Unknown configuration key: bogus.key\"}}"), NULL };
+	const char *async_remote[] = {
+		reply(text[8], sizeof text[8], "202 Accepted",
+		      "{\"type\":\"async\",\"operation\":\"/1.0/operations/op8?project=default\",\"metadata\":{}}"),
+		NULL
+	};
+	const char *failed_op[] = {
+		reply(text[7], sizeof text[7], "200 OK",
+		      "{\"type\":\"sync\",\"metadata\":{\"status\":\"Failure\",\"err\":\"Failed creating instance "
+		      "record: Unknown configuration key: bogus.key\"}}"),
+		NULL
+	};
 	const struct fake_reply replies[] = {
-		{ hello, 0, NULL }, { async, 0, NULL }, { done, 0, NULL }, { out, 0, NULL }, { deleted, 0, NULL },
-		{ err_text, 0, NULL }, { deleted, 0, NULL }, { pushed, 0, NULL }, { bad_key, 0, NULL },
-		{ broken, 0, NULL }, { async_remote, 0, NULL }, { failed_op, 0, NULL },
+		{ hello, 0, NULL },   { async, 0, NULL },    { done, 0, NULL },         { out, 0, NULL },
+		{ deleted, 0, NULL }, { err_text, 0, NULL }, { deleted, 0, NULL },      { pushed, 0, NULL },
+		{ bad_key, 0, NULL }, { broken, 0, NULL },   { async_remote, 0, NULL }, { failed_op, 0, NULL },
 	};
 	struct fake_server f;
 	fake_start(&f, replies, sizeof replies / sizeof replies[0]);
@@ -963,7 +1019,8 @@ START_TEST(backend_differences)
 	}
 
 	ck_assert_msg(incus_file_push(c, "u-container", "/etc/x", "x", 1, 1000, 1000, 0644, err, sizeof err) ==
-		      INCUS_OK, "%s", err);
+			      INCUS_OK,
+		      "%s", err);
 	char h[64];
 	snprintf(h, sizeof h, "\r\n%suid: 1000\r\n", be[i].hdr);
 	ck_assert_msg(strstr(f.heads[7], h), "%s", f.heads[7]);
@@ -985,7 +1042,8 @@ START_TEST(backend_differences)
 	/* /wait went before the query, and the query came along. */
 	ck_assert_msg(strncmp(f.heads[11], "GET /1.0/operations/op8/wait?timeout=", 37) == 0, "%s", f.heads[11]);
 	ck_assert_msg(strstr(f.heads[11], "&project=default HTTP/1.1\r\n"), "%s", f.heads[11]);
-	ck_assert_str_eq(incus_error_reason(err), "Failed creating instance record: Unknown configuration key: bogus.key");
+	ck_assert_str_eq(incus_error_reason(err),
+			 "Failed creating instance record: Unknown configuration key: bogus.key");
 	json_object_put(cfg);
 	incus_close(c);
 	fake_stop(&f);
@@ -997,7 +1055,6 @@ START_TEST(backend_differences)
 	ck_assert_int_eq(incus_error_status(409, "IP address already defined on another NIC"), INCUS_ERR_CONFLICT);
 }
 END_TEST
-
 
 /* A cluster member that does not answer: Incus lists its instances with
  * status Error, their location and no config.  Their users stay published
@@ -1011,13 +1068,17 @@ START_TEST(registry_keeps_an_unreachable_members_users)
 	snprintf(hello, sizeof hello, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(hello_body),
 		 hello_body);
 	json_object *a = instance("a-container", "a", "70001", "10.0.3.128", "2026-01-01T00:00:00Z", "");
-	json_object *erin = instance("erin-container", "erin", "70005", "10.0.3.133", "2026-01-01T00:00:00Z", alice_key);
-	snprintf(list, sizeof list, "{\"type\":\"sync\",\"status\":\"Success\",\"metadata\":[%s,"
+	json_object *erin =
+		instance("erin-container", "erin", "70005", "10.0.3.133", "2026-01-01T00:00:00Z", alice_key);
+	snprintf(list, sizeof list,
+		 "{\"type\":\"sync\",\"status\":\"Success\",\"metadata\":[%s,"
 		 "{\"name\":\"erin-container\",\"status\":\"Error\",\"location\":\"m3\",\"config\":null}]}",
 		 json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
 	snprintf(listed, sizeof listed, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(list), list);
 	const char *hello_pieces[] = { hello, NULL }, *list_pieces[] = { listed, NULL };
-	const struct fake_reply replies[] = { { hello_pieces, 0, NULL }, { list_pieces, 0, NULL }, { list_pieces, 0, NULL } };
+	const struct fake_reply replies[] = { { hello_pieces, 0, NULL },
+					      { list_pieces, 0, NULL },
+					      { list_pieces, 0, NULL } };
 	struct fake_server f;
 	fake_start(&f, replies, 3);
 	struct incus_client *c = NULL;
@@ -1103,8 +1164,9 @@ START_TEST(snapshot_build_canonical)
 		if (i == 5)
 			u[i].gecos = "G", u[i].home = "/home/x", u[i].shell = "/bin/sh";
 	}
-	struct ctm_snapshot_spec spec = { .generation = 3, .gid = 70000, .uid_min = 70001, .uid_max = 99999,
-					  .users = u, .user_count = 40 };
+	struct ctm_snapshot_spec spec = {
+		.generation = 3, .gid = 70000, .uid_min = 70001, .uid_max = 99999, .users = u, .user_count = 40
+	};
 	struct ctm_image p1, k1, p2, k2;
 	char err[512];
 	ck_assert_msg(ctm_snapshot_build(&spec, &p1, &k1, err, sizeof err) == 0, "%s", err);
@@ -1140,7 +1202,7 @@ START_TEST(snapshot_build_canonical)
 	static const char *const bad_keys[] = {
 		"ssh-ed25519 AAAA x\ncommand=\"sh\" ssh-ed25519 AAAA y", /* a second line */
 		"command=\"sh\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1wJvX5qExo/rZpqB75+B1MDJTGLT6Ob0V3beQSe99b",
-		" ssh-ed25519 AAAA",                                     /* not its canonical form */
+		" ssh-ed25519 AAAA", /* not its canonical form */
 		"ssh-ed25519 AAAA\x7f",
 	};
 	for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
@@ -1155,8 +1217,8 @@ START_TEST(snapshot_build_canonical)
 		ck_assert_int_eq(ctm_snapshot_build_canonical(&bs, &p1, &k1, err, sizeof err), -1);
 		ck_assert_msg(strstr(err, "key 1"), "%s", err);
 	}
-	static const char *const bad_names[] = { "Alice", "al:ice", "", "al ice", "-x",
-						 "a23456789012345678901234567890123" };
+	static const char *const bad_names[] = { "Alice",  "al:ice", "",
+						 "al ice", "-x",     "a23456789012345678901234567890123" };
 	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
 		struct ctm_user_spec bad = u[0];
 		bad.name = bad_names[i];

@@ -168,7 +168,8 @@ START_TEST(signing)
 	keys[1].line = strdup(read_text(at("h_ec.pub")));
 	char *certs[2];
 	ck_assert_int_eq(host_ca_sign(&c, keys, 2, "test identity", "10.0.3.7,alice-container", certs, fp, sizeof fp,
-				      err, sizeof err), 0);
+				      err, sizeof err),
+			 0);
 	ck_assert_str_eq(sh("ls -A %s | sort | tr '\\n' ' '", base), "ca ca.pub h_ec h_ec.pub h_ed h_ed.pub ");
 	const char *names[2] = { "h_ed", "h_ec" };
 	for (int i = 0; i < 2; i++) {
@@ -181,11 +182,12 @@ START_TEST(signing)
 		ck_assert_msg(strstr(l, "host certificate"), "%s", l);
 		ck_assert_msg(strstr(l, "Key ID: \"test identity\""), "%s", l);
 		ck_assert_msg(strstr(l, fp), "signed by the CA: %s", l);
-		ck_assert_msg(strstr(l, "Principals: \n                10.0.3.7\n                alice-container\n"), "%s", l);
+		ck_assert_msg(strstr(l, "Principals: \n                10.0.3.7\n                alice-container\n"),
+			      "%s", l);
 		ck_assert_msg(strstr(l, "Valid: forever"), "%s", l);
 		char key_fp[64];
-		snprintf(key_fp, sizeof key_fp, "%s", sh("ssh-keygen -l -f %s.pub | awk '{ printf \"%%s\", $2 }'",
-							at(names[i])));
+		snprintf(key_fp, sizeof key_fp, "%s",
+			 sh("ssh-keygen -l -f %s.pub | awk '{ printf \"%%s\", $2 }'", at(names[i])));
 		ck_assert_msg(strstr(l, key_fp), "of key %s: %s", names[i], l);
 		free(certs[i]);
 	}
@@ -221,8 +223,9 @@ START_TEST(known_hosts_lines)
 	free(t);
 	/* The trust file: the other CA once, the same CA not twice. */
 	snprintf(c.host_ca_trust, sizeof c.host_ca_trust, "%s", at("trust"));
-	ck_assert_int_eq(run("(echo '# rotation'; cat %s.pub %s.pub %s.pub) >%s", at("ca2"), at("ca"), at("ca2"),
-			     at("trust")), 0);
+	ck_assert_int_eq(
+		run("(echo '# rotation'; cat %s.pub %s.pub %s.pub) >%s", at("ca2"), at("ca"), at("ca2"), at("trust")),
+		0);
 	t = host_ca_known_hosts(&c, "j", err, sizeof err);
 	ck_assert_ptr_nonnull(t);
 	int lines = 0;
@@ -237,7 +240,8 @@ START_TEST(known_hosts_lines)
 	fputs(t, f);
 	fclose(f);
 	free(t);
-	ck_assert_msg(strstr(sh("ssh-keygen -F 10.0.3.99 -f %s", at("kh")), "@cert-authority"), "found by ssh-keygen -F");
+	ck_assert_msg(strstr(sh("ssh-keygen -F 10.0.3.99 -f %s", at("kh")), "@cert-authority"),
+		      "found by ssh-keygen -F");
 	remove_base();
 }
 END_TEST
@@ -276,9 +280,9 @@ START_TEST(hostkey_lines)
 	host_pubkeys_free(keys, n);
 
 	const char *bad[] = {
-		"70001\n",                                       /* no keys */
-		"hostkey ../etc/shadow ssh-ed25519 AAAA\n",       /* a name that is a path */
-		"hostkey ssh_host_ed25519_key\n",                 /* no key */
+		"70001\n",                                  /* no keys */
+		"hostkey ../etc/shadow ssh-ed25519 AAAA\n", /* a name that is a path */
+		"hostkey ssh_host_ed25519_key\n",           /* no key */
 		"hostkey ssh_host_x_key ssh-ed25519 AAAAnotbase64!\n",
 		"hostkey ssh_host_x_key command=\"x\" ssh-ed25519 AAAA\n",
 		"hostkey SSH_HOST_X_KEY ssh-ed25519 AAAA\n",
@@ -305,8 +309,10 @@ START_TEST(host_keys_output)
 	static const char ed[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 	struct host_keys hk;
 	char err[512], text[1024];
-	snprintf(text, sizeof text, "70001\nsshd-version OpenSSH_9.2, OpenSSL 3.0.15 3 Sep 2024\n"
-		 "hostkey ssh_host_ed25519_key %s root@c\n", ed);
+	snprintf(text, sizeof text,
+		 "70001\nsshd-version OpenSSH_9.2, OpenSSL 3.0.15 3 Sep 2024\n"
+		 "hostkey ssh_host_ed25519_key %s root@c\n",
+		 ed);
 	ck_assert_int_eq(host_keys_parse(text, &hk, err, sizeof err), 0);
 	ck_assert_uint_eq(hk.n, 1);
 	ck_assert(!hk.sshd_before);
@@ -321,8 +327,8 @@ START_TEST(host_keys_output)
 	ck_assert_int_eq(hk.sshd_version, 0); /* unknown: treated as a listener that loads them once */
 	host_keys_free(&hk);
 
-	snprintf(text, sizeof text, "sshd-version OpenSSH_10.0p2 Debian-5\nsshd-beforex\nhostkey ssh_host_ed25519_key %s\n",
-		 ed);
+	snprintf(text, sizeof text,
+		 "sshd-version OpenSSH_10.0p2 Debian-5\nsshd-beforex\nhostkey ssh_host_ed25519_key %s\n", ed);
 	ck_assert_int_eq(host_keys_parse(text, &hk, err, sizeof err), 0);
 	ck_assert(!hk.sshd_before); /* only the whole line counts */
 	ck_assert_int_eq(hk.sshd_version, 1000);
@@ -352,11 +358,10 @@ END_TEST
 
 START_TEST(account_records)
 {
-	static const char inst[] =
-		"{\"name\": \"alice-container\", \"status\": \"Running\", \"config\": {"
-		"\"user.containarium.managed\": \"true\", \"user.containarium.user\": \"alice\","
-		"\"user.containarium.uid\": \"70001\", \"user.containarium.state\": \"active\","
-		"\"user.containarium.ipv4\": \"10.0.3.7\"%s}}";
+	static const char inst[] = "{\"name\": \"alice-container\", \"status\": \"Running\", \"config\": {"
+				   "\"user.containarium.managed\": \"true\", \"user.containarium.user\": \"alice\","
+				   "\"user.containarium.uid\": \"70001\", \"user.containarium.state\": \"active\","
+				   "\"user.containarium.ipv4\": \"10.0.3.7\"%s}}";
 	struct {
 		const char *ca, *record, *want;
 	} cases[] = {
@@ -378,8 +383,8 @@ START_TEST(account_records)
 		struct account a;
 		char why[256];
 		ck_assert_int_eq(account_from_instance(o, &a, why, sizeof why), 1);
-		ck_assert_msg(strcmp(account_host_cert_name(a.host_cert), cases[i].want) == 0, "case %zu: %s, not %s", i,
-			      account_host_cert_name(a.host_cert), cases[i].want);
+		ck_assert_msg(strcmp(account_host_cert_name(a.host_cert), cases[i].want) == 0, "case %zu: %s, not %s",
+			      i, account_host_cert_name(a.host_cert), cases[i].want);
 		json_object *j = account_to_json(&a);
 		json_object *v;
 		ck_assert(json_object_object_get_ex(j, "host_certificate", &v));

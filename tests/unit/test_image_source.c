@@ -53,9 +53,11 @@ START_TEST(remotes_built_in_declared_and_replaced)
 	ck_assert_str_eq(c.remotes[0].protocol, "simplestreams");
 	ck_assert_str_eq(c.remotes[0].certificate, "");
 
-	snprintf(text, sizeof text, "remote = mirror https://10.0.0.5:8443 incus %s\n"
+	snprintf(text, sizeof text,
+		 "remote = mirror https://10.0.0.5:8443 incus %s\n"
 		 "remote =   images\thttps://images.example.org/   simplestreams  \n"
-		 "image = mirror:debian/12/cloud\n", pem);
+		 "image = mirror:debian/12/cloud\n",
+		 pem);
 	ck_assert_int_eq(load_text(&c, text, err, sizeof err), 0);
 	ck_assert_uint_eq(c.remote_count, 2);
 	ck_assert_str_eq(c.remotes[0].name, "images"); /* replaced in place */
@@ -70,7 +72,9 @@ END_TEST
 
 START_TEST(remote_errors_say_what_is_wrong)
 {
-	static const struct { const char *text, *expect; } bad[] = {
+	static const struct {
+		const char *text, *expect;
+	} bad[] = {
 		{ "remote = x\n", "has 1 fields; write it as \"remote = NAME URL PROTOCOL [CERTIFICATE]\"" },
 		{ "remote = a b c d e\n", "has 5 fields" },
 		{ "remote = local https://x.org incus\n", "\"local\" means the backend's own images" },
@@ -83,7 +87,8 @@ START_TEST(remote_errors_say_what_is_wrong)
 		  "remote a: cannot read the image server's certificate /nonexistent/cert.pem" },
 		{ "remote = a https://x.org incus /dev/null\n", "remote a: /dev/null is not a PEM certificate" },
 		{ "remote = a \"https://x.org\" incus\n", "quotes" },
-		{ "image = nosuch:debian/12\n", "no image server is called \"nosuch\"; the declared remotes are images" },
+		{ "image = nosuch:debian/12\n",
+		  "no image server is called \"nosuch\"; the declared remotes are images" },
 		{ "image = images:\n", "is not an image alias" },
 		{ "image = images:../x\n", "is not an image alias" },
 		{ "image = a b\n", "is not an image alias" },
@@ -133,8 +138,8 @@ START_TEST(image_refs)
 	ck_assert_int_eq(image_ref_parse(&c, "labs:debian/12", &r, err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "no image server is called \"labs\"; the declared remotes are images, lab"));
 	ck_assert_int_eq(image_ref_parse(&c, "la:debian/12", &r, err, sizeof err), -1); /* a prefix is not a name */
-	static const char *const bad[] = { "", ":", "images:", "/etc", "a:b:c", "x y", "a\"b", ".hidden", "a/../b",
-					   "images:$(id)" };
+	static const char *const bad[] = { "",    ":",    "images:", "/etc",   "a:b:c",
+					   "x y", "a\"b", ".hidden", "a/../b", "images:$(id)" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(image_ref_parse(&c, bad[i], &r, err, sizeof err) == -1, "accepted \"%s\"", bad[i]);
 	char longer[200];

@@ -94,17 +94,17 @@ START_TEST(descriptions_name_what_is_missing)
 	struct nic_policy p = { .wanted = ALL, .supported = ALL, .server = "incus" };
 	nic_policy_describe(&p, buf, sizeof buf);
 	ck_assert_pstr_eq(buf, "tenants cannot take each other's addresses or reach each other's containers "
-			  "(security.mac_filtering, security.ipv4_filtering, security.ipv6_filtering, "
-			  "security.port_isolation, enforced by incus on the host)");
+			       "(security.mac_filtering, security.ipv4_filtering, security.ipv6_filtering, "
+			       "security.port_isolation, enforced by incus on the host)");
 	p.supported = SPOOF;
 	nic_policy_describe(&p, buf, sizeof buf);
 	ck_assert_ptr_nonnull(strstr(buf, "INCOMPLETE: incus cannot enforce security.port_isolation, so "
-				 "tenants can reach each other's containers"));
+					  "tenants can reach each other's containers"));
 	p.supported = NIC_MAC_FILTERING;
 	nic_policy_describe(&p, buf, sizeof buf);
 	ck_assert_ptr_nonnull(strstr(buf, "cannot enforce security.ipv4_filtering, security.ipv6_filtering, "
-				 "security.port_isolation, so a tenant who is root in their container can "
-				 "answer for another tenant's address"));
+					  "security.port_isolation, so a tenant who is root in their container can "
+					  "answer for another tenant's address"));
 	p.wanted = SPOOF;
 	p.supported = ALL;
 	nic_policy_describe(&p, buf, sizeof buf);
@@ -139,13 +139,13 @@ END_TEST
 
 START_TEST(account_reads_the_nic_options)
 {
-	json_object *inst = json_tokener_parse(
-		"{\"name\": \"ann-container\", \"status\": \"Running\", \"config\": {"
-		"\"user.containarium.managed\": \"true\", \"user.containarium.user\": \"ann\", "
-		"\"user.containarium.uid\": \"70001\", \"user.containarium.state\": \"active\", "
-		"\"user.containarium.ipv4\": \"10.0.0.9\", \"user.containarium.keys\": \"\"}, "
-		"\"devices\": {\"eth0\": {\"type\": \"nic\", \"security.ipv4_filtering\": \"true\", "
-		"\"security.port_isolation\": \"true\"}}}");
+	json_object *inst =
+		json_tokener_parse("{\"name\": \"ann-container\", \"status\": \"Running\", \"config\": {"
+				   "\"user.containarium.managed\": \"true\", \"user.containarium.user\": \"ann\", "
+				   "\"user.containarium.uid\": \"70001\", \"user.containarium.state\": \"active\", "
+				   "\"user.containarium.ipv4\": \"10.0.0.9\", \"user.containarium.keys\": \"\"}, "
+				   "\"devices\": {\"eth0\": {\"type\": \"nic\", \"security.ipv4_filtering\": \"true\", "
+				   "\"security.port_isolation\": \"true\"}}}");
 	struct account a;
 	char why[256];
 	ck_assert_int_eq(account_from_instance(inst, &a, why, sizeof why), 1);

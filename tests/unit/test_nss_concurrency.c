@@ -55,8 +55,12 @@ static int publish_generation(uint64_t gen, const char *pp, const char *kp, char
 		users[i].state = CTM_STATE_ACTIVE;
 	}
 	struct ctm_snapshot_spec spec = {
-		.generation = gen, .gid = CTM_DEFAULT_GID, .uid_min = CTM_DEFAULT_UID_MIN,
-		.uid_max = CTM_DEFAULT_UID_MAX, .users = users, .user_count = USERS,
+		.generation = gen,
+		.gid = CTM_DEFAULT_GID,
+		.uid_min = CTM_DEFAULT_UID_MIN,
+		.uid_max = CTM_DEFAULT_UID_MAX,
+		.users = users,
+		.user_count = USERS,
 	};
 	return ctm_snapshot_publish(&spec, pp, kp, (gid_t)-1, err, errlen);
 }
@@ -72,8 +76,7 @@ struct reader {
 	unsigned long last_gen;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void reader_fail(struct reader *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void reader_fail(struct reader *r, const char *fmt, ...)
 {
 	if (r->failures++ == 0) {
 		va_list ap;
@@ -96,8 +99,8 @@ static unsigned long check_entry(struct reader *r, const struct passwd *pw, size
 		return 0;
 	}
 	if (sscanf(pw->pw_gecos, "gen=%lu%n", &g1, &n1) != 1 || pw->pw_gecos[n1] != '\0' ||
-	    sscanf(pw->pw_dir, "/home/g%lu/%63s", &g2, tail) != 2 || strcmp(tail, name) != 0 ||
-	    g1 != g2 || g1 < 1 || g1 > LAST_GEN) {
+	    sscanf(pw->pw_dir, "/home/g%lu/%63s", &g2, tail) != 2 || strcmp(tail, name) != 0 || g1 != g2 || g1 < 1 ||
+	    g1 > LAST_GEN) {
 		reader_fail(r, "user %s: torn entry gecos \"%s\" home \"%s\"", name, pw->pw_gecos, pw->pw_dir);
 		return 0;
 	}
@@ -124,7 +127,7 @@ static void *read_loop(void *arg)
 		r->calls++;
 		if (s != NSS_STATUS_SUCCESS) {
 			reader_fail(r, "call %lu (%s, user %zu): status %d, errno %d", k, k % 2 ? "by uid" : "by name",
-			     i, s, err);
+				    i, s, err);
 			continue;
 		}
 		if (errno != 0)
@@ -233,8 +236,8 @@ START_TEST(lookups_during_replacements)
 
 	unsigned long calls = 0, distinct = 0;
 	for (int t = 0; t < THREADS; t++) {
-		ck_assert_msg(readers[t].failures == 0, "reader %d: %lu failures, first: %s", t,
-			      readers[t].failures, readers[t].first_failure);
+		ck_assert_msg(readers[t].failures == 0, "reader %d: %lu failures, first: %s", t, readers[t].failures,
+			      readers[t].first_failure);
 		calls += readers[t].calls;
 		ck_assert_uint_gt(readers[t].calls, 0);
 	}
@@ -244,11 +247,12 @@ START_TEST(lookups_during_replacements)
 			any = readers[t].seen[g];
 		distinct += any;
 	}
-	fprintf(stderr, "nss_concurrency: %lu lookups by %d threads during %d publishes in %.2f s; "
-		"%lu distinct generations seen\n", calls, THREADS, PUBLISHES, elapsed, distinct);
+	fprintf(stderr,
+		"nss_concurrency: %lu lookups by %d threads during %d publishes in %.2f s; "
+		"%lu distinct generations seen\n",
+		calls, THREADS, PUBLISHES, elapsed, distinct);
 	free(readers);
-	ck_assert_msg(distinct >= 100, "only %lu distinct generations seen: replacements not picked up?",
-		      distinct);
+	ck_assert_msg(distinct >= 100, "only %lu distinct generations seen: replacements not picked up?", distinct);
 
 	/* Once publishing stopped, the next call serves the last generation. */
 	struct passwd pw;

@@ -26,8 +26,9 @@ static void publish(void)
 		{ .name = "alice", .uid = 70010, .state = 1, .ipv4 = { 10, 0, 0, 2 }, .keys = no_keys },
 		{ .name = "bob", .uid = 70011, .state = 1, .ipv4 = { 10, 0, 0, 3 }, .keys = no_keys },
 	};
-	struct ctm_snapshot_spec spec = { .gid = 70000, .uid_min = 70001, .uid_max = 99999,
-					  .users = users, .user_count = 2 };
+	struct ctm_snapshot_spec spec = {
+		.gid = 70000, .uid_min = 70001, .uid_max = 99999, .users = users, .user_count = 2
+	};
 	char pw[256], keys[256], err[256];
 	snprintf(pw, sizeof pw, "%s/passwd.db", dir);
 	snprintf(keys, sizeof keys, "%s/keys.db", dir);
@@ -52,8 +53,8 @@ static void child_lookups(void)
 	if (groups)
 		groups[0] = 1;
 	int e = 0, ok = lookup("bob") && lookup("alice");
-	ok = ok && groups && _nss_containarium_initgroups_dyn("alice", 1, &start, &size, &groups, 0, &e) ==
-				     NSS_STATUS_SUCCESS;
+	ok = ok && groups &&
+	     _nss_containarium_initgroups_dyn("alice", 1, &start, &size, &groups, 0, &e) == NSS_STATUS_SUCCESS;
 	free(groups);
 	_exit(ok ? 0 : 1);
 }
@@ -62,8 +63,8 @@ static void expect_child_ok(pid_t pid)
 {
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "child lookups failed or hung (status %d)", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child lookups failed or hung (status %d)",
+		      status);
 }
 
 START_TEST(lookup_after_fork)

@@ -36,8 +36,7 @@ static void env_init(struct env *e, const char *tag)
 static void publish(const struct env *e, const struct ctm_t_fixture *f)
 {
 	char err[512] = "";
-	ck_assert_msg(ctm_snapshot_publish(&f->spec, e->pp, e->kp, (gid_t)-1, err, sizeof err) == 0,
-		      "%s", err);
+	ck_assert_msg(ctm_snapshot_publish(&f->spec, e->pp, e->kp, (gid_t)-1, err, sizeof err) == 0, "%s", err);
 }
 
 static void publish_small(const struct env *e, struct ctm_t_fixture *f)
@@ -62,8 +61,7 @@ static bool in_buffer(const char *p, const char *buf, size_t len)
 }
 
 /* Every field of pw against fixture user i; strings inside buf. */
-static void assert_passwd(const struct ctm_t_fixture *f, size_t i, const struct passwd *pw,
-			  const char *buf, size_t len)
+static void assert_passwd(const struct ctm_t_fixture *f, size_t i, const struct passwd *pw, const char *buf, size_t len)
 {
 	const struct ctm_t_user *e = &f->expect[i];
 	ck_assert_str_eq(pw->pw_name, e->name);
@@ -160,7 +158,15 @@ START_TEST(lookups_notfound)
 	env_init(&e, "nf");
 	publish_small(&e, &f);
 	static const char *const names[] = {
-		"mallory", "", "root", "alice ", "ALICE", "alic", "alicex", "carol", "containarium-users",
+		"mallory",
+		"",
+		"root",
+		"alice ",
+		"ALICE",
+		"alic",
+		"alicex",
+		"carol",
+		"containarium-users",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -168,8 +174,8 @@ START_TEST(lookups_notfound)
 		char buf[BIG];
 		int err = -7;
 		errno = EDOM;
-		ck_assert_msg(_nss_containarium_getpwnam_r(names[i], &pw, buf, sizeof buf, &err) ==
-			      NSS_STATUS_NOTFOUND, "\"%s\"", names[i]);
+		ck_assert_msg(_nss_containarium_getpwnam_r(names[i], &pw, buf, sizeof buf, &err) == NSS_STATUS_NOTFOUND,
+			      "\"%s\"", names[i]);
 		ck_assert_int_eq(errno, EDOM);
 	}
 	static const uid_t uids[] = { 0, 1, 1000, 65534, 70000, 70001, 70015, 99999, 100000, (uid_t)-2 };
@@ -178,8 +184,8 @@ START_TEST(lookups_notfound)
 		char buf[BIG];
 		int err = -7;
 		errno = EDOM;
-		ck_assert_msg(_nss_containarium_getpwuid_r(uids[i], &pw, buf, sizeof buf, &err) ==
-			      NSS_STATUS_NOTFOUND, "uid %u", uids[i]);
+		ck_assert_msg(_nss_containarium_getpwuid_r(uids[i], &pw, buf, sizeof buf, &err) == NSS_STATUS_NOTFOUND,
+			      "uid %u", uids[i]);
 		ck_assert_int_eq(errno, EDOM);
 	}
 	ctm_t_fixture_free(&f);
@@ -207,14 +213,14 @@ START_TEST(group_lookups)
 	assert_group(&gr, "jumpers", 71000, buf, sizeof buf);
 	static const char *const names[] = { "containarium-users", "root", "", "jumper", "jumpersx", "alice" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		ck_assert_msg(_nss_containarium_getgrnam_r(names[i], &gr, buf, sizeof buf, &err) ==
-			      NSS_STATUS_NOTFOUND, "group \"%s\"", names[i]);
+		ck_assert_msg(_nss_containarium_getgrnam_r(names[i], &gr, buf, sizeof buf, &err) == NSS_STATUS_NOTFOUND,
+			      "group \"%s\"", names[i]);
 		ck_assert_int_eq(errno, EDOM);
 	}
 	static const gid_t gids[] = { 0, 70000, 70010, 70999, 71001 };
 	for (size_t i = 0; i < sizeof gids / sizeof gids[0]; i++) {
-		ck_assert_msg(_nss_containarium_getgrgid_r(gids[i], &gr, buf, sizeof buf, &err) ==
-			      NSS_STATUS_NOTFOUND, "gid %u", gids[i]);
+		ck_assert_msg(_nss_containarium_getgrgid_r(gids[i], &gr, buf, sizeof buf, &err) == NSS_STATUS_NOTFOUND,
+			      "gid %u", gids[i]);
 		ck_assert_int_eq(errno, EDOM);
 	}
 	ck_assert_int_eq(err, -7);
@@ -302,7 +308,7 @@ START_TEST(getpwent_in_name_order)
 	f.spec.generation = 0;
 	publish(&e, &f);
 	const char **sorted = malloc(f.n * sizeof *sorted);
-	char (*got)[CTM_NAME_MAX + 1] = malloc((f.n + 1) * sizeof *got);
+	char(*got)[CTM_NAME_MAX + 1] = malloc((f.n + 1) * sizeof *got);
 	ck_assert(sorted && got);
 	for (size_t i = 0; i < f.n; i++)
 		sorted[i] = f.expect[i].name;
@@ -342,8 +348,18 @@ END_TEST
 /* ---- UNAVAIL ------------------------------------------------------------------ */
 
 enum bad_file {
-	BF_MISSING, BF_MISSING_DIR, BF_EMPTY, BF_GARBAGE, BF_TRUNCATED, BF_FLIPPED_HEADER,
-	BF_KEYS_DB, BF_GROUP_WRITABLE, BF_WORLD_WRITABLE, BF_OTHER_OWNER, BF_DIRECTORY, BF_COUNT
+	BF_MISSING,
+	BF_MISSING_DIR,
+	BF_EMPTY,
+	BF_GARBAGE,
+	BF_TRUNCATED,
+	BF_FLIPPED_HEADER,
+	BF_KEYS_DB,
+	BF_GROUP_WRITABLE,
+	BF_WORLD_WRITABLE,
+	BF_OTHER_OWNER,
+	BF_DIRECTORY,
+	BF_COUNT
 };
 
 /* Set up the bad file; returns the errno the module must report, or 0 when
@@ -376,13 +392,22 @@ static int make_bad_file(int which, struct env *e)
 		ctm_t_write_file(e->pp, pw.data, pw.size, 0644);
 		break;
 	case BF_KEYS_DB: ctm_t_write_file(e->pp, kd.data, kd.size, 0644); break;
-	case BF_GROUP_WRITABLE: ctm_t_write_file(e->pp, pw.data, pw.size, 0664); want = EPERM; break;
-	case BF_WORLD_WRITABLE: ctm_t_write_file(e->pp, pw.data, pw.size, 0646); want = EPERM; break;
+	case BF_GROUP_WRITABLE:
+		ctm_t_write_file(e->pp, pw.data, pw.size, 0664);
+		want = EPERM;
+		break;
+	case BF_WORLD_WRITABLE:
+		ctm_t_write_file(e->pp, pw.data, pw.size, 0646);
+		want = EPERM;
+		break;
 	case BF_OTHER_OWNER:
 		ctm_t_write_file(e->pp, pw.data, pw.size, 0644);
 		want = geteuid() == 0 && chown(e->pp, 12345, 12345) == 0 ? EPERM : 0;
 		break;
-	case BF_DIRECTORY: ck_assert_int_eq(mkdir(e->pp, 0755), 0); want = EPERM; break;
+	case BF_DIRECTORY:
+		ck_assert_int_eq(mkdir(e->pp, 0755), 0);
+		want = EPERM;
+		break;
 	}
 	ctm_image_free(&pw);
 	ctm_image_free(&kd);
@@ -397,11 +422,12 @@ static void assert_all_unavail(int want, const char *what)
 	struct group gr;
 	char buf[BIG];
 	int err;
-#define UNAVAIL(call) do { \
-		err = -7; \
-		enum nss_status s_ = (call); \
-		ck_assert_msg(s_ == NSS_STATUS_UNAVAIL, "%s: %s -> %d", what, #call, s_); \
-		ck_assert_msg(err == want, "%s: %s set errno %d, expected %d", what, #call, err, want); \
+#define UNAVAIL(call)                                                                                                  \
+	do {                                                                                                           \
+		err = -7;                                                                                              \
+		enum nss_status s_ = (call);                                                                           \
+		ck_assert_msg(s_ == NSS_STATUS_UNAVAIL, "%s: %s -> %d", what, #call, s_);                              \
+		ck_assert_msg(err == want, "%s: %s set errno %d, expected %d", what, #call, err, want);                \
 	} while (0)
 	UNAVAIL(_nss_containarium_getpwnam_r("alice", &pw, buf, sizeof buf, &err));
 	UNAVAIL(_nss_containarium_getpwnam_r("mallory", &pw, buf, sizeof buf, &err));
@@ -483,7 +509,10 @@ END_TEST
 struct call {
 	enum nss_status (*fn)(struct call *c, char *buf, size_t len, int *err);
 	const char *name;
-	union { struct passwd pw; struct group gr; } out;
+	union {
+		struct passwd pw;
+		struct group gr;
+	} out;
 };
 
 static enum nss_status call_pwnam(struct call *c, char *buf, size_t len, int *err)
@@ -517,20 +546,16 @@ static enum nss_status call_grent(struct call *c, char *buf, size_t len, int *er
 }
 
 static struct call calls[] = {
-	{ call_pwnam, "getpwnam_r", { .pw = { 0 } } },
-	{ call_pwuid, "getpwuid_r", { .pw = { 0 } } },
-	{ call_pwent, "getpwent_r", { .pw = { 0 } } },
-	{ call_grnam, "getgrnam_r", { .pw = { 0 } } },
-	{ call_grgid, "getgrgid_r", { .pw = { 0 } } },
-	{ call_grent, "getgrent_r", { .pw = { 0 } } },
+	{ call_pwnam, "getpwnam_r", { .pw = { 0 } } }, { call_pwuid, "getpwuid_r", { .pw = { 0 } } },
+	{ call_pwent, "getpwent_r", { .pw = { 0 } } }, { call_grnam, "getgrnam_r", { .pw = { 0 } } },
+	{ call_grgid, "getgrgid_r", { .pw = { 0 } } }, { call_grent, "getgrent_r", { .pw = { 0 } } },
 };
 #define N_CALLS (int)(sizeof calls / sizeof calls[0])
 
 static void assert_canary(const unsigned char *p, size_t from, size_t to, const char *what, size_t buflen)
 {
 	for (size_t i = from; i < to; i++)
-		CTM_T_CHECK(p[i] == CANARY, "%s with buflen %zu wrote byte %zu (outside the buffer)",
-			    what, buflen, i);
+		CTM_T_CHECK(p[i] == CANARY, "%s with buflen %zu wrote byte %zu (outside the buffer)", what, buflen, i);
 }
 
 /* Every buffer size up to the first that works, for call c with a buffer
@@ -573,11 +598,11 @@ static void buffer_sizes_case(struct call *c, size_t skew)
 	/* passwd entries need no alignment: the exact sum of the strings.  The
 	 * group needs an aligned gr_mem: at most the alignment slack more. */
 	if (group && skew % sizeof(char *) == 0)
-		ck_assert_msg(ok_at == need, "%s: succeeded at %zu, exact need %zu on an aligned buffer",
-			      label, ok_at, need);
+		ck_assert_msg(ok_at == need, "%s: succeeded at %zu, exact need %zu on an aligned buffer", label, ok_at,
+			      need);
 	else if (group)
-		ck_assert_msg(ok_at >= need && ok_at <= need + slack, "%s: succeeded at %zu, need %zu (+%zu)",
-			      label, ok_at, need, slack);
+		ck_assert_msg(ok_at >= need && ok_at <= need + slack, "%s: succeeded at %zu, need %zu (+%zu)", label,
+			      ok_at, need, slack);
 	else
 		ck_assert_msg(ok_at == need, "%s: succeeded at %zu, exact need %zu", label, ok_at, need);
 	if (group)
@@ -697,8 +722,8 @@ END_TEST
 
 /* Enumerate k entries, replace the file, then the rest: the names after the
  * last returned one in the new file, each once. */
-static void resume_case(const char *const *before, size_t nb, size_t k, const char *const *after,
-			size_t na, uint64_t gen_after, const char *const *want, size_t nwant)
+static void resume_case(const char *const *before, size_t nb, size_t k, const char *const *after, size_t na,
+			uint64_t gen_after, const char *const *want, size_t nwant)
 {
 	struct env e;
 	struct ctm_t_fixture f;

@@ -92,7 +92,8 @@ static void expect_rfc3339(const char *s)
 {
 	regex_t re;
 	ck_assert_int_eq(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$",
-				 REG_EXTENDED | REG_NOSUB), 0);
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
 	ck_assert_msg(s && regexec(&re, s, 0, NULL, 0) == 0, "not RFC 3339 UTC: %s", s ? s : "(none)");
 	regfree(&re);
 }

@@ -45,8 +45,13 @@ END_TEST
 
 START_TEST(args_all_set)
 {
-	const char *argv[] = { "passwd_db=/tmp/p.db", "socket=/tmp/h.sock", "timeout_ms=250",
-			       "wake_timeout_ms=600000", "fail=closed", "wake=no", "debug" };
+	const char *argv[] = { "passwd_db=/tmp/p.db",
+			       "socket=/tmp/h.sock",
+			       "timeout_ms=250",
+			       "wake_timeout_ms=600000",
+			       "fail=closed",
+			       "wake=no",
+			       "debug" };
 	struct pam_ctm_args a;
 	struct complaints c = { 0, "" };
 	ck_assert_int_eq(pam_ctm_parse_args(7, argv, &a, note, &c), 0);
@@ -72,7 +77,8 @@ struct bad_arg {
 	const char *says;
 };
 
-static const char sock_108[] = "socket=/"
+static const char sock_108[] =
+	"socket=/"
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 static const struct bad_arg bad_args[] = {
 	{ "timeout_ms=0", "from 1 to 600000" },
@@ -133,8 +139,9 @@ END_TEST
 
 START_TEST(request_exact)
 {
-	struct pam_ctm_event ev = { "open", "alice", "203.0.113.9", "sshd", "ssh", 1234,
-				    "00112233445566778899aabbccddeeff", true };
+	struct pam_ctm_event ev = {
+		"open", "alice", "203.0.113.9", "sshd", "ssh", 1234, "00112233445566778899aabbccddeeff", true
+	};
 	char buf[PAM_CTM_REQUEST_MAX];
 	size_t n = pam_ctm_format_request(&ev, buf, sizeof buf);
 	const char *body = "{\"event\":\"open\",\"user\":\"alice\",\"rhost\":\"203.0.113.9\",\"service\":\"sshd\","
@@ -143,7 +150,8 @@ START_TEST(request_exact)
 	char want[1024];
 	snprintf(want, sizeof want,
 		 "POST /v1/sessions HTTP/1.1\r\nHost: helperd\r\nContent-Type: application/json\r\n"
-		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 strlen(body), body);
 	ck_assert_str_eq(buf, want);
 	ck_assert_uint_eq(n, strlen(want));
 
@@ -159,7 +167,15 @@ END_TEST
 START_TEST(request_escapes_and_caps)
 {
 	char rhost[600];
-	struct pam_ctm_event ev = { "open", "alice", "a\"b\\c\x01\x1f\x7f" "d\xc3\xa9", "sshd", "pts/0", 7, "id", false };
+	struct pam_ctm_event ev = { "open",
+				    "alice",
+				    "a\"b\\c\x01\x1f\x7f"
+				    "d\xc3\xa9",
+				    "sshd",
+				    "pts/0",
+				    7,
+				    "id",
+				    false };
 	char buf[PAM_CTM_REQUEST_MAX];
 	ck_assert_uint_gt(pam_ctm_format_request(&ev, buf, sizeof buf), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "\"rhost\":\"a\\\"b\\\\c???d\\u00c3\\u00a9\","));
@@ -249,8 +265,7 @@ static const struct answer_case answers[] = {
 	{ "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", false, PAM_CTM_ANSWER_MALFORMED, 0, NULL },
 	{ "HTTP/1.1 200 OK\r\nContent-Length: 2 2\r\n\r\n{}", false, PAM_CTM_ANSWER_MALFORMED, 0, NULL },
 	{ "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", false, PAM_CTM_ANSWER_MALFORMED, 0, NULL },
-	{ "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", false, PAM_CTM_ANSWER_MALFORMED, 0,
-	  NULL },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n", false, PAM_CTM_ANSWER_MALFORMED, 0, NULL },
 };
 #define N_ANSWERS ((int)(sizeof answers / sizeof answers[0]))
 
@@ -303,8 +318,9 @@ END_TEST
 
 START_TEST(json_fields)
 {
-	const char *b = "{\"error\":{\"code\":\"start_failed\",\"message\":\"container \\\"x\\\" did\\nnot\\tstart \\u00e9\\/ok\","
-			"\"status\":503}}";
+	const char *b =
+		"{\"error\":{\"code\":\"start_failed\",\"message\":\"container \\\"x\\\" did\\nnot\\tstart \\u00e9\\/ok\","
+		"\"status\":503}}";
 	char out[128];
 	ck_assert(pam_ctm_json_string(b, strlen(b), "code", out, sizeof out));
 	ck_assert_str_eq(out, "start_failed");

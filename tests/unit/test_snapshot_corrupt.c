@@ -22,14 +22,14 @@
 /* ---- fuzz-like sweeps ------------------------------------------------------ */
 
 struct sweep_stats {
-	size_t opened;        /* variants that passed the header checks */
-	size_t lookup_ok;     /* lookups that returned the original data */
+	size_t opened;    /* variants that passed the header checks */
+	size_t lookup_ok; /* lookups that returned the original data */
 	size_t lookup_corrupt;
 };
 
 /* Every lookup of every user of f must be exact or CTM_ERR_CORRUPT. */
-static void lookups_exact_or_corrupt(const struct ctm_t_fixture *f, const struct ctm_db *db,
-				     size_t where, struct sweep_stats *st)
+static void lookups_exact_or_corrupt(const struct ctm_t_fixture *f, const struct ctm_db *db, size_t where,
+				     struct sweep_stats *st)
 {
 	char why[256];
 	for (size_t i = 0; i < f->n; i++) {
@@ -38,17 +38,17 @@ static void lookups_exact_or_corrupt(const struct ctm_t_fixture *f, const struct
 		if (db->kind == CTM_DB_PASSWD) {
 			struct ctm_user u;
 			r = ctm_passwd_by_name(db, name, &u);
-			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: by_name %s -> %d",
-				      where, name, r);
+			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: by_name %s -> %d", where, name,
+				    r);
 			CTM_T_CHECK(r != CTM_OK || ctm_t_user_matches(f, i, &u, why),
-				      "offset %zu: by_name %s wrong answer: %s", where, name, why);
+				    "offset %zu: by_name %s wrong answer: %s", where, name, why);
 			st->lookup_ok += r == CTM_OK;
 			st->lookup_corrupt += r == CTM_ERR_CORRUPT;
 			r = ctm_passwd_by_uid(db, f->users[i].uid, &u);
-			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: by_uid %u -> %d",
-				      where, f->users[i].uid, r);
+			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: by_uid %u -> %d", where,
+				    f->users[i].uid, r);
 			CTM_T_CHECK(r != CTM_OK || ctm_t_user_matches(f, i, &u, why),
-				      "offset %zu: by_uid %u wrong answer: %s", where, f->users[i].uid, why);
+				    "offset %zu: by_uid %u wrong answer: %s", where, f->users[i].uid, why);
 			st->lookup_ok += r == CTM_OK;
 			st->lookup_corrupt += r == CTM_ERR_CORRUPT;
 			/* Enumeration relies on ctm_db_check_data; here only "no crash". */
@@ -57,15 +57,13 @@ static void lookups_exact_or_corrupt(const struct ctm_t_fixture *f, const struct
 		} else {
 			struct ctm_keys k;
 			r = ctm_keys_by_name(db, name, &k);
-			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: keys %s -> %d",
-				      where, name, r);
+			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: keys %s -> %d", where, name, r);
 			CTM_T_CHECK(r != CTM_OK || ctm_t_keys_match(f, i, &k, why),
-				      "offset %zu: keys %s wrong answer: %s", where, name, why);
+				    "offset %zu: keys %s wrong answer: %s", where, name, why);
 			st->lookup_ok += r == CTM_OK;
 			st->lookup_corrupt += r == CTM_ERR_CORRUPT;
 			r = ctm_keys_at(db, (uint32_t)i, &k);
-			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: keys_at(%zu) -> %d",
-				      where, i, r);
+			CTM_T_CHECK(r == CTM_OK || r == CTM_ERR_CORRUPT, "offset %zu: keys_at(%zu) -> %d", where, i, r);
 		}
 	}
 	/* Absent entries: not found, or corrupt; never found. */
@@ -86,7 +84,10 @@ static void lookups_exact_or_corrupt(const struct ctm_t_fixture *f, const struct
 	}
 }
 
-static enum ctm_db_kind kind_of(int i) { return i % 2 ? CTM_DB_KEYS : CTM_DB_PASSWD; }
+static enum ctm_db_kind kind_of(int i)
+{
+	return i % 2 ? CTM_DB_KEYS : CTM_DB_PASSWD;
+}
 
 static void small_image(struct ctm_t_fixture *f, enum ctm_db_kind kind, struct ctm_image *img)
 {
@@ -113,12 +114,12 @@ START_TEST(truncated_at_every_length)
 		memcpy(buf, img.data, len);
 		struct ctm_db db;
 		CTM_T_CHECK(ctm_db_from_memory(&db, buf, len, kind) == CTM_ERR_CORRUPT,
-			      "image truncated to %zu of %zu bytes accepted", len, img.size);
+			    "image truncated to %zu of %zu bytes accepted", len, img.size);
 		CTM_T_CHECK(db.map == NULL, "left open"); /* left closed */
 		free(buf);
 		ctm_t_write_file(path, img.data, len, 0644);
 		CTM_T_CHECK(ctm_db_open(&db, path, kind) == CTM_ERR_CORRUPT,
-			      "file truncated to %zu of %zu bytes accepted", len, img.size);
+			    "file truncated to %zu of %zu bytes accepted", len, img.size);
 	}
 	/* One byte too many is as wrong as one too few. */
 	unsigned char *longer = calloc(1, img.size + 1);
@@ -215,12 +216,12 @@ struct header_case {
 	const char *what;
 	int kinds;
 	size_t off;
-	unsigned width;     /* 1, 4 or 8 bytes */
+	unsigned width; /* 1, 4 or 8 bytes */
 	int op;
-	uint64_t value;     /* OP_SIZE_PLUS: the file size plus value */
-	bool keep_crc;      /* leave header_crc as it is (the CRC case itself) */
-	int open;           /* expected ctm_db_from_memory result */
-	int verify;         /* expected ctm_db_verify result when open is OK */
+	uint64_t value; /* OP_SIZE_PLUS: the file size plus value */
+	bool keep_crc;  /* leave header_crc as it is (the CRC case itself) */
+	int open;       /* expected ctm_db_from_memory result */
+	int verify;     /* expected ctm_db_verify result when open is OK */
 };
 
 #define CORRUPT CTM_ERR_CORRUPT
@@ -258,7 +259,8 @@ static const struct header_case header_cases[] = {
 	{ "name_index at 124", BOTH, CTM_H_NAME_INDEX, 4, OP_SET, 124, false, CORRUPT, 0 },
 	{ "name_index at the end", BOTH, CTM_H_NAME_INDEX, 4, OP_SIZE_PLUS, 0, false, CORRUPT, 0 },
 	{ "name_index past the end", BOTH, CTM_H_NAME_INDEX, 4, OP_SIZE_PLUS, 4, false, CORRUPT, 0 },
-	{ "name_index slots overrun the end", BOTH, CTM_H_NAME_INDEX, 4, OP_SIZE_PLUS, (uint64_t)-92, false, CORRUPT, 0 },
+	{ "name_index slots overrun the end", BOTH, CTM_H_NAME_INDEX, 4, OP_SIZE_PLUS, (uint64_t)-92, false, CORRUPT,
+	  0 },
 	{ "name_index wraps around", BOTH, CTM_H_NAME_INDEX, 4, OP_SET, 0xfffffff0u, false, CORRUPT, 0 },
 	{ "name_index misaligned by 1", BOTH, CTM_H_NAME_INDEX, 4, OP_ADD, 1, false, CORRUPT, 0 },
 	{ "name_index misaligned by 2", BOTH, CTM_H_NAME_INDEX, 4, OP_ADD, 2, false, CORRUPT, 0 },
@@ -300,8 +302,10 @@ static const struct header_case header_cases[] = {
 
 static void apply_header_case(const struct header_case *c, unsigned char *img, size_t size)
 {
-	uint64_t cur = c->width == 8 ? ctm_t_rd64(img, c->off)
-		     : c->width == 4 ? ctm_t_rd32(img, c->off) : c->width == 1 ? img[c->off] : 0;
+	uint64_t cur = c->width == 8   ? ctm_t_rd64(img, c->off)
+		       : c->width == 4 ? ctm_t_rd32(img, c->off)
+		       : c->width == 1 ? img[c->off]
+				       : 0;
 	uint64_t v = 0;
 	switch (c->op) {
 	case OP_SET: v = c->value; break;
@@ -399,25 +403,56 @@ END_TEST
 
 enum pw_case {
 	/* controls */
-	PWC_GECOS_EDIT, PWC_UID_AT_MIN, PWC_UID_AT_MAX, PWC_STATE_3,
+	PWC_GECOS_EDIT,
+	PWC_UID_AT_MIN,
+	PWC_UID_AT_MAX,
+	PWC_STATE_3,
 	/* record fields */
-	PWC_UID_BELOW, PWC_UID_ABOVE, PWC_UID_0, PWC_GID_OTHER, PWC_GID_0, PWC_STATE_0, PWC_STATE_4,
-	PWC_NAME_LEN_0, PWC_NAME_LEN_33, PWC_LENS_PLUS_1, PWC_LENS_MINUS_1,
-	PWC_REC_LEN_SHORT, PWC_REC_LEN_HUGE, PWC_REC_LEN_PLUS_4,
-	PWC_NAME_UNTERMINATED, PWC_NAME_NUL, PWC_GECOS_UNTERMINATED, PWC_GECOS_NUL,
-	PWC_HOME_UNTERMINATED, PWC_HOME_NUL, PWC_SHELL_UNTERMINATED, PWC_SHELL_NUL,
-	PWC_RECORD_CRC, PWC_NAME_RENAMED,
+	PWC_UID_BELOW,
+	PWC_UID_ABOVE,
+	PWC_UID_0,
+	PWC_GID_OTHER,
+	PWC_GID_0,
+	PWC_STATE_0,
+	PWC_STATE_4,
+	PWC_NAME_LEN_0,
+	PWC_NAME_LEN_33,
+	PWC_LENS_PLUS_1,
+	PWC_LENS_MINUS_1,
+	PWC_REC_LEN_SHORT,
+	PWC_REC_LEN_HUGE,
+	PWC_REC_LEN_PLUS_4,
+	PWC_NAME_UNTERMINATED,
+	PWC_NAME_NUL,
+	PWC_GECOS_UNTERMINATED,
+	PWC_GECOS_NUL,
+	PWC_HOME_UNTERMINATED,
+	PWC_HOME_NUL,
+	PWC_SHELL_UNTERMINATED,
+	PWC_SHELL_NUL,
+	PWC_RECORD_CRC,
+	PWC_NAME_RENAMED,
 	/* index slots */
-	PWC_SLOT_MISALIGNED, PWC_SLOT_IN_HEADER, PWC_SLOT_PAST_END, PWC_SLOT_OTHER_RECORD,
-	PWC_SLOT_EMPTIED, PWC_SLOT_CRC, PWC_UID_SLOT_OTHER_RECORD, PWC_UID_SLOT_CRC, PWC_TABLE_FULL,
+	PWC_SLOT_MISALIGNED,
+	PWC_SLOT_IN_HEADER,
+	PWC_SLOT_PAST_END,
+	PWC_SLOT_OTHER_RECORD,
+	PWC_SLOT_EMPTIED,
+	PWC_SLOT_CRC,
+	PWC_UID_SLOT_OTHER_RECORD,
+	PWC_UID_SLOT_CRC,
+	PWC_TABLE_FULL,
 	/* order array and data checksum */
-	PWC_ORDER_DUP, PWC_ORDER_SWAP, PWC_ORDER_MISALIGNED, PWC_PADDING,
+	PWC_ORDER_DUP,
+	PWC_ORDER_SWAP,
+	PWC_ORDER_MISALIGNED,
+	PWC_PADDING,
 	PWC_COUNT
 };
 
 struct pw_expect {
 	const char *what;
-	int by_name, by_uid, verify;  /* for alice */
+	int by_name, by_uid, verify; /* for alice */
 };
 
 static const struct pw_expect pw_expect[PWC_COUNT] = {
@@ -511,8 +546,14 @@ static bool forge_passwd(int c, unsigned char *img, size_t size)
 	case PWC_NAME_LEN_33: set_lens(img, alice, 28); break;
 	case PWC_LENS_PLUS_1: ctm_t_wr16(img, alice + 22, (uint16_t)(ctm_t_rd16(img, alice + 22) + 1)); break;
 	case PWC_LENS_MINUS_1: ctm_t_wr16(img, alice + 22, (uint16_t)(ctm_t_rd16(img, alice + 22) - 1)); break;
-	case PWC_REC_LEN_SHORT: ctm_t_wr32(img, alice + 4, CTM_PWREC_FIXED - 4); fix = false; break;
-	case PWC_REC_LEN_HUGE: ctm_t_wr32(img, alice + 4, 0xfffffff0u); fix = false; break;
+	case PWC_REC_LEN_SHORT:
+		ctm_t_wr32(img, alice + 4, CTM_PWREC_FIXED - 4);
+		fix = false;
+		break;
+	case PWC_REC_LEN_HUGE:
+		ctm_t_wr32(img, alice + 4, 0xfffffff0u);
+		fix = false;
+		break;
 	case PWC_REC_LEN_PLUS_4: ctm_t_wr32(img, alice + 4, rec_len + 4); break;
 	case PWC_NAME_UNTERMINATED: img[string_end(img, alice, 0)] = 'x'; break;
 	case PWC_NAME_NUL: img[alice + CTM_PWREC_FIXED + 2] = '\0'; break;
@@ -522,7 +563,10 @@ static bool forge_passwd(int c, unsigned char *img, size_t size)
 	case PWC_HOME_NUL: img[string_end(img, alice, 2) - 1] = '\0'; break;
 	case PWC_SHELL_UNTERMINATED: img[string_end(img, alice, 3)] = 'x'; break;
 	case PWC_SHELL_NUL: img[string_end(img, alice, 3) - 4] = '\0'; break;
-	case PWC_RECORD_CRC: img[string_end(img, alice, 0) + 1] = 'B'; fix = false; break;
+	case PWC_RECORD_CRC:
+		img[string_end(img, alice, 0) + 1] = 'B';
+		fix = false;
+		break;
 	case PWC_NAME_RENAMED: img[alice + CTM_PWREC_FIXED + 4] = 'f'; break;
 	case PWC_SLOT_MISALIGNED: ctm_t_set_slot(img, name_index, nslot, alice + 2, h); break;
 	case PWC_SLOT_IN_HEADER: ctm_t_set_slot(img, name_index, nslot, 64, h); break;
@@ -609,12 +653,12 @@ START_TEST(forged_passwd)
 	int chain_err = _i == PWC_SLOT_EMPTIED ? CTM_NOTFOUND : CORRUPT;
 	for (size_t i = 1; i < f.n; i++) {
 		r = ctm_passwd_by_name(&db, f.expect[i].name, &u);
-		ck_assert_msg(r == CTM_OK || (name_chain && r == chain_err), "%s: by_name(%s) -> %d",
-			      e->what, f.expect[i].name, r);
+		ck_assert_msg(r == CTM_OK || (name_chain && r == chain_err), "%s: by_name(%s) -> %d", e->what,
+			      f.expect[i].name, r);
 		ck_assert_msg(r != CTM_OK || ctm_t_user_matches(&f, i, &u, why), "%s: %s", e->what, why);
 		r = ctm_passwd_by_uid(&db, f.users[i].uid, &u);
-		ck_assert_msg(r == CTM_OK || (uid_chain && r == chain_err), "%s: by_uid(%u) -> %d",
-			      e->what, f.users[i].uid, r);
+		ck_assert_msg(r == CTM_OK || (uid_chain && r == chain_err), "%s: by_uid(%u) -> %d", e->what,
+			      f.users[i].uid, r);
 		ck_assert_msg(r != CTM_OK || ctm_t_user_matches(&f, i, &u, why), "%s: %s", e->what, why);
 	}
 	/* Absent names stay absent or corrupt, and a full table never loops. */
@@ -636,11 +680,27 @@ END_TEST
 /* ---- forged keys.db records ------------------------------------------------------- */
 
 enum keys_case {
-	KC_COMMENT_EDIT, KC_IPV4_EDIT, /* controls */
-	KC_COUNT_65, KC_COUNT_PLUS_1, KC_COUNT_MINUS_1, KC_COUNT_0, KC_EMPTY_LINE,
-	KC_CTRL_01, KC_CTRL_7F, KC_CTRL_TAB, KC_CTRL_LF,
-	KC_NAME_UNTERMINATED, KC_NAME_LEN_0, KC_NAME_LEN_33, KC_NAME_LEN_PAST_RECORD,
-	KC_STATE_0, KC_STATE_4, KC_NAME_RENAMED, KC_REC_LEN_SHORT, KC_RECORD_CRC, KC_SLOT_OTHER_RECORD,
+	KC_COMMENT_EDIT,
+	KC_IPV4_EDIT, /* controls */
+	KC_COUNT_65,
+	KC_COUNT_PLUS_1,
+	KC_COUNT_MINUS_1,
+	KC_COUNT_0,
+	KC_EMPTY_LINE,
+	KC_CTRL_01,
+	KC_CTRL_7F,
+	KC_CTRL_TAB,
+	KC_CTRL_LF,
+	KC_NAME_UNTERMINATED,
+	KC_NAME_LEN_0,
+	KC_NAME_LEN_33,
+	KC_NAME_LEN_PAST_RECORD,
+	KC_STATE_0,
+	KC_STATE_4,
+	KC_NAME_RENAMED,
+	KC_REC_LEN_SHORT,
+	KC_RECORD_CRC,
+	KC_SLOT_OTHER_RECORD,
 	KC_COUNT
 };
 
@@ -685,7 +745,7 @@ START_TEST(forged_keys)
 	uint32_t len = ctm_t_rd32(buf, carol + 4);
 	size_t line1 = carol + CTM_KEYREC_FIXED + strlen(target) + 1;
 	size_t line2 = ti == 2 ? line1 + strlen((const char *)buf + line1) + 1 : 0;
-	size_t last = carol + len - 2;                          /* last character of line 2 */
+	size_t last = carol + len - 2; /* last character of line 2 */
 	bool fix = true;
 	switch (_i) {
 	case KC_COMMENT_EDIT: buf[last] = 'Q'; break;
@@ -709,8 +769,14 @@ START_TEST(forged_keys)
 	case KC_STATE_0: ctm_t_wr32(buf, carol + 8, 0); break;
 	case KC_STATE_4: ctm_t_wr32(buf, carol + 8, 4); break;
 	case KC_NAME_RENAMED: buf[carol + CTM_KEYREC_FIXED + 6] = '3'; break;
-	case KC_REC_LEN_SHORT: ctm_t_wr32(buf, carol + 4, 8); fix = false; break;
-	case KC_RECORD_CRC: buf[last] = 'Q'; fix = false; break;
+	case KC_REC_LEN_SHORT:
+		ctm_t_wr32(buf, carol + 4, 8);
+		fix = false;
+		break;
+	case KC_RECORD_CRC:
+		buf[last] = 'Q';
+		fix = false;
+		break;
 	case KC_SLOT_OTHER_RECORD: {
 		uint32_t idx = ctm_t_rd32(buf, CTM_H_NAME_INDEX), slots = ctm_t_rd32(buf, CTM_H_NAME_SLOTS);
 		uint32_t s = ctm_t_slot_of(buf, idx, slots, carol), r, h;

@@ -230,8 +230,7 @@ static void assert_mode(const char *path, unsigned mode, gid_t gid)
 {
 	struct stat st;
 	ck_assert_int_eq(stat(path, &st), 0);
-	ck_assert_msg((st.st_mode & 07777) == mode, "%s has mode %o, expected %o", path,
-		      st.st_mode & 07777, mode);
+	ck_assert_msg((st.st_mode & 07777) == mode, "%s has mode %o, expected %o", path, st.st_mode & 07777, mode);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_uint_eq(st.st_uid, geteuid());
 	ck_assert_uint_eq(st.st_gid, gid);

@@ -39,7 +39,9 @@ START_TEST(parses_openssh_lines)
 	ck_assert_int_eq(l.invalid_user, 0);
 
 	ck_assert_int_eq(parse("Dec  3 12:00:01 jump sshd[4242]: Failed password for invalid user admin from "
-			       "2001:db8::7 port 5 ssh2\n", &l), SSHD_AUTH_FAILED);
+			       "2001:db8::7 port 5 ssh2\n",
+			       &l),
+			 SSHD_AUTH_FAILED);
 	ck_assert_str_eq(l.user, "admin");
 	ck_assert_str_eq(l.rhost, "2001:db8::7");
 	ck_assert_int_eq(l.invalid_user, 1);
@@ -54,15 +56,21 @@ START_TEST(parses_openssh_lines)
 	ck_assert_str_eq(l.user, "alice");
 	ck_assert_uint_eq(l.port, 40022);
 	ck_assert_int_eq(parse("2026-12-03T12:00:00.123456+00:00 jump sshd-session[77]: Disconnected from invalid "
-			       "user bob 10.1.2.3 port 999 [preauth]", &l), SSHD_AUTH_END);
+			       "user bob 10.1.2.3 port 999 [preauth]",
+			       &l),
+			 SSHD_AUTH_END);
 	ck_assert_str_eq(l.user, "bob");
 	ck_assert_int_eq(l.invalid_user, 1);
 	ck_assert_int_eq(parse("error: maximum authentication attempts exceeded for alice from 10.0.0.1 port 7 ssh2 "
-			       "[preauth]", &l), SSHD_AUTH_FAILED);
+			       "[preauth]",
+			       &l),
+			 SSHD_AUTH_FAILED);
 	ck_assert_int_eq(l.too_many, 1);
 	ck_assert_str_eq(l.user, "alice");
 	ck_assert_int_eq(parse("Disconnecting authenticating user alice 10.0.0.1 port 7: Too many authentication "
-			       "failures [preauth]", &l), SSHD_AUTH_END);
+			       "failures [preauth]",
+			       &l),
+			 SSHD_AUTH_END);
 	ck_assert_int_eq(l.too_many, 1);
 	ck_assert_int_eq(parse("Accepted publickey for alice from 127.0.0.1 port 40100 ssh2: ED25519 SHA256:x", &l),
 			 SSHD_AUTH_ACCEPTED);
@@ -167,9 +175,11 @@ START_TEST(one_event_per_failed_connection)
 	ck_assert_uint_eq(g.f[2].attempts, 0);
 	/* MaxAuthTries. */
 	feed(&t, "Failed publickey for carol from 10.0.0.6 port 400 ssh2: ED25519 SHA256:c", 4, &g);
-	feed(&t, "error: maximum authentication attempts exceeded for carol from 10.0.0.6 port 400 ssh2 [preauth]", 4, &g);
-	feed(&t, "Disconnecting authenticating user carol 10.0.0.6 port 400: Too many authentication failures [preauth]",
-	     4, &g);
+	feed(&t, "error: maximum authentication attempts exceeded for carol from 10.0.0.6 port 400 ssh2 [preauth]", 4,
+	     &g);
+	feed(&t,
+	     "Disconnecting authenticating user carol 10.0.0.6 port 400: Too many authentication failures [preauth]", 4,
+	     &g);
 	ck_assert_int_eq(g.n, 4);
 	ck_assert_str_eq(g.f[3].reason, "max_auth_tries");
 	ck_assert_uint_eq(g.f[3].attempts, 1);

@@ -45,10 +45,11 @@ START_TEST(figures_and_limits)
 	ck_assert_int_eq(u.uptime_seconds, 2 * 3600 + 13 * 60 + 30);
 	ck_assert(!u.have_percent);
 	json_object *j = usage_to_json(&u);
-	ck_assert_str_eq(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
-			 "{\"cpu_seconds\":12.5,\"cpu_limit\":2.0,\"memory_bytes\":43200000,\"memory_limit_bytes\":256000000,"
-			 "\"disk_bytes\":412000000,\"disk_limit_bytes\":1000000000,\"network_rx_bytes\":5000,"
-			 "\"network_tx_bytes\":700,\"processes\":17,\"uptime_seconds\":8010}");
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
+		"{\"cpu_seconds\":12.5,\"cpu_limit\":2.0,\"memory_bytes\":43200000,\"memory_limit_bytes\":256000000,"
+		"\"disk_bytes\":412000000,\"disk_limit_bytes\":1000000000,\"network_rx_bytes\":5000,"
+		"\"network_tx_bytes\":700,\"processes\":17,\"uptime_seconds\":8010}");
 	json_object_put(j);
 	json_object_put(st);
 }

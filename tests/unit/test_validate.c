@@ -18,16 +18,16 @@
 
 struct name_case {
 	const char *name;
-	size_t len;          /* 0: strlen(name) */
+	size_t len; /* 0: strlen(name) */
 	enum ctm_name_error code;
-	const char *says;    /* must appear in the message */
+	const char *says; /* must appear in the message */
 };
 
 static const struct name_case bad_names[] = {
 	{ "", 0, CTM_NAME_EMPTY, "username is empty" },
 	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, CTM_NAME_TOO_LONG, "33 characters long: use at most 32" },
-	{ "a-very-long-username-that-goes-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-x",
-	  0, CTM_NAME_TOO_LONG, "91 characters long" },
+	{ "a-very-long-username-that-goes-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on-x", 0,
+	  CTM_NAME_TOO_LONG, "91 characters long" },
 	{ "ab\0cd", 5, CTM_NAME_NUL, "NUL byte" },
 	{ "alice\0", 6, CTM_NAME_NUL, "NUL byte" },
 	{ "Alice", 0, CTM_NAME_UPPERCASE, "uppercase letter 'A' at position 1" },
@@ -40,9 +40,13 @@ static const struct name_case bad_names[] = {
 	{ "_alice", 0, CTM_NAME_BAD_FIRST, "starts with '_'" },
 	{ ".alice", 0, CTM_NAME_BAD_FIRST, "starts with '.'" },
 	{ " alice", 0, CTM_NAME_BAD_FIRST, "starts with ' '" },
-	{ "\x01" "abc", 0, CTM_NAME_BAD_FIRST, "starts with the byte 0x01" },
+	{ "\x01"
+	  "abc",
+	  0, CTM_NAME_BAD_FIRST, "starts with the byte 0x01" },
 	{ "\xc3\xa9lise", 0, CTM_NAME_BAD_FIRST, "starts with the byte 0xc3" },
-	{ "\x7f" "abc", 0, CTM_NAME_BAD_FIRST, "starts with the byte 0x7f" },
+	{ "\x7f"
+	  "abc",
+	  0, CTM_NAME_BAD_FIRST, "starts with the byte 0x7f" },
 	{ "al_ice", 0, CTM_NAME_BAD_CHAR, "'_' at position 3" },
 	{ "al.ice", 0, CTM_NAME_BAD_CHAR, "'.' at position 3" },
 	{ "al.ice\n", 0, CTM_NAME_BAD_CHAR, "'.' at position 3" },
@@ -59,7 +63,9 @@ static const struct name_case bad_names[] = {
 	{ "alice\n", 0, CTM_NAME_BAD_CHAR, "byte 0x0a at position 6" },
 	{ "al\tice", 0, CTM_NAME_BAD_CHAR, "byte 0x09 at position 3" },
 	{ "ali\xc3\xa9", 0, CTM_NAME_BAD_CHAR, "byte 0xc3 at position 4" },
-	{ "al\x7f" "ice", 0, CTM_NAME_BAD_CHAR, "byte 0x7f at position 3" },
+	{ "al\x7f"
+	  "ice",
+	  0, CTM_NAME_BAD_CHAR, "byte 0x7f at position 3" },
 	{ "alice-", 0, CTM_NAME_TRAILING_HYPHEN, "ends with '-'" },
 	{ "a-", 0, CTM_NAME_TRAILING_HYPHEN, "ends with '-'" },
 	{ "al--ice", 0, CTM_NAME_DOUBLE_HYPHEN, "two hyphens in a row" },
@@ -88,13 +94,12 @@ START_TEST(username_refused)
 	enum ctm_name_error r = ctm_username_check(c->name, len, msg, sizeof msg);
 	ck_assert_msg(r == c->code, "name case %d: code %d, expected %d (%s)", _i, r, c->code, msg);
 	ck_assert_msg(memchr(msg, '\0', sizeof msg) != NULL, "message not terminated");
-	ck_assert_msg(strstr(msg, c->says) != NULL, "name case %d: message \"%s\" lacks \"%s\"", _i, msg,
-		      c->says);
+	ck_assert_msg(strstr(msg, c->says) != NULL, "name case %d: message \"%s\" lacks \"%s\"", _i, msg, c->says);
 	/* A message never echoes a control byte: it reaches terminals, logs and
 	 * JSON error bodies. */
 	for (const char *p = msg; *p; p++)
-		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f,
-			      "name case %d: control byte 0x%02x in message", _i, (unsigned char)*p);
+		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "name case %d: control byte 0x%02x in message",
+			      _i, (unsigned char)*p);
 	/* A tiny message buffer is still terminated and the code unchanged. */
 	char tiny[4] = "zzz";
 	ck_assert_int_eq(ctm_username_check(c->name, len, tiny, sizeof tiny), c->code);
@@ -110,8 +115,19 @@ _Static_assert(sizeof bad_names / sizeof bad_names[0] >= 30, "username_refused c
 START_TEST(username_accepted)
 {
 	static const char *const good[] = {
-		"a", "z", "alice", "bob-smith", "a1", "x9-y8-z7", "dev01", "rootx", "roo", "sshd2",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 32 */, "a-b-c-d", "user-2024",
+		"a",
+		"z",
+		"alice",
+		"bob-smith",
+		"a1",
+		"x9-y8-z7",
+		"dev01",
+		"rootx",
+		"roo",
+		"sshd2",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 32 */,
+		"a-b-c-d",
+		"user-2024",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		char msg[256] = "junk";
@@ -129,7 +145,7 @@ END_TEST
 #define ED CTM_T_ED25519_B64
 struct key_case {
 	const char *line;
-	size_t len;          /* 0: strlen(line) */
+	size_t len; /* 0: strlen(line) */
 	enum ctm_key_error code;
 	const char *says;
 };
@@ -147,7 +163,8 @@ static const struct key_case bad_keys[] = {
 	{ "ssh-ed25519 " ED " \x1b[31mred", 0, CTM_KEY_CONTROL, "control character 0x1b" },
 	{ "ssh-ed25519\x0b" ED, 0, CTM_KEY_CONTROL, "control character 0x0b at byte 12" },
 	{ "ssh-ed25519 " ED " x\x7f", 0, CTM_KEY_CONTROL, "control character 0x7f" },
-	{ "command=\"/bin/sh\" " CTM_T_ED25519, 0, CTM_KEY_OPTIONS, "authorized_keys options (\"command=\"/bin/sh\"\")" },
+	{ "command=\"/bin/sh\" " CTM_T_ED25519, 0, CTM_KEY_OPTIONS,
+	  "authorized_keys options (\"command=\"/bin/sh\"\")" },
 	{ "no-pty " CTM_T_ED25519, 0, CTM_KEY_OPTIONS, "authorized_keys options (\"no-pty\")" },
 	{ "from=\"10.0.0.1\" " CTM_T_ED25519, 0, CTM_KEY_OPTIONS, "authorized_keys options" },
 	{ "restrict,port-forwarding " CTM_T_ED25519, 0, CTM_KEY_OPTIONS, "authorized_keys options" },
@@ -169,14 +186,14 @@ static const struct key_case bad_keys[] = {
 	{ "---- BEGIN SSH2 PUBLIC KEY ----", 0, CTM_KEY_RFC4716, "RFC 4716" },
 	{ "ssh-ed25519", 0, CTM_KEY_NO_BLOB, "has the type \"ssh-ed25519\" but no key data" },
 	{ "  ssh-rsa \t  ", 0, CTM_KEY_NO_BLOB, "\"ssh-rsa\" but no key data" },
-	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI!JxLHTVPD1meMRvvCibtWNVhVy7w/Sp96fov0F05ykK", 0,
-	  CTM_KEY_BAD_BASE64, "not valid base64" },
-	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMJxLHTVPD1meMRvvCibtWNVhVy7w_Sp96fov0F05ykK", 0,
-	  CTM_KEY_BAD_BASE64, "not valid base64" },
-	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMJxLHTVPD1meMRvvCibtWNVhVy7w-Sp96fov0F05ykK", 0,
-	  CTM_KEY_BAD_BASE64, "not valid base64" },
-	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMJxLHTVPD1meMRvvCibtWNVhVy7w/Sp96fov0F05yk", 0,
-	  CTM_KEY_BAD_BASE64, "not valid base64" },
+	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI!JxLHTVPD1meMRvvCibtWNVhVy7w/Sp96fov0F05ykK", 0, CTM_KEY_BAD_BASE64,
+	  "not valid base64" },
+	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMJxLHTVPD1meMRvvCibtWNVhVy7w_Sp96fov0F05ykK", 0, CTM_KEY_BAD_BASE64,
+	  "not valid base64" },
+	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMJxLHTVPD1meMRvvCibtWNVhVy7w-Sp96fov0F05ykK", 0, CTM_KEY_BAD_BASE64,
+	  "not valid base64" },
+	{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMJxLHTVPD1meMRvvCibtWNVhVy7w/Sp96fov0F05yk", 0, CTM_KEY_BAD_BASE64,
+	  "not valid base64" },
 	{ "ecdsa-sha2-nistp256 AAAA=AAA", 0, CTM_KEY_BAD_BASE64, "not valid base64" },
 	{ "ecdsa-sha2-nistp256 AAAA====", 0, CTM_KEY_BAD_BASE64, "not valid base64" },
 	{ "ecdsa-sha2-nistp256 AAB=", 0, CTM_KEY_BAD_BASE64, "not valid base64" }, /* bits under '=' */
@@ -217,16 +234,48 @@ END_TEST
 
 /* Keys that need building: crafted blobs and oversized lines. */
 enum crafted {
-	CR_TOO_LONG, CR_BLOB_TOO_LONG, CR_TRAILING_BITS_1, CR_TRAILING_BITS_2,
-	CR_TYPE_UNPRINTABLE, CR_TYPE_EMPTY, CR_TYPE_TRUNCATED,
-	CR_ED_SHORT, CR_ED_LONG, CR_ED_MISSING, CR_ED_TRUNCATED_BLOB, CR_ED_TRAILING,
-	CR_EC_CURVE, CR_EC_CURVE_MISSING, CR_EC_COMPRESSED, CR_EC_PREFIX_03, CR_EC_384_SHORT_POINT,
-	CR_RSA_2047, CR_RSA_16392, CR_RSA_E_EVEN, CR_RSA_E_1, CR_RSA_E_NEG, CR_RSA_E_PADDED,
-	CR_RSA_E_EMPTY, CR_RSA_NO_N, CR_RSA_NO_E, CR_RSA_N_NEG, CR_RSA_N_PADDED, CR_RSA_TRAILING,
+	CR_TOO_LONG,
+	CR_BLOB_TOO_LONG,
+	CR_TRAILING_BITS_1,
+	CR_TRAILING_BITS_2,
+	CR_TYPE_UNPRINTABLE,
+	CR_TYPE_EMPTY,
+	CR_TYPE_TRUNCATED,
+	CR_ED_SHORT,
+	CR_ED_LONG,
+	CR_ED_MISSING,
+	CR_ED_TRUNCATED_BLOB,
+	CR_ED_TRAILING,
+	CR_EC_CURVE,
+	CR_EC_CURVE_MISSING,
+	CR_EC_COMPRESSED,
+	CR_EC_PREFIX_03,
+	CR_EC_384_SHORT_POINT,
+	CR_RSA_2047,
+	CR_RSA_16392,
+	CR_RSA_E_EVEN,
+	CR_RSA_E_1,
+	CR_RSA_E_NEG,
+	CR_RSA_E_PADDED,
+	CR_RSA_E_EMPTY,
+	CR_RSA_NO_N,
+	CR_RSA_NO_E,
+	CR_RSA_N_NEG,
+	CR_RSA_N_PADDED,
+	CR_RSA_TRAILING,
 	CR_RSA_TRUNCATED,
-	CR_UTF8_FF, CR_UTF8_TRUNCATED, CR_UTF8_OVERLONG, CR_UTF8_SURROGATE, CR_UTF8_C1, CR_UTF8_ABOVE_MAX,
+	CR_UTF8_FF,
+	CR_UTF8_TRUNCATED,
+	CR_UTF8_OVERLONG,
+	CR_UTF8_SURROGATE,
+	CR_UTF8_C1,
+	CR_UTF8_ABOVE_MAX,
 	CR_COMMENT_1025,
-	CR_SK_NO_APP, CR_SK_EMPTY_APP, CR_SK_LONG_APP, CR_SK_CTRL_APP, CR_SK_EC_NO_APP,
+	CR_SK_NO_APP,
+	CR_SK_EMPTY_APP,
+	CR_SK_LONG_APP,
+	CR_SK_CTRL_APP,
+	CR_SK_EC_NO_APP,
 	CR_COUNT
 };
 
@@ -247,8 +296,7 @@ static size_t make_modulus(unsigned char *n, unsigned bits)
 
 static void bump_last_b64_char(char *line)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *eq = strchr(line, '=');
 	ck_assert_ptr_nonnull(eq);
 	char *c = eq - 1;
@@ -401,11 +449,16 @@ static void crafted_case(int i, char *line, size_t cap, enum ctm_key_error *code
 	case CR_RSA_E_PADDED:
 	case CR_RSA_E_EMPTY: {
 		static const unsigned char even[] = { 0x01, 0x00, 0x00 }, one[] = { 0x01 },
-			neg[] = { 0x81, 0x00, 0x01 }, padded[] = { 0x00, 0x01, 0x00, 0x01 };
-		const unsigned char *e = i == CR_RSA_E_EVEN ? even : i == CR_RSA_E_1 ? one
-				       : i == CR_RSA_E_NEG ? neg : padded;
-		size_t el = i == CR_RSA_E_EVEN ? 3 : i == CR_RSA_E_1 ? 1 : i == CR_RSA_E_NEG ? 3
-			  : i == CR_RSA_E_PADDED ? 4 : 0;
+					   neg[] = { 0x81, 0x00, 0x01 }, padded[] = { 0x00, 0x01, 0x00, 0x01 };
+		const unsigned char *e = i == CR_RSA_E_EVEN  ? even
+					 : i == CR_RSA_E_1   ? one
+					 : i == CR_RSA_E_NEG ? neg
+							     : padded;
+		size_t el = i == CR_RSA_E_EVEN     ? 3
+			    : i == CR_RSA_E_1      ? 1
+			    : i == CR_RSA_E_NEG    ? 3
+			    : i == CR_RSA_E_PADDED ? 4
+						   : 0;
 		size_t nl = make_modulus(n, 2048);
 		ctm_t_rsa_line(line, cap, e, el, n, nl);
 		*code = CTM_KEY_RSA_EXPONENT;
@@ -463,10 +516,20 @@ static void crafted_case(int i, char *line, size_t cap, enum ctm_key_error *code
 		*says = "ends before its modulus";
 		break;
 	}
-	case CR_UTF8_FF: case CR_UTF8_TRUNCATED: case CR_UTF8_OVERLONG: case CR_UTF8_SURROGATE:
-	case CR_UTF8_C1: case CR_UTF8_ABOVE_MAX: {
-		static const char *const bad[] = { "caf\xff", "caf\xc3", "\xc0\xaf" "etc",
-			"\xed\xa0\x80", "a\xc2\x85" "b", "\xf4\x90\x80\x80" };
+	case CR_UTF8_FF:
+	case CR_UTF8_TRUNCATED:
+	case CR_UTF8_OVERLONG:
+	case CR_UTF8_SURROGATE:
+	case CR_UTF8_C1:
+	case CR_UTF8_ABOVE_MAX: {
+		static const char *const bad[] = { "caf\xff",
+						   "caf\xc3",
+						   "\xc0\xaf"
+						   "etc",
+						   "\xed\xa0\x80",
+						   "a\xc2\x85"
+						   "b",
+						   "\xf4\x90\x80\x80" };
 		snprintf(line, cap, "%s %s", CTM_T_ED25519, bad[i - CR_UTF8_FF]);
 		*code = CTM_KEY_COMMENT;
 		*says = "is not printable UTF-8";
@@ -482,7 +545,10 @@ static void crafted_case(int i, char *line, size_t cap, enum ctm_key_error *code
 		built = true;
 		break;
 	}
-	case CR_SK_NO_APP: case CR_SK_EMPTY_APP: case CR_SK_LONG_APP: case CR_SK_CTRL_APP: {
+	case CR_SK_NO_APP:
+	case CR_SK_EMPTY_APP:
+	case CR_SK_LONG_APP:
+	case CR_SK_CTRL_APP: {
 		type = "sk-ssh-ed25519@openssh.com";
 		ctm_t_wire_cstring(&w, type);
 		ctm_t_wire_string(&w, pk, 32);
@@ -567,8 +633,7 @@ static const struct good_key good_keys[] = {
 	{ CTM_T_RSA4096, "ssh-rsa", 4096, CTM_T_RSA4096_COMMENT },
 };
 
-static void assert_key_ok(const char *line, const char *type, unsigned bits, const char *comment,
-			  const char *canonical)
+static void assert_key_ok(const char *line, const char *type, unsigned bits, const char *comment, const char *canonical)
 {
 	struct ctm_sshkey key;
 	char msg[512] = "junk";
@@ -643,8 +708,11 @@ END_TEST
 
 START_TEST(key_canonical_form)
 {
-	static const struct { const char *in, *out; } cases[] = {
-		{ "  " CTM_T_ED25519_TYPE "\t\t" CTM_T_ED25519_B64 "   \t" CTM_T_ED25519_COMMENT " \t ", CTM_T_ED25519 },
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "  " CTM_T_ED25519_TYPE "\t\t" CTM_T_ED25519_B64 "   \t" CTM_T_ED25519_COMMENT " \t ",
+		  CTM_T_ED25519 },
 		{ CTM_T_ED25519_TYPE "    " CTM_T_ED25519_B64, CTM_T_ED25519_TYPE " " CTM_T_ED25519_B64 },
 		{ "\t" CTM_T_ED25519_TYPE " " CTM_T_ED25519_B64 "  \t  ", CTM_T_ED25519_TYPE " " CTM_T_ED25519_B64 },
 		/* Spacing inside the comment is the user's and is kept. */
@@ -656,8 +724,8 @@ START_TEST(key_canonical_form)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct ctm_sshkey key;
 		char msg[256], out[CTM_KEY_LINE_MAX + 1];
-		ck_assert_msg(ctm_sshkey_parse(cases[i].in, strlen(cases[i].in), &key, msg, sizeof msg) ==
-			      CTM_KEY_OK, "case %zu: %s", i, msg);
+		ck_assert_msg(ctm_sshkey_parse(cases[i].in, strlen(cases[i].in), &key, msg, sizeof msg) == CTM_KEY_OK,
+			      "case %zu: %s", i, msg);
 		ck_assert_uint_eq(ctm_sshkey_format(&key, out, sizeof out), strlen(cases[i].out));
 		ck_assert_str_eq(out, cases[i].out);
 	}
@@ -698,10 +766,31 @@ END_TEST
 /* ---- writer-level validation --------------------------------------------------------------- */
 
 enum spec_case {
-	SC_DUP_NAME, SC_DUP_UID, SC_UID_BELOW, SC_UID_ABOVE, SC_GECOS_COLON, SC_GECOS_CTRL, SC_GECOS_LONG,
-	SC_HOME_RELATIVE, SC_HOME_COLON, SC_HOME_EMPTY, SC_SHELL_RELATIVE, SC_GID_0, SC_RANGE_EMPTY,
-	SC_RANGE_ROOT, SC_TOO_MANY_KEYS, SC_BAD_KEY, SC_BAD_NAME, SC_RESERVED_NAME, SC_NO_NAME,
-	SC_STATE_0, SC_STATE_4, SC_GENERATION_0, SC_GROUP_BAD, SC_GROUP_LONG, SC_GROUP_EMPTY,
+	SC_DUP_NAME,
+	SC_DUP_UID,
+	SC_UID_BELOW,
+	SC_UID_ABOVE,
+	SC_GECOS_COLON,
+	SC_GECOS_CTRL,
+	SC_GECOS_LONG,
+	SC_HOME_RELATIVE,
+	SC_HOME_COLON,
+	SC_HOME_EMPTY,
+	SC_SHELL_RELATIVE,
+	SC_GID_0,
+	SC_RANGE_EMPTY,
+	SC_RANGE_ROOT,
+	SC_TOO_MANY_KEYS,
+	SC_BAD_KEY,
+	SC_BAD_NAME,
+	SC_RESERVED_NAME,
+	SC_NO_NAME,
+	SC_STATE_0,
+	SC_STATE_4,
+	SC_GENERATION_0,
+	SC_GROUP_BAD,
+	SC_GROUP_LONG,
+	SC_GROUP_EMPTY,
 	SC_COUNT
 };
 
@@ -755,7 +844,10 @@ START_TEST(spec_refused)
 	case SC_HOME_EMPTY: f.users[2].home = ""; break;
 	case SC_SHELL_RELATIVE: f.users[1].shell = "nologin"; break;
 	case SC_GID_0: f.spec.gid = 0; break;
-	case SC_RANGE_EMPTY: f.spec.uid_min = 80000; f.spec.uid_max = 70000; break;
+	case SC_RANGE_EMPTY:
+		f.spec.uid_min = 80000;
+		f.spec.uid_max = 70000;
+		break;
 	case SC_RANGE_ROOT: f.spec.uid_min = 0; break;
 	case SC_TOO_MANY_KEYS: break; /* below */
 	case SC_BAD_KEY: ctm_t_user_add_key(&f, 2, "no-pty " CTM_T_ED25519, ""); break;
@@ -785,8 +877,8 @@ START_TEST(spec_refused)
 	ck_assert_ptr_null(kd.data);
 	ck_assert_msg(memchr(err, '\0', sizeof err) != NULL, "message not terminated");
 	for (int k = 0; k < 2; k++)
-		ck_assert_msg(strstr(err, spec_says[_i][k]) != NULL, "spec case %d: message \"%s\" lacks \"%s\"",
-			      _i, err, spec_says[_i][k]);
+		ck_assert_msg(strstr(err, spec_says[_i][k]) != NULL, "spec case %d: message \"%s\" lacks \"%s\"", _i,
+			      err, spec_says[_i][k]);
 	ctm_t_fixture_free(&f);
 }
 END_TEST
