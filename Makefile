@@ -91,4 +91,12 @@ include host_setup/Makefile.inc
 clean:
 	rm -rf build
 
+# The C style (.clang-format): rewrite every tracked source, or check that
+# none would change (CI runs the check as tests/style/test_format.sh).
+.PHONY: format format-check
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format --style=file -i
+format-check:
+	tests/style/test_format.sh
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
