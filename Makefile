@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Containarium build.  One non-recursive Makefile; each directory adds its
 # own targets in its Makefile.inc.  Everything builds into $(BUILD)/.
 #

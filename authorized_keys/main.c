@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium-authorized-keys: sshd's AuthorizedKeysCommand.
  *
  *   AuthorizedKeysCommand /usr/local/libexec/containarium-authorized-keys %u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The benchmarks' SSH key lines (bench_key.h). */
 #include "bench_key.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The benchmarks' users' SSH keys: a well-formed ed25519 public key line
  * per user (wire blob: string type, string 32-byte point), distinct per
  * user index and the same in every benchmark.  Not a real key pair: nobody

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The cluster benchmarks (issue 11 §5), on a real 3-member Incus cluster of
 # jump hosts (tests/cluster: brought up here, taken down at the end):
 #

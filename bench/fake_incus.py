@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fake_incus: a FAKE, read-only Incus/LXD REST server holding N containers.
 
     fake_incus.py --socket PATH --count N [--fixtures DIR] [--subnet CIDR]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gen_cache_index: the name and uid indexes libnss-cache binary-searches.
  *
  *   gen_cache_index PASSWD.CACHE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gen_users: the benchmark's user population, written once per run.
  *
  *   gen_users DIR COUNT

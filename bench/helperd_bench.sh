@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs helperd's benchmarks (bench/README.md, "helperd"); `make bench` runs
 # it after bench/run.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # create-ready: seconds from POST /v1/containers until the user can SSH in
 # (ssh USER@IP true, with the user's own key, succeeds), against creating
 # and starting the same image through the same backend socket with curl

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the helperd benchmarks (bench/helperd_*.sh): source it.
 #
 #   hd_helperd_start BUILD SCRATCH CONF TAG  start helperd; sets HD_HELPERD_PID

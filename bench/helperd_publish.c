@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd_publish: the publish-10k benchmark (bench/README.md).
  *
  *   helperd_publish DIR [--users N] [--runs R]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # helperd-rss-10k: helperd's resident memory while it holds 10,000 registry
 # entries, read from a FAKE Incus server (bench/fake_incus.py: a real LXD
 # cannot hold 10,000 containers on the test machine) that answers with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # hostcert-create-cost: what SSH host certificates add to a create.
 #
 # Two helperds on the same test backend, alike but for one setting: "ca"

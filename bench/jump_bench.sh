@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Login benchmarks through the whole installed stack (bench/README.md,
 # "logins"): the host of tests/lib/installed_host.sh (make install,
 # containarium-host-setup, helperd on the test LXD, the host's sshd and PAM)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libnss_ctmfloor.so.2: an NSS module that does nothing but answer.
  *
  * getpwnam_r returns a fixed entry under the asked name, without opening

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nss_lookup: in-process getpwnam_r + getpwuid_r hits through glibc, timed.
  *
  *   nss_lookup --list FILE [--seconds S] [--threads T] [--seed N]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the benchmarks (bench/README.md).
 #
 #   bench/run.sh BUILD [NAME...]          run the benchmarks (default: all)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spawn_bench: wall time of whole short-lived processes, two or more kinds
  * interleaved run by run so that a busy machine slows each kind alike.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "name uid" lists gen_users writes, loaded for the bench drivers. */
 #ifndef CONTAINARIUM_BENCH_USERLIST_H
 #define CONTAINARIUM_BENCH_USERLIST_H

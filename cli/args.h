@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line parsing for every command: long options (--name VALUE,
  * --name=VALUE), a few short ones, the global options anywhere, "--" to end
  * options.  Anything unknown or malformed is a usage error (exit 2), reported

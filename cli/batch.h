@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands that act on several users at once (start, stop, set, snapshot
  * create): the users named, or with --all every user helperd lists that
  * the command applies to; then one request per user, in order, each

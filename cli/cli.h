@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The containarium CLI: what every command shares.  A run parses and
  * validates its arguments first (nothing is sent while anything is wrong),
  * then talks to helperd through one transport (client.h), and ends with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Requests to helperd and what their failures mean: JSON in and out,
  * helperd's error objects turned into a message and an exit code (cli.h). */
 #ifndef CONTAINARIUM_CLI_CLIENT_H

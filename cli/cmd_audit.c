@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium audit [USER] [filters] [--limit N] [--summary]: helperd's
  * audit log (every change through the API, SSH sessions, failed logins),
  * its rotated copies included. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium cert generate|revoke|list: the certificates of helperd's
  * remote API, made and kept on this host (pki.h).  These commands never
  * talk to helperd: helperd reads the files (https_cert, https_key,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium create USER --ssh-key FILE ... */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium export USER --jump-ip IP [--jump-port N] [--key PATH] [--known-hosts PATH]
  *                      [--output FILE] [--known-hosts-output FILE] */
 #include <stdio.h>

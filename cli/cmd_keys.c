@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium key list|add|remove|replace: a user's SSH keys (helperd changes the
  * container's authorized_keys, the registry and keys.db together). */
 #include <stdio.h>

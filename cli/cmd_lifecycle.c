@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium delete | resize USER, start | stop USER... | --all: long
  * work, followed step by step (progress.c). */
 #include <stdio.h>

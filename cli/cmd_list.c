@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium list [--state STATE] [--usage] [--long] */
 #include <stdio.h>
 #include <stdlib.h>

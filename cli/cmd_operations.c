@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium operations [ID [--follow]]: helperd's long work, for when a
  * command was interrupted or helperd says another operation is running. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium restore FILE: a user back from a delete --backup tarball. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium sessions [USER]: the SSH jump sessions open now, as
  * pam_containarium reported them to helperd. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium set USER... | --all --autostart|--no-autostart: change a
  * setting of users' containers (the limits are resize's). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium snapshot create|list|restore|delete|schedule USER [NAME] */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium system info, containarium metrics */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The commands: each cmd_*.c defines its descriptors; main.c lists them,
  * parses the options each declares, and prints their help. */
 #ifndef CONTAINARIUM_CLI_COMMANDS_H

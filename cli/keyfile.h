@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Public key files given with --ssh-key: a path, or "-" for stdin.  A file
  * may hold several keys, one per line; blank lines and # comments are
  * skipped.  Every key is checked with the same parser helperd uses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium: the command line for Containarium.  Finds the command,
  * parses and checks its arguments (usage errors exit 2 before anything is
  * sent), runs it against helperd, and exits with a code from cli.h. */

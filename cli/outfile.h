@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing a file the CLI produces (export --output): atomically (temp file
  * in the same directory, fsync, rename, fsync of the directory), mode 0600,
  * and never over a file someone else wrote unless forced. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What people see: colours and symbols (on a terminal only), tables, the
  * error line, and JSON for --json. */
 #ifndef CONTAINARIUM_CLI_OUTPUT_H

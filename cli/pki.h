@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The certificates of helperd's remote API, made on the jump host with
  * OpenSSL's libcrypto (containarium cert generate|revoke|list): one CA, a
  * server certificate naming the host (IP and DNS subjectAltNames), one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Following helperd's operations (create, delete, start, stop, resize): each
  * numbered step is printed as it appears ("[2/7] Starting container..."),
  * then the outcome. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How the CLI reaches helperd: one request in, status and body out.  Two
  * transports (transport_curl.c): HTTP over helperd's unix socket, and HTTPS
  * with a client certificate to helperd's remote API; client.c picks one. */

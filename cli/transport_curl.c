@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CLI's two ways to helperd, both libcurl: HTTP over its unix socket,
  * and HTTPS to its remote API with a client certificate.  One easy handle
  * per run: every request reuses it (and its connection, when helperd keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Atomic file replacement (atomic_file.h). */
 #include "atomic_file.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replacing a file atomically: a temporary file in the same directory
  * (created 0600, so nobody reads it half-written), its owner and mode set,
  * fsync, rename over the target, fsync of the directory.  A reader sees the

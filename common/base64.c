@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Base64 (base64.h): the one decoder and encoder. */
 #include "base64.h"
 

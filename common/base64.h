@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict base64 (RFC 4648, standard alphabet, padded): decoding for key
  * blobs, and encoding for whatever writes one (the websocket key, test and
  * benchmark keys, the fuzzer's mutator).  One codec for the whole tree.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CRC-32C (Castagnoli), the checksum of every snapshot header, index slot
  * and record.  Chosen over CRC-32 because x86-64 computes it in hardware
  * (SSE4.2), which keeps per-lookup verification in the NSS module cheap.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Generated once by the slicing-by-8 construction: table[0] is the byte-wise
  * table of the reflected polynomial 0x82F63B78; table[k][i] is table[0]
  * applied to table[k-1][i] shifted one more byte.  See crc32c.c. */

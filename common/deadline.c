@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deadlines and bounded waits (deadline.h). */
 #include "deadline.h"
 

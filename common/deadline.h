@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deadlines on CLOCK_MONOTONIC, for every socket wait that must end: the
  * PAM module inside sshd (a login must never hang on helperd) and helperd
  * talking to Incus.  One clock and one poll loop for both.  libc only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The error sentence helper (errmsg.h). */
 #include "errmsg.h"
 

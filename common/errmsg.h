@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The error sentence: every parser and writer that can refuse something
  * reports it the same way, as a sentence a person can act on, written into
  * the caller's err[errlen] (truncated to fit, always terminated when errlen

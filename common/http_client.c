@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP/1.1 over a unix socket, with deadlines (http_client.h). */
 #include "http_client.h"
 

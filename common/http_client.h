@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An HTTP/1.1 exchange over a unix stream socket, every step bounded by a
  * deadline: connect (non-blocking; retried while the listener's backlog is
  * full, which a unix socket reports as EAGAIN with nothing to poll for),

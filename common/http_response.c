@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP/1.1 answer reader (http_response.h). */
 #include "http_response.h"
 

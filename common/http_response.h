@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading an HTTP/1.1 answer: the one response parser of helperd's Incus
  * client (helperd/incus_http.c) and of the PAM module's call to helperd
  * (pam_containarium/helperd_call.c).  Both read bytes from a local unix

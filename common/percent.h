@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Percent-encoding (RFC 3986) of a path segment or query value: every byte
  * but the unreserved A-Z a-z 0-9 - . _ ~ becomes %XX (upper-case hex).
  * Used by helperd for Incus's URLs and by the CLI for helperd's; one rule,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The size grammar (size.h). */
 #include "size.h"
 

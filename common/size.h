@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sizes as people write them ("512MB", "4GiB", "2G", "1073741824"): one
  * grammar and one unit table for the CLI's --memory/--disk-quota and
  * helperd's configuration and API, so a size the CLI accepts is one helperd

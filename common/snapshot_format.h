@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The registry snapshot format: the one contract between helperd (writer)
  * and the host modules (NSS module, AuthorizedKeysCommand, PAM module).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Read-only, bounds-checked access to passwd.db and keys.db.
  *
  * Used by the NSS module and the AuthorizedKeysCommand, so it depends on

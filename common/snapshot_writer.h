@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Building and publishing passwd.db and keys.db (format: snapshot_format.h).
  *
  * Validates everything first (names, uids, fields, keys), so a bad entry

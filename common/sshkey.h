@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OpenSSH public key validation.  Every key that reaches an authorized_keys
  * line (the container's, or sshd through containarium-authorized-keys) has
  * passed this parser, so key text can never carry options, a second line, or

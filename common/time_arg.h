@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A point in time as a person writes it on the command line (audit
  * --since/--until): RFC 3339 ("2026-12-03T12:00:00Z", with an offset such
  * as "+01:00", fractional seconds ignored; a space for the T), a date

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Username validation: what helperd, the CLI and the snapshot writer accept
  * as a jump account name.  The rule is stricter than POSIX's portable set
  * because the name also becomes an Incus instance name ("<user>-container"),

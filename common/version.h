@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The version, in one place: debian/changelog's first line is its source,
  * the Makefile turns it into build/gen/containarium_version.h, and
  * version.c is the one file that includes that header, so a version bump

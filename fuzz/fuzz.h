@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the libFuzzer targets: the entry points libFuzzer calls, an
  * exact-size heap copy of the input (so AddressSanitizer reports a read one
  * byte past the end), and a property check that aborts, which libFuzzer

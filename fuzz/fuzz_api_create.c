@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the body of POST /v1/containers, through the handler's
  * own validation (create_spec_parse), as the API server hands it over: a
  * JSON object.  Properties: an accepted request names a valid user; has 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: backup.yaml as read from a backup tarball before it is
  * imported (backup_index_parse), bytes a person hands to restore.
  * Properties: no read outside the input; an accepted file names a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: helperd.conf, through the daemon's own loader.
  * Property: whatever is accepted satisfies the rules helperd.conf(5) states. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the one HTTP/1.1 answer parser (common/http_response.c),
  * which reads whatever arrives on a local unix socket: Incus's answers to
  * helperd (helperd/incus_http.c) and helperd's answers to the PAM module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: what Incus answers for an instance (or a list of them,
  * as GET /1.0/instances?recursion=1 does), read into accounts.  Instances
  * are outside input: anyone with Incus access can set user.* keys.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the JSON containarium-mksnapshot builds snapshots from,
  * through the command's own mapping (mksnapshot/snapshot_json.c) and
  * ctm_snapshot_build.

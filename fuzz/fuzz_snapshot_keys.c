@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: keys.db images as containarium-authorized-keys reads them.
  *
  * Each input is opened with ctm_db_from_memory and, when the header is

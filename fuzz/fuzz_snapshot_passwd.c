@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: passwd.db images as the NSS module reads them.
  *
  * Each input is opened with ctm_db_from_memory and, when the header is

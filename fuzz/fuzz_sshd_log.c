@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: lines of sshd's log as helperd reads them for failed
  * logins (sshd_auth_line_parse, then sshd_auth_track), text any client
  * shapes through the user name it sends.  Properties: no read outside the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: one public key line, as ctm_sshkey_parse sees it from
  * the CLI, helperd and the snapshot writer.
  *

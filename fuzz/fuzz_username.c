@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: ctm_username_check, the gate every jump account name
  * passes (CLI, helperd, snapshot writer).
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Regenerate the snapshot seeds of fuzz_snapshot_passwd and fuzz_snapshot_keys
 # from the JSON seeds users-{0,1,5}.json of fuzz_mksnapshot_json, with the
 # real writer: containarium-mksnapshot (make fuzz-seeds builds it and runs

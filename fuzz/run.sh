@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Run the fuzz targets built in FUZZDIR (make fuzz / make fuzz-regress).
 #
 #   fuzz/run.sh fuzz FUZZDIR [SECONDS]   fuzz each target SECONDS (20) seconds,

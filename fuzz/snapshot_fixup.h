@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Make a mutated snapshot image pass its checksums again.
  *
  * Every header, slot and record carries a CRC-32C, so almost every random

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One jump account as helperd keeps it: the user.containarium.* keys of
  * its Incus instance, the instance's NIC and limits.  Incus holds the only
  * copy; this struct is what helperd reads out of an instance (and writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Choosing a candidate uid and pinned IPv4 address for a new account: the
  * lowest ones no account holds, no create of this helperd holds, and this
  * create has not found reserved already.  A candidate is only a guess: it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's HTTP/1.1 + JSON API, served by libmicrohttpd on a unix socket.
  *
  * The server layer (api_server.c, its socket in api_socket.c) identifies

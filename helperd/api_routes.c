@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every endpoint of helperd's API: method, path, who may call it, handler.
  * This table is the place to start reading how a request is served. */
 #include "api.h"

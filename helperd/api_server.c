@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The API's server layer: libmicrohttpd, who is calling, routing, body
  * limits and JSON parsing, and the responses.  Handlers see only struct
  * api_request / struct api_response (api.h).  The unix socket itself (its

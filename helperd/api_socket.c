@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The API's unix socket (api_socket.h). */
 #include "api_socket.h"
 

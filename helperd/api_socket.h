@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The API's unix socket: where helperd listens and who is on the other end.
  *
  * Opening it makes the parent directories (root's, 0755), refuses a path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's remote API: the same routes over HTTPS on a TCP port
  * (https_listen), for the CLI on another machine.  Callers authenticate with
  * a client certificate signed by https_client_ca and not revoked by

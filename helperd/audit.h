@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit log: one JSON object per line, appended, for every SSH session
  * (open and close, with duration) and every change made through the API.
  *

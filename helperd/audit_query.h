@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading the audit log back: the file and its rotated copies as logrotate
  * leaves them (audit.log.N.gz ... audit.log.2.gz, audit.log.1, audit.log;
  * compressed or not, oldest first), one line at a time, through filters.

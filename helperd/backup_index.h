@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a backup tarball says about the user in it, read before it is
  * imported: Incus refuses to import an instance whose profiles do not
  * exist, and here those are the account's uid and address reservations

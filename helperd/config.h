@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's configuration: /etc/containarium/helperd.conf, "key = value"
  * lines, '#' comments.  Every key has a built-in default, every value is
  * validated, and an unknown key is an error (usually a typo).  The keys are

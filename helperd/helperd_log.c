@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "helperd_log.h"
 
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's log: leveled lines to stderr (journald adds the time) or
  * syslog.  Messages are sentences a person can act on. */
 #ifndef CONTAINARIUM_HELPERD_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSH host certificates: the host CA (checks, signing with ssh-keygen -s,
  * the known_hosts lines) and the containers' side (reading their host
  * keys, pushing certificates, renewing).  See host_cert.h. */

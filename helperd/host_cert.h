@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSH host certificates for the containers (containarium-helperd(8), HOST
  * CERTIFICATES): one host CA per deployment signs every container's host
  * keys with OpenSSH's own ssh-keygen -s, so a user whose known_hosts trusts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Startup check that the jump accounts' ids cannot collide with anything
  * else on the host: a `files` user or group, or a subordinate id range in
  * /etc/subuid or /etc/subgid (Incus maps container ids into those).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where a new container's image comes from: "ALIAS" (or a fingerprint) in
  * the backend's own image store, or "REMOTE:ALIAS" from an image server
  * declared in helperd.conf ("remote = NAME URL PROTOCOL [CERTIFICATE]";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A client for the Incus REST API (and LXD 5.x, which speaks the same API)
  * over its unix socket: HTTP/1.1 of our own (incus_http.h says why not
  * libcurl), json-c bodies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "incus_events.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Incus's (and LXD's) lifecycle events: GET /1.0/events?type=lifecycle,
  * a websocket on the API's unix socket.  Every change to an instance
  * (created, updated, renamed, started, stopped, deleted, ...), by anyone,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP/1.1 over a unix socket: the transport of incus_client.c, and no
  * more of HTTP than the Incus and LXD REST API use.
  *

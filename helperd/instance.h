@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Instance-level steps on top of the Incus client: state changes, waiting
  * for a container to really run with its address, deletion, and the state
  * numbers `info` shows.  Each returns an incus_status with err filled. */

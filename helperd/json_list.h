@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading one large JSON answer as it arrives, one list element at a time.
  *
  * GET /1.0/instances?recursion=1 answers

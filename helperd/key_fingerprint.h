@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OpenSSH's SHA256 fingerprint of a public key line ("SHA256:..." as
  * ssh-keygen -lf prints it), used to name keys in the API and the CLI. */
 #ifndef CONTAINARIUM_HELPERD_KEY_FINGERPRINT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Container lifecycle: the long work behind the API, each run as an
  * operation (operations.h) on its own thread with its own Incus client.
  *

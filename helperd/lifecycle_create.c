@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST /v1/containers: validate, then create a user's container in seven
  * numbered steps; undo everything on any failure. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A user back from a delete --backup tarball, in five steps.  The user
  * gets back the uid and address the backup holds when they are still
  * free, else new ones, and the result says which changed and why; the

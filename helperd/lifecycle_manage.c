@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Start, stop, delete (with optional backup), resize, and reconcile. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshots of a user's container: take one, delete one, restore one.
  *
  * A restore brings back the container's files only.  Incus restores the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Follows a growing text file by path, as `tail -F` does, and hands each
  * complete line to a callback.  Survives rotation: when the path names
  * another file (logrotate's rename, or a new file after a delete), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium-helperd: owns container lifecycle through Incus, keeps the
  * registry in Incus, publishes the snapshots the host modules read, and
  * serves the API on a unix socket.  See containarium-helperd(8).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The per-container part of /v1/metrics: one series set per user,
  * labelled by the user's name only, so the number of series is bounded by
  * the number of users (no container addresses, images or session ids as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-container series for /v1/metrics (Prometheus text). */
 #ifndef CONTAINARIUM_HELPERD_METRICS_CONTAINERS_H
 #define CONTAINARIUM_HELPERD_METRICS_CONTAINERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NIC options that keep tenants apart (nic_policy.h says which and why). */
 #include "nic_policy.h"
 

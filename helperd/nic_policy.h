@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What keeps tenants apart on the container network: the options every
  * NIC helperd creates, moves or reconciles carries.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operations: long work on worker threads, followed by clients through
  * operation_get().  One global list guarded by one mutex; one condition
  * variable wakes every waiter when any operation ends (waiters look their

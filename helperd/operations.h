@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operations: long work (create, delete, start, stop, resize) runs on a
  * worker thread and reports numbered steps; the API answers 202 with the
  * operation at once, and clients follow it with GET /v1/operations/{id}

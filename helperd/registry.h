@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The registry: every Containarium account, read from Incus.
  *
  * Incus is the source of truth; a struct registry is a snapshot of it taken

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "registry_hold.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Accounts whose instance config is briefly not theirs.
  *
  * Restoring a snapshot also restores the instance's config, so between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reserving a new account's uid and IPv4 address so that no two helperds
  * on one Incus, or on the members of one Incus cluster, ever hold the same
  * one: a decision Incus makes atomically, cluster-wide, instead of each

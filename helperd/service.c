@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon state's shared operations: per-thread clients, refresh
  * (Incus -> registry -> snapshots), instance names. */
 #include "service.h"

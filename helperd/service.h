@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's state, shared by the API handlers (service_*.c), the
  * operations they start, and the background watcher. */
 #ifndef CONTAINARIUM_HELPERD_SERVICE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST /v1/backups/restore {"file": NAME}: a user back from a tarball
  * helperd wrote on delete --backup (lifecycle_import.c).  Only files in
  * backup_dir are read: callers may be remote admins, and helperd reads as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /v1/containers: list, get, create, delete, start, stop, resize. */
 #include <arpa/inet.h>
 #include <stdio.h>

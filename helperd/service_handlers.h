@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The API's handlers (one per route in api_routes.c) and the answers they
  * share. */
 #ifndef CONTAINARIUM_HELPERD_SERVICE_HANDLERS_H

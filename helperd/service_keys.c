@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /v1/containers/{user}/keys, /ssh-config and /known-hosts.
  *
  * A key change updates three places together: the instance config (the

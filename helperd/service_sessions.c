@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* POST /v1/sessions (pam_containarium, root only), GET /v1/sessions (the
  * open ones), GET /v1/audit and /v1/audit/summary.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /v1/containers/{user}/snapshots: list, take, delete, restore.  Taking,
  * deleting and restoring are operations (lifecycle_snapshot.c); the list
  * is read from Incus at once, with the container's schedule and expiry. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /v1/system, /v1/metrics (Prometheus text), /v1/operations. */
 #include <stdio.h>
 #include <stdlib.h>

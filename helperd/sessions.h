@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSH sessions of jump users, as pam_containarium reports them: open
  * sessions (to compute durations at close) and each user's last activity
  * (for the opt-in idle stop).  In memory: after a helperd restart, open

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Marks of the published snapshots, and the check against them
  * (snapshot_guard.h says why). */
 #include "snapshot_guard.h"

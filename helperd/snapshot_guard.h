@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's published snapshots, watched for what others do to them.
  *
  * A deleted, truncated, replaced or edited passwd.db or keys.db, or one

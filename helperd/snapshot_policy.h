@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a person may write for a container's snapshots, checked before
  * anything reaches Incus: the schedule and expiry Incus keeps per instance
  * (snapshots.schedule, snapshots.expiry: Incus takes and expires the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One line of sshd's log, read for what it says about authentication: a
  * failed method, an unknown name, a connection that ended before it
  * authenticated, or one that succeeded.  Stateless; sshd_auth_track.h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "sshd_auth_track.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Puts together the log lines of one SSH connection that failed to log in
  * (sshd_auth_line.h), so that each such connection is one login_failed
  * event: sshd logs several lines for one (each method tried, an unknown

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Failed SSH logins, from sshd's own log, into the audit log.
  *
  * A thread follows the source helperd.conf's sshd_log names: a file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What helperd's storage pool can promise about a root disk's size.
  *
  * A root disk "size" is a hard limit only on drivers that give each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a container uses now, read from Incus's instance state, for info,
  * list --usage and the metrics: CPU time and how busy it is, memory, disk,
  * network bytes, processes and uptime, beside its limits, all in bytes and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* containarium-mksnapshot: build, verify or dump the registry snapshots.
  *
  * helperd publishes snapshots itself; this command is for tests, benchmarks

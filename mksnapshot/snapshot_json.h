@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON description of a snapshot (containarium-mksnapshot(8), INPUT)
  * mapped to a struct ctm_snapshot_spec for the writer.  Kept apart from
  * main.c so that the fuzzer (fuzz/fuzz_mksnapshot_json.c) runs this very

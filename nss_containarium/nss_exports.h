@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The module's entry points, as glibc's NSS calls them (see nss(5) and
  * glibc's nss/nss_module.h).  Declared once here; exports.map lists the same. */
 #ifndef CONTAINARIUM_NSS_EXPORTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* group database: the one shared primary group of all jump users, and
  * initgroups_dyn so that sshd's `Match Group` sees it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* passwd database: getpwnam_r, getpwuid_r and enumeration. */
 #include <errno.h>
 #include <nss.h>

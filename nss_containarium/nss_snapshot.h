@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NSS module's one piece of shared state: the mapped passwd.db.
  *
  * Lookups hold a read lock while they copy out of the mapping; a lookup that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* account: let our active users in, stop our suspended and not-yet-ready
  * ones with a message they can read, and stay out of everyone else's way
  * (PAM_IGNORE: local, LDAP and OS Login users are judged by their own

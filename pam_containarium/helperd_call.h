@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One request to helperd over its unix socket, every wait bounded: connect
  * (non-blocking, retried while the listen backlog is full), send and the
  * answer all end by their deadlines, measured on CLOCK_MONOTONIC.  No

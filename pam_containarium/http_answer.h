@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading helperd's answer: its status and body, through the common HTTP
  * answer parser (common/http_response.h) with the PAM module's limits, and two
  * string fields of the JSON body for messages.  Pure. */

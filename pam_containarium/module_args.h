@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The module's arguments (pam_containarium(8)).  Parsing is pure (no libpam)
  * so the unit tests can drive it; complaints go through a callback that the
  * module points at pam_syslog. */

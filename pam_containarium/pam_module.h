@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every file of the module includes: libpam's module API with the
  * pam_sm_* entry points given default visibility (everything else in the
  * module is hidden: -fvisibility=hidden and exports.map), and the module's

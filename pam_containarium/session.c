@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* session: tell helperd when one of our users' sessions opens and closes.
  * helperd records the event and, on open with wake, starts a stopped
  * container and answers once it runs.  Users who are not ours cost no IPC

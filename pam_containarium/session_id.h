@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The id that ties a session's open and close events together: 128 random
  * bits in hex, kept in the PAM handle between pam_open_session and
  * pam_close_session (pam_set_data; freed by pam_end). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The request the module sends to helperd for a session event: an HTTP/1.1
  * POST /v1/sessions with a small JSON body (the contract is in
  * pam_containarium(8) and helperd/service_sessions.c).  Pure: no I/O, no

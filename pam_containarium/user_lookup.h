@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Is a PAM user one of ours?  Answered from passwd.db alone (no IPC), with
  * one cross-check against the system's own view of the name. */
 #ifndef CONTAINARIUM_PAM_USER_LOOKUP_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Several jump servers.
 #
 # Cluster layout (horizontal_scaling_layout = "cluster", the default): the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The deployment's SSH host certificate authority (one per deployment: one
 # per cluster).  Every jump server signs its own host keys with it
 # (containarium-host-setup --host-ca) and helperd signs every container's,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Containarium on GCE: the network, its firewall, the jump servers' service
 # account, and the containarium source they build.  The jump servers and
 # their disks: spot-instance.tf.  Several servers (Incus cluster, load

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What `terraform output` shows after apply.
 
 locals {

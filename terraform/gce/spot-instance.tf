@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The jump servers: (spot) VMs, each with a persistent data disk that holds
 # its ZFS pool, a fixed external and internal address, and the startup
 # script that makes it a Containarium jump server at every boot.

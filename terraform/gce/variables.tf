@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Variables.  The examples/ directory has a ready terraform.tfvars for each
 # size; README.md explains each choice.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Terraform and the providers this configuration is written for.
 terraform {
   required_version = ">= 1.5.0"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The booted jump host (issue 10, section 3): a Debian 12 system container
 # from the test image, systemd as PID 1, becomes a jump host the way an
 # admin makes one: `apt-get install ./*.deb` of the five packages (their

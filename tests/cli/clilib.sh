@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Helpers for tests/cli/test_cli.sh (source it after testlib.sh and
 # lxdlib.sh): helperds of our own, and the CLI run with its output captured.
 #

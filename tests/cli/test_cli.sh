@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # containarium (the CLI) against a real helperd on real Incus (or LXD) containers:
 # every command and flag, --json parsed with jq, tables and export compared
 # with expected text, every exit code provoked, and bad arguments refused

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # containarium cert generate|revoke|list against a real helperd on the real
 # test backend: a CA, a server certificate for 127.0.0.1 and localhost, and
 # client certificates made by the CLI; the helperd.conf lines it prints,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The administrator's flow end to end, as the user guide tells it: the CLI
 # creates a user through helperd, exports their SSH configuration, and the
 # user connects with `ssh USER-dev` through a real jump sshd (our NSS

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The CLI against helperd's remote API: HTTPS on a TCP port (https_listen),
 # clients authenticated by certificates that helperd's client CA signed.
 # A real helperd on the real test LXD, real certificates made with openssl:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Snapshots and restore (issue 13 §2), through the CLI against a real
 # helperd on real containers: scheduled snapshots (helperd.conf default,
 # create flags, snapshot schedule), snapshot create|list|restore|delete

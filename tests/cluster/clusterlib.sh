@@ -1,4 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # sourced: tests read the CL_* settings
+# SPDX-License-Identifier: Apache-2.0
 # A real N-member Incus cluster on one machine, each member a jump host of
 # its own, as terraform/gce deploys them (source it after testlib.sh):
 #

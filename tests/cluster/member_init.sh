@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # member_init.sh DIR NAME INSTALL: run by `unshare --mount --net --uts
 # --propagation private --fork` (clusterlib.sh cl_member_up); makes this
 # process's namespaces a cluster member's host, then holds them (sleeps)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Many jump hosts, one Incus cluster, tested live (issue 11): three members
 # on one machine (tests/cluster/clusterlib.sh), formed by the GCE startup
 # script's own cluster phases, each a jump host with sshd, helperd, the NSS

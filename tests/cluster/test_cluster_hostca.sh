@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # One trusted SSH identity across a cluster of jump hosts (issue 12), live:
 # three members (clusterlib.sh), one host CA given to every member the way
 # Terraform does (the startup script's settings: each member signs its own

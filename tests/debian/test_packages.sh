@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian packages, built and installed as an admin would:
 #   - `dpkg-buildpackage -b -us -uc` in a copy of the tree builds the five
 #     packages; lintian finds no error in them;

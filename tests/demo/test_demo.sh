@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's first command, demo/containarium-demo: up twice (the second
 # run finds everything up and proves ssh -J again), the daemons it leaves
 # running answer a login of our own, and down takes everything away.  Run

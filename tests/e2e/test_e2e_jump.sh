@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole system end to end, as an admin installs it: `make install`,
 # containarium-host-setup on the host's own /etc (sshd drop-in, nsswitch,
 # PAM), helperd on the real test LXD, the host's real sshd binary with the

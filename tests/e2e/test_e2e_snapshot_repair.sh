@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # helperd repairs its snapshots (issue 13 §7), on an installed jump host
 # as tests/e2e/test_e2e_jump.sh builds one (tests/lib/installed_host.sh):
 # the real sshd, NSS module, keys command and PAM, helperd with

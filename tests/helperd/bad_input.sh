@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Part of test_helperd_api.sh (sourced): bad requests to helperd a, each
 # answered with the expected 4xx status and error code, and afterwards
 # nothing changed: no new instance in LXD, the snapshot's generation the

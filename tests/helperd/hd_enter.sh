@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # First process of a private mount + UTS namespace that runs one helperd
 # (started by hd_start in hdlib.sh).  Gives it the test's /etc/group (with
 # the admin group) and /etc/passwd (with a host user that is not reserved),

@@ -1,4 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # sourced: its results (HD_*) are read by the tests
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the helperd tests (tests/helperd/test_*.sh); source it after
 # tests/lib/testlib.sh, with HD_TAG set to two letters naming the test.
 #

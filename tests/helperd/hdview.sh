@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # What the helperd tests look at besides the API (sourced by hdlib.sh):
 # LXD itself, the published snapshots, glibc through the NSS module, and
 # ssh into a container.  Needs lxdlib.sh, T_TMP, MKSNAPSHOT, AUTHKEYS,

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Part of test_helperd_api.sh (sourced): who may do what.  The socket is
 # root's, group admin_group, mode socket_mode (0660); callers are told
 # apart by SO_PEERCRED.  Creates UB (through an admin-group member) for the

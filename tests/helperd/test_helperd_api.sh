@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # containarium-helperd's API, end to end against the test LXD: create a
 # user's container and look at it from every side (LXD, inside the
 # container, the published snapshots, glibc through the NSS module, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Images as the user's documents use them: `create --image REMOTE:ALIAS`
 # pulls through the backend from an image server declared in helperd.conf,
 # and an image without an SSH server never gives a "created" user who

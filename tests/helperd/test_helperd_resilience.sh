@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # containarium-helperd when things go wrong or happen at once, against the
 # test LXD: the backend is down (and comes back), racing creates of one name
 # and of several, helperd killed part-way through a create (the next start

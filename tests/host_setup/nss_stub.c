@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libnss_ctmstub.so.2: a stand-in NSS module for the installer test
  * (tests/host_setup/test_host_setup.sh), in the place libnss_systemd takes
  * on a host with "group: files [SUCCESS=merge] systemd": it answers one

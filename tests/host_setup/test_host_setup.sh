@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The host installer (host_setup/containarium-host-setup) on copies of
 # Debian's stock files and of files other modules edited (sss, systemd,
 # ldap, oslogin, edge cases): what install writes, that a second run

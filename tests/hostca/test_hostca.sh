@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SSH host certificates end to end on one installed jump host (issue 12):
 # the host CA signs the jump host's keys (containarium-host-setup --host-ca)
 # and every container's (helperd's create), and a user holding nothing but

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian packages, built once per state of the tree (source it):
 #   ctm_debs_build           prints the directory holding the five .debs of
 #                            this tree's state, building them when no build of

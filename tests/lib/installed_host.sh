@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # An installed Containarium host inside private mount (and pid, uts)
 # namespaces: a copy of /etc, `make install` into a scratch /usr/local,
 # an empty /var/lib/containarium, a private /run, containarium-host-setup

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Test certificates made with openssl (source it):
 #   pki_ca DIR NAME CN             a self-signed CA: DIR/NAME.crt, DIR/NAME.key
 #   pki_leaf DIR NAME CN CA [SAN]  a certificate signed by DIR/CA, e.g. with

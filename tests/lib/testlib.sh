@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the shell tests (tests/*/test_*.sh).  Source it:
 #   . "$(dirname "$0")/../lib/testlib.sh"
 # Each test script calls ok/fail (or skip) per check and ends with `summary`.

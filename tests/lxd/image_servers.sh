@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
 # Image servers and a package mirror of a test's own, for the remote-image
 # tests (source it after lxdlib.sh).  Nothing here reaches the internet:
 #

@@ -1,4 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # sourced: lxd-up, lxd-down and tests read the settings
+# SPDX-License-Identifier: Apache-2.0
 # Shared settings and helpers for tests that need a real container backend:
 # source it.  The backend is Incus 6.0 LTS (CTM_BACKEND=incus, the default)
 # or LXD 5.0 (CTM_BACKEND=lxd); both speak one REST API, and everything

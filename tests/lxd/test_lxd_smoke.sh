@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Smoke test of the backend harness against a real Incus (CTM_BACKEND=incus,
 # the default) or LXD (CTM_BACKEND=lxd): bring it up, run two
 # containers from containarium-base, reach their sshd over our bridge, use

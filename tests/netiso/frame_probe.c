@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* frame_probe: hand-made Ethernet frames for the tenant isolation test
  * (tests/netiso/test_tenant_isolation.sh).  It runs inside a tenant's
  * container (as root there, as a hostile tenant would) to send frames

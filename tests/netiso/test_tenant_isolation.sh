@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Tenant isolation on the container network, with real containers: no
 # tenant can take another tenant's address (IPv4, MAC, ARP) or reach
 # another tenant's container, while every tenant still reaches the gateway

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Buffer contract through glibc: calls getpwnam_r / getgrnam_r with every
  * buffer size from 0 up, and checks that each too-small size gives ERANGE
  * with nothing written past the buffer, then prints the smallest size that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Calls the module's _nss_containarium_initgroups_dyn directly (dlopen), the
  * way glibc's initgroups/getgrouplist does, and prints what it did to the
  * group list.  nss_wrapper cannot drive this entry point (its initgroups path

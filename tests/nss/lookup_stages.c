@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One long-lived process looking users up in stages, so a test can replace
  * the snapshot between stages and see this same process notice it.
  *

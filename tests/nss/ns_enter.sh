@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs as the first process of a private mount + pid namespace (started by
 # ns_cmd in nsslib.sh).  Makes glibc see libnss_containarium.so.2 and a test
 # nsswitch.conf in this namespace only, then execs the command.

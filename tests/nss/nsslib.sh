@@ -1,4 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # sourced; its constants are used by the tests
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the NSS shell tests; source it after tests/lib/testlib.sh.
 #
 # nss_scratch      a scratch dir holding a copy of the module and a test

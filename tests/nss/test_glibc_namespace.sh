@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # libnss_containarium.so.2 through the real glibc path: getent, id and perl
 # resolve users with nsswitch.conf saying `files containarium`, inside a
 # private mount+pid+net namespace (see nsslib.sh, ns_enter.sh).  The host's

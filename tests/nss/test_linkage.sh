@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What the NSS module and containarium-authorized-keys bring into the
 # processes that load them (sshd, every program resolving a user): libc only,
 # only the _nss_containarium_* entry points visible, nothing of common/.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The NSS module driven by cwrap's nss_wrapper as an unprivileged user (nobody
 # when started as root): no namespace, no nsswitch.conf, nothing installed.
 # initgroups_dyn is called directly (initgroups_probe.c), because

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Memcheck over the NSS module as glibc really drives it (getent, id and a
 # long-lived process inside the namespace of nsslib.sh), and over
 # containarium-authorized-keys: no invalid access, no uninitialised use, no

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for helperd's session endpoint, for tests/pam/test_pam_session.sh.
 
 It exists because the real helperd cannot, on demand, hang without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The module the test stacks after pam_containarium, as the next module of
  * a real stack (pam_unix for a local user).  libpam turns a lone PAM_IGNORE
  * into a failure, so a PAM_IGNORE cannot be seen directly: it shows as this

@@ -1,4 +1,5 @@
 # shellcheck shell=bash disable=SC2034  # sourced; its constants are used by the tests
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the PAM shell tests; source it after tests/lib/testlib.sh.
 #
 # pam_scratch        scratch dir, test helpers built into it (the libpamtest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Drives one PAM transaction with libpamtest (under pam_wrapper), for the
  * shell tests in this directory:
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Prints what the module sent in one request (a req.N file written by
 fake_helperd.py) in a form the shell test compares exactly:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # pam_containarium's account phase through libpam (libpamtest + pam_wrapper;
 # no root needed): our active user passes, our suspended and provisioning
 # users are refused with a message the ssh client shows, everyone else and

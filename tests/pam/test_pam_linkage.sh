@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What pam_containarium.so brings into sshd: libc and libpam only, only the
 # pam_sm_* entry points it implements visible, nothing of common/ or of its
 # own helpers exported, hardened like the other modules.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # pam_containarium's session phase against a fake helperd (fake_helperd.py:
 # the real one cannot hang, send garbage or fill its backlog on demand).
 # Checks the exact request, the session id shared by open and close, every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Memcheck over pam_containarium as libpam drives it (the libpamtest driver
 # under pam_wrapper): no invalid access, no uninitialised use, no definite
 # leak, on every path: each account decision, a bad snapshot, session open

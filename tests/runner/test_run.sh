@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Self-test of tests/run: a copy of it in a scratch tree with fake suites
 # (shell tests built on the real testlib.sh, fake unit programs) must add up
 # passes, failures and skips, break on a unit test that was not built, and

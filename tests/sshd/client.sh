@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by test_sshd_jump.sh: the users' side (keys, ssh client runs) and
 # helpers that look at what sshd logged for one connection.
 #

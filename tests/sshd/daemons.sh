@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by test_sshd_jump.sh: writes the sshd configurations from the
 # templates in this directory, starts the daemons in the foreground (-D, so
 # $! is the daemon itself) and stops exactly the processes it started.

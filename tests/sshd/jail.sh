@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by test_sshd_jump.sh inside its private mount namespace: makes this
 # namespace look like an installed Containarium host (NSS module, keys
 # command user, snapshots in their default place) without changing a byte

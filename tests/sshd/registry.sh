@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by test_sshd_jump.sh: publishes the registry snapshots the way
 # helperd would, to the default paths under /var/lib/containarium.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by test_sshd_jump.sh: the "containers" the jump host tunnels to.
 # One network namespace joined to the jump host's (already private)
 # namespace by a veth pair.  It carries two addresses: alice's container and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end with a real sshd: a jump user reaches port 22 of their own
 # container and nothing else; no shell, no PTY, no other forwarding; keys
 # come from the registry snapshot through containarium-authorized-keys.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every C source and header git tracks is as clang-format writes it with
 # the repo's .clang-format (issue 14): one check per file, and the first
 # lines of what clang-format would change for one that is not.  `make

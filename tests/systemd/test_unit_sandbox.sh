@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # containarium-helperd.service under a real systemd: a Debian 12 system
 # container from the test image boots systemd 252 as PID 1, and helperd
 # runs there from the unit file as shipped (only the binary's path is the

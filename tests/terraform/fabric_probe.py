@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Small network probes for tests/terraform/test_fabric.sh, run inside the
 test's network namespaces.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
 // Static checks of terraform/gce with a real HCL parser (HashiCorp's, as
 // WebAssembly: the npm package @cdktf/hcl2json), since there is no
 // terraform binary or cloud here.

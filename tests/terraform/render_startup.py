@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Renders terraform/gce/scripts/startup.sh.tftpl as Terraform's
 templatefile() does, for a template whose only template sequences are
 ${NAME} and ${chomp(NAME)} (hclcheck.js checks that it has no others; this

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The provider-schema check of a Terraform module, offline: every
 // resource "T" "N", data "T" "N" and provider "P" block, and every argument
 // and nested block in it (recursively, through dynamic blocks' content), is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The cluster layout's container network (terraform/gce/scripts/containarium-fabric)
 # on real kernel networking: three "jump servers" (network namespaces), each
 # with a bridge like Incus makes on every cluster member (same subnet, same

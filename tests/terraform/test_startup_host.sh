@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The GCE startup script on a real Debian 12 tree (the debootstrap root of
 # tests/lxd/build-image): the script Terraform renders
 # (scripts/startup.sh.tftpl, rendered here the way templatefile() does)

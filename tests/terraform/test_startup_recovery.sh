@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A jump server whose boot disk was replaced (a managed instance group
 # recreates a preempted spot VM: a new VM, a fresh boot disk from the image,
 # the same data disk) comes back whole from the data disk alone.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # terraform/gce without terraform or a cloud: every .tf and .tfvars through
 # HashiCorp's HCL parser (npm @cdktf/hcl2json, cached under
 # $CTM_TEST_CACHE/npm so later runs are offline) and hclcheck.js's checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared main() support for the Check unit tests: run the suites, print
  * Check's summary and a final "N passed, N failed" line for tests/run. */
 #ifndef CONTAINARIUM_TEST_HARNESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test client for helperd's API: requests over a unix socket with libcurl,
  * or from a forked child that has dropped to another uid/gid/groups (so
  * the server sees a real unprivileged peer through SO_PEERCRED). */

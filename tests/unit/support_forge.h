@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Forging corrupt snapshots that get past every checksum: edit a field, then
  * recompute the CRCs that cover it, so the reader's specific check for that
  * field is what rejects the file (without this, the header or record CRC

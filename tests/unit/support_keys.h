@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test keys for the unit tests: real OpenSSH public keys generated once with
  * ssh-keygen 9.2 (private halves discarded), split into type, base64 blob and
  * comment so tests can rebuild lines with any spacing, plus helpers to craft

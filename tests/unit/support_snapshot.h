@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers for the snapshot and NSS unit tests: a scratch directory
  * removed even when a test fails, file helpers, user fixtures with their
  * expected values, and checks that compare what the reader returns with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's API server layer, driven over its unix socket with libcurl and
  * with raw requests from forked children running as other users:
  * routing and path parameters, the error answers (404, 405, 403, 413, 415,

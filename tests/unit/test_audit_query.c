@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading the audit log back (helperd/audit_query.c): the --since/--until
  * time forms (common/time_arg.c), the filters, the log and its rotated
  * copies as logrotate leaves them (audit.log.1, audit.log.2.gz), the last-N

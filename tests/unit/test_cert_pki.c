@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The remote API's certificates: the CLI's side (cli/pki.c, behind
  * containarium cert generate|revoke|list) checked with OpenSSL itself, and
  * helperd's side of https_crl (helperd/api_tls.c) loading what it makes.

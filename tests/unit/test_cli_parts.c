@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CLI's parts that need neither root nor helperd: the argument parser
  * (cli/args.c), the output writer (cli/output.c) and the atomic file writer
  * (cli/outfile.c).  Every command on a real helperd is tests/cli/. */

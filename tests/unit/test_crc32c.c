@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CRC-32C: known answers, and the software and hardware paths agree at
  * every length and alignment (the hardware path starts at 4 KiB). */
 #include <check.h>

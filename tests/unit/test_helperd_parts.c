@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's pure parts, one Check case per module: configuration, id range
  * checks, allocation, the audit log, the session table, the
  * mapping between Incus instances and accounts, the streaming list reader,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* helperd's host CA (helperd/host_cert.c) with OpenSSH's own ssh-keygen:
  * the checks of host_ca_check (a key others may read, a missing or
  * mismatched .pub, a passphrase, a bad trust file), the certificates

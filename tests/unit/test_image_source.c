@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where a new container's image comes from (helperd/image_source.h): the
  * "remote" lines of helperd.conf, "[REMOTE:]ALIAS" as --image and the
  * image setting give it, and the source object POST /1.0/instances gets on

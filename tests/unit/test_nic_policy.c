@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nic_policy: the NIC options that keep tenants apart.  What a new NIC
  * carries, what reconcile adds to or takes from an existing one, what is
  * said when the backend lacks an option, and how helperd.conf and an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Lookups racing replacements: 8 threads call getpwnam_r/getpwuid_r in a
  * loop while a child process publishes 1,000 new snapshots (atomic rename).
  * Generation G holds users whose gecos is "gen=G" and whose home is

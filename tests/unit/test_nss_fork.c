@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fork safety: a child forked after (and during) lookups can look users up
  * too.  sshd looks a user up, forks its AuthorizedKeysCommand child, and
  * that child calls initgroups() through the module: a lock left held

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NSS module's entry points, called directly (as glibc's nss_* glue
  * would) against snapshots in a scratch directory named by
  * CONTAINARIUM_PASSWD_DB: exact entries, NOTFOUND vs UNAVAIL, the buffer

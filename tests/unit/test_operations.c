@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Operations: steps and results, failures with codes, one running
  * operation per target, waiting (with and without timeout), many at once,
  * pruning of finished ones, free_arg, and work that forgets to report.

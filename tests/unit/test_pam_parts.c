@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pure parts of pam_containarium (no libpam, no I/O): its argument
  * parser, the session request it writes and its reader of helperd's
  * answers.  The sources are compiled in here (the module is a shared object

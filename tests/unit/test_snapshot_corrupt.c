@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Corrupt snapshots: the reader must refuse or contain every kind of damage.
  *
  *  - truncation at every length, and single-bit and whole-byte flips at every

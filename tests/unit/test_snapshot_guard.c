@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* snapshot_guard: helperd's marks of the files it published, and what the
  * check says when someone else removed, truncated, rewrote, replaced,
  * chmod-ed or chown-ed one.  Real files, published by the real writer.

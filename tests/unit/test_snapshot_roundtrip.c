@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Snapshot round trip: what ctm_snapshot_build and ctm_snapshot_publish write,
  * the reader returns, field for field, through every lookup; publishing is
  * atomic, numbers generations, sets modes, and leaves the old files intact

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Failed logins from sshd's log: the line parser (sshd_auth_line.c) on
  * OpenSSH 9.2's own messages in the three forms helperd reads (sshd -E,
  * journalctl -o cat, auth.log), names made to mislead it, the connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* storage_pool: which drivers make a root disk size a limit, and what a
  * refused quota says.  (The limit's effect on real writes, on btrfs, and
  * the refusal over the API and the CLI, on the LXD pass's dir pool, are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usage: a container's usage from Incus's instance state, beside its
  * limits; how busy its CPUs are from two readings; Incus's times.  (The
  * same figures from a real container: tests/cli/test_cli.sh, info, list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Input validation: usernames, SSH public keys and whole snapshot specs.
  * Each refusal is checked for its specific error code and for a message that
  * names the problem (a distinctive substring per case); each supported key
