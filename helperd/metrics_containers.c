@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "account.h"
-#include "sessions.h"
+#include "session_table.h"
 #include "service.h"
 
 struct family {

@@ -18,7 +18,7 @@
 #include "instance.h"
 #include "service.h"
 #include "service_handlers.h"
-#include "sessions.h"
+#include "session_table.h"
 #include "username.h"
 
 static const char *str_field(json_object *body, const char *key, size_t max)

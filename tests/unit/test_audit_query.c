@@ -13,7 +13,7 @@
 
 #include "audit_query.h"
 #include "harness.h"
-#include "sessions.h"
+#include "session_table.h"
 #include "time_arg.h"
 
 START_TEST(time_forms)

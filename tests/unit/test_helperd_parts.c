@@ -28,7 +28,7 @@
 #include "allocate.h"
 #include "audit.h"
 #include "audit_query.h"
-#include "sessions.h"
+#include "session_table.h"
 #include "config.h"
 #include "harness.h"
 #include "id_ranges.h"

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* SSH sessions of jump users, as pam_containarium reports them: open
+/* The table of open SSH sessions of jump users (service_sessions.c is the
+ * API that fills it), as pam_containarium reports them: open
  * sessions (to compute durations at close) and each user's last activity
  * (for the opt-in idle stop).  In memory: after a helperd restart, open
  * sessions close without a duration, which the audit log shows. */
-#ifndef CONTAINARIUM_HELPERD_SESSIONS_H
-#define CONTAINARIUM_HELPERD_SESSIONS_H
+#ifndef CONTAINARIUM_HELPERD_SESSION_TABLE_H
+#define CONTAINARIUM_HELPERD_SESSION_TABLE_H
 
 #include <stddef.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "sessions.h"
+#include "session_table.h"
 
 #include <pthread.h>
 #include <stdio.h>
