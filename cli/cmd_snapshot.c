@@ -11,11 +11,12 @@
 #include "output.h"
 #include "progress.h"
 
-enum { O_SCHEDULE = 1, O_EXPIRY, O_NO_SCHEDULE, O_ALL };
+enum { O_SCHEDULE = 1, O_EXPIRY, O_NO_SCHEDULE, O_ALL, O_NAME };
 
 static const struct opt no_opts[] = { { NULL, 0, false, 0 } };
 static const struct opt create_opts[] = {
 	{ "all", 0, false, O_ALL },
+	{ "name", 0, true, O_NAME },
 	{ NULL, 0, false, 0 },
 };
 
@@ -64,20 +65,29 @@ static int snapshot_one(struct cli *c, const char *user, void *arg)
 
 static int run_create(struct cli *c, const struct args *a)
 {
-	if (!args_has(a, O_ALL)) {
-		int rc = args_user_snap(a, "snapshot create", 0);
+	static const char usage[] = "USER [NAME] | USER... --name NAME | --all [NAME]";
+	const char *name = args_last(a, O_NAME);
+	int all = args_has(a, O_ALL), rc;
+	if (!all && !name) {
+		rc = args_user_snap(a, "snapshot create", 0);
 		return rc ? rc : snapshot_one(c, a->pos[0], a->npos > 1 ? (void *)a->pos[1] : NULL);
 	}
-	/* --all [NAME]: the word is the snapshot's name, the same for each. */
-	int rc = args_positional(a, 0, 1, "snapshot create", "USER [NAME] | --all [NAME]");
-	if (rc || (a->npos && (rc = check_snapshot_name(a->pos[0]))))
+	/* --all [NAME]: the word is the snapshot's name; USER... --name NAME:
+	 * every word is a user.  The same name for each. */
+	if (all && !name && a->npos) {
+		if ((rc = args_positional(a, 0, 1, "snapshot create", usage)) || (rc = check_snapshot_name(a->pos[0])))
+			return rc;
+		name = a->pos[0];
+	}
+	if (name && (rc = check_snapshot_name(name)))
 		return rc;
 	struct batch b;
-	if ((rc = batch_users(c, 0, NULL, true, NULL, "snapshot create", "USER [NAME] | --all [NAME]", &b)))
+	int npos = all ? 0 : a->npos;
+	if ((rc = batch_users(c, npos, a->pos, all, NULL, "snapshot create", usage, &b)))
 		return rc;
 	if (b.n == 0 && !c->json)
 		printf("Nothing to snapshot: there are no containers\n");
-	rc = batch_run(c, "snapshot create", &b, snapshot_one, a->npos ? (void *)a->pos[0] : NULL);
+	rc = batch_run(c, "snapshot create", &b, snapshot_one, (void *)name);
 	batch_free(&b);
 	return rc;
 }
@@ -218,16 +228,17 @@ static int run_schedule(struct cli *c, const struct args *a)
 
 const struct command cmd_snapshot_create = {
 	"snapshot create",
-	"USER [NAME] | --all [NAME]",
+	"USER [NAME] | USER... --name NAME | --all [NAME]",
 	"take a snapshot of a user's container",
 	"Takes a snapshot of USER's container, named NAME (default: snap-DATE-TIME\n"
 	"in UTC).  It is kept until deleted; snapshots on a schedule expire as the\n"
 	"schedule says (containarium snapshot schedule).\n"
 	"\n"
 	"Options:\n"
-	"  --all   every container, one after the other, each snapshot named NAME (or\n"
-	"          by its own time); a failure does not stop the others, and the\n"
-	"          exit status is the first failure's\n",
+	"  --all         every container, one after the other, each snapshot named\n"
+	"                NAME (or by its own time); a failure does not stop the\n"
+	"                others, and the exit status is the first failure's\n"
+	"  --name NAME   the snapshot's name, for several USERs (or with --all)\n",
 	create_opts,
 	run_create,
 };

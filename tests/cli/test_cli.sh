@@ -586,6 +586,14 @@ cli --json set "$U2" --autostart
 jq_eq "set --autostart --json: the account" '.autostart' true "$OUT"
 cli set "$U2"
 expect_rc "set without a setting: refused" 2
+cli snapshot create "$U1" "$U2" --name "pair$RND"
+expect_rc "snapshot create USER USER --name NAME" 0
+for u in "$U1" "$U2"; do
+	expect_eq "snapshot create of two users: $u has pair$RND" 1 \
+		"$(ctm_lxd_api "/1.0/instances/$u-container/snapshots" | jq --arg n "pair$RND" '[.metadata[] | select(endswith("/" + $n))] | length')"
+done
+cli snapshot create "$U1" "$U2" "x$RND"
+expect_rc "snapshot create of three words without --name: refused before any request" 2
 cli snapshot create --all "batch$RND"
 expect_rc "snapshot create --all NAME" 0
 for u in "$U1" "$U2"; do
@@ -610,7 +618,7 @@ jq_eq "resize --json" '.memory' 384MiB "$OUT"
 # audit: every change above, with who made it
 cli --json audit "$U1"
 jq_eq "audit --json: $U1's changes so far" '[.events[] | .event + ":" + (.by_uid | tostring)] | join(" ")' \
-	"create:0 create:0 key_add:0 key_add:0 key_remove:0 key_remove:0 key_remove:0 key_add:0 stop:0 start:0 stop:0 start:0 stop:0 start:0 resize:0 snapshot:0 resize:0 resize:0" "$OUT"
+	"create:0 create:0 key_add:0 key_add:0 key_remove:0 key_remove:0 key_remove:0 key_add:0 stop:0 start:0 stop:0 start:0 stop:0 start:0 resize:0 snapshot:0 snapshot:0 resize:0 resize:0" "$OUT"
 cli audit "$U1" --limit 2
 expect_rc "audit" 0
 expect_same "audit: the table" "TIME EVENT USER DETAILS
