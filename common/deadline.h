@@ -10,6 +10,9 @@
 /* Milliseconds on CLOCK_MONOTONIC (not wall time: a clock step never
  * shortens or stretches a wait). */
 int64_t ctm_now_ms(void);
+/* The same clock in seconds, with nanoseconds: for measuring and logging
+ * durations. */
+double ctm_now_s(void);
 
 /* Wait until fd is ready for events (POLLIN, POLLOUT) or deadline (in
  * ctm_now_ms() time) passes: 1 ready, 0 time is up, -1 poll failed (errno).

@@ -13,17 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 enum incus_status instance_set_state(struct incus_client *c, const char *name, const char *action, int force,
@@ -124,7 +119,7 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 	 * pinned address, which costs the backend nothing, sees the address
 	 * come up within 50 ms: an accept or a reset means a host holds it, and
 	 * only this container may (nic_policy.h: ipv4_filtering). */
-	double deadline = now_s() + timeout_s;
+	double deadline = ctm_now_s() + timeout_s;
 	int state_errors = 0;
 	for (;;) {
 		json_object *st = NULL, *status = NULL;
@@ -133,7 +128,7 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 		 * that read fail ("Invalid PID": the status said Running, the
 		 * init PID was gone by the next line).  The read after says
 		 * Stopped, which is the answer worth giving. */
-		if (s == INCUS_ERR_SERVER && ++state_errors <= 3 && now_s() <= deadline) {
+		if (s == INCUS_ERR_SERVER && ++state_errors <= 3 && ctm_now_s() <= deadline) {
 			sleep_ms(200);
 			continue;
 		}
@@ -167,13 +162,13 @@ enum incus_status instance_wait_ready(struct incus_client *c, const char *name, 
 				 name, stat, incus_server_kind(c) == INCUS_SERVER_INCUS ? "incus" : "lxc", name);
 			return INCUS_ERR_SERVER;
 		}
-		if (now_s() > deadline) {
+		if (ctm_now_s() > deadline) {
 			struct in_addr in = { htonl(ipv4) };
 			snprintf(err, errlen, "container %s did not get its address %s within %d s (status %s)", name,
 				 inet_ntoa(in), timeout_s, stat);
 			return INCUS_ERR_TIMEOUT;
 		}
-		for (double next = now_s() + 1.0; now_s() < next;) {
+		for (double next = ctm_now_s() + 1.0; ctm_now_s() < next;) {
 			if (tcp_probe(ipv4, 22, 50) != 0)
 				return INCUS_OK;
 			sleep_ms(50);
@@ -219,9 +214,9 @@ enum incus_status instance_run(struct incus_client *c, const char *name, const c
 
 enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, int timeout_s, char *err, size_t errlen)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = ctm_now_s() + timeout_s;
 	while (!tcp_accepts(ipv4, port, 500)) {
-		if (now_s() > deadline) {
+		if (ctm_now_s() > deadline) {
 			char ip[INET_ADDRSTRLEN];
 			struct in_addr in = { htonl(ipv4) };
 			inet_ntop(AF_INET, &in, ip, sizeof ip);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "allocate.h"
+#include "deadline.h"
 #include "helperd_log.h"
 #include "host_cert.h"
 #include "instance.h"
@@ -199,13 +200,6 @@ void lifecycle_job_free(void *arg)
 	struct lifecycle_job *job = arg;
 	create_spec_free(&job->spec);
 	free(job);
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void ip_text(uint32_t ip, char *buf, size_t len)
@@ -520,11 +514,11 @@ struct user_setup {
 static void *cert_thread(void *arg)
 {
 	struct user_setup *u = arg;
-	double t0 = mono_now();
+	double t0 = ctm_now_s();
 	if (host_cert_push(u->cert_c, u->d, u->iname, u->ip, &u->hk, true, u->cert_record, sizeof u->cert_record,
 			   u->cert_err, sizeof u->cert_err) != INCUS_OK)
 		u->cert_record[0] = '\0';
-	u->cert_seconds = mono_now() - t0;
+	u->cert_seconds = ctm_now_s() - t0;
 	return NULL;
 }
 
@@ -551,7 +545,7 @@ static void cert_start(struct user_setup *u, struct incus_client *c)
 static void cert_join(struct user_setup *u)
 {
 	if (u->cert_running) {
-		double t0 = mono_now();
+		double t0 = ctm_now_s();
 		pthread_join(u->cert_tid, NULL);
 		u->cert_running = false;
 		incus_close(u->cert_c);
@@ -559,7 +553,7 @@ static void cert_join(struct user_setup *u)
 		/* What they added to the create: the wait for them here, once
 		 * everything else was done. */
 		log_debug("create %s: host certificates done in %.3f s, waited for %.3f s%s%s", u->s->name,
-			  u->cert_seconds, mono_now() - t0,
+			  u->cert_seconds, ctm_now_s() - t0,
 			  u->cert_record[0] ? "" : "; failed: ", u->cert_record[0] ? "" : u->cert_err);
 	}
 	host_keys_free(&u->hk);
@@ -596,9 +590,9 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 			       NULL };
 	char *out = NULL, *errout = NULL;
 	int code = -1;
-	double t0 = mono_now();
+	double t0 = ctm_now_s();
 	u->st = incus_exec(c, iname, argv, 120, &code, &out, &errout, u->err, sizeof u->err);
-	double t1 = mono_now();
+	double t1 = ctm_now_s();
 	if (u->st == INCUS_ERR_COMMAND && code == 20 && out && strncmp(out, "missing:", 8) == 0) {
 		snprintf(u->missing, sizeof u->missing, "%s", out + 8 + strspn(out + 8, " "));
 		u->missing[strcspn(u->missing, "\n")] = '\0';
@@ -626,7 +620,7 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 	}
 
 	/* The host certificates: signed here and pushed there, alongside. */
-	double t2 = mono_now();
+	double t2 = ctm_now_s();
 	if (u->hk.n)
 		cert_start(u, c);
 
@@ -648,7 +642,7 @@ static void user_setup_run(struct incus_client *c, struct helperd *d, const char
 	free(file);
 	if (u->st == INCUS_OK)
 		u->step = 0;
-	log_debug("create %s: user setup exec %.3f s, authorized_keys %.3f s", s->name, t1 - t0, mono_now() - t2);
+	log_debug("create %s: user setup exec %.3f s, authorized_keys %.3f s", s->name, t1 - t0, ctm_now_s() - t2);
 }
 
 /* Step 4: install what user_setup_run found missing.  0, or -1 with the
@@ -720,9 +714,9 @@ static enum incus_status start_and_wait(struct operation *op, struct incus_clien
 		 * and the wait below says so better. */
 		if (!setup->ran)
 			user_setup_run(c, d, iname, cl->ip, setup);
-		double t0 = mono_now();
+		double t0 = ctm_now_s();
 		st = instance_wait_ready(c, iname, cl->ip, 90, err, errlen);
-		log_debug("create %s: the address came %.3f s after the user setup", user, mono_now() - t0);
+		log_debug("create %s: the address came %.3f s after the user setup", user, ctm_now_s() - t0);
 		if (st != INCUS_ERR_ADDRESS_HELD || moves == 3)
 			return st;
 		log_warning("create %s: %s; moving it to another address", user, err);
@@ -952,9 +946,9 @@ void lifecycle_create(struct operation *op, void *arg)
 	 * has but does not start, or one that failed, would otherwise make a
 	 * "created" user who cannot log in.  Usually at once (the probe of
 	 * step 3 saw it). */
-	double tp = mono_now();
+	double tp = ctm_now_s();
 	st = instance_wait_port(iname, cl.ip, 22, 30, err, sizeof err);
-	log_debug("create %s: port 22 answered %.3f s after the steps before", s->name, mono_now() - tp);
+	log_debug("create %s: port 22 answered %.3f s after the steps before", s->name, ctm_now_s() - tp);
 	if (st != INCUS_OK) {
 		operation_fail(op, 502, "image_not_ready", "%s (image %s)", err, s->image_text);
 		goto rollback;

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "audit.h"
+#include "deadline.h"
 #include "helperd_log.h"
 #include "instance.h"
 #include "lifecycle.h"
@@ -62,13 +63,6 @@ int user_param(const struct api_request *req, struct api_response *resp)
 	return 0;
 }
 
-static double mono_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* list?usage=1: what each container uses now, its type and its number of
  * snapshots, from one streamed read of every instance with its state
  * (recursion=2), matched to the list's entries by container name. */
@@ -96,7 +90,7 @@ static int add_details(json_object *item, void *arg)
 	json_object_object_get_ex(entry, "disk", &disk);
 	usage_from_state(state, json_object_get_string(cpu), json_object_get_string(mem), json_object_get_string(disk),
 			 started, (long)time(NULL), &u);
-	double now = mono_s();
+	double now = ctm_now_s();
 	if (!x->final) {
 		if (u.running && usage_needs_sample(name, now))
 			x->needs_sample++;
@@ -127,7 +121,7 @@ enum incus_status helperd_usage_details(struct helperd *d, json_object *arr, cha
 		json_object_object_add(x.by_name, json_object_get_string(v), json_object_get(e));
 		need += json_object_object_get_ex(e, "status", &st) &&
 			strcmp(json_object_get_string(st), "Running") == 0 &&
-			usage_needs_sample(json_object_get_string(v), mono_s());
+			usage_needs_sample(json_object_get_string(v), ctm_now_s());
 	}
 	struct incus_client *c = helperd_client(d, err, errlen);
 	if (!c) {
@@ -218,10 +212,10 @@ void handle_get(struct helperd *d, const struct api_request *req, struct api_res
 	if (instance_state(c, iname, &state, err, sizeof err) == INCUS_OK) {
 		/* How busy it is needs a second reading of its CPU time when
 		 * helperd has none recent (usage.h). */
-		if (usage_needs_sample(iname, mono_s())) {
+		if (usage_needs_sample(iname, ctm_now_s())) {
 			struct usage first;
 			usage_from_state(state, a.cpu, a.memory, a.disk, NULL, (long)time(NULL), &first);
-			usage_cpu_sample(iname, &first, mono_s());
+			usage_cpu_sample(iname, &first, ctm_now_s());
 			if (first.running) {
 				struct timespec pause = { 0, 500 * 1000000L };
 				nanosleep(&pause, NULL);
@@ -238,7 +232,7 @@ void handle_get(struct helperd *d, const struct api_request *req, struct api_res
 											    : NULL;
 		struct usage u;
 		usage_from_state(state, a.cpu, a.memory, a.disk, started, (long)time(NULL), &u);
-		usage_cpu_sample(iname, &u, mono_s());
+		usage_cpu_sample(iname, &u, ctm_now_s());
 		json_object_object_add(resp->body, "usage", usage_to_json(&u));
 	}
 	account_free(&a);

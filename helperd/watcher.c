@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "helperd_log.h"
 #include "host_cert.h"
 #include "incus_events.h"
@@ -65,13 +66,6 @@ static int sync_backend(struct helperd *d, int first)
 	return r;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Follow Incus's lifecycle events (incus_events.h); NULL while they are
  * out of reach (helperd polls then).  Says so at the first try and when
  * that changes (*down: -1 not tried yet, 0 following, 1 polling). */
@@ -117,10 +111,10 @@ int watcher_run(struct watcher *w, const sigset_t *stop)
 		log_error("signalfd: %s", strerror(errno));
 		return -1;
 	}
-	double now = mono_s(), next_poll = now + d->cfg.poll_seconds, last_read = now, read_at = 0;
+	double now = ctm_now_s(), next_poll = now + d->cfg.poll_seconds, last_read = now, read_at = 0;
 	for (;;) {
 		double wake = read_at && read_at < next_poll ? read_at : next_poll;
-		now = mono_s();
+		now = ctm_now_s();
 		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN },
 					 { .fd = w->ev ? incus_events_fd(w->ev) : -1, .events = POLLIN } };
 		int ms = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
@@ -129,7 +123,7 @@ int watcher_run(struct watcher *w, const sigset_t *stop)
 			rc = -1;
 			break;
 		}
-		now = mono_s();
+		now = ctm_now_s();
 		if (fds[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
