@@ -41,6 +41,18 @@ static bool same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+/* Whether path is a whole, valid snapshot now (CTM_OK), or why not. */
+static int valid_snapshot(const char *path, enum ctm_db_kind kind)
+{
+	struct ctm_db db;
+	int r = ctm_db_open(&db, path, kind);
+	if (r == CTM_OK) {
+		r = ctm_db_verify(&db);
+		ctm_db_close(&db);
+	}
+	return r;
+}
+
 /* 1 with what saying what is wrong with the file now, compared with k;
  * 0 if nothing.  The content is read only when the file itself changed,
  * to say whether what is there now is still a valid snapshot. */
@@ -66,12 +78,7 @@ static int check_one(const struct snapshot_mark *k, const char *dir, const char 
 	bool changed =
 		st.st_dev != k->dev || st.st_ino != k->ino || st.st_size != k->size || !same_time(st.st_mtim, k->mtim);
 	if (changed) {
-		struct ctm_db db;
-		int r = ctm_db_open(&db, path, kind);
-		if (r == CTM_OK) {
-			r = ctm_db_verify(&db);
-			ctm_db_close(&db);
-		}
+		int r = valid_snapshot(path, kind);
 		if (st.st_size < k->size && r != CTM_OK)
 			snprintf(what, whatlen, "%s was truncated (%lld bytes, published %lld): %s", name,
 				 (long long)st.st_size, (long long)k->size, ctm_status_str(r));
@@ -97,12 +104,7 @@ static int check_one(const struct snapshot_mark *k, const char *dir, const char 
 	/* The same size, time, mode and owner, but a write or a touch since:
 	 * only ctime shows it. */
 	if (!same_time(st.st_ctim, k->ctim)) {
-		struct ctm_db db;
-		int r = ctm_db_open(&db, path, kind);
-		if (r == CTM_OK) {
-			r = ctm_db_verify(&db);
-			ctm_db_close(&db);
-		}
+		int r = valid_snapshot(path, kind);
 		snprintf(what, whatlen, "%s was changed by another process (%s)", name,
 			 r == CTM_OK ? "still a valid snapshot" : ctm_status_str(r));
 		return 1;
