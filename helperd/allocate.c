@@ -76,6 +76,12 @@ void subnet_free(struct subnet *s)
 	s->n_leased = 0;
 }
 
+void subnet_ip_text(uint32_t ip, char *buf, size_t len)
+{
+	struct in_addr in = { htonl(ip) };
+	inet_ntop(AF_INET, &in, buf, (socklen_t)len);
+}
+
 static int leased(const struct subnet *s, uint32_t ip)
 {
 	return s->n_leased && bsearch(&ip, s->leased, s->n_leased, sizeof ip, cmp_u32) != NULL;

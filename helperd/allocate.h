@@ -37,6 +37,8 @@ int subnet_parse_dhcp(const char *ranges, struct subnet *s);
  * DHCP server holds; it sorts them and frees them in subnet_free. */
 void subnet_set_leased(struct subnet *s, uint32_t *ips, size_t n);
 void subnet_free(struct subnet *s);
+/* An address in host order as dotted text ("10.0.3.17"). */
+void subnet_ip_text(uint32_t ip, char *buf, size_t len);
 
 /* Values one create must not pick (their reservation belongs to someone
  * else, or the address is held otherwise).  Zero-initialise it. */

@@ -74,7 +74,7 @@ json_object *snapshot_to_json(json_object *incus_snapshot);
 void lifecycle_import(struct operation *op, void *arg);
 #define IMPORT_STEPS 5
 
-/* The bridge's subnet and the DHCP server's leases (lifecycle_create.c). */
+/* The bridge's subnet and the DHCP server's leases (create_claim.c). */
 struct subnet;
 int network_subnet(struct incus_client *c, struct helperd *d, struct subnet *sn, char *err, size_t errlen);
 

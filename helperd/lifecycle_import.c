@@ -30,12 +30,6 @@ struct wanted {
 	int held;
 };
 
-static void ip_text(uint32_t ip, char *buf, size_t len)
-{
-	struct in_addr in = { htonl(ip) };
-	inet_ntop(AF_INET, &in, buf, (socklen_t)len);
-}
-
 static int in_subnet(const struct subnet *sn, uint32_t ip)
 {
 	return ip && (ip & sn->mask) == sn->network && ip != sn->gateway && ip != sn->network &&
@@ -55,7 +49,7 @@ static enum incus_status claim_one(struct incus_client *c, struct helperd *d, co
 				     !registry_ipv4_used(reg, (unsigned char[4]){ old >> 24, old >> 16, old >> 8, old })
 		       : old >= d->cfg.uid_min && old <= d->cfg.uid_max && !holder;
 	if (k)
-		ip_text(old, txt, sizeof txt);
+		subnet_ip_text(old, txt, sizeof txt);
 	enum incus_status st;
 	if (usable) {
 		if (k)
@@ -206,7 +200,7 @@ void lifecycle_import(struct operation *op, void *arg)
 		 * an instance reconcile removes, never a half-restored user. */
 		struct nic_policy nic;
 		nic_policy_for(c, &d->cfg, &nic);
-		ip_text(w.ip, ipbuf, sizeof ipbuf);
+		subnet_ip_text(w.ip, ipbuf, sizeof ipbuf);
 		snprintf(uidbuf, sizeof uidbuf, "%u", w.uid);
 		json_object *b = json_object_new_object(), *cfg = json_object_new_object();
 		json_object *devs = json_object_new_object(), *prof = json_object_new_array();
@@ -256,7 +250,7 @@ void lifecycle_import(struct operation *op, void *arg)
 		if (*w.note[k]) {
 			char line[400];
 			if (k)
-				ip_text(w.ip, ipbuf, sizeof ipbuf);
+				subnet_ip_text(w.ip, ipbuf, sizeof ipbuf);
 			snprintf(line, sizeof line, "%s, so it has %s %s", w.note[k], k ? "address" : "uid",
 				 k ? ipbuf : uidbuf);
 			json_object_array_add(notes, json_object_new_string(line));
