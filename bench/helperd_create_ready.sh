@@ -273,7 +273,7 @@ ours_run() {
 	op=$(cat "$S/op.json")
 	t_done=$(cat "$S/op.done")
 	rm -f "$S/op.json" "$S/op.done"
-	t_ready=$(awk -v a="$t_done" -v b="${ready#* }" 'BEGIN { printf "%.6f", a > b ? a : b }')
+	t_ready=$(awk -v a="$t_done" -v b="${ready#* }" 'BEGIN { printf "%.6f", (a > b) ? a : b }')
 	# The check: the user logs in now, with no wait in between.
 	deadline=$((SECONDS + 60))
 	until tries=$((tries + 1)) && ssh_user "$user" "$ip" 2>/dev/null; do
