@@ -38,7 +38,9 @@
 # --capture also writes the live answers the fake server replays
 # (bench/fake_incus_{server,instance,network}.json).
 #
-# Environment: HD_RUNS (8 per side).
+# Environment: HD_RUNS (8 per side); HD_LOG_LEVEL (helperd's log_level,
+# debug shows each step's own timing), HD_KEEP_LOG (a path: helperd's
+# time-stamped log is copied there at the end).
 set -euo pipefail
 
 SELF=$(readlink -f "$0")
@@ -92,6 +94,7 @@ cleanup() {
 	done
 	hd_helperd_stop
 	ctm_lxd_release
+	[ -z "${HD_KEEP_LOG:-}" ] || cp "$S/helperd.log" "$HD_KEEP_LOG"
 	rm -rf "$S"
 	exit "$rc"
 }
@@ -325,7 +328,8 @@ ctm_lxd_up || hd_die "the test LXD did not come up (tests/lxd/README.md)"
 ssh-keygen -q -t ed25519 -N '' -C "hdbench-$TAG" -f "$S/key" >/dev/null
 hd_conf "$S/helperd.conf" "listen_socket=$S/helperd.sock" socket_mode=0600 "incus_socket=$LXD_SOCK" \
 	"network=$CTM_LXD_BRIDGE" "storage_pool=$CTM_LXD_POOL" "image=$CTM_LXD_IMAGE" "state_dir=$S/state" \
-	admin_group= keys_group= default_memory=256MB default_disk=1GB default_cpu=1
+	admin_group= keys_group= default_memory=256MB default_disk=1GB default_cpu=1 \
+	${HD_LOG_LEVEL:+"log_level=$HD_LOG_LEVEL"}
 hd_helperd_start "$BUILD" "$S" "$S/helperd.conf" "$TAG"
 echo "# $BENCH_NAME: helperd (hdbench-$TAG) and curl on $CTM_BACKEND_NAME at $LXD_SOCK; image $CTM_LXD_IMAGE, pool $CTM_LXD_POOL ($CTM_LXD_POOL_DRIVER)," \
 	"bridge $CTM_LXD_BRIDGE; $RUNS runs per side, ABBA order after one raw warm-up; load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -237,27 +237,28 @@ static enum step_result step_start(struct create_run *r)
 }
 
 /* Step 3: "Waiting for network...": until the container runs with its
- * pinned address.  The user setup of steps 5 and 6 runs meanwhile (an exec
- * needs the container running, not its network): its time hides inside
- * the DHCP wait, and its outcome is reported at its own steps, once the
- * address is there (a container that died while booting fails the exec
- * too, and the wait says so better).  A container that gets another
+ * pinned address.  The user setup of steps 5 and 6 runs meanwhile, on a
+ * thread of its own (an exec needs the container running, not its
+ * network): its time hides inside the DHCP wait, and its outcome is
+ * reported at its own steps, once the address is there (a container that
+ * died while booting fails the exec too, and the wait says so better).  A container that gets another
  * address from DHCP lost its pinned one to a stale lease: stop it, reserve
  * another address, move it there, give back the old one, start it again. */
 static enum step_result step_wait_network(struct create_run *r)
 {
 	const char *user = r->s->name;
 	for (int moves = 0;; moves++) {
-		if (!r->setup.ran)
-			user_setup_run(r->c, r->d, r->iname, r->cl.ip, &r->setup);
 		double t0 = ctm_now_s();
+		if (!r->setup.ran)
+			user_setup_start(r->c, r->d, r->iname, r->cl.ip, &r->setup);
 		r->st = instance_wait_ready(r->c, r->iname, r->cl.ip, 90, r->err, sizeof r->err);
-		log_debug("create %s: the address came %.3f s after the user setup", user, ctm_now_s() - t0);
+		log_debug("create %s: the address came %.3f s after the start", user, ctm_now_s() - t0);
 		if (r->st == INCUS_OK)
 			return STEP_DONE;
 		if (r->st != INCUS_ERR_ADDRESS_HELD || moves == 3)
 			return backend_failed(r);
 		log_warning("create %s: %s; moving it to another address", user, r->err);
+		user_setup_wait(&r->setup); /* done before the stop: what it made stays */
 		allocate_avoid(r->cl.ip);
 		if ((r->st = instance_set_state(r->c, r->iname, "stop", 1, 30, r->err, sizeof r->err)) != INCUS_OK)
 			return backend_failed(r);
@@ -287,6 +288,9 @@ static enum step_result step_install_missing(struct create_run *r)
 {
 	const struct create_spec *s = r->s;
 	struct user_setup *setup = &r->setup;
+	double t0 = ctm_now_s();
+	user_setup_wait(setup);
+	log_debug("create %s: the user setup ended %.3f s after the address", s->name, ctm_now_s() - t0);
 	if (!setup->missing[0]) {
 		operation_step(r->op, 4,
 			       s->docker ? "Docker, SSH, and tools: already in the image..."
@@ -443,6 +447,7 @@ static void progress_line(const char *progress, const char *user, char *buf, siz
 static void roll_back(struct create_run *r)
 {
 	char e2[512];
+	user_setup_wait(&r->setup);
 	user_setup_join_certs(&r->setup);
 	if (!r->created)
 		return;
@@ -475,6 +480,7 @@ void lifecycle_create(struct operation *op, void *arg)
 			break;
 		}
 	}
+	user_setup_wait(&r.setup);
 	user_setup_join_certs(&r.setup);
 	/* A made account keeps its reservations (attached to its instance);
 	 * a failed create gives them back once its instance is gone. */

@@ -38,6 +38,12 @@ struct user_setup {
 	double cert_seconds;
 	char cert_record[HOST_CERT_RECORD_MAX];
 	char cert_err[1024];
+	/* user_setup_start's thread, with its own client, while the caller
+	 * waits for the address.  Joined by user_setup_wait. */
+	struct incus_client *run_c;
+	uint32_t run_ip;
+	pthread_t run_tid;
+	bool run_running;
 };
 
 /* Run the setup in instance iname (address ip, host order) for u->s.
@@ -46,8 +52,19 @@ struct user_setup {
  * failed (st, err), or 0 when both were done.  May be run again. */
 void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname, uint32_t ip, struct user_setup *u);
 
+/* user_setup_run on a thread of its own (on this one when none can be
+ * started), so that the caller sees the address come while it runs: it
+ * is niced in the container, where the boot goes first.  u->ran is set
+ * at once. */
+void user_setup_start(struct incus_client *c, struct helperd *d, const char *iname, uint32_t ip, struct user_setup *u);
+
+/* Wait for user_setup_start's thread, if it runs: u's outcome is then
+ * there to read.  Before anything else reads u, stops the instance or
+ * removes it. */
+void user_setup_wait(struct user_setup *u);
+
 /* Wait for the certificates' thread, if it runs, and free its keys.
- * Before the instance may go, and before u does. */
+ * Before the instance may go, and before u does (after user_setup_wait). */
 void user_setup_join_certs(struct user_setup *u);
 
 /* Step 4: install missing (user_setup_run's list).  0, or -1 with the
