@@ -137,6 +137,7 @@ raw_create() {
 			'.metadata.network.eth0.addresses[]? | select(.address == $ip)' >/dev/null && break
 		sleep 0.1
 	done
+	RAW_ADDR_AT=$(now)
 	banner_from_m1 "$ip"
 }
 # banner_from_m1 IP: port 22 at IP sends m1 an SSH banner (polled every 0.1 s, 60 s at most).
@@ -167,9 +168,11 @@ cluster_create_ready() {
 			t0=$(now)
 			if [ "$side" = ours ]; then
 				if create_op "$u" m2; then
+					t1=$(now)
 					ip=$(jq -r .result.ipv4 "$S/op.json")
 					banner_from_m1 "$ip" || echo "# NOTE: $u: no banner from $ip after the create was done"
 					ours+=("$(secs "$t0" "$(now)")")
+					echo "# ours $k: ${ours[-1]} s (done at $(secs "$t0" "$t1") s; $ip)"
 					t1=$(now) n=0
 					until n=$((n + 1)) && cl_in 1 timeout 10 ssh -F /dev/null -i /etc/containarium/bench.key \
 						-o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
@@ -191,6 +194,7 @@ cluster_create_ready() {
 				ip=10.213.91.200
 				if raw_create "$u" "$ip"; then
 					raw+=("$(secs "$t0" "$(now)")")
+					echo "# raw $k: ${raw[-1]} s (the address at $(secs "$t0" "$RAW_ADDR_AT") s)"
 					cl_in 1 incus delete -f "$u" >/dev/null 2>&1
 					break
 				fi

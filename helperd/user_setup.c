@@ -30,10 +30,11 @@
  * status is checked, and the script exits with a status that says which
  * one failed.  It may run twice (incus_exec retries an exec LXD reports as
  * unattached, which can happen after the command started): every line is
- * idempotent (useradd's 9 is "that user exists already").  Each command
- * is a process started in a container that is still booting, so there
- * are as few as the checks allow: no id -u before useradd, the sudoers
- * file's mode from a umask rather than a chmod.
+ * idempotent (useradd's 9 is "that name is in use": a run before made
+ * the user if id -u finds it; a group of that name fails as before).
+ * Each command is a process started in a container that is still
+ * booting, so there are as few as the checks allow: no id -u before
+ * useradd, the sudoers file's mode from a umask rather than a chmod.
  *
  * With a host CA ("$3" = hostkeys) it also makes the container's
  * certified host keys with the container's own ssh-keygen and the sshd
@@ -60,7 +61,7 @@ static const char user_script[] =
 	"[ \"$2\" != docker ] || command -v docker >/dev/null 2>&1 || missing=\"$missing docker.io\"\n"
 	"if [ -n \"$missing\" ]; then echo \"missing:$missing\"; exit 20; fi\n"
 	"useradd --create-home --shell /bin/bash --user-group --groups sudo --comment 'Containarium user' \"$1\"\n"
-	"r=$?; [ $r = 0 ] || [ $r = 9 ] || exit 11\n"
+	"r=$?; [ $r = 0 ] || { [ $r = 9 ] && id -u \"$1\" >/dev/null 2>&1; } || exit 11\n"
 	"(umask 0337 && printf '%s ALL=(ALL) NOPASSWD:ALL\\n' \"$1\" >/etc/sudoers.d/containarium) || exit 12\n"
 	"visudo -c -q -f /etc/sudoers.d/containarium || exit 13\n"
 	"install -d -m 0700 -o \"$1\" -g \"$1\" \"/home/$1/.ssh\" || exit 14\n"
