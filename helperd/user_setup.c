@@ -75,11 +75,21 @@ static const char user_script[] =
 /* Step 4 when the image lacks something: install it with the container's
  * own package manager and package sources ("$@": the missing packages).
  * Exit 30: no apt-get; 31: no package index could be read; 32: the
- * install failed. */
-static const char install_script[] = "command -v apt-get >/dev/null 2>&1 || exit 30\n"
-				     "export DEBIAN_FRONTEND=noninteractive\n"
-				     "apt-get update -q -o APT::Update::Error-Mode=any >/dev/null || exit 31\n"
-				     "apt-get install -y -q --no-install-recommends \"$@\" >/dev/null || exit 32\n";
+ * install failed.  A container that has just booted may be running apt
+ * itself (its timers catch up at boot): the install waits for dpkg's lock
+ * (DPkg::Lock::Timeout), and the update, which has no such option, is
+ * tried again while its lock is held, 2 minutes at most.  Any other
+ * failure fails at once, with apt's own words on stderr. */
+static const char install_script[] =
+	"command -v apt-get >/dev/null 2>&1 || exit 30\n"
+	"export DEBIAN_FRONTEND=noninteractive\n"
+	"i=0\n"
+	"while ! err=$(apt-get update -q -o APT::Update::Error-Mode=any 2>&1 >/dev/null); do\n"
+	"  case $err in *'Could not get lock'*) ;; *) printf '%s\\n' \"$err\" >&2; exit 31 ;; esac\n"
+	"  i=$((i + 1)); [ $i -lt 60 ] || { printf '%s\\n' \"$err\" >&2; exit 31; }\n"
+	"  sleep 2\n"
+	"done\n"
+	"apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=120 \"$@\" >/dev/null || exit 32\n";
 
 static void *cert_thread(void *arg)
 {
