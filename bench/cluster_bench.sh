@@ -157,6 +157,22 @@ op_done() {
 	[ "$(cl_api 1 GET "$base/wait?timeout=120$q" | jq -r .metadata.status)" = Success ]
 }
 
+# forget_neighbours: every member forgets the containers' addresses (its
+# neighbour table for the bridge's subnet).  Each side reuses its address
+# run after run (ours: helperd gives the lowest free one, which the last
+# deleted container had; raw: one fixed address), and a member still
+# holding the old container's MAC for it waits seconds (the neighbour
+# entry's delay and unicast probes) before it asks the bridge again: the
+# side that probes the address first, early in the boot, pays that while
+# the container boots, the other after.  Each run starts as with a new
+# address, on both sides.
+forget_neighbours() {
+	local m
+	for m in 1 2 3; do
+		cl_in "$m" ip neigh flush to 10.213.91.0/24 >/dev/null 2>&1
+	done
+}
+
 cluster_create_ready() {
 	local k side u ip t0 t1 ours=() raw=() logins=() fo=0 fr=0 tries n
 	create_op clbwarm m2 && delete_user clbwarm # the image on m2, once for both sides
@@ -165,6 +181,7 @@ cluster_create_ready() {
 		case $((k % 4)) in 0 | 3) side=ours ;; *) side=raw ;; esac
 		for ((tries = 0; tries < 3; tries++)); do
 			u=crd$k-$tries
+			forget_neighbours
 			t0=$(now)
 			if [ "$side" = ours ]; then
 				if create_op "$u" m2; then
@@ -189,8 +206,8 @@ cluster_create_ready() {
 				delete_user "$u"
 			else
 				# One address for every raw run, as ours reuses the
-				# address its last (deleted) container had: both sides
-				# meet a member's neighbour entry for the old MAC.
+				# address its last (deleted) container had
+				# (forget_neighbours).
 				ip=10.213.91.200
 				if raw_create "$u" "$ip"; then
 					raw+=("$(secs "$t0" "$(now)")")
