@@ -157,6 +157,15 @@ op_done() {
 	[ "$(cl_api 1 GET "$base/wait?timeout=120$q" | jq -r .metadata.status)" = Success ]
 }
 
+# op_steps FILE: each step's seconds in an operation helperd answered
+# ("1=0.41 2=0.52 ..."; the last one ends at finished_at).
+op_steps() {
+	jq -r 'def t: (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601)
+			+ ((capture("\\.(?<f>[0-9]+)Z$").f // "0") | "0." + . | tonumber);
+		([.steps[].started_at | t] + [.finished_at | t]) as $t
+		| [range(0; ($t | length) - 1) | "\(. + 1)=\(($t[. + 1] - $t[.]) * 100 | round / 100)"] | join(" ")' "$1"
+}
+
 # forget_neighbours: every member forgets the containers' addresses (its
 # neighbour table for the bridge's subnet).  Each side reuses its address
 # run after run (ours: helperd gives the lowest free one, which the last
@@ -189,7 +198,7 @@ cluster_create_ready() {
 					ip=$(jq -r .result.ipv4 "$S/op.json")
 					banner_from_m1 "$ip" || echo "# NOTE: $u: no banner from $ip after the create was done"
 					ours+=("$(secs "$t0" "$(now)")")
-					echo "# ours $k: ${ours[-1]} s (done at $(secs "$t0" "$t1") s; $ip)"
+					echo "# ours $k: ${ours[-1]} s (done at $(secs "$t0" "$t1") s; $ip; steps $(op_steps "$S/op.json"))"
 					t1=$(now) n=0
 					until n=$((n + 1)) && cl_in 1 timeout 10 ssh -F /dev/null -i /etc/containarium/bench.key \
 						-o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
