@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "deadline.h"
 
 static void sleep_ms(long ms)
@@ -229,4 +230,26 @@ enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, 
 		sleep_ms(100);
 	}
 	return INCUS_OK;
+}
+
+enum incus_status instance_push_authorized_keys(struct incus_client *c, const char *name, const char *user,
+						char *const *keys, size_t n, unsigned uid, unsigned gid, char *err,
+						size_t errlen)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/home/%s/.ssh/authorized_keys", user);
+	char *text = account_keys_join(keys, n);
+	size_t len = text ? strlen(text) : 0;
+	char *file = text ? realloc(text, len + 2) : NULL;
+	if (!file) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return INCUS_ERR_SERVER;
+	}
+	file[len] = '\n';
+	file[len + 1] = '\0';
+	enum incus_status st =
+		incus_file_push(c, name, path, file, len ? len + 1 : 0, (uid_t)uid, (gid_t)gid, 0600, err, errlen);
+	free(file);
+	return st;
 }

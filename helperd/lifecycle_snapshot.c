@@ -264,21 +264,10 @@ static int keys_back(struct incus_client *c, const struct account *a, char *why,
 		snprintf(why, whylen, "the restored container has no user %s in /etc/passwd", a->name);
 		return -1;
 	}
-	char path[128], err[512];
-	snprintf(path, sizeof path, "/home/%s/.ssh/authorized_keys", a->name);
-	char *text = account_keys_join(a->keys, a->key_count);
-	size_t n = text ? strlen(text) : 0;
-	char *file = text ? realloc(text, n + 2) : NULL;
-	if (!file) {
-		free(text);
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	file[n] = '\n';
-	enum incus_status st = incus_file_push(c, a->instance, path, file, n + 1, uid, gid, 0600, err, sizeof err);
-	free(file);
-	if (st != INCUS_OK) {
-		snprintf(why, whylen, "writing %s: %s", path, incus_error_reason(err));
+	char err[512];
+	if (instance_push_authorized_keys(c, a->instance, a->name, a->keys, a->key_count, uid, gid, err, sizeof err) !=
+	    INCUS_OK) {
+		snprintf(why, whylen, "writing /home/%s/.ssh/authorized_keys: %s", a->name, incus_error_reason(err));
 		return -1;
 	}
 	return 0;

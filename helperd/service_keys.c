@@ -97,8 +97,7 @@ static void audit_key_change(struct helperd *d, const struct api_request *req, c
 static int store_keys(struct helperd *d, struct incus_client *c, const struct account *a, char **keys, size_t n,
 		      const char *etag, struct api_response *resp)
 {
-	char err[1024], ak[100], path[128];
-	snprintf(ak, sizeof ak, "/home/%s/.ssh/authorized_keys", a->name);
+	char err[1024], path[128];
 	char *ids = NULL;
 	const char *id[] = { "id", "-u", a->name, NULL };
 	enum incus_status st = instance_run(c, a->instance, id, &ids, err, sizeof err);
@@ -112,20 +111,13 @@ static int store_keys(struct helperd *d, struct incus_client *c, const struct ac
 	}
 	unsigned long cuid = strtoul(ids ? ids : "", NULL, 10);
 	free(ids);
-	char *text = account_keys_join(keys, n);
-	size_t len = text ? strlen(text) : 0;
-	char *file = malloc(len + 2);
-	if (!text || !file) {
-		free(text);
-		free(file);
+	char *text = account_keys_join(keys, n); /* the registry's value, below */
+	if (!text) {
 		api_error(resp, 500, "internal_error", "out of memory");
 		return -1;
 	}
-	memcpy(file, text, len);
-	file[len] = '\n';
-	st = incus_file_push(c, a->instance, ak, file, len ? len + 1 : 0, (uid_t)cuid, (gid_t)cuid, 0600, err,
-			     sizeof err);
-	free(file);
+	st = instance_push_authorized_keys(c, a->instance, a->name, keys, n, (unsigned)cuid, (unsigned)cuid, err,
+					   sizeof err);
 	if (st != INCUS_OK) {
 		free(text);
 		answer_incus_error(d, resp, st, err);

@@ -203,21 +203,8 @@ void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname
 		cert_start(u, c);
 
 	u->step = 6;
-	char ak[100];
-	snprintf(ak, sizeof ak, "/home/%s/.ssh/authorized_keys", s->name);
-	char *text = account_keys_join(s->keys, s->key_count);
-	size_t tlen = text ? strlen(text) : 0;
-	char *file = text ? realloc(text, tlen + 2) : NULL;
-	if (!file) {
-		free(text);
-		snprintf(u->err, sizeof u->err, "out of memory");
-		u->st = INCUS_ERR_SERVER;
-		return;
-	}
-	file[tlen] = '\n';
-	file[tlen + 1] = '\0';
-	u->st = incus_file_push(c, iname, ak, file, tlen + 1, (uid_t)cuid, (gid_t)cuid, 0600, u->err, sizeof u->err);
-	free(file);
+	u->st = instance_push_authorized_keys(c, iname, s->name, s->keys, s->key_count, (unsigned)cuid, (unsigned)cuid,
+					      u->err, sizeof u->err);
 	if (u->st == INCUS_OK)
 		u->step = 0;
 	log_debug("create %s: user setup exec %.3f s, authorized_keys %.3f s", s->name, t1 - t0, ctm_now_s() - t2);
