@@ -3,7 +3,8 @@
 # Self-test of tests/run: a copy of it in a scratch tree with fake suites
 # (shell tests built on the real testlib.sh, fake unit programs) must add up
 # passes, failures and skips, break on a unit test that was not built, and
-# fail a run that skipped anything when CI=true.
+# fail a run that skipped anything when CI=true; with --lanes, run lanes
+# side by side, keep each suite's output whole and add up the same totals.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/../lib/testlib.sh"
 mk_scratch
@@ -30,13 +31,16 @@ suite() {
 }
 
 # run DIR [GROUPS...]: tests/run of the tree; OUT, RC, LAST (its last line).
+# run_lanes DIR LANE...: the same with --lanes.
 run() {
 	local d=$1
 	shift
-	OUT=$(cd "$d" && env -u CI "${RUN_ENV[@]}" tests/run build "$@" 2>&1)
+	OUT=$(cd "$d" && env -u CI "${RUN_ENV[@]}" tests/run ${RUN_LANES:+--lanes} build "$@" 2>&1)
 	RC=$?
 	LAST=$(printf '%s\n' "$OUT" | tail -n 1)
 }
+run_lanes() { RUN_LANES=1 run "$@"; }
+RUN_LANES=
 RUN_ENV=()
 
 t=$T_TMP/one
@@ -104,4 +108,51 @@ rm "$t/tests/helperd/test_helperd_api.sh"
 run "$t" lxd
 expect_match "lxd group: a backend suite that is missing is broken" \
 	'^# broken: lxd:helperd/test_helperd_api\.sh \(exit 127, no summary line\)' "$OUT"
+# Lanes.  A host suite (tests/nss: HOST_DIRS) and a backend one (tests/cli),
+# each printing a line, then waiting for the other's start before its
+# second line: sequential lanes would make the first wait out its 20 s and
+# fail.  Side by side, both see each other, and each one's lines stay
+# together between its "===" line and its time line.
+t=$T_TMP/lanes
+fake_tree "$t"
+# shellcheck disable=SC2016 # the suites expand it
+both_ways='ok "$1 first"; : >"$MEET/$1"; for i in $(seq 200); do [ -e "$MEET/$2" ] && break; sleep 0.1; done
+check "$1 met $2" test -e "$MEET/$2"; summary'
+suite "$t" nss "set -- nss cli; $both_ways"
+suite "$t" cli "set -- cli nss; $both_ways"
+mkdir -p "$T_TMP/meet"
+RUN_ENV=(MEET="$T_TMP/meet")
+# One group alone: the other suite's mark is made for it.
+touch "$T_TMP/meet/cli"
+run "$t" host
+expect_eq "host group: only the suites of HOST_DIRS" "2 passed, 0 failed, 0 skipped|nss/test_nss.sh" \
+	"$LAST|$(printf '%s\n' "$OUT" | sed -n 's/^=== //p' | paste -sd,)"
+rm -f "$T_TMP/meet"/*
+touch "$T_TMP/meet/nss"
+run "$t" backend
+expect_eq "backend group: the others" "2 passed, 0 failed, 0 skipped|cli/test_cli.sh" \
+	"$LAST|$(printf '%s\n' "$OUT" | sed -n 's/^=== //p' | paste -sd,)"
+rm -f "$T_TMP/meet"/*
+run_lanes "$t" unit,host backend
+expect_eq "two lanes: every suite ran, side by side, one total" "10 passed, 0 failed, 0 skipped" "$LAST"
+expect_eq "... and the run succeeds" 0 "$RC"
+# shellcheck disable=SC2016 # awk's own
+expect_eq "each suite's output is whole: its lines sit between its === line and its time line" \
+	"cli/test_cli.sh:4 nss/test_nss.sh:4 unit/test_a:2 unit/test_b:2" \
+	"$(printf '%s\n' "$OUT" | awk '/^=== / { n = substr($0, 5); c = 0; next }
+		n != "" && $0 == "# " n ": " substr($0, length(n) + 5) { print n ":" c; n = ""; next }
+		n != "" { c++ }' | sort | paste -sd' ')"
+expect_eq "a time line per lane, before the total" 2 "$(printf '%s\n' "$OUT" | grep -cE '^# lane [12] \((unit,host|backend)\): [0-9]+ s$')"
+rm -f "$T_TMP/meet"/*
+suite "$t" pam 'ok x; skip_all "no pam here"'
+suite "$t" e2e 'ok x; fail y; summary'
+RUN_ENV=(MEET="$T_TMP/meet" CI=true)
+run_lanes "$t" unit,host backend
+expect_eq "lanes: failures and skips of both lanes add up" "12 passed, 1 failed, 1 skipped" "$LAST"
+check "... and fail the run" test "$RC" -ne 0
+expect_match "... a broken line from a lane is kept" '^# broken: pam/test_pam\.sh skipped 1 under CI=true: no pam here' "$OUT"
+RUN_ENV=()
+run_lanes "$t" unit,host frob
+expect_eq "an unknown group stops the run before anything runs" "2|" \
+	"$RC|$(printf '%s\n' "$OUT" | grep -c '^===' | grep -v '^0$')"
 summary
