@@ -151,6 +151,16 @@ run_lanes "$t" unit,host backend
 expect_eq "lanes: failures and skips of both lanes add up" "12 passed, 1 failed, 1 skipped" "$LAST"
 check "... and fail the run" test "$RC" -ne 0
 expect_match "... a broken line from a lane is kept" '^# broken: pam/test_pam\.sh skipped 1 under CI=true: no pam here' "$OUT"
+# A group in both lanes is shared: pam and nss (both of HOST_DIRS) each
+# wait for the other, so both pass only when each lane took one.
+rm -f "$T_TMP/meet"/* "$t/tests/e2e/test_e2e.sh" "$t/tests/cli/test_cli.sh"
+suite "$t" pam "set -- pam nss; $both_ways"
+suite "$t" nss "set -- nss pam; $both_ways"
+RUN_ENV=(MEET="$T_TMP/meet")
+run_lanes "$t" host unit,host
+expect_eq "a group in both lanes: each suite runs once, the lanes share them" \
+	"10 passed, 0 failed, 0 skipped|nss/test_nss.sh:1 pam/test_pam.sh:1 unit/test_a:1 unit/test_b:1" \
+	"$LAST|$(printf '%s\n' "$OUT" | sed -n 's/^=== //p' | sort | uniq -c | awk '{ print $2 ":" $1 }' | paste -sd' ')"
 RUN_ENV=()
 run_lanes "$t" unit,host frob
 expect_eq "an unknown group stops the run before anything runs" "2|" \
