@@ -227,9 +227,26 @@ enum incus_status instance_wait_port(const char *name, uint32_t ipv4, int port, 
 				 name, ip, port, timeout_s);
 			return INCUS_ERR_TIMEOUT;
 		}
-		sleep_ms(100);
+		/* A refused connection costs nothing: ask again soon. */
+		sleep_ms(20);
 	}
 	return INCUS_OK;
+}
+
+char *instance_authorized_keys_text(char *const *keys, size_t n)
+{
+	char *text = account_keys_join(keys, n);
+	size_t len = text ? strlen(text) : 0;
+	char *file = text ? realloc(text, len + 2) : NULL;
+	if (!file) {
+		free(text);
+		return NULL;
+	}
+	if (len) {
+		file[len] = '\n';
+		file[len + 1] = '\0';
+	}
+	return file;
 }
 
 enum incus_status instance_push_authorized_keys(struct incus_client *c, const char *name, const char *user,
@@ -238,18 +255,13 @@ enum incus_status instance_push_authorized_keys(struct incus_client *c, const ch
 {
 	char path[128];
 	snprintf(path, sizeof path, "/home/%s/.ssh/authorized_keys", user);
-	char *text = account_keys_join(keys, n);
-	size_t len = text ? strlen(text) : 0;
-	char *file = text ? realloc(text, len + 2) : NULL;
+	char *file = instance_authorized_keys_text(keys, n);
 	if (!file) {
-		free(text);
 		snprintf(err, errlen, "out of memory");
 		return INCUS_ERR_SERVER;
 	}
-	file[len] = '\n';
-	file[len + 1] = '\0';
 	enum incus_status st =
-		incus_file_push(c, name, path, file, len ? len + 1 : 0, (uid_t)uid, (gid_t)gid, 0600, err, errlen);
+		incus_file_push(c, name, path, file, strlen(file), (uid_t)uid, (gid_t)gid, 0600, err, errlen);
 	free(file);
 	return st;
 }

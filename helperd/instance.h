@@ -44,8 +44,14 @@ enum incus_status instance_state(struct incus_client *c, const char *name, json_
 enum incus_status instance_run(struct incus_client *c, const char *name, const char *const *argv, char **out, char *err,
 			       size_t errlen);
 
-/* Write user's ~/.ssh/authorized_keys in the instance: the n keys (canonical
- * lines) one a line, owned by uid:gid, mode 0600; an empty file for none.
+/* The bytes of a user's ~/.ssh/authorized_keys: the n keys (canonical
+ * lines) one a line; "" for none.  malloc'd; NULL when out of memory.  The
+ * create writes them from its setup script (user_setup.c), every later
+ * change with instance_push_authorized_keys. */
+char *instance_authorized_keys_text(char *const *keys, size_t n);
+
+/* Write user's ~/.ssh/authorized_keys in the instance
+ * (instance_authorized_keys_text), owned by uid:gid, mode 0600.
  * Out of memory is INCUS_ERR_SERVER, "out of memory", as in incus_client.h. */
 enum incus_status instance_push_authorized_keys(struct incus_client *c, const char *name, const char *user,
 						char *const *keys, size_t n, unsigned uid, unsigned gid, char *err,

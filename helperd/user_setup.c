@@ -12,12 +12,14 @@
 #include "instance.h"
 #include "user_setup.h"
 
-/* Steps 5 and 6 are done in two calls to Incus: one exec of a fixed script
+/* Steps 5 and 6 are done in one call to Incus: one exec of a fixed script
  * (useradd, the sudoers drop-in and visudo's check of it, the .ssh
- * directory, the docker group when asked, the uid), then the push of
- * authorized_keys owned by that uid.  Each was a call of its own (four
- * execs, two pushes), and an exec is a round trip through Incus's exec
- * machinery.
+ * directory and authorized_keys, the docker group when asked, the uid).
+ * Each was a call of its own (four execs, two pushes), and a call is a
+ * round trip through Incus, proxied to another member on a cluster: the
+ * last push alone took 0.11-0.35 s after the exec (bench/README.md).
+ * Later key changes push the file (instance_push_authorized_keys); both
+ * write instance_authorized_keys_text's bytes.
  *
  * The script first checks that the image has what a user needs to log in
  * (sshd, useradd, sudo, and docker when asked): without one of them it
@@ -25,8 +27,10 @@
  * installs them once the container has its network (install_script).
  *
  * The script is a constant; the user's name reaches it as "$1" (and was
- * validated: [a-z0-9-]), "docker" or "-" as "$2".  Key text never goes
- * through a shell: it is the pushed file's content.  Every command's exit
+ * validated: [a-z0-9-]), "docker" or "-" as "$2", "hostkeys" or "-" as
+ * "$3", the authorized_keys text as "$4": an argument the script only
+ * prints, quoted, so the shell never parses key text (which was validated
+ * too: canonical OpenSSH lines).  Every command's exit
  * status is checked, and the script exits with a status that says which
  * one failed.  It may run twice (incus_exec retries an exec LXD reports as
  * unattached, which can happen after the command started): every line is
@@ -51,9 +55,13 @@
  * of its own (user_setup_start), so helperd sees the address come while
  * it runs, and at a lower priority (renice; nothing fails without it): the
  * container has limits.cpu CPUs, often one, shared with its own boot,
- * which the address and sshd wait for.  bench/README.md has the figures. */
+ * which the address and sshd wait for.  Not with host keys to make: then
+ * the script must write sshd's drop-in before the boot starts sshd, or
+ * the certificates need a reload of sshd, a second exec that ended 0.3-0.7
+ * s after the address on a cluster (at nice 0 the script ends before the
+ * address there).  bench/README.md has the figures. */
 static const char user_script[] =
-	"renice -n 10 -p $$ >/dev/null 2>&1\n"
+	"[ \"$3\" = hostkeys ] || renice -n 10 -p $$ >/dev/null 2>&1\n"
 	"missing=\n"
 	"[ -x /usr/sbin/sshd ] || missing=\"$missing openssh-server\"\n"
 	"command -v useradd >/dev/null 2>&1 || missing=\"$missing passwd\"\n"
@@ -65,6 +73,7 @@ static const char user_script[] =
 	"(umask 0337 && printf '%s ALL=(ALL) NOPASSWD:ALL\\n' \"$1\" >/etc/sudoers.d/containarium) || exit 12\n"
 	"visudo -c -q -f /etc/sudoers.d/containarium || exit 13\n"
 	"install -d -m 0700 -o \"$1\" -g \"$1\" \"/home/$1/.ssh\" || exit 14\n"
+	"printf '%s' \"$4\" | install -m 0600 -o \"$1\" -g \"$1\" /dev/stdin \"/home/$1/.ssh/authorized_keys\" || exit 18\n"
 	"if [ \"$2\" = docker ]; then\n"
 	"  getent group docker >/dev/null || groupadd --system docker || exit 16\n"
 	"  usermod -aG docker \"$1\" || exit 16\n"
@@ -147,7 +156,8 @@ void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname
 					    "id -u",
 					    "adding the user to group docker",
 					    "making the SSH host keys (ssh-keygen in " HOST_KEY_DIR
-					    ") or their sshd drop-in" };
+					    ") or their sshd drop-in",
+					    "writing ~/.ssh/authorized_keys" };
 	const struct create_spec *s = u->s;
 	u->ran = true;
 	u->step = 5;
@@ -158,6 +168,12 @@ void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname
 	snprintf(u->iname, sizeof u->iname, "%s", iname);
 	subnet_ip_text(ip, u->ip, sizeof u->ip);
 	const bool certs = *d->host_ca_fp != '\0';
+	char *keys = instance_authorized_keys_text(s->keys, s->key_count);
+	if (!keys) {
+		snprintf(u->err, sizeof u->err, "out of memory");
+		u->st = INCUS_ERR_SERVER;
+		return;
+	}
 	const char *argv[] = { "sh",
 			       "-c",
 			       user_script,
@@ -165,12 +181,14 @@ void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname
 			       s->name,
 			       s->docker ? "docker" : "-",
 			       certs ? "hostkeys" : "-",
+			       keys,
 			       NULL };
 	char *out = NULL, *errout = NULL;
 	int code = -1;
 	double t0 = ctm_now_s();
 	u->st = incus_exec(c, iname, argv, 120, &code, &out, &errout, u->err, sizeof u->err);
 	double t1 = ctm_now_s();
+	free(keys);
 	if (u->st == INCUS_ERR_COMMAND && code == 20 && out && strncmp(out, "missing:", 8) == 0) {
 		snprintf(u->missing, sizeof u->missing, "%s", out + 8 + strspn(out + 8, " "));
 		u->missing[strcspn(u->missing, "\n")] = '\0';
@@ -178,7 +196,9 @@ void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname
 		free(errout);
 		return; /* step 4 installs them and runs this again */
 	}
-	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 17)
+	if (u->st == INCUS_ERR_COMMAND && code == 18)
+		u->step = 6; /* "Adding SSH keys..." */
+	if (u->st == INCUS_ERR_COMMAND && code >= 11 && code <= 18)
 		snprintf(u->err, sizeof u->err, "%s for %s in %s failed%s%.300s", what[code - 11], s->name, iname,
 			 errout && *errout ? ": " : "", errout ? errout : "");
 	free(errout);
@@ -198,16 +218,10 @@ void user_setup_run(struct incus_client *c, struct helperd *d, const char *iname
 	}
 
 	/* The host certificates: signed here and pushed there, alongside. */
-	double t2 = ctm_now_s();
 	if (u->hk.n)
 		cert_start(u, c);
-
-	u->step = 6;
-	u->st = instance_push_authorized_keys(c, iname, s->name, s->keys, s->key_count, (unsigned)cuid, (unsigned)cuid,
-					      u->err, sizeof u->err);
-	if (u->st == INCUS_OK)
-		u->step = 0;
-	log_debug("create %s: user setup exec %.3f s, authorized_keys %.3f s", s->name, t1 - t0, ctm_now_s() - t2);
+	u->step = 0;
+	log_debug("create %s: user setup exec %.3f s", s->name, t1 - t0);
 }
 
 static void *setup_thread(void *arg)

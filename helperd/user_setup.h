@@ -3,7 +3,7 @@
  * the user, sudo, the .ssh directory, the docker group, authorized_keys,
  * and with a host CA the certified host keys; and what the image lacks,
  * installed from its own package sources.  user_setup.c says why it is
- * one exec and one push, started while the address is still coming. */
+ * one exec, started while the address is still coming. */
 #ifndef CONTAINARIUM_HELPERD_USER_SETUP_H
 #define CONTAINARIUM_HELPERD_USER_SETUP_H
 
@@ -25,8 +25,7 @@ struct user_setup {
 	char missing[256]; /* the script's "missing:" list ("" when nothing is missing) */
 	char err[1024];
 	/* With a host CA: the certificates are signed and pushed on a thread
-	 * of their own while the authorized_keys push and the wait for the
-	 * address go on; cert_record is what ACCT_KEY_HOST_CERT should say
+	 * of their own while the wait for the address goes on; cert_record is what ACCT_KEY_HOST_CERT should say
 	 * once they are in place ("" until then, or on failure, with cert_err
 	 * saying why).  Joined by user_setup_join_certs. */
 	struct helperd *d;
