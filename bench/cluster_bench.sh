@@ -26,6 +26,9 @@
 #                         Goal 1.15.
 #
 #   bench/cluster_bench.sh BUILD [NAME...]     default: both
+# Environment: CL_RUNS (8 per side); CL_HELPERD_LOG_LEVEL (the members'
+# helperd log_level, e.g. debug: each create's timings); CL_KEEP_LOG=FILE
+# (m1's helperd log is copied there at the end).
 # Each prints comment lines, "# goal: ... (met|MISSED)" and its BENCH line.
 set -uo pipefail
 SELF=$(readlink -f "$0")
@@ -51,6 +54,7 @@ exec 9>"$CTM_TEST_CACHE/.cluster.lock"
 flock 9
 # shellcheck disable=SC2317 # the traps call it
 cleanup() {
+	[ -z "${CL_KEEP_LOG:-}" ] || cp "$CL_HOME/m1/log/helperd.log" "$CL_KEEP_LOG"
 	cl_down
 	rm -rf "$S"
 }

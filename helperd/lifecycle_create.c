@@ -168,8 +168,10 @@ static enum step_result reserve_values(struct create_run *r)
 static enum step_result step_create_instance(struct create_run *r)
 {
 	const struct create_spec *s = r->s;
+	double t0 = ctm_now_s();
 	if (reserve_values(r) != STEP_DONE)
 		return STEP_FAILED;
+	log_debug("create %s: uid and address reserved in %.3f s", s->name, ctm_now_s() - t0);
 	struct nic_policy nic;
 	nic_policy_for(r->c, &r->d->cfg, &nic);
 	for (int tries = 0;; tries++) {
@@ -394,15 +396,18 @@ static enum step_result step_activate(struct create_run *r)
 	if (r->setup.cert_record[0])
 		json_object_object_add(cfg, ACCT_KEY_HOST_CERT, json_object_new_string(r->setup.cert_record));
 	json_object_object_add(b, "config", cfg);
+	double t0 = ctm_now_s();
 	r->st = incus_call(r->c, "PATCH", path, b, NULL, 60, NULL, r->err, sizeof r->err);
 	json_object_put(b);
 	if (r->st != INCUS_OK)
 		return backend_failed(r);
+	double t1 = ctm_now_s();
 	if (helperd_refresh(r->d, r->c, r->err, sizeof r->err)) {
 		operation_fail(r->op, 500, "publish_failed",
 			       "the container is ready but the host snapshot could not be written: %s", r->err);
 		return STEP_FAILED;
 	}
+	log_debug("create %s: marked active in %.3f s, published in %.3f s", s->name, t1 - t0, ctm_now_s() - t1);
 	pthread_mutex_lock(&r->d->lock);
 	const struct account *a = registry_find(&r->d->reg, s->name);
 	json_object *result = a ? account_to_json(a) : json_object_new_object();

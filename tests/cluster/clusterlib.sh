@@ -237,6 +237,7 @@ _cl_jump_up() {
 	poll_seconds = 1
 	host_ca_key = /etc/containarium/host-ca/host_ca
 	host_ca_trust = /etc/containarium/host-ca/trusted.pub
+	log_level = ${CL_HELPERD_LOG_LEVEL:-info}
 	EOF
 	cl_startup "$i" hostca || return 1
 	cl_in "$i" ldconfig
