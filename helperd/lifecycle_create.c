@@ -239,11 +239,11 @@ static enum step_result step_start(struct create_run *r)
 }
 
 /* Step 3: "Waiting for network...": until the container runs with its
- * pinned address.  The user setup of steps 5 and 6 runs meanwhile, on a
- * thread of its own (an exec needs the container running, not its
- * network): its time hides inside the DHCP wait, and its outcome is
- * reported at its own steps, once the address is there (a container that
- * died while booting fails the exec too, and the wait says so better).  A container that gets another
+ * pinned address.  The user setup of steps 5 and 6 starts here, on a
+ * thread of its own, during the wait (host keys to make) or as it ends;
+ * its outcome is reported at its own steps, once the address is there (a
+ * container that died while booting fails the exec too, and the wait says
+ * so better).  A container that gets another
  * address from DHCP lost its pinned one to a stale lease: stop it, reserve
  * another address, move it there, give back the old one, start it again. */
 static enum step_result step_wait_network(struct create_run *r)
@@ -251,12 +251,19 @@ static enum step_result step_wait_network(struct create_run *r)
 	const char *user = r->s->name;
 	for (int moves = 0;; moves++) {
 		double t0 = ctm_now_s();
-		if (!r->setup.ran)
+		/* The user's setup: at once when it makes host keys (sshd must
+		 * find its drop-in), else once the address has come, so as not
+		 * to slow the boot (user_setup.c). */
+		const bool early = *r->d->host_ca_fp != '\0';
+		if (!r->setup.ran && early)
 			user_setup_start(r->c, r->d, r->iname, r->cl.ip, &r->setup);
 		r->st = instance_wait_ready(r->c, r->iname, r->cl.ip, 90, r->err, sizeof r->err);
 		log_debug("create %s: the address came %.3f s after the start", user, ctm_now_s() - t0);
-		if (r->st == INCUS_OK)
+		if (r->st == INCUS_OK) {
+			if (!r->setup.ran)
+				user_setup_start(r->c, r->d, r->iname, r->cl.ip, &r->setup);
 			return STEP_DONE;
+		}
 		if (r->st != INCUS_ERR_ADDRESS_HELD || moves == 3)
 			return backend_failed(r);
 		log_warning("create %s: %s; moving it to another address", user, r->err);

@@ -3,7 +3,7 @@
  * the user, sudo, the .ssh directory, the docker group, authorized_keys,
  * and with a host CA the certified host keys; and what the image lacks,
  * installed from its own package sources.  user_setup.c says why it is
- * one exec, started while the address is still coming. */
+ * one exec, and when it starts. */
 #ifndef CONTAINARIUM_HELPERD_USER_SETUP_H
 #define CONTAINARIUM_HELPERD_USER_SETUP_H
 
