@@ -22,7 +22,7 @@ for tool in jq openssl curl python3 unshare $(ctm_backend_tools); do
 done
 . "$SRC/tests/cli/clilib.sh"
 mk_scratch
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=https://127.0.0.1:$PORT
 cleanup() {
 	stop_helperd cert

@@ -39,7 +39,7 @@ fi
 
 # ---- inside the namespaces ------------------------------------------------
 W=/run/ctm-cli-jump
-JUMP_PORT=2222
+JUMP_PORT=$(free_port) # the jump sshd: never a fixed port, suites run side by side
 CLI=$BUILD/cli/containarium
 jail_fail() {
 	fail "setup: $*"

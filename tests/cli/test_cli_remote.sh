@@ -25,7 +25,7 @@ done
 mk_scratch
 U=rem$(tr -dc a-z0-9 </dev/urandom | head -c 5)
 # A free loopback port for the remote API.
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=https://127.0.0.1:$PORT
 cleanup() {
 	lxd_has "$U" && ctm_lxd_delete "$U-container"

@@ -44,7 +44,7 @@ fi
 # ---- inside the namespaces ------------------------------------------------------
 set -u
 W=/run/ctm-e2e
-PORT=2223
+PORT=$(free_port) # the jump sshd: never a fixed port, suites run side by side
 ALICE=${P}a
 BOB=${P}b
 CLI=/usr/local/bin/containarium

@@ -36,7 +36,7 @@ fi
 # ---- inside the namespaces ------------------------------------------------------
 set -u
 W=/run/ctm-repair
-PORT=2224
+PORT=$(free_port) # the jump sshd: never a fixed port, suites run side by side
 U=$P
 CLI=/usr/local/bin/containarium
 STATE=/var/lib/containarium

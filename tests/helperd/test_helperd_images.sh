@@ -85,7 +85,7 @@ if ! ls "$DOCKER_DEBS"/docker.io_*.deb >/dev/null 2>&1; then
 	fi
 fi
 
-IPORT=$(ctm_free_port)
+IPORT=$(free_port)
 if ! ctm_imgsrv_incus_start "$IS" "$IPORT" || ! ctm_imgsrv_incus_import "$IS" "$NOSSH" debian/12 ||
 	! ctm_imgsrv_incus_import "$IS" "$NOAPT" debian/12-noapt; then
 	fail "a second incusd serves the test images on https://127.0.0.1:$IPORT"
@@ -94,7 +94,7 @@ if ! ctm_imgsrv_incus_start "$IS" "$IPORT" || ! ctm_imgsrv_incus_import "$IS" "$
 fi
 ok "a second incusd serves the test images on https://127.0.0.1:$IPORT (Incus protocol)"
 if [ "$CTM_BACKEND" = incus ]; then
-	SPORT=$(ctm_free_port)
+	SPORT=$(free_port)
 	if ! ctm_imgsrv_ss_start "$SS" "$SPORT" || ! ctm_imgsrv_ss_add "$SS" "$NOSSH" debian/12; then
 		fail "a simplestreams tree (incus-simplestreams) is served on https://127.0.0.1:$SPORT"
 		summary
@@ -110,7 +110,7 @@ fi
 check "the package source has openssh-server, sudo and docker.io" \
 	test "$(grep -cE '^Package: (openssh-server|sudo|docker.io)$' "$MIRROR/Packages")" = 3
 
-DEAD=$(ctm_free_port)
+DEAD=$(free_port)
 hd_conf a
 {
 	echo "remote = lab https://127.0.0.1:$IPORT incus $IS/server.crt"

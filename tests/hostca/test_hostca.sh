@@ -52,7 +52,7 @@ fi
 # ---- inside the namespaces ------------------------------------------------------
 set -u
 W=/run/ctm-hostca
-PORT=2225
+PORT=$(free_port) # the jump sshd: never a fixed port, suites run side by side
 ALICE=${P}a
 BOB=${P}b
 CLI=/usr/local/bin/containarium

@@ -71,6 +71,13 @@ need_built() {
 
 need_root() { [ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces)"; }
 
+# free_port: a TCP port nothing listens on at 127.0.0.1, picked by the
+# kernel.  Never a fixed port: the same suite may run on both backends at
+# once (tests/run --lanes), in the same network namespace.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # A private scratch directory, removed on exit.
 mk_scratch() {
 	T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctm-$T_NAME.XXXXXX")

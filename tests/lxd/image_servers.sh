@@ -23,13 +23,8 @@
 #                                     "deb [trusted=yes] http://ADDR:PORT/ ./"
 #                                     reads
 #   ctm_pkg_mirror_stop DIR
-#   ctm_free_port                     a TCP port nothing listens on (loopback)
 # Each server's PID is in DIR/pid; stop functions end it by that PID only.
 # Failures print why on stderr and return 1.
-
-ctm_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # _ctm_pid_alive PID: the process exists and is not a zombie.
 _ctm_pid_alive() {
