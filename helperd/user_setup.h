@@ -25,9 +25,10 @@ struct user_setup {
 	char missing[256]; /* the script's "missing:" list ("" when nothing is missing) */
 	char err[1024];
 	/* With a host CA: the certificates are signed and pushed on a thread
-	 * of their own while the wait for the address goes on; cert_record is what ACCT_KEY_HOST_CERT should say
-	 * once they are in place ("" until then, or on failure, with cert_err
-	 * saying why).  Joined by user_setup_join_certs. */
+	 * of their own while the wait for the address goes on; cert_record
+	 * is what ACCT_KEY_HOST_CERT should say once they are in place (""
+	 * until then, or on failure, with cert_err saying why).  Joined by
+	 * user_setup_join_certs. */
 	struct helperd *d;
 	struct incus_client *cert_c; /* the thread's own client */
 	char iname[64], ip[INET_ADDRSTRLEN];
